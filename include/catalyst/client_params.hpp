@@ -1,0 +1,97 @@
+#ifndef CATALYST_CLIENT_PARAMS_HPP
+#define CATALYST_CLIENT_PARAMS_HPP
+
+#include <chrono>
+#include <cstddef>
+#include <iosfwd>
+#include <string>
+
+namespace catalyst {
+
+using std::chrono::milliseconds;
+
+/// Retries: exponential backoff with full jitter, `Retry-After` honoured.
+/// The wait before retry n (n = 1, 2, ...) is uniform in [0, min(max_backoff, base_backoff * 2^(n-1))],
+/// or the server's `Retry-After` when it sent one, capped at `max_retry_after`.
+struct retry_params {
+    unsigned max_attempts = 4;                 ///< attempts in all, the first included; 1 = no retry
+    milliseconds base_backoff{100};
+    milliseconds max_backoff{5'000};
+    milliseconds max_retry_after{30'000};      ///< a longer Retry-After ends the request instead
+    /// Retry budget (as Envoy's): retries in flight may be at most this share of the requests
+    /// in flight, plus `budget_min_concurrency`; past that, failures are not retried
+    /// (reason "retry budget exhausted"). 0 turns the budget off.
+    double budget_ratio = 0.2;
+    unsigned budget_min_concurrency = 10;
+};
+
+/// When is an ambiguous failure (request sent, no answer) retried?
+enum class idempotency_policy {
+    /// Every request carries an Idempotency-Key (the caller's, or a random UUID), and
+    /// ambiguous failures are retried with it. The default.
+    automatic,
+    /// Only requests whose caller supplied a key carry one and are retried when ambiguous.
+    caller_keys_only,
+    /// No key is sent; ambiguous failures end as `errc::outcome_unknown`.
+    disabled,
+};
+
+/// TLS settings. Peer verification (chain and host name) is always on unless
+/// `insecure_skip_verify` is set, which logs a warning on every new connection.
+struct tls_params {
+    std::string ca_file;       ///< PEM bundle; "" = the system's default paths
+    std::string ca_dir;        ///< hashed CA directory; ""= none
+    std::string ca_pem;        ///< PEM text of extra trusted CAs (tests, the embedded sandbox)
+    std::string server_name;   ///< overrides SNI and the verified name; "" = the URL's host
+    bool insecure_skip_verify = false;
+    bool session_resumption = true;  ///< reuse TLS sessions on reconnect
+};
+
+/// Client pacing: a token bucket in front of the wire. 0 = off.
+struct pacing_params {
+    double rate_per_second = 0;
+    unsigned burst = 0;  ///< bucket size; 0 = max(1, rate/10)
+};
+
+/// Everything a client is configured with. Defaults are documented per field; "0 means off"
+/// where said. Load from a JSON file and the environment with `load_client_params`.
+struct client_params {
+    /// Base URL up to and including "/api/v1" (a trailing "/" is fine).
+    std::string base_url = "https://api.catalystpay.com/api/v1";
+    /// "rk_..."; never printed (formatting redacts it).
+    std::string api_key;
+    std::size_t max_connections = 64;       ///< per origin
+    std::size_t queue_limit = 100'000;      ///< requests waiting for a connection; more: queue_full
+    milliseconds connect_timeout{5'000};    ///< DNS + TCP connect, per address
+    milliseconds tls_handshake_timeout{5'000};
+    milliseconds attempt_timeout{15'000};   ///< one request/response exchange
+    milliseconds overall_timeout{60'000};   ///< from the call to the completion, all attempts; 0 = none
+    milliseconds idle_timeout{30'000};      ///< close a connection idle this long (before the server does)
+    unsigned max_requests_per_connection = 0;  ///< 0 = no cap
+    milliseconds max_connection_age{0};     ///< 0 = no cap
+    milliseconds dns_cache_ttl{30'000};     ///< 0 = resolve on every connect
+    std::size_t max_response_body = 64 * 1024;  ///< a larger body is a protocol_error
+    retry_params retry;
+    idempotency_policy idempotency = idempotency_policy::automatic;
+    pacing_params pacing;
+    tls_params tls;
+    /// 0: the client runs on the executor it was given. N > 0: the client owns N threads
+    /// (each with its own io_context and its own share of the connections).
+    unsigned threads = 0;
+    std::string user_agent = "catalyst/0.1";
+};
+
+/// Throws `config_error` naming the first invalid key (e.g. "max_connections: must be > 0").
+void check(const client_params& p);
+
+/// The key masked: "rk_****" plus its last 4 characters when it has more than 12; "" stays "".
+std::string redact_api_key(std::string_view key);
+
+/// A readable dump of every setting with the API key redacted.
+std::ostream& operator<<(std::ostream& os, const client_params& p);
+
+std::string_view to_string(idempotency_policy p) noexcept;
+
+}  // namespace catalyst
+
+#endif

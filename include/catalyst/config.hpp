@@ -1,0 +1,48 @@
+#ifndef CATALYST_CONFIG_HPP
+#define CATALYST_CONFIG_HPP
+
+#include <catalyst/client_params.hpp>
+
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace catalyst {
+
+/// A configuration problem; `key()` names the setting ("retry.max_attempts",
+/// "CATALYST_MAX_CONNECTIONS"). The message never contains the API key.
+class config_error : public std::runtime_error {
+public:
+    config_error(std::string key, const std::string& reason);
+    const std::string& key() const noexcept { return key_; }
+
+private:
+    std::string key_;
+};
+
+/// Reads a JSON object onto `p` (keys as in client_params, nested "retry", "tls", "pacing";
+/// durations in milliseconds with an "_ms" suffix: "connect_timeout_ms"). Unknown keys and
+/// wrong types are refused with `config_error` naming the key.
+void apply_json(client_params& p, std::string_view json);
+
+/// Reads `path` and applies it as `apply_json` does. Throws config_error ("config file: ...")
+/// when the file cannot be read.
+void apply_file(client_params& p, const std::string& path);
+
+/// Applies the environment: CATALYST_BASE_URL, CATALYST_API_KEY, CATALYST_MAX_CONNECTIONS,
+/// CATALYST_QUEUE_LIMIT, CATALYST_CONNECT_TIMEOUT_MS, CATALYST_TLS_HANDSHAKE_TIMEOUT_MS,
+/// CATALYST_ATTEMPT_TIMEOUT_MS, CATALYST_OVERALL_TIMEOUT_MS, CATALYST_IDLE_TIMEOUT_MS,
+/// CATALYST_MAX_ATTEMPTS, CATALYST_BASE_BACKOFF_MS, CATALYST_MAX_BACKOFF_MS,
+/// CATALYST_IDEMPOTENCY (automatic|caller_keys_only|disabled), CATALYST_RATE_PER_SECOND,
+/// CATALYST_CA_FILE, CATALYST_CA_DIR, CATALYST_TLS_SERVER_NAME, CATALYST_TLS_INSECURE_SKIP_VERIFY,
+/// CATALYST_THREADS. `getenv` is injectable for tests.
+using env_lookup = std::function<const char*(const char*)>;
+void apply_env(client_params& p, const env_lookup& getenv_fn = {});
+
+/// Defaults, then the file (when `path` is not empty), then the environment, then `check()`.
+client_params load_client_params(const std::string& path = {}, const env_lookup& getenv_fn = {});
+
+}  // namespace catalyst
+
+#endif

@@ -1,0 +1,41 @@
+#ifndef CATALYST_JSON_HPP
+#define CATALYST_JSON_HPP
+
+#include <catalyst/field_error.hpp>
+#include <catalyst/session.hpp>
+#include <catalyst/session_request.hpp>
+
+#include <boost/system/error_code.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace catalyst {
+
+/// Appends the JSON body of `req` to `out`, straight from the struct (no DOM), in the
+/// contract's field names; unset optionals are left out. Strings are escaped per RFC 8259
+/// (UTF-8 passes through). `out` is not cleared: callers reuse one buffer per connection.
+void encode(const session_request& req, std::string& out);
+
+/// Convenience: a fresh string with the JSON of `req`.
+std::string to_json(const session_request& req);
+
+/// What to do with a field the contract does not know.
+enum class unknown_fields { ignore, reject };
+
+/// Reads a create-session body (the batch tool's JSONL lines, the sandbox's requests).
+/// Type problems (a number where a string belongs, a bad enum value, malformed JSON) go to
+/// `errors` with their field path; the fields that could be read are set in `out`.
+/// Returns true when `errors` stayed empty. Semantic rules are `validate()`'s job.
+bool decode(std::string_view json, session_request& out, field_errors& errors,
+            unknown_fields policy = unknown_fields::reject);
+
+/// Reads a create-session answer: `session_token`, `status`, `payment_url`; unknown fields
+/// are ignored. Does not touch `out.replayed` / `out.reused` (the HTTP layer knows those).
+/// Errors: `catalyst::errc::protocol_error` when the body is not JSON, not an object, or a
+/// documented field is missing or not a string.
+boost::system::error_code decode(std::string_view json, session& out);
+
+}  // namespace catalyst
+
+#endif

@@ -1,0 +1,18 @@
+#ifndef CATALYST_LOGGING_HPP
+#define CATALYST_LOGGING_HPP
+
+#include <functional>
+#include <string_view>
+
+namespace catalyst {
+
+enum class log_level { trace, debug, info, warning, error };
+std::string_view to_string(log_level l) noexcept;
+
+/// A logging hook. catalyst never passes it the API key, an idempotency key or a lead's
+/// personal fields. It may be called from any of the client's threads.
+using log_function = std::function<void(log_level, std::string_view message)>;
+
+}  // namespace catalyst
+
+#endif

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds tests/consumer two ways: with add_subdirectory(catalyst) and, after
+# `cmake --install` into a scratch prefix, with find_package(catalyst CONFIG REQUIRED).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+root=$(pwd)
+out=$root/$build/consumer-check
+rm -rf "$out"; mkdir -p "$out"
+cmake --install "$build" --prefix "$out/prefix" >/dev/null
+cmake -S tests/consumer -B "$out/via-subdirectory" -G Ninja -DCATALYST_CONSUMER_MODE=subdirectory \
+  -DCATALYST_SOURCE="$root" >/dev/null
+cmake --build "$out/via-subdirectory" >/dev/null
+"$out/via-subdirectory/consumer"
+cmake -S tests/consumer -B "$out/via-install" -G Ninja -DCATALYST_CONSUMER_MODE=package \
+  -DCMAKE_PREFIX_PATH="$out/prefix" >/dev/null
+cmake --build "$out/via-install" >/dev/null
+"$out/via-install/consumer"
+echo "consumer: built and ran against the build tree and the install tree"
