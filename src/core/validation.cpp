@@ -5,6 +5,7 @@
 #include <catalyst/validation.hpp>
 
 #include "core/iso_codes.hpp"
+#include "core/utf8.hpp"
 
 #include <arpa/inet.h>
 
@@ -34,40 +35,7 @@ constexpr std::string_view int_digits = "Ensure that there are no more than 8 di
 constexpr std::string_view frac_digits = "Ensure that there are no more than 2 decimal places.";
 }  // namespace msg
 
-// Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing past U+10FFFF.
-// Returns the number of code points, or npos when the bytes are not UTF-8.
-std::size_t utf8_length(std::string_view s) noexcept {
-    std::size_t count = 0;
-    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-    const auto* const end = p + s.size();
-    while (p < end) {
-        const unsigned char c = *p;
-        std::size_t len;
-        unsigned char lo = 0x80, hi = 0xBF;  // bounds of the second byte
-        if (c < 0x80) {
-            len = 1;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            if (c == 0xE0) lo = 0xA0;
-            if (c == 0xED) hi = 0x9F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            if (c == 0xF0) lo = 0x90;
-            if (c == 0xF4) hi = 0x8F;
-        } else {
-            return std::string_view::npos;
-        }
-        if (static_cast<std::size_t>(end - p) < len) return std::string_view::npos;
-        if (len > 1 && (p[1] < lo || p[1] > hi)) return std::string_view::npos;
-        for (std::size_t i = 2; i < len; ++i)
-            if ((p[i] & 0xC0) != 0x80) return std::string_view::npos;
-        p += len;
-        ++count;
-    }
-    return count;
-}
+using detail::utf8_length;
 
 bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
