@@ -1,0 +1,147 @@
+#include "chart.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <set>
+
+namespace catalyst::bench {
+namespace {
+
+constexpr double width = 980, height = 440;
+constexpr double top = 70, bottom = 360;  // plot area, y
+constexpr double panel_left[2] = {90, 590};
+constexpr double panel_width = 360;
+constexpr const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"};
+
+std::string num(double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.1f", v);
+    return buf;
+}
+
+std::string label(double v) {
+    char buf[64];
+    if (v >= 10'000) std::snprintf(buf, sizeof buf, "%.0fk", v / 1000);
+    else if (v >= 100 || v == std::floor(v)) std::snprintf(buf, sizeof buf, "%.0f", v);
+    else if (v >= 10) std::snprintf(buf, sizeof buf, "%.1f", v);
+    else std::snprintf(buf, sizeof buf, "%.2f", v);
+    return buf;
+}
+
+std::string text(double x, double y, std::string_view s, const char* anchor = "middle", int size = 12,
+                 const char* extra = "") {
+    return "<text x=\"" + num(x) + "\" y=\"" + num(y) + "\" text-anchor=\"" + anchor + "\" font-size=\"" +
+           std::to_string(size) + "\"" + extra + ">" + xml_escape(s) + "</text>\n";
+}
+
+}  // namespace
+
+double nice_ceiling(double v) {
+    if (!(v > 0) || !std::isfinite(v)) return 1;
+    const double p = std::pow(10.0, std::floor(std::log10(v)));
+    for (double m : {1.0, 2.0, 2.5, 5.0, 10.0}) {
+        if (m * p >= v * (1 - 1e-12)) return m * p;
+    }
+    return 10 * p;
+}
+
+std::string xml_escape(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (char c : s) {
+        switch (c) {
+        case '&': out += "&amp;"; break;
+        case '<': out += "&lt;"; break;
+        case '>': out += "&gt;"; break;
+        case '"': out += "&quot;"; break;
+        default: out += c;
+        }
+    }
+    return out;
+}
+
+std::string render_chart(std::string_view title, const std::vector<chart_series>& series) {
+    std::set<double> xs;
+    double max_y[2] = {0, 0};
+    for (const auto& s : series) {
+        for (const auto& p : s.points) {
+            if (p.concurrency > 0) xs.insert(p.concurrency);
+            max_y[0] = std::max(max_y[0], p.throughput);
+            max_y[1] = std::max(max_y[1], p.p99_ms);
+        }
+    }
+    const double lo = xs.empty() ? 1 : std::log2(*xs.begin());
+    const double hi = xs.empty() ? 1 : std::log2(*xs.rbegin());
+    auto x_of = [&](int panel, double c) {
+        const double inner = panel_width - 40;
+        if (hi <= lo) return panel_left[panel] + panel_width / 2;
+        return panel_left[panel] + 20 + (std::log2(c) - lo) / (hi - lo) * inner;
+    };
+    double y_max[2] = {nice_ceiling(max_y[0] * 1.15), nice_ceiling(max_y[1] * 1.15)};
+    auto y_of = [&](int panel, double v) { return bottom - v / y_max[panel] * (bottom - top); };
+
+    std::string svg;
+    svg += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(width) + "\" height=\"" + num(height) +
+           "\" viewBox=\"0 0 " + num(width) + " " + num(height) + "\" font-family=\"DejaVu Sans, Arial, sans-serif\">\n";
+    svg += "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n";
+    svg += text(width / 2, 28, title, "middle", 17, " font-weight=\"bold\"");
+
+    const char* panel_titles[2] = {"Throughput (sessions/s, higher is better)", "p99 latency (ms, lower is better)"};
+    for (int panel = 0; panel < 2; ++panel) {
+        const double left = panel_left[panel], right = left + panel_width;
+        svg += text((left + right) / 2, top - 14, panel_titles[panel], "middle", 13, " font-weight=\"bold\"");
+        for (int g = 0; g <= 5; ++g) {
+            const double v = y_max[panel] * g / 5;
+            const double y = y_of(panel, v);
+            svg += "<line x1=\"" + num(left) + "\" y1=\"" + num(y) + "\" x2=\"" + num(right) + "\" y2=\"" + num(y) +
+                   "\" stroke=\"" + (g == 0 ? "#444444" : "#dddddd") + "\" stroke-width=\"1\"/>\n";
+            svg += text(left - 8, y + 4, label(v), "end", 11);
+        }
+        svg += "<line x1=\"" + num(left) + "\" y1=\"" + num(top) + "\" x2=\"" + num(left) + "\" y2=\"" + num(bottom) +
+               "\" stroke=\"#444444\" stroke-width=\"1\"/>\n";
+        for (double c : xs) {
+            const double x = x_of(panel, c);
+            svg += "<line x1=\"" + num(x) + "\" y1=\"" + num(bottom) + "\" x2=\"" + num(x) + "\" y2=\"" + num(bottom + 5) +
+                   "\" stroke=\"#444444\"/>\n";
+            svg += text(x, bottom + 19, label(c), "middle", 11);
+        }
+        svg += text((left + right) / 2, bottom + 40, "concurrency (sessions in flight, log scale)", "middle", 12);
+
+        for (std::size_t si = 0; si < series.size(); ++si) {
+            const auto& s = series[si];
+            const char* color = colors[si % (sizeof colors / sizeof colors[0])];
+            std::vector<chart_point> pts = s.points;
+            std::sort(pts.begin(), pts.end(), [](auto& a, auto& b) { return a.concurrency < b.concurrency; });
+            std::string path;
+            for (const auto& p : pts) {
+                if (p.concurrency <= 0) continue;
+                const double v = panel == 0 ? p.throughput : p.p99_ms;
+                path += (path.empty() ? "" : " ") + num(x_of(panel, p.concurrency)) + "," + num(y_of(panel, v));
+            }
+            if (!path.empty())
+                svg += "<polyline points=\"" + path + "\" fill=\"none\" stroke=\"" + color + "\" stroke-width=\"2.5\"/>\n";
+            for (const auto& p : pts) {
+                if (p.concurrency <= 0) continue;
+                const double v = panel == 0 ? p.throughput : p.p99_ms;
+                const double x = x_of(panel, p.concurrency), y = y_of(panel, v);
+                svg += "<circle cx=\"" + num(x) + "\" cy=\"" + num(y) + "\" r=\"4\" fill=\"" + color + "\"/>\n";
+                // stagger the labels of several series so that they do not overprint
+                const double dy = -9 - 14 * static_cast<double>(si);
+                svg += text(x, y + dy, label(v), "middle", 11, (std::string(" fill=\"") + color + "\"").c_str());
+            }
+        }
+    }
+    // legend
+    double lx = panel_left[0];
+    for (std::size_t si = 0; si < series.size(); ++si) {
+        const char* color = colors[si % (sizeof colors / sizeof colors[0])];
+        svg += "<rect x=\"" + num(lx) + "\" y=\"" + num(height - 22) + "\" width=\"14\" height=\"4\" fill=\"" + color + "\"/>\n";
+        svg += text(lx + 20, height - 16, series[si].name, "start", 12);
+        lx += 30 + 7.5 * static_cast<double>(series[si].name.size());
+    }
+    svg += "</svg>\n";
+    return svg;
+}
+
+}  // namespace catalyst::bench

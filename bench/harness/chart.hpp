@@ -1,0 +1,33 @@
+#ifndef CATALYST_BENCH_CHART_HPP
+#define CATALYST_BENCH_CHART_HPP
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace catalyst::bench {
+
+struct chart_point {
+    double concurrency = 0;
+    double throughput = 0;  ///< sessions/s
+    double p99_ms = 0;
+};
+
+struct chart_series {
+    std::string name;
+    std::vector<chart_point> points;
+};
+
+/// A self-contained SVG (no script, no external font or style) with two panels side by
+/// side: throughput against concurrency, and p99 latency against concurrency, the
+/// concurrency on a log2 axis; each point labelled with its value.
+std::string render_chart(std::string_view title, const std::vector<chart_series>& series);
+
+/// The smallest "round" number (1, 2, 2.5 or 5 times a power of ten) >= v; 1 for v <= 0.
+double nice_ceiling(double v);
+/// Escapes &, <, >, " for SVG text.
+std::string xml_escape(std::string_view s);
+
+}  // namespace catalyst::bench
+
+#endif

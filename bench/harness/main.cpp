@@ -1,0 +1,249 @@
+// catalyst-bench: drives catalyst::client against the embedded sandbox or any URL and
+// reports throughput, latency percentiles, CPU per session, peak RSS and connection counts.
+// See bench/README.md.
+
+#include "chart.hpp"
+#include "driver.hpp"
+#include "options.hpp"
+#include "report.hpp"
+#include "resources.hpp"
+
+#include <catalyst/client.hpp>
+#include <catalyst/sandbox.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/json/object.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <sys/utsname.h>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using namespace catalyst;
+using namespace catalyst::bench;
+
+// The contract's example request, the one ../shared/bench/wrk-post.lua sends, so that
+// both sides of compare.sh do the same work.
+session_request example_request() {
+    session_request r;
+    r.campaign_id = "a1b2c3d4-e5f6-7890-abcd-ef1234567890";
+    r.customer_ip = "203.0.113.50";
+    r.lead.first_name = "Max";
+    r.lead.last_name = "Mustermann";
+    r.lead.email = "max@example.com";
+    r.lead.country = "DE";
+    return r;
+}
+
+std::string read_file(const std::string& path, const char* what) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error(std::string(what) + " " + path + ": cannot be read");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::string trim(std::string s) {
+    auto notspace = [](unsigned char ch) { return !std::isspace(ch); };
+    s.erase(s.begin(), std::find_if(s.begin(), s.end(), notspace));
+    s.erase(std::find_if(s.rbegin(), s.rend(), notspace).base(), s.end());
+    return s;
+}
+
+boost::json::value machine_info() {
+    boost::json::object m;
+    utsname u{};
+    if (uname(&u) == 0) m["kernel"] = std::string(u.sysname) + " " + u.release + " " + u.machine;
+    std::ifstream cpu("/proc/cpuinfo");
+    for (std::string line; std::getline(cpu, line);) {
+        if (line.rfind("model name", 0) == 0) {
+            m["cpu"] = trim(line.substr(line.find(':') + 1));
+            break;
+        }
+    }
+    m["hardware_threads"] = std::thread::hardware_concurrency();
+#if defined(__clang__)
+    m["compiler"] = "clang " __clang_version__;
+#elif defined(__GNUC__)
+    m["compiler"] = "gcc " __VERSION__;
+#endif
+#ifdef NDEBUG
+    m["assertions"] = false;
+#else
+    m["assertions"] = true;
+#endif
+    return m;
+}
+
+/// The embedded sandbox, with its threads told apart from the client's for CPU accounting.
+struct embedded_target {
+    std::unique_ptr<sandbox> server;
+    std::vector<int> tids;  // threads the sandbox started
+};
+
+embedded_target start_sandbox() {
+    embedded_target t;
+    const auto before = thread_ids();
+    t.server = std::make_unique<sandbox>(sandbox_params{});
+    t.server->start();
+    for (int id : thread_ids())
+        if (std::find(before.begin(), before.end(), id) == before.end()) t.tids.push_back(id);
+    return t;
+}
+
+struct run_setup {
+    const options& opts;
+    client_params base;
+    std::string target;
+    embedded_target* embedded;  // nullptr with --url
+};
+
+run_result measure(const run_setup& s, unsigned concurrency, bool open_loop) {
+    boost::asio::io_context ioc(1);
+    client_params p = s.base;
+    p.max_connections = s.opts.max_connections ? s.opts.max_connections : open_loop ? 64 : concurrency;
+    p.queue_limit = std::max<std::size_t>(p.queue_limit, s.opts.max_in_flight);
+    std::optional<client> c;
+    if (p.threads == 0) c.emplace(ioc, p);
+    else c.emplace(p);
+    const session_request req = example_request();
+    const std::size_t max_in_flight = s.opts.max_in_flight ? s.opts.max_in_flight : 100'000;
+
+    auto run_phase = [&](double seconds, std::uint64_t sessions) {
+        const nanos d(static_cast<std::int64_t>(seconds * 1e9));
+        if (open_loop) return run_open_loop(ioc, *c, req, open_loop_schedule(s.opts.rate, sessions), d, max_in_flight);
+        return run_closed_loop(ioc, *c, req, concurrency, closed_loop_plan{sessions, d});
+    };
+    if (s.opts.warmup_s > 0) run_phase(s.opts.warmup_s, 0);
+
+    reset_peak_rss();
+    const auto m0 = c->metrics();
+    const auto cpu0 = process_cpu();
+    const auto sb0 = s.embedded ? threads_cpu(s.embedded->tids) : nanos(0);
+    phase_result ph = run_phase(s.opts.duration_s, s.opts.sessions);
+    const auto cpu1 = process_cpu();
+    const auto sb1 = s.embedded ? threads_cpu(s.embedded->tids) : nanos(0);
+    const auto m1 = c->metrics();
+
+    run_result r;
+    r.target = s.target;
+    r.mode = open_loop ? "open" : "closed";
+    r.concurrency = open_loop ? 0 : concurrency;
+    r.rate = open_loop ? s.opts.rate : 0;
+    r.started = ph.started;
+    r.succeeded = ph.succeeded;
+    r.failed = ph.failed;
+    r.wall_s = std::chrono::duration<double>(ph.wall).count();
+    r.latency = summarize(ph.latency);
+    const auto cpu = cpu1 - cpu0;
+    r.process_user_s = std::chrono::duration<double>(cpu.user).count();
+    r.process_sys_s = std::chrono::duration<double>(cpu.sys).count();
+    r.client_cpu_s = std::max(0.0, std::chrono::duration<double>(cpu.total() - (sb1 - sb0)).count());
+    r.sandbox_in_process = s.embedded != nullptr;
+    r.peak_rss_bytes = peak_rss_bytes();
+    r.connections_opened = m1.connections_opened - m0.connections_opened;
+    r.tls_full = m1.tls_handshakes_full - m0.tls_handshakes_full;
+    r.tls_resumed = m1.tls_handshakes_resumed - m0.tls_handshakes_resumed;
+    r.retries = m1.retries - m0.retries;
+    r.errors.assign(ph.errors.begin(), ph.errors.end());
+    std::stable_sort(r.errors.begin(), r.errors.end(), [](auto& a, auto& b) { return a.second > b.second; });
+
+    c.reset();
+    // let the closed connections' last handlers run; bounded, in case something lingers
+    ioc.restart();
+    ioc.run_for(std::chrono::seconds(2));
+    return r;
+}
+
+int run(const options& o) {
+    client_params p;
+    std::optional<embedded_target> embedded;
+    std::string target;
+    if (o.url.empty()) {
+        embedded = start_sandbox();
+        p.base_url = embedded->server->base_url();
+        p.tls.ca_pem = embedded->server->ca_pem();
+        target = "embedded sandbox (" + p.base_url + ", 1 thread)";
+    } else {
+        p.base_url = o.url;
+        p.tls.ca_file = o.ca_file;
+        target = o.url;
+    }
+    if (!o.api_key_file.empty()) p.api_key = trim(read_file(o.api_key_file, "--api-key-file"));
+    else if (!o.api_key.empty()) p.api_key = o.api_key;
+    else p.api_key = "rk_test_123";  // what wrk-post.lua sends; accepted by the sandbox too
+    p.threads = o.threads;
+    check(p);
+
+    run_setup setup{o, p, target, embedded ? &*embedded : nullptr};
+    std::vector<run_result> runs;
+    if (!o.sweep.empty()) {
+        for (unsigned conc : o.sweep) {
+            runs.push_back(measure(setup, conc, false));
+            if (!o.json) std::fprintf(stderr, "  concurrency %u: %s", conc, format_brief(runs.back()).c_str());
+        }
+    } else {
+        runs.push_back(measure(setup, o.concurrency, o.rate > 0));
+    }
+    if (embedded) embedded->server->stop();
+
+    const std::string json = to_json_report(runs, machine_info());
+    if (!o.output_file.empty()) {
+        std::ofstream out(o.output_file, std::ios::binary);
+        out << json;
+        if (!out) throw std::runtime_error("--output " + o.output_file + ": cannot be written");
+    }
+    if (!o.chart_file.empty()) {
+        chart_series s{"catalyst-bench", {}};
+        for (const auto& r : runs)
+            s.points.push_back({static_cast<double>(r.concurrency), r.sessions_per_s(), static_cast<double>(r.latency.p99_ns) / 1e6});
+        std::ofstream out(o.chart_file, std::ios::binary);
+        out << render_chart("catalyst client: throughput and p99 latency by concurrency (" + target + ")", {s});
+        if (!out) throw std::runtime_error("--chart " + o.chart_file + ": cannot be written");
+    }
+    if (o.json) std::cout << json;
+    else if (o.brief) for (const auto& r : runs) std::cout << format_brief(r);
+    else if (runs.size() > 1) std::cout << "catalyst-bench: " << target << "\n" << format_sweep_table(runs);
+    else std::cout << format_table(runs.front());
+    std::cout.flush();
+
+    std::uint64_t ok = 0;
+    for (const auto& r : runs) ok += r.succeeded;
+    if (ok == 0) {
+        std::fprintf(stderr, "catalyst-bench: no session was created (see the errors above)\n");
+        return 1;
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string_view> args(argv + 1, argv + argc);
+    auto parsed = parse_options(args, [](const char* name) { return std::getenv(name); });
+    if (!parsed.error.empty()) {
+        std::fprintf(stderr, "catalyst-bench: %s\n", parsed.error.c_str());
+        return 2;
+    }
+    if (parsed.opts.help) {
+        std::cout << usage();
+        return 0;
+    }
+    try {
+        return run(parsed.opts);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "catalyst-bench: %s\n", e.what());
+        return 2;
+    }
+}

@@ -1,0 +1,58 @@
+#ifndef CATALYST_BENCH_OPTIONS_HPP
+#define CATALYST_BENCH_OPTIONS_HPP
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace catalyst::bench {
+
+/// What one invocation of catalyst-bench is asked to do. Flags win over the environment.
+struct options {
+    std::uint64_t sessions = 0;   ///< --sessions N: stop after N requests (0 = by time)
+    double duration_s = 0;        ///< --duration S; default 5 s when neither is given
+    unsigned concurrency = 0;     ///< --concurrency C: closed loop with C in flight
+    double rate = 0;              ///< --rate R: open loop at R requests/s (excludes --concurrency)
+    std::vector<unsigned> sweep;  ///< --sweep 1,16,64: one closed-loop run per concurrency
+    double warmup_s = 0;          ///< --warmup S: run this long first, not measured
+    std::string url;              ///< base URL up to /api/v1 ("" = the embedded sandbox)
+    std::string ca_file;          ///< --ca FILE
+    std::string api_key;          ///< from --api-key-file or CATALYST_API_KEY; never printed
+    std::string api_key_file;
+    unsigned threads = 0;         ///< --threads N: client-owned threads (0 = the bench's own)
+    std::size_t max_connections = 0;  ///< --max-connections; 0 = the concurrency (open loop: 64)
+    std::size_t max_in_flight = 0;    ///< --max-in-flight (open loop); 0 = 100000
+    bool json = false;            ///< --json: JSON on stdout instead of the table
+    std::string output_file;      ///< --output FILE: also write the JSON there
+    std::string chart_file;       ///< --chart FILE: SVG of a sweep
+    bool brief = false;           ///< --brief: one line (default when driven by compare.sh)
+    bool help = false;
+};
+
+/// Looks up an environment variable; nullptr when unset.
+using env_function = std::function<const char*(const char*)>;
+
+struct parse_outcome {
+    options opts;
+    std::string error;  ///< names the flag or variable at fault; "" when fine
+};
+
+/// Parses the arguments (without argv[0]) over CATALYST_BENCH_URL, CATALYST_BENCH_CA,
+/// CATALYST_BENCH_CONCURRENCY, CATALYST_BENCH_SECONDS and CATALYST_API_KEY.
+/// Reads no file (the API key file is read by the caller).
+parse_outcome parse_options(const std::vector<std::string_view>& args, const env_function& env);
+
+/// The base URL ("https://h:p/api/v1") from either a base URL or the full endpoint
+/// ("https://h:p/api/v1/payment-sessions/"), as compare.sh passes it.
+std::string base_url_from(std::string_view url);
+
+/// "1,16,64" -> {1, 16, 64}; empty on any malformed or zero entry.
+std::vector<unsigned> parse_list(std::string_view s);
+
+std::string usage();
+
+}  // namespace catalyst::bench
+
+#endif

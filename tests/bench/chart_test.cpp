@@ -1,0 +1,64 @@
+#include "chart.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+using namespace catalyst::bench;
+
+namespace {
+
+std::size_t count(const std::string& s, const std::string& what) {
+    std::size_t n = 0;
+    for (auto p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
+    return n;
+}
+
+}  // namespace
+
+TEST(bench_chart, nice_ceiling) {
+    EXPECT_EQ(nice_ceiling(0), 1.0);
+    EXPECT_EQ(nice_ceiling(-5), 1.0);
+    EXPECT_EQ(nice_ceiling(1), 1.0);
+    EXPECT_EQ(nice_ceiling(1.2), 2.0);
+    EXPECT_EQ(nice_ceiling(2.2), 2.5);
+    EXPECT_EQ(nice_ceiling(3), 5.0);
+    EXPECT_EQ(nice_ceiling(7), 10.0);
+    EXPECT_EQ(nice_ceiling(47'500), 50'000.0);
+    EXPECT_DOUBLE_EQ(nice_ceiling(0.031), 0.05);
+}
+
+TEST(bench_chart, escapes_text) {
+    EXPECT_EQ(xml_escape("a<b & \"c\">"), "a&lt;b &amp; &quot;c&quot;&gt;");
+}
+
+TEST(bench_chart, two_panels_with_every_point) {
+    chart_series s{"catalyst <client>", {{1, 4'000, 0.4}, {16, 30'000, 1.1}, {64, 45'000, 2.5}, {256, 44'000, 9.8}}};
+    const std::string svg = render_chart("throughput & p99", {s});
+    EXPECT_EQ(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0), 0u);
+    EXPECT_NE(svg.find("</svg>"), std::string::npos);
+    EXPECT_EQ(count(svg, "<polyline"), 2u);  // one line per panel
+    EXPECT_EQ(count(svg, "<circle"), 8u);    // every point in both panels
+    EXPECT_NE(svg.find("throughput &amp; p99"), std::string::npos);
+    EXPECT_NE(svg.find("catalyst &lt;client&gt;"), std::string::npos);
+    EXPECT_EQ(svg.find("<script"), std::string::npos);  // self-contained, nothing active
+    for (const char* label : {">45k<", ">9.80<", ">256<", ">16<"}) EXPECT_NE(svg.find(label), std::string::npos) << label;
+}
+
+TEST(bench_chart, several_series_and_a_single_point) {
+    chart_series a{"wrk", {{64, 47'500, 2.0}}};
+    chart_series b{"catalyst", {{64, 40'000, 3.0}}};
+    const std::string svg = render_chart("one point", {a, b});
+    EXPECT_EQ(count(svg, "<circle"), 4u);
+    EXPECT_NE(svg.find(">wrk<"), std::string::npos);
+    EXPECT_NE(svg.find(">catalyst<"), std::string::npos);
+    // no NaN or infinity leaks into coordinates when the x range is one value
+    EXPECT_EQ(svg.find("nan"), std::string::npos);
+    EXPECT_EQ(svg.find("inf"), std::string::npos);
+}
+
+TEST(bench_chart, empty_input_still_renders) {
+    const std::string svg = render_chart("nothing", {});
+    EXPECT_NE(svg.find("</svg>"), std::string::npos);
+    EXPECT_EQ(count(svg, "<circle"), 0u);
+}
