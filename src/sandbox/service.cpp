@@ -1,0 +1,698 @@
+#include "sandbox/service.hpp"
+
+#include <catalyst/json.hpp>
+#include <catalyst/session_request.hpp>
+#include <catalyst/validation.hpp>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <ctime>
+#include <stdexcept>
+
+namespace catalyst::sandbox_detail {
+
+namespace {
+
+constexpr std::string_view not_found_body = R"({"detail":"Not found."})";
+
+char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (lower(a[i]) != lower(b[i])) return false;
+    return true;
+}
+
+std::string_view trim(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+void detail(api_response& out, unsigned status, std::string_view text) {
+    out.status = status;
+    out.body = "{\"detail\":";
+    append_json_string(out.body, text);
+    out.body += '}';
+}
+
+void detail_code(api_response& out, unsigned status, std::string_view text, std::string_view code) {
+    out.status = status;
+    out.body = "{\"detail\":";
+    append_json_string(out.body, text);
+    out.body += ",\"code\":";
+    append_json_string(out.body, code);
+    out.body += '}';
+}
+
+std::string iso_time(std::chrono::system_clock::time_point t) {
+    const auto secs = std::chrono::time_point_cast<std::chrono::seconds>(t);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t - secs).count();
+    const std::time_t tt = std::chrono::system_clock::to_time_t(secs);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                  tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+    return buf;
+}
+
+void append_uint(std::string& out, std::uint64_t v) {
+    char buf[24];
+    auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    (void)ec;
+    out.append(buf, p);
+}
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view s) {
+    static constexpr char hex[] = "0123456789abcdef";
+    out += '"';
+    for (const char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+            if (c < 0x20) {
+                out += "\\u00";
+                out += hex[c >> 4];
+                out += hex[c & 15];
+            } else {
+                out += ch;
+            }
+        }
+    }
+    out += '"';
+}
+
+std::string field_errors_body(const field_errors& errors) {
+    // Field order is kept as validate() reported it; "lead.x" paths are grouped under "lead".
+    struct group {
+        std::string name;
+        std::vector<std::pair<std::string, std::vector<std::string>>> children;  // empty name: messages of the group itself
+    };
+    std::vector<group> groups;
+    auto find_group = [&](std::string_view name) -> group& {
+        for (auto& g : groups)
+            if (g.name == name) return g;
+        groups.push_back({std::string(name), {}});
+        return groups.back();
+    };
+    auto add_to = [](group& g, std::string_view child, const std::string& msg) {
+        for (auto& c : g.children)
+            if (c.first == child) {
+                c.second.push_back(msg);
+                return;
+            }
+        g.children.push_back({std::string(child), {msg}});
+    };
+    for (const auto& e : errors) {
+        std::string_view f = e.field.empty() ? std::string_view("non_field_errors") : std::string_view(e.field);
+        const auto dot = f.find('.');
+        if (dot == std::string_view::npos) add_to(find_group(f), "", e.message);
+        else add_to(find_group(f.substr(0, dot)), f.substr(dot + 1), e.message);
+    }
+    auto messages = [](std::string& out, const std::vector<std::string>& ms) {
+        out += '[';
+        for (std::size_t i = 0; i < ms.size(); ++i) {
+            if (i) out += ',';
+            append_json_string(out, ms[i]);
+        }
+        out += ']';
+    };
+    std::string out = "{";
+    bool first = true;
+    for (const auto& g : groups) {
+        if (!first) out += ',';
+        first = false;
+        append_json_string(out, g.name);
+        out += ':';
+        const bool flat = g.children.size() == 1 && g.children.front().first.empty();
+        if (flat) {
+            messages(out, g.children.front().second);
+            continue;
+        }
+        // A group with both its own messages and children: the own ones go under "non_field_errors".
+        out += '{';
+        for (std::size_t i = 0; i < g.children.size(); ++i) {
+            if (i) out += ',';
+            append_json_string(out, g.children[i].first.empty() ? "non_field_errors" : g.children[i].first);
+            out += ':';
+            messages(out, g.children[i].second);
+        }
+        out += '}';
+    }
+    out += '}';
+    return out;
+}
+
+sandbox_stats stats_counters::snapshot() const {
+    sandbox_stats s;
+    auto ld = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+    s.connections = ld(connections);
+    s.connections_rejected = ld(connections_rejected);
+    s.requests = ld(requests);
+    s.created = ld(created);
+    s.replayed = ld(replayed);
+    s.duplicates_rejected = ld(duplicates_rejected);
+    s.duplicates_reused = ld(duplicates_reused);
+    s.idempotency_conflicts = ld(idempotency_conflicts);
+    s.idempotency_in_progress = ld(idempotency_in_progress);
+    s.rate_limited = ld(rate_limited);
+    s.malformed = ld(malformed);
+    for (unsigned i = 0; i < by_status.size(); ++i)
+        if (auto v = ld(by_status[i])) s.responses_by_status[i] = v;
+    for (unsigned i = 0; i < faults.size(); ++i)
+        if (auto v = ld(faults[i])) s.faults_injected[std::string(name(static_cast<fault_kind>(i)))] = v;
+    return s;
+}
+
+unsigned token_bucket::take(clock::time_point now) {
+    if (!started_) {
+        started_ = true;
+        last_ = now;
+    }
+    if (now > last_) {
+        tokens_ = std::min(burst_, tokens_ + rate_ * std::chrono::duration<double>(now - last_).count());
+        last_ = now;
+    }
+    if (tokens_ >= 1.0) {
+        tokens_ -= 1.0;
+        return 0;
+    }
+    const double wait = (1.0 - tokens_) / rate_;
+    return static_cast<unsigned>(std::max(1.0, std::ceil(wait)));
+}
+
+std::string idempotency_store::map_key(unsigned key_index, std::string_view key) {
+    std::string k;
+    k.reserve(key.size() + 8);
+    append_uint(k, key_index);
+    k += '\n';
+    k += key;
+    return k;
+}
+
+idempotency_store::shard& idempotency_store::shard_for(const std::string& k) {
+    return shards_[std::hash<std::string>{}(k) % shard_count];
+}
+
+idempotency_outcome idempotency_store::begin(unsigned key_index, std::string_view key, std::string_view request_body,
+                                             unsigned& status, std::string& body) {
+    const auto k = map_key(key_index, key);
+    auto& s = shard_for(k);
+    std::lock_guard lock(s.m);
+    auto [it, inserted] = s.map.try_emplace(k);
+    if (inserted) {
+        it->second.request_body.assign(request_body);
+        return idempotency_outcome::proceed;
+    }
+    if (it->second.request_body != request_body) return idempotency_outcome::conflict;
+    if (!it->second.done) return idempotency_outcome::in_progress;
+    status = it->second.status;
+    body = it->second.response_body;
+    return idempotency_outcome::replay;
+}
+
+void idempotency_store::complete(unsigned key_index, std::string_view key, unsigned status, std::string_view body) {
+    const auto k = map_key(key_index, key);
+    auto& s = shard_for(k);
+    std::lock_guard lock(s.m);
+    auto it = s.map.find(k);
+    if (it == s.map.end()) return;
+    it->second.done = true;
+    it->second.status = status;
+    it->second.response_body.assign(body);
+}
+
+void idempotency_store::abandon(unsigned key_index, std::string_view key) {
+    const auto k = map_key(key_index, key);
+    auto& s = shard_for(k);
+    std::lock_guard lock(s.m);
+    s.map.erase(k);
+}
+
+void session_store::insert(session_record r) {
+    auto& s = shards_[std::hash<std::string>{}(r.token) % shard_count];
+    std::lock_guard lock(s.m);
+    std::string key = r.token;
+    s.map.emplace(std::move(key), std::move(r));
+}
+
+bool session_store::find(std::string_view token, session_record& out) {
+    const std::string key(token);
+    auto& s = shards_[std::hash<std::string>{}(key) % shard_count];
+    std::lock_guard lock(s.m);
+    auto it = s.map.find(key);
+    if (it == s.map.end()) return false;
+    out = it->second;
+    return true;
+}
+
+std::vector<session_record> session_store::all() {
+    std::vector<session_record> out;
+    for (auto& s : shards_) {
+        std::lock_guard lock(s.m);
+        for (const auto& kv : s.map) out.push_back(kv.second);
+    }
+    return out;
+}
+
+service::service(const sandbox_params& p) : params_(p), faults_(std::make_shared<const fault_params>(p.faults)) {
+    append_json_string(payment_url_base_json_, params_.payment_url_base);
+    payment_url_base_json_.pop_back();  // the token follows inside the same string literal
+    buckets_ = std::make_unique<bucket[]>(params_.api_keys.size());
+    if (params_.rate_limit_per_second > 0) {
+        const double burst =
+            params_.rate_limit_burst > 0 ? params_.rate_limit_burst : std::max(1.0, params_.rate_limit_per_second);
+        for (std::size_t i = 0; i < params_.api_keys.size(); ++i)
+            buckets_[i].tb = std::make_unique<token_bucket>(params_.rate_limit_per_second, burst);
+    }
+    if (!params_.journal_file.empty()) {
+        journal_ = std::fopen(params_.journal_file.c_str(), "a");
+        if (!journal_) throw std::runtime_error("journal_file " + params_.journal_file + ": cannot be opened for appending");
+    }
+}
+
+service::~service() {
+    if (journal_) std::fclose(journal_);
+}
+
+void service::set_faults(const fault_params& f) {
+    auto next = std::make_shared<const fault_params>(f);
+    std::lock_guard lock(faults_mutex_);
+    faults_ = std::move(next);
+    request_index_.store(0, std::memory_order_relaxed);
+    read_index_.store(0, std::memory_order_relaxed);
+    faults_generation_.fetch_add(1, std::memory_order_release);
+}
+
+std::shared_ptr<const fault_params> service::faults() const {
+    std::lock_guard lock(faults_mutex_);
+    return faults_;
+}
+
+std::vector<ledger_entry> service::ledger() {
+    std::vector<ledger_entry> out;
+    for (auto& r : sessions_.all()) {
+        ledger_entry e;
+        e.token = std::move(r.token);
+        e.api_key_redacted = redact_sandbox_key(params_.api_keys[r.key_index]);
+        e.campaign_id = std::move(r.campaign_id);
+        e.gateway_id = std::move(r.gateway_id);
+        e.email = std::move(r.email);
+        e.idempotency_key = std::move(r.idempotency_key);
+        e.created = r.created;
+        out.push_back(std::move(e));
+    }
+    return out;
+}
+
+std::string service::new_token() {
+    // RAND_bytes in batches: one call per 128 tokens instead of one per token.
+    static constexpr std::size_t token_bytes = 16, batch = 128;
+    thread_local unsigned char pool[token_bytes * batch];
+    thread_local std::size_t used = batch;
+    if (used == batch) {
+        if (RAND_bytes(pool, sizeof pool) != 1) throw std::runtime_error("RAND_bytes failed");
+        used = 0;
+    }
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string t = "ps_";
+    t.resize(3 + token_bytes * 2);
+    const unsigned char* b = pool + used * token_bytes;
+    for (std::size_t i = 0; i < token_bytes; ++i) {
+        t[3 + 2 * i] = hex[b[i] >> 4];
+        t[4 + 2 * i] = hex[b[i] & 15];
+    }
+    OPENSSL_cleanse(pool + used * token_bytes, token_bytes);
+    ++used;
+    return t;
+}
+
+void service::session_body(std::string& out, std::string_view token) const {
+    out.reserve(out.size() + 96 + payment_url_base_json_.size() + 2 * token.size());
+    out += "{\"session_token\":\"";
+    out += token;
+    out += "\",\"status\":\"PENDING\",\"payment_url\":";
+    out += payment_url_base_json_;
+    out += token;
+    out += "\"}";
+}
+
+bool service::authenticate(const api_request& r, unsigned& key_index, api_response& out) {
+    if (!r.has_authorization || trim(r.authorization).empty()) {
+        detail(out, 401, "Authentication credentials were not provided.");
+        out.headers += "WWW-Authenticate: Bearer realm=\"api\"\r\n";
+        return false;
+    }
+    std::string_view a = trim(r.authorization);
+    const auto sp = a.find(' ');
+    if (sp == std::string_view::npos || !iequals(a.substr(0, sp), "bearer")) {
+        detail(out, 401, "Invalid token.");
+        out.headers += "WWW-Authenticate: Bearer realm=\"api\"\r\n";
+        return false;
+    }
+    const std::string_view presented = trim(a.substr(sp + 1));
+    // Every key is compared (no early exit), each in constant time.
+    int found = -1;
+    for (std::size_t i = 0; i < params_.api_keys.size(); ++i) {
+        const auto& k = params_.api_keys[i];
+        if (k.size() == presented.size() && CRYPTO_memcmp(k.data(), presented.data(), k.size()) == 0 && found < 0)
+            found = static_cast<int>(i);
+    }
+    if (found < 0) {
+        detail(out, 401, "Invalid token.");
+        out.headers += "WWW-Authenticate: Bearer realm=\"api\"\r\n";
+        return false;
+    }
+    key_index = static_cast<unsigned>(found);
+    return true;
+}
+
+bool service::throttle(unsigned key_index, api_response& out) {
+    auto& b = buckets_[key_index];
+    if (!b.tb) return true;
+    unsigned wait = 0;
+    {
+        std::lock_guard lock(b.m);
+        wait = b.tb->take(token_bucket::clock::now());
+    }
+    if (wait == 0) return true;
+    stats_.rate_limited.fetch_add(1, std::memory_order_relaxed);
+    detail(out, 429, "Request was throttled. Expected available in " + std::to_string(wait) + " seconds.");
+    out.headers += "Retry-After: " + std::to_string(wait) + "\r\n";
+    return false;
+}
+
+void service::handle_api(const api_request& r, api_response& out) {
+    std::string_view path = r.target.substr(0, r.target.find('?'));
+    constexpr std::string_view collection = "/api/v1/payment-sessions/";
+    const bool is_collection = path == collection;
+    std::string_view token;
+    if (!is_collection) {
+        if (!path.starts_with(collection) || !path.ends_with('/')) {
+            out.status = 404;
+            out.body = not_found_body;
+            return;
+        }
+        token = path.substr(collection.size(), path.size() - collection.size() - 1);
+        if (token.empty() || token.find('/') != std::string_view::npos) {
+            out.status = 404;
+            out.body = not_found_body;
+            return;
+        }
+    }
+    unsigned key_index = 0;
+    if (!authenticate(r, key_index, out)) return;
+    if (!throttle(key_index, out)) return;
+    if (is_collection) {
+        if (r.method != http_method::post) {
+            detail(out, 405, "Method not allowed.");
+            out.headers += "Allow: POST\r\n";
+            return;
+        }
+        create_session(r, key_index, out);
+    } else {
+        if (r.method != http_method::get && r.method != http_method::head) {
+            detail(out, 405, "Method not allowed.");
+            out.headers += "Allow: GET\r\n";
+            return;
+        }
+        get_session(token, key_index, out);
+    }
+}
+
+void service::get_session(std::string_view token, unsigned key_index, api_response& out) {
+    session_record rec;
+    if (!sessions_.find(token, rec) || rec.key_index != key_index) {
+        out.status = 404;
+        out.body = not_found_body;
+        return;
+    }
+    out.status = 200;
+    out.body.clear();
+    session_body(out.body, rec.token);
+    out.body.pop_back();
+    out.body += ",\"campaign_id\":";
+    if (rec.campaign_id.empty()) out.body += "null";
+    else append_json_string(out.body, rec.campaign_id);
+    out.body += ",\"gateway_id\":";
+    if (rec.gateway_id.empty()) out.body += "null";
+    else append_json_string(out.body, rec.gateway_id);
+    out.body += ",\"created\":\"" + iso_time(rec.created) + "\"}";
+}
+
+void service::create_session(const api_request& r, unsigned key_index, api_response& out) {
+    if (!r.has_content_type) {
+        detail(out, 415, "Unsupported media type \"\" in request.");
+        return;
+    }
+    {
+        const std::string_view media = trim(r.content_type.substr(0, r.content_type.find(';')));
+        if (!iequals(media, "application/json")) {
+            detail(out, 415, "Unsupported media type \"" + std::string(media.substr(0, 100)) + "\" in request.");
+            return;
+        }
+    }
+    const bool use_key = params_.honour_idempotency && r.has_idempotency_key;
+    if (use_key) {
+        if (r.idempotency_key.empty() || r.idempotency_key.size() > 255) {
+            out.status = 400;
+            out.body = field_errors_body({{"Idempotency-Key", "Must be 1 to 255 characters."}});
+            return;
+        }
+        unsigned status = 0;
+        switch (idempotency_.begin(key_index, r.idempotency_key, r.body, status, out.body)) {
+        case idempotency_outcome::proceed: break;
+        case idempotency_outcome::replay:
+            out.status = status;
+            out.headers += "Idempotent-Replayed: true\r\n";
+            stats_.replayed.fetch_add(1, std::memory_order_relaxed);
+            return;
+        case idempotency_outcome::conflict:
+            stats_.idempotency_conflicts.fetch_add(1, std::memory_order_relaxed);
+            detail_code(out, 422, "This Idempotency-Key was already used with another request body.",
+                        "idempotency_key_reused");
+            return;
+        case idempotency_outcome::in_progress:
+            stats_.idempotency_in_progress.fetch_add(1, std::memory_order_relaxed);
+            detail_code(out, 409, "A request with this Idempotency-Key is still being processed; retry later.",
+                        "idempotency_request_in_progress");
+            out.headers += "Retry-After: 1\r\n";
+            return;
+        }
+    }
+    try {
+        session_request req;
+        field_errors errors;
+        if (!decode(r.body, req, errors, unknown_fields::ignore) || !(errors = validate(req)).empty()) {
+            if (errors.empty()) errors.push_back({"non_field_errors", "Invalid data."});
+            out.status = 400;
+            out.body = field_errors_body(errors);
+        } else {
+            const sandbox_campaign* campaign = nullptr;
+            if (req.campaign_id) {
+                for (const auto& c : params_.campaigns)
+                    if (c.id == *req.campaign_id) campaign = &c;
+            }
+            bool gateway_ok = true;
+            if (req.gateway_id)
+                gateway_ok = std::find(params_.gateways.begin(), params_.gateways.end(), *req.gateway_id) !=
+                             params_.gateways.end();
+            if ((req.campaign_id && !campaign) || !gateway_ok) {
+                out.status = 404;
+                out.body = not_found_body;
+            } else {
+                session_record rec;
+                rec.key_index = key_index;
+                if (campaign) rec.campaign_id = campaign->id;
+                if (req.gateway_id) rec.gateway_id = *req.gateway_id;
+                rec.email = req.lead.email;
+                if (use_key) rec.idempotency_key.assign(r.idempotency_key);
+                bool existed = false;
+                if (campaign && campaign->duplicates != duplicate_policy::allow) {
+                    std::string lead_key = campaign->id;
+                    lead_key += '\n';
+                    for (char c : req.lead.email) lead_key += lower(c);
+                    existed = sessions_.find_or_create_lead(lead_key, rec.token, [&] { return new_token(); });
+                } else {
+                    rec.token = new_token();
+                }
+                if (!existed) {
+                    rec.created = std::chrono::system_clock::now();
+                    out.status = 201;
+                    out.body.clear();
+                    session_body(out.body, rec.token);
+                    out.created = true;
+                    stats_.created.fetch_add(1, std::memory_order_relaxed);
+                    if (journal_) journal(rec);
+                    sessions_.insert(std::move(rec));
+                } else if (campaign->duplicates == duplicate_policy::reject) {
+                    stats_.duplicates_rejected.fetch_add(1, std::memory_order_relaxed);
+                    detail_code(out, 409, "A lead with this email already exists in this campaign.", "duplicate_lead");
+                } else {
+                    stats_.duplicates_reused.fetch_add(1, std::memory_order_relaxed);
+                    out.status = 200;
+                    out.body.clear();
+                    session_body(out.body, rec.token);
+                }
+            }
+        }
+    } catch (...) {
+        if (use_key) idempotency_.abandon(key_index, r.idempotency_key);
+        throw;
+    }
+    if (use_key) idempotency_.complete(key_index, r.idempotency_key, out.status, out.body);
+}
+
+void service::journal(const session_record& rec) {
+    // No API key (only its redacted form), no idempotency key, no lead field.
+    std::string line = "{\"token\":";
+    append_json_string(line, rec.token);
+    line += ",\"api_key\":";
+    append_json_string(line, redact_sandbox_key(params_.api_keys[rec.key_index]));
+    line += ",\"campaign_id\":";
+    if (rec.campaign_id.empty()) line += "null";
+    else append_json_string(line, rec.campaign_id);
+    line += ",\"gateway_id\":";
+    if (rec.gateway_id.empty()) line += "null";
+    else append_json_string(line, rec.gateway_id);
+    line += ",\"idempotent\":";
+    line += rec.idempotency_key.empty() ? "false" : "true";
+    line += ",\"created\":\"" + iso_time(rec.created) + "\"}\n";
+    std::lock_guard lock(journal_mutex_);
+    std::fwrite(line.data(), 1, line.size(), journal_);
+    std::fflush(journal_);
+}
+
+void service::fault_throttle(const fault_params& f, api_response& out) {
+    const unsigned n = std::max(1u, f.throttle_retry_after);
+    detail(out, 429, "Request was throttled. Expected available in " + std::to_string(n) + " seconds.");
+    out.headers += "Retry-After: " + std::to_string(n) + "\r\n";
+}
+
+void service::fault_server_error(const fault_params& f, api_response& out) {
+    out.status = f.server_error_status;
+    if (f.server_error_retry_after > 0) out.headers += "Retry-After: " + std::to_string(f.server_error_retry_after) + "\r\n";
+    switch (f.server_error_body) {
+    case fault_body::json: detail(out, out.status, "Injected server error (sandbox fault)."); break;
+    case fault_body::html:
+        out.content_type = "text/html; charset=utf-8";
+        out.body = "<!DOCTYPE html><html><head><title>" + std::to_string(out.status) +
+                   "</title></head><body><h1>Server Error (" + std::to_string(out.status) +
+                   ")</h1><p>catalyst-sandbox injected fault</p></body></html>";
+        break;
+    case fault_body::empty:
+        out.content_type = {};
+        out.body.clear();
+        break;
+    }
+}
+
+void service::handle_admin(const api_request& r, api_response& out) {
+    const std::string_view path = r.target.substr(0, r.target.find('?'));
+    auto allow = [&](std::string_view methods) {
+        detail(out, 405, "Method not allowed.");
+        out.headers += "Allow: " + std::string(methods) + "\r\n";
+    };
+    if (path == "/sandbox/health" || path == "/sandbox/health/") {
+        if (r.method != http_method::get) return allow("GET");
+        out.status = 200;
+        out.body = R"({"status":"ok"})";
+    } else if (path == "/sandbox/stats" || path == "/sandbox/stats/") {
+        if (r.method != http_method::get) return allow("GET");
+        const auto s = stats_.snapshot();
+        std::string& b = out.body;
+        b = "{";
+        auto field = [&](std::string_view n, std::uint64_t v) {
+            b += '"';
+            b += n;
+            b += "\":";
+            append_uint(b, v);
+            b += ',';
+        };
+        field("connections", s.connections);
+        field("connections_rejected", s.connections_rejected);
+        field("requests", s.requests);
+        field("created", s.created);
+        field("replayed", s.replayed);
+        field("duplicates_rejected", s.duplicates_rejected);
+        field("duplicates_reused", s.duplicates_reused);
+        field("idempotency_conflicts", s.idempotency_conflicts);
+        field("idempotency_in_progress", s.idempotency_in_progress);
+        field("rate_limited", s.rate_limited);
+        field("malformed", s.malformed);
+        b += "\"responses_by_status\":{";
+        bool first = true;
+        for (const auto& [k, v] : s.responses_by_status) {
+            if (!first) b += ',';
+            first = false;
+            b += '"';
+            append_uint(b, k);
+            b += "\":";
+            append_uint(b, v);
+        }
+        b += "},\"faults_injected\":{";
+        first = true;
+        for (const auto& [k, v] : s.faults_injected) {
+            if (!first) b += ',';
+            first = false;
+            append_json_string(b, k);
+            b += ':';
+            append_uint(b, v);
+        }
+        b += "}}";
+        out.status = 200;
+    } else if (path == "/sandbox/ledger" || path == "/sandbox/ledger/") {
+        if (r.method != http_method::get) return allow("GET");
+        // No email and no idempotency key over the wire: the ledger may end up in logs.
+        std::string& b = out.body;
+        b = "[";
+        bool first = true;
+        for (const auto& rec : sessions_.all()) {
+            if (!first) b += ',';
+            first = false;
+            b += "{\"token\":";
+            append_json_string(b, rec.token);
+            b += ",\"api_key\":";
+            append_json_string(b, redact_sandbox_key(params_.api_keys[rec.key_index]));
+            b += ",\"campaign_id\":";
+            if (rec.campaign_id.empty()) b += "null";
+            else append_json_string(b, rec.campaign_id);
+            b += ",\"idempotent\":";
+            b += rec.idempotency_key.empty() ? "false" : "true";
+            b += ",\"created\":\"" + iso_time(rec.created) + "\"}";
+        }
+        b += ']';
+        out.status = 200;
+    } else if (path == "/sandbox/faults" || path == "/sandbox/faults/") {
+        if (r.method == http_method::put) {
+            try {
+                set_faults(parse_faults_json(r.body));
+            } catch (const sandbox_config_error& e) {
+                detail(out, 400, e.what());
+                return;
+            }
+        } else if (r.method != http_method::get) {
+            return allow("GET, PUT");
+        }
+        out.status = 200;
+        out.body = to_json(*faults());
+    } else {
+        out.status = 404;
+        out.body = not_found_body;
+    }
+}
+
+}  // namespace catalyst::sandbox_detail
