@@ -40,7 +40,7 @@ std::string text(double x, double y, std::string_view s, const char* anchor = "m
 double nice_ceiling(double v) {
     if (!(v > 0) || !std::isfinite(v)) return 1;
     const double p = std::pow(10.0, std::floor(std::log10(v)));
-    for (double m : {1.0, 2.0, 2.5, 5.0, 10.0}) {
+    for (double m : {1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0}) {
         if (m * p >= v * (1 - 1e-12)) return m * p;
     }
     return 10 * p;
@@ -67,8 +67,8 @@ std::string render_chart(std::string_view title, const std::vector<chart_series>
     for (const auto& s : series) {
         for (const auto& p : s.points) {
             if (p.concurrency > 0) xs.insert(p.concurrency);
-            max_y[0] = std::max(max_y[0], p.throughput);
-            max_y[1] = std::max(max_y[1], p.p99_ms);
+            if (std::isfinite(p.throughput)) max_y[0] = std::max(max_y[0], p.throughput);
+            if (std::isfinite(p.p99_ms)) max_y[1] = std::max(max_y[1], p.p99_ms);
         }
     }
     const double lo = xs.empty() ? 1 : std::log2(*xs.begin());
@@ -113,22 +113,39 @@ std::string render_chart(std::string_view title, const std::vector<chart_series>
             const char* color = colors[si % (sizeof colors / sizeof colors[0])];
             std::vector<chart_point> pts = s.points;
             std::sort(pts.begin(), pts.end(), [](auto& a, auto& b) { return a.concurrency < b.concurrency; });
+            auto missing = [&](const chart_point& p) {
+                const double v = panel == 0 ? p.throughput : p.p99_ms;
+                return p.concurrency <= 0 || !(v >= 0) || !std::isfinite(v);
+            };
             std::string path;
             for (const auto& p : pts) {
-                if (p.concurrency <= 0) continue;
+                if (missing(p)) continue;
                 const double v = panel == 0 ? p.throughput : p.p99_ms;
                 path += (path.empty() ? "" : " ") + num(x_of(panel, p.concurrency)) + "," + num(y_of(panel, v));
             }
             if (!path.empty())
                 svg += "<polyline points=\"" + path + "\" fill=\"none\" stroke=\"" + color + "\" stroke-width=\"2.5\"/>\n";
             for (const auto& p : pts) {
-                if (p.concurrency <= 0) continue;
+                if (missing(p)) continue;
                 const double v = panel == 0 ? p.throughput : p.p99_ms;
                 const double x = x_of(panel, p.concurrency), y = y_of(panel, v);
                 svg += "<circle cx=\"" + num(x) + "\" cy=\"" + num(y) + "\" r=\"4\" fill=\"" + color + "\"/>\n";
-                // stagger the labels of several series so that they do not overprint
-                const double dy = -9 - 14 * static_cast<double>(si);
-                svg += text(x, y + dy, label(v), "middle", 11, (std::string(" fill=\"") + color + "\"").c_str());
+                // a label goes above its point, or below it when another series runs higher
+                // there, so that the labels of close series do not overprint
+                bool other_higher = false;
+                for (std::size_t oi = 0; oi < series.size(); ++oi) {
+                    if (oi == si) continue;
+                    for (const auto& q : series[oi].points) {
+                        const double qv = panel == 0 ? q.throughput : q.p99_ms;
+                        if (q.concurrency == p.concurrency && std::isfinite(qv) && (qv > v || (qv == v && oi < si)))
+                            other_higher = true;
+                    }
+                }
+                const double dy = other_higher ? 19 : -9;
+                svg += text(x, y + dy, label(v), "middle", 11,
+                            (std::string(" fill=\"") + color +
+                             "\" stroke=\"#ffffff\" stroke-width=\"3\" paint-order=\"stroke\"")
+                                .c_str());
             }
         }
     }

@@ -9,8 +9,8 @@ namespace catalyst::bench {
 
 struct chart_point {
     double concurrency = 0;
-    double throughput = 0;  ///< sessions/s
-    double p99_ms = 0;
+    double throughput = 0;  ///< sessions/s; negative or NaN: not known (not drawn)
+    double p99_ms = 0;      ///< negative or NaN: not known (not drawn)
 };
 
 struct chart_series {
@@ -23,7 +23,8 @@ struct chart_series {
 /// concurrency on a log2 axis; each point labelled with its value.
 std::string render_chart(std::string_view title, const std::vector<chart_series>& series);
 
-/// The smallest "round" number (1, 2, 2.5 or 5 times a power of ten) >= v; 1 for v <= 0.
+/// The smallest "round" number (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten) >= v;
+/// 1 for v <= 0.
 double nice_ceiling(double v);
 /// Escapes &, <, >, " for SVG text.
 std::string xml_escape(std::string_view s);

@@ -20,12 +20,15 @@ TEST(bench_chart, nice_ceiling) {
     EXPECT_EQ(nice_ceiling(0), 1.0);
     EXPECT_EQ(nice_ceiling(-5), 1.0);
     EXPECT_EQ(nice_ceiling(1), 1.0);
-    EXPECT_EQ(nice_ceiling(1.2), 2.0);
+    EXPECT_EQ(nice_ceiling(1.2), 1.5);
+    EXPECT_EQ(nice_ceiling(1.6), 2.0);
     EXPECT_EQ(nice_ceiling(2.2), 2.5);
-    EXPECT_EQ(nice_ceiling(3), 5.0);
-    EXPECT_EQ(nice_ceiling(7), 10.0);
+    EXPECT_EQ(nice_ceiling(3), 3.0);
+    EXPECT_EQ(nice_ceiling(4.5), 5.0);
+    EXPECT_EQ(nice_ceiling(7), 8.0);
+    EXPECT_EQ(nice_ceiling(9), 10.0);
     EXPECT_EQ(nice_ceiling(47'500), 50'000.0);
-    EXPECT_DOUBLE_EQ(nice_ceiling(0.031), 0.05);
+    EXPECT_DOUBLE_EQ(nice_ceiling(0.031), 0.04);
 }
 
 TEST(bench_chart, escapes_text) {
@@ -55,6 +58,13 @@ TEST(bench_chart, several_series_and_a_single_point) {
     // no NaN or infinity leaks into coordinates when the x range is one value
     EXPECT_EQ(svg.find("nan"), std::string::npos);
     EXPECT_EQ(svg.find("inf"), std::string::npos);
+}
+
+TEST(bench_chart, unknown_values_are_not_drawn) {
+    chart_series wrk{"wrk", {{1, 4'500, -1}, {64, 47'500, -1}}};  // wrk's p99 is not known here
+    const std::string svg = render_chart("partial", {wrk});
+    EXPECT_EQ(count(svg, "<circle"), 2u);  // throughput panel only
+    EXPECT_EQ(count(svg, "<polyline"), 1u);
 }
 
 TEST(bench_chart, empty_input_still_renders) {
