@@ -46,6 +46,38 @@ double nice_ceiling(double v) {
     return 10 * p;
 }
 
+reference_parse parse_reference_series(std::string_view text) {
+    reference_parse out;
+    int line_no = 0;
+    while (!text.empty()) {
+        auto nl = text.find('\n');
+        std::string line(text.substr(0, nl));
+        text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+        ++line_no;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.find_first_not_of(" \t") == std::string::npos) continue;
+        if (line[0] == '#') {
+            if (out.series.name.empty()) {
+                auto start = line.find_first_not_of("# \t");
+                out.series.name = start == std::string::npos ? "" : line.substr(start);
+            }
+            continue;
+        }
+        chart_point p;
+        p.p99_ms = -1;
+        char extra = 0;
+        const int n = std::sscanf(line.c_str(), "%lf %lf %lf %c", &p.concurrency, &p.throughput, &p.p99_ms, &extra);
+        if (n < 2 || n > 3 || !(p.concurrency > 0) || !(p.throughput >= 0) || !std::isfinite(p.throughput)) {
+            out.error = "line " + std::to_string(line_no) + ": expected 'CONCURRENCY THROUGHPUT [P99_MS]', got '" + line + "'";
+            return out;
+        }
+        out.series.points.push_back(p);
+    }
+    if (out.series.name.empty()) out.series.name = "reference";
+    if (out.series.points.empty()) out.error = "no data line";
+    return out;
+}
+
 std::string xml_escape(std::string_view s) {
     std::string out;
     out.reserve(s.size());

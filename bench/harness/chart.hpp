@@ -23,6 +23,15 @@ struct chart_series {
 /// concurrency on a log2 axis; each point labelled with its value.
 std::string render_chart(std::string_view title, const std::vector<chart_series>& series);
 
+/// Reads a reference series to draw beside the sweep (wrk's throughput from compare.sh):
+/// a first line "# NAME", then one "CONCURRENCY THROUGHPUT [P99_MS]" line per point
+/// (blank lines and further "#" lines skipped). On a bad line, `error` names its number.
+struct reference_parse {
+    chart_series series;
+    std::string error;
+};
+reference_parse parse_reference_series(std::string_view text);
+
 /// The smallest "round" number (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten) >= v;
 /// 1 for v <= 0.
 double nice_ceiling(double v);

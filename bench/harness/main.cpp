@@ -208,8 +208,14 @@ int run(const options& o) {
         chart_series s{"catalyst-bench", {}};
         for (const auto& r : runs)
             s.points.push_back({static_cast<double>(r.concurrency), r.sessions_per_s(), static_cast<double>(r.latency.p99_ns) / 1e6});
+        std::vector<chart_series> all{s};
+        if (!o.reference_file.empty()) {
+            auto ref = parse_reference_series(read_file(o.reference_file, "--reference"));
+            if (!ref.error.empty()) throw std::runtime_error("--reference " + o.reference_file + ": " + ref.error);
+            all.push_back(std::move(ref.series));
+        }
         std::ofstream out(o.chart_file, std::ios::binary);
-        out << render_chart("catalyst client: throughput and p99 latency by concurrency (" + target + ")", {s});
+        out << render_chart("catalyst client: throughput and p99 latency by concurrency (" + target + ")", all);
         if (!out) throw std::runtime_error("--chart " + o.chart_file + ": cannot be written");
     }
     if (o.json) std::cout << json;

@@ -27,6 +27,7 @@ struct options {
     bool json = false;            ///< --json: JSON on stdout instead of the table
     std::string output_file;      ///< --output FILE: also write the JSON there
     std::string chart_file;       ///< --chart FILE: SVG of a sweep
+    std::string reference_file;   ///< --reference FILE: a series drawn beside it (see parse_reference_series)
     bool brief = false;           ///< --brief: one line (default when driven by compare.sh)
     bool help = false;
 };

@@ -72,3 +72,20 @@ TEST(bench_chart, empty_input_still_renders) {
     EXPECT_NE(svg.find("</svg>"), std::string::npos);
     EXPECT_EQ(count(svg, "<circle"), 0u);
 }
+
+TEST(bench_chart, reference_series_from_text) {
+    auto r = parse_reference_series("# wrk 4.1 (compare.sh medians)\n1 4500\n\n64 47500 2.5\r\n");
+    ASSERT_EQ(r.error, "");
+    EXPECT_EQ(r.series.name, "wrk 4.1 (compare.sh medians)");
+    ASSERT_EQ(r.series.points.size(), 2u);
+    EXPECT_EQ(r.series.points[0].concurrency, 1.0);
+    EXPECT_EQ(r.series.points[0].throughput, 4500.0);
+    EXPECT_LT(r.series.points[0].p99_ms, 0.0);  // not given: not drawn
+    EXPECT_EQ(r.series.points[1].p99_ms, 2.5);
+
+    EXPECT_NE(parse_reference_series("# x\n1 2\n16 lots\n").error.find("line 3"), std::string::npos);
+    EXPECT_NE(parse_reference_series("# x\n0 5\n").error.find("line 2"), std::string::npos);
+    EXPECT_NE(parse_reference_series("# x\n1 2 3 4\n").error.find("line 2"), std::string::npos);
+    EXPECT_EQ(parse_reference_series("# only a name\n").error, "no data line");
+    EXPECT_EQ(parse_reference_series("8 100\n").series.name, "reference");
+}

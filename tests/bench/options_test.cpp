@@ -88,6 +88,7 @@ TEST(bench_options, bad_input_names_the_flag_or_variable) {
         {{"--sweep", "1,,4"}, "--sweep"},
         {{"--sweep", "1,4", "--rate", "10"}, "--sweep"},
         {{"--chart", "x.svg"}, "--chart"},
+        {{"--sweep", "1", "--reference", "wrk.txt"}, "--reference"},
         {{"--url", "ftp://x"}, "--url"},
         {{"--ca", "ca.pem"}, "--ca"},
         {{"--threads", "1000"}, "--threads"},

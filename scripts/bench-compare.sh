@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# scripts/bench-compare.sh [-b BUILD_DIR] [-d SECONDS] [-r ROUNDS] [-c "1 16 64 256"] [-o OUT_DIR]
+#
+# The figures of bench/README.md in one command:
+#  1. ../shared/bench/compare.sh at each concurrency: wrk and catalyst-bench in turn against the
+#     same reference nginx (server on CPU 0, client on CPU 1), medians and client/wrk ratios;
+#  2. a catalyst-bench sweep against that nginx, pinned the same way, for the latency
+#     percentiles, the connection counts and the chart (wrk's throughput drawn beside it);
+#  3. one run at the highest concurrency alone, for its peak RSS;
+#  4. OUT_DIR/summary.md: the table with the ratios against the targets.
+# Stops the reference server on exit.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+shared=${CATALYST_SHARED_BENCH:-$(cd "$root/../shared/bench" 2>/dev/null && pwd || true)}
+build=$root/build-bench secs=5 rounds=3 concs="1 16 64 256" out=$root/bench/results
+while getopts "b:d:r:c:o:" o; do
+  case $o in b) build=$OPTARG ;; d) secs=$OPTARG ;; r) rounds=$OPTARG ;; c) concs=$OPTARG ;; o) out=$OPTARG ;; *) exit 2 ;; esac
+done
+bench=$build/bench/harness/catalyst-bench
+[ -x "$bench" ] || { echo "no $bench: build it first (ninja -C $build catalyst-bench)" >&2; exit 2; }
+[ -n "$shared" ] && [ -x "$shared/compare.sh" ] || { echo "compare.sh not found (set CATALYST_SHARED_BENCH)" >&2; exit 2; }
+mkdir -p "$out"
+ref=$shared/reference-server.sh
+trap '"$ref" stop >/dev/null 2>&1 || true' EXIT
+
+# 1. compare.sh per concurrency
+: >"$out/compare.tsv"
+for c in $concs; do
+  echo "== compare.sh -c $c -d $secs -r $rounds" >&2
+  "$shared/compare.sh" -c "$c" -d "$secs" -r "$rounds" -- "$bench" | tee "$out/compare-c$c.txt" >&2
+  awk -v c="$c" '/^median:/ {gsub(",", ""); wr=$3; wc=$5; cr=$9; cc=$11}
+                 /^ratio/ {gsub(",", ""); tr=$4; cr2=$8}
+                 END {print c, wr, cr, wc, cc, tr, cr2}' "$out/compare-c$c.txt" >>"$out/compare.tsv"
+done
+
+# 2. and 3. sweep and RSS against the same server, pinned as compare.sh pins it
+"$ref" stop; "$ref" start --pin 0
+url=$("$ref" url) ca=$("$ref" ca)
+{ echo "# wrk 4.1, 1 thread (compare.sh medians)"; awk '{print $1, $2}' "$out/compare.tsv"; } >"$out/wrk.txt"
+sweep=$(echo $concs | tr ' ' ',')
+taskset -c 1 "$bench" --url "$url" --ca "$ca" --sweep "$sweep" --duration "$secs" \
+  --output "$out/sweep.json" --chart "$out/sweep.svg" --reference "$out/wrk.txt" | tee "$out/sweep.txt" >&2
+top=${concs##* }
+taskset -c 1 "$bench" --url "$url" --ca "$ca" --concurrency "$top" --duration "$secs" \
+  --output "$out/rss-c$top.json" | tee "$out/rss-c$top.txt" >&2
+"$ref" stop
+command -v rsvg-convert >/dev/null && rsvg-convert "$out/sweep.svg" -o "$out/sweep.png" || true
+
+# 4. the summary
+rss=$(awk -F: '/"peak_rss_bytes"/ {gsub(/[ ,]/, "", $2); print $2; exit}' "$out/rss-c$top.json")
+{
+  echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, $(uname -sr)"
+  echo "Command: scripts/bench-compare.sh -d $secs -r $rounds -c \"$concs\" ($(date -u +%Y-%m-%dT%H:%MZ), $(git -C "$root" rev-parse --short HEAD))"
+  echo
+  echo "| connections | wrk req/s | catalyst req/s | throughput / wrk (floor 0.85, goal 1.0) | wrk CPU us/req | catalyst CPU us/req | CPU / wrk (floor 1.3, goal 1.0) |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|"
+  awk '{printf "| %s | %.0f | %.0f | %.2f %s | %.1f | %.1f | %.2f %s |\n", $1, $2, $3, $6, ($6 >= 1.0 ? "(goal)" : $6 >= 0.85 ? "(floor)" : "(BELOW floor)"), $4, $5, $7, ($7 <= 1.0 ? "(goal)" : $7 <= 1.3 ? "(floor)" : "(ABOVE floor)")}' "$out/compare.tsv"
+  echo
+  awk -v r="$rss" -v c="$top" 'BEGIN {mb = r / 1e6; printf "Peak RSS at %s connections: %.1f MB (floor 64 MB, goal 32 MB): %s\n", c, mb, (mb <= 32 ? "goal" : mb <= 64 ? "floor" : "ABOVE floor")}'
+} >"$out/summary.md"
+cat "$out/summary.md"

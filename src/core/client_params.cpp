@@ -1,0 +1,137 @@
+// check(), redaction and printing of client_params.
+#include <catalyst/client_params.hpp>
+#include <catalyst/config.hpp>
+
+#include <boost/url/parse.hpp>
+
+#include <cmath>
+#include <ostream>
+
+namespace catalyst {
+namespace {
+
+[[noreturn]] void refuse(const char* key, const std::string& reason) { throw config_error(key, reason); }
+
+void positive(const char* key, milliseconds d) {
+    if (d.count() <= 0) refuse(key, "must be > 0");
+}
+void non_negative(const char* key, milliseconds d) {
+    if (d.count() < 0) refuse(key, "must be >= 0");
+}
+
+// Header values: a CR or LF would let a setting inject headers into every request.
+bool header_safe(std::string_view s) {
+    for (char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        if ((c < 0x20 && c != '\t') || c == 0x7F) return false;
+    }
+    return true;
+}
+
+void check_base_url(const std::string& url) {
+    auto parsed = boost::urls::parse_absolute_uri(url);
+    if (!parsed) refuse("base_url", "not a valid absolute URL");
+    const auto scheme = parsed->scheme_id();
+    if (scheme != boost::urls::scheme::http && scheme != boost::urls::scheme::https)
+        refuse("base_url", "scheme must be http or https");
+    if (parsed->host().empty()) refuse("base_url", "has no host");
+    if (parsed->has_userinfo()) refuse("base_url", "must not carry user info (use api_key)");
+    if (parsed->has_query() || parsed->has_fragment()) refuse("base_url", "must not have a query or fragment");
+}
+
+}  // namespace
+
+config_error::config_error(std::string key, const std::string& reason)
+    : std::runtime_error(key + ": " + reason), key_(std::move(key)) {}
+
+std::string_view to_string(idempotency_policy p) noexcept {
+    switch (p) {
+        case idempotency_policy::automatic: return "automatic";
+        case idempotency_policy::caller_keys_only: return "caller_keys_only";
+        case idempotency_policy::disabled: return "disabled";
+    }
+    return "unknown";
+}
+
+void check(const client_params& p) {
+    check_base_url(p.base_url);
+    if (!header_safe(p.api_key) || p.api_key.find_first_of(" \t") != std::string::npos)
+        refuse("api_key", "must not contain spaces or control characters");
+    if (p.max_connections == 0) refuse("max_connections", "must be > 0");
+    positive("connect_timeout_ms", p.connect_timeout);
+    positive("tls_handshake_timeout_ms", p.tls_handshake_timeout);
+    positive("attempt_timeout_ms", p.attempt_timeout);
+    non_negative("overall_timeout_ms", p.overall_timeout);
+    non_negative("idle_timeout_ms", p.idle_timeout);
+    non_negative("max_connection_age_ms", p.max_connection_age);
+    non_negative("dns_cache_ttl_ms", p.dns_cache_ttl);
+    if (p.max_response_body == 0) refuse("max_response_body", "must be > 0");
+
+    const retry_params& r = p.retry;
+    if (r.max_attempts == 0) refuse("retry.max_attempts", "must be >= 1 (1 = no retry)");
+    non_negative("retry.base_backoff_ms", r.base_backoff);
+    non_negative("retry.max_backoff_ms", r.max_backoff);
+    if (r.max_backoff < r.base_backoff) refuse("retry.max_backoff_ms", "must be >= retry.base_backoff_ms");
+    non_negative("retry.max_retry_after_ms", r.max_retry_after);
+    if (!std::isfinite(r.budget_ratio) || r.budget_ratio < 0)
+        refuse("retry.budget_ratio", "must be a finite number >= 0");
+
+    switch (p.idempotency) {
+        case idempotency_policy::automatic:
+        case idempotency_policy::caller_keys_only:
+        case idempotency_policy::disabled: break;
+        default: refuse("idempotency", "must be automatic, caller_keys_only or disabled");
+    }
+    if (!std::isfinite(p.pacing.rate_per_second) || p.pacing.rate_per_second < 0)
+        refuse("pacing.rate_per_second", "must be a finite number >= 0");
+    if (!header_safe(p.tls.server_name) || p.tls.server_name.find(' ') != std::string::npos)
+        refuse("tls.server_name", "must not contain spaces or control characters");
+    if (p.threads > 1024) refuse("threads", "must be <= 1024");
+    if (!header_safe(p.user_agent)) refuse("user_agent", "must not contain control characters");
+}
+
+std::string redact_api_key(std::string_view key) {
+    if (key.empty()) return {};
+    std::string out = "rk_****";
+    if (key.size() > 12) out.append(key.substr(key.size() - 4));
+    return out;
+}
+
+std::ostream& operator<<(std::ostream& os, const client_params& p) {
+    const auto ms = [](milliseconds d) { return std::to_string(d.count()); };
+    const auto flag = [](bool b) { return b ? "true" : "false"; };
+    os << "base_url = " << p.base_url << '\n'
+       << "api_key = " << (p.api_key.empty() ? "(none)" : redact_api_key(p.api_key)) << '\n'
+       << "max_connections = " << p.max_connections << '\n'
+       << "queue_limit = " << p.queue_limit << '\n'
+       << "connect_timeout_ms = " << ms(p.connect_timeout) << '\n'
+       << "tls_handshake_timeout_ms = " << ms(p.tls_handshake_timeout) << '\n'
+       << "attempt_timeout_ms = " << ms(p.attempt_timeout) << '\n'
+       << "overall_timeout_ms = " << ms(p.overall_timeout) << '\n'
+       << "idle_timeout_ms = " << ms(p.idle_timeout) << '\n'
+       << "max_requests_per_connection = " << p.max_requests_per_connection << '\n'
+       << "max_connection_age_ms = " << ms(p.max_connection_age) << '\n'
+       << "dns_cache_ttl_ms = " << ms(p.dns_cache_ttl) << '\n'
+       << "max_response_body = " << p.max_response_body << '\n'
+       << "retry.max_attempts = " << p.retry.max_attempts << '\n'
+       << "retry.base_backoff_ms = " << ms(p.retry.base_backoff) << '\n'
+       << "retry.max_backoff_ms = " << ms(p.retry.max_backoff) << '\n'
+       << "retry.max_retry_after_ms = " << ms(p.retry.max_retry_after) << '\n'
+       << "retry.budget_ratio = " << p.retry.budget_ratio << '\n'
+       << "retry.budget_min_concurrency = " << p.retry.budget_min_concurrency << '\n'
+       << "idempotency = " << to_string(p.idempotency) << '\n'
+       << "pacing.rate_per_second = " << p.pacing.rate_per_second << '\n'
+       << "pacing.burst = " << p.pacing.burst << '\n'
+       << "tls.ca_file = " << p.tls.ca_file << '\n'
+       << "tls.ca_dir = " << p.tls.ca_dir << '\n'
+       << "tls.ca_pem = " << (p.tls.ca_pem.empty() ? "(none)" : std::to_string(p.tls.ca_pem.size()) + " bytes")
+       << '\n'
+       << "tls.server_name = " << p.tls.server_name << '\n'
+       << "tls.insecure_skip_verify = " << flag(p.tls.insecure_skip_verify) << '\n'
+       << "tls.session_resumption = " << flag(p.tls.session_resumption) << '\n'
+       << "threads = " << p.threads << '\n'
+       << "user_agent = " << p.user_agent << '\n';
+    return os;
+}
+
+}  // namespace catalyst

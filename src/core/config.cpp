@@ -1,0 +1,262 @@
+// Loading client_params from a JSON file and from the environment. Both map onto the same
+// struct with the same names; every refusal names the key (or variable) it is about.
+#include <catalyst/config.hpp>
+#include <catalyst/diagnostics.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <vector>
+
+namespace catalyst {
+namespace {
+
+namespace json = boost::json;
+
+// --- JSON ----------------------------------------------------------------------------------
+
+class json_reader {
+public:
+    json_reader(const json::object& o, std::string prefix) : o_(o), prefix_(std::move(prefix)) {}
+
+    // Every key must be consumed by exactly one of the calls below; `finish` refuses the rest.
+    void string(const char* key, std::string& out) {
+        if (const json::value* v = find(key)) {
+            const json::string* s = v->if_string();
+            if (!s) fail(key, "must be a string");
+            out.assign(s->data(), s->size());
+        }
+    }
+    template <class U>
+    void unsigned_integer(const char* key, U& out) {
+        if (const json::value* v = find(key)) out = static_cast<U>(integer(key, *v, std::numeric_limits<U>::max()));
+    }
+    void duration(const char* key, milliseconds& out) {
+        if (const json::value* v = find(key))
+            out = milliseconds(static_cast<long long>(integer(key, *v, std::numeric_limits<long long>::max())));
+    }
+    void number(const char* key, double& out) {
+        if (const json::value* v = find(key)) {
+            if (v->is_int64()) out = static_cast<double>(v->get_int64());
+            else if (v->is_uint64()) out = static_cast<double>(v->get_uint64());
+            else if (v->is_double()) out = v->get_double();
+            else fail(key, "must be a number");
+        }
+    }
+    void boolean(const char* key, bool& out) {
+        if (const json::value* v = find(key)) {
+            if (!v->is_bool()) fail(key, "must be true or false");
+            out = v->get_bool();
+        }
+    }
+    void policy(const char* key, idempotency_policy& out) {
+        std::string s;
+        if (!find(key)) return;
+        string(key, s);
+        if (s == "automatic") out = idempotency_policy::automatic;
+        else if (s == "caller_keys_only") out = idempotency_policy::caller_keys_only;
+        else if (s == "disabled") out = idempotency_policy::disabled;
+        else fail(key, "must be automatic, caller_keys_only or disabled");
+    }
+    const json::object* object(const char* key) {
+        const json::value* v = find(key);
+        if (!v) return nullptr;
+        if (!v->is_object()) fail(key, "must be an object");
+        return &v->get_object();
+    }
+    std::string path(const char* key) const { return prefix_ + key; }
+
+    void finish() const {
+        for (const auto& kv : o_) {
+            const std::string_view k(kv.key().data(), kv.key().size());
+            if (std::find(seen_.begin(), seen_.end(), k) == seen_.end())
+                // Masked in case someone pasted a key where a name belongs.
+                throw config_error(prefix_ + bounded_excerpt(k, 64), "unknown key");
+        }
+    }
+
+private:
+    const json::value* find(const char* key) {
+        seen_.push_back(key);
+        const json::value* v = o_.if_contains(key);
+        return v;
+    }
+    [[noreturn]] void fail(const char* key, const std::string& reason) const {
+        throw config_error(prefix_ + key, reason);
+    }
+    std::uint64_t integer(const char* key, const json::value& v, std::uint64_t max) const {
+        if (v.is_int64() && v.get_int64() >= 0 && static_cast<std::uint64_t>(v.get_int64()) <= max)
+            return static_cast<std::uint64_t>(v.get_int64());
+        if (v.is_uint64() && v.get_uint64() <= max) return v.get_uint64();
+        fail(key, "must be an integer between 0 and " + std::to_string(max));
+    }
+
+    const json::object& o_;
+    std::string prefix_;
+    std::vector<std::string_view> seen_;
+};
+
+void apply_object(client_params& p, const json::object& root) {
+    json_reader r(root, "");
+    r.string("base_url", p.base_url);
+    r.string("api_key", p.api_key);
+    r.unsigned_integer("max_connections", p.max_connections);
+    r.unsigned_integer("queue_limit", p.queue_limit);
+    r.duration("connect_timeout_ms", p.connect_timeout);
+    r.duration("tls_handshake_timeout_ms", p.tls_handshake_timeout);
+    r.duration("attempt_timeout_ms", p.attempt_timeout);
+    r.duration("overall_timeout_ms", p.overall_timeout);
+    r.duration("idle_timeout_ms", p.idle_timeout);
+    r.unsigned_integer("max_requests_per_connection", p.max_requests_per_connection);
+    r.duration("max_connection_age_ms", p.max_connection_age);
+    r.duration("dns_cache_ttl_ms", p.dns_cache_ttl);
+    r.unsigned_integer("max_response_body", p.max_response_body);
+    if (const json::object* o = r.object("retry")) {
+        json_reader n(*o, "retry.");
+        n.unsigned_integer("max_attempts", p.retry.max_attempts);
+        n.duration("base_backoff_ms", p.retry.base_backoff);
+        n.duration("max_backoff_ms", p.retry.max_backoff);
+        n.duration("max_retry_after_ms", p.retry.max_retry_after);
+        n.number("budget_ratio", p.retry.budget_ratio);
+        n.unsigned_integer("budget_min_concurrency", p.retry.budget_min_concurrency);
+        n.finish();
+    }
+    r.policy("idempotency", p.idempotency);
+    if (const json::object* o = r.object("pacing")) {
+        json_reader n(*o, "pacing.");
+        n.number("rate_per_second", p.pacing.rate_per_second);
+        n.unsigned_integer("burst", p.pacing.burst);
+        n.finish();
+    }
+    if (const json::object* o = r.object("tls")) {
+        json_reader n(*o, "tls.");
+        n.string("ca_file", p.tls.ca_file);
+        n.string("ca_dir", p.tls.ca_dir);
+        n.string("ca_pem", p.tls.ca_pem);
+        n.string("server_name", p.tls.server_name);
+        n.boolean("insecure_skip_verify", p.tls.insecure_skip_verify);
+        n.boolean("session_resumption", p.tls.session_resumption);
+        n.finish();
+    }
+    r.unsigned_integer("threads", p.threads);
+    r.string("user_agent", p.user_agent);
+    r.finish();
+}
+
+void apply_json_as(client_params& p, std::string_view text, const std::string& key) {
+    boost::system::error_code ec;
+    json::value doc = json::parse(json::string_view(text.data(), text.size()), ec);
+    if (ec) throw config_error(key, "malformed JSON: " + ec.message());
+    if (!doc.is_object()) throw config_error(key, "must be a JSON object");
+    // Work on a copy: a refused document leaves `p` as it was.
+    client_params next = p;
+    apply_object(next, doc.get_object());
+    p = std::move(next);
+}
+
+// --- environment ---------------------------------------------------------------------------
+
+template <class T>
+T parse_unsigned(const char* var, std::string_view v) {
+    unsigned long long n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc{} || end != v.data() + v.size() || v.empty() ||
+        n > static_cast<unsigned long long>(std::numeric_limits<T>::max()))
+        throw config_error(var, "must be an integer between 0 and " +
+                                    std::to_string(static_cast<unsigned long long>(std::numeric_limits<T>::max())));
+    return static_cast<T>(n);
+}
+
+milliseconds parse_ms(const char* var, std::string_view v) {
+    return milliseconds(parse_unsigned<long long>(var, v));
+}
+
+double parse_double(const char* var, std::string_view v) {
+    double d = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), d);
+    if (ec != std::errc{} || end != v.data() + v.size() || v.empty() || !std::isfinite(d) || d < 0)
+        throw config_error(var, "must be a number >= 0");
+    return d;
+}
+
+bool parse_bool(const char* var, std::string_view v) {
+    if (v == "1" || v == "true" || v == "yes" || v == "on") return true;
+    if (v == "0" || v == "false" || v == "no" || v == "off") return false;
+    throw config_error(var, "must be one of 1, 0, true, false, yes, no, on, off");
+}
+
+idempotency_policy parse_policy(const char* var, std::string_view v) {
+    if (v == "automatic") return idempotency_policy::automatic;
+    if (v == "caller_keys_only") return idempotency_policy::caller_keys_only;
+    if (v == "disabled") return idempotency_policy::disabled;
+    throw config_error(var, "must be automatic, caller_keys_only or disabled");
+}
+
+}  // namespace
+
+void apply_json(client_params& p, std::string_view json) { apply_json_as(p, json, "config"); }
+
+void apply_file(client_params& p, const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw config_error("config file", "cannot read " + path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) throw config_error("config file", "cannot read " + path);
+    try {
+        apply_json_as(p, text.str(), "config file");
+    } catch (const config_error& e) {
+        if (e.key() != "config file") throw;
+        throw config_error("config file", path + ": " + std::string(e.what()).substr(e.key().size() + 2));
+    }
+}
+
+void apply_env(client_params& p, const env_lookup& getenv_fn) {
+    const auto get = [&](const char* var) -> const char* {
+        return getenv_fn ? getenv_fn(var) : std::getenv(var);
+    };
+    client_params next = p;
+    // An empty variable counts as unset, as `VAR= command` is the usual way to drop one.
+    const auto each = [&](const char* var, auto&& apply) {
+        const char* v = get(var);
+        if (v && *v) apply(var, std::string_view(v));
+    };
+    each("CATALYST_BASE_URL", [&](auto, auto v) { next.base_url = v; });
+    each("CATALYST_API_KEY", [&](auto, auto v) { next.api_key = v; });
+    each("CATALYST_MAX_CONNECTIONS", [&](auto n, auto v) { next.max_connections = parse_unsigned<std::size_t>(n, v); });
+    each("CATALYST_QUEUE_LIMIT", [&](auto n, auto v) { next.queue_limit = parse_unsigned<std::size_t>(n, v); });
+    each("CATALYST_CONNECT_TIMEOUT_MS", [&](auto n, auto v) { next.connect_timeout = parse_ms(n, v); });
+    each("CATALYST_TLS_HANDSHAKE_TIMEOUT_MS", [&](auto n, auto v) { next.tls_handshake_timeout = parse_ms(n, v); });
+    each("CATALYST_ATTEMPT_TIMEOUT_MS", [&](auto n, auto v) { next.attempt_timeout = parse_ms(n, v); });
+    each("CATALYST_OVERALL_TIMEOUT_MS", [&](auto n, auto v) { next.overall_timeout = parse_ms(n, v); });
+    each("CATALYST_IDLE_TIMEOUT_MS", [&](auto n, auto v) { next.idle_timeout = parse_ms(n, v); });
+    each("CATALYST_MAX_ATTEMPTS", [&](auto n, auto v) { next.retry.max_attempts = parse_unsigned<unsigned>(n, v); });
+    each("CATALYST_BASE_BACKOFF_MS", [&](auto n, auto v) { next.retry.base_backoff = parse_ms(n, v); });
+    each("CATALYST_MAX_BACKOFF_MS", [&](auto n, auto v) { next.retry.max_backoff = parse_ms(n, v); });
+    each("CATALYST_IDEMPOTENCY", [&](auto n, auto v) { next.idempotency = parse_policy(n, v); });
+    each("CATALYST_RATE_PER_SECOND", [&](auto n, auto v) { next.pacing.rate_per_second = parse_double(n, v); });
+    each("CATALYST_CA_FILE", [&](auto, auto v) { next.tls.ca_file = v; });
+    each("CATALYST_CA_DIR", [&](auto, auto v) { next.tls.ca_dir = v; });
+    each("CATALYST_TLS_SERVER_NAME", [&](auto, auto v) { next.tls.server_name = v; });
+    each("CATALYST_TLS_INSECURE_SKIP_VERIFY",
+         [&](auto n, auto v) { next.tls.insecure_skip_verify = parse_bool(n, v); });
+    each("CATALYST_THREADS", [&](auto n, auto v) { next.threads = parse_unsigned<unsigned>(n, v); });
+    p = std::move(next);
+}
+
+client_params load_client_params(const std::string& path, const env_lookup& getenv_fn) {
+    client_params p;
+    if (!path.empty()) apply_file(p, path);
+    apply_env(p, getenv_fn);
+    check(p);
+    return p;
+}
+
+}  // namespace catalyst

@@ -1,0 +1,381 @@
+#include <catalyst/client_params.hpp>
+#include <catalyst/config.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+
+namespace {
+
+using catalyst::client_params;
+using catalyst::config_error;
+using std::chrono::milliseconds;
+
+std::string dump(const client_params& p) {
+    std::ostringstream os;
+    os << p;
+    return os.str();
+}
+
+// The key of the config_error `f` throws, or "no error".
+template <class F>
+std::string refused_key(F&& f, std::string* what = nullptr) {
+    try {
+        f();
+    } catch (const config_error& e) {
+        if (what) *what = e.what();
+        return e.key();
+    }
+    return "no error";
+}
+
+struct fake_env {
+    std::map<std::string, std::string> vars;
+    catalyst::env_lookup fn() const {
+        return [this](const char* name) -> const char* {
+            auto it = vars.find(name);
+            return it == vars.end() ? nullptr : it->second.c_str();
+        };
+    }
+};
+
+class temp_file {
+public:
+    explicit temp_file(const std::string& text) {
+        char name[] = "/tmp/catalyst-config-XXXXXX";
+        const int fd = ::mkstemp(name);
+        EXPECT_GE(fd, 0);
+        ::close(fd);
+        path_ = name;
+        std::ofstream(path_) << text;
+    }
+    ~temp_file() { std::remove(path_.c_str()); }
+    const std::string& path() const { return path_; }
+
+private:
+    std::string path_;
+};
+
+TEST(config, defaults_pass_check) { EXPECT_NO_THROW(catalyst::check(client_params{})); }
+
+TEST(config, sample_file_holds_every_key_with_its_default) {
+    client_params p;
+    p.api_key = "rk_different_value";
+    p.max_connections = 1;
+    catalyst::apply_file(p, CATALYST_SOURCE_DIR "/config/client.json");
+    EXPECT_EQ(dump(p), dump(client_params{}));
+    // Every printed setting appears in the sample file (nothing forgotten there).
+    std::ifstream in(CATALYST_SOURCE_DIR "/config/client.json");
+    std::stringstream text;
+    text << in.rdbuf();
+    std::istringstream lines(dump(client_params{}));
+    for (std::string line; std::getline(lines, line);) {
+        std::string key = line.substr(0, line.find(' '));
+        key = key.substr(key.rfind('.') + 1);
+        EXPECT_NE(text.str().find("\"" + key + "\""), std::string::npos) << key;
+    }
+}
+
+TEST(config, example_file_loads_and_checks) {
+    const client_params p = catalyst::load_client_params(CATALYST_SOURCE_DIR "/config/client.example.json",
+                                                         fake_env{}.fn());
+    EXPECT_EQ(p.max_connections, 128u);
+    EXPECT_EQ(p.retry.max_attempts, 5u);
+    EXPECT_EQ(p.retry.base_backoff, milliseconds(100));  // untouched: default
+    EXPECT_DOUBLE_EQ(p.pacing.rate_per_second, 500);
+}
+
+TEST(config, apply_json_reads_every_key) {
+    client_params p;
+    catalyst::apply_json(p, R"({
+      "base_url": "http://127.0.0.1:8080/api/v1/", "api_key": "rk_test_123",
+      "max_connections": 7, "queue_limit": 8, "connect_timeout_ms": 9, "tls_handshake_timeout_ms": 10,
+      "attempt_timeout_ms": 11, "overall_timeout_ms": 0, "idle_timeout_ms": 13,
+      "max_requests_per_connection": 14, "max_connection_age_ms": 15, "dns_cache_ttl_ms": 16,
+      "max_response_body": 17,
+      "retry": {"max_attempts": 1, "base_backoff_ms": 19, "max_backoff_ms": 20, "max_retry_after_ms": 21,
+                "budget_ratio": 0, "budget_min_concurrency": 22},
+      "idempotency": "caller_keys_only",
+      "pacing": {"rate_per_second": 2.5, "burst": 23},
+      "tls": {"ca_file": "/ca.pem", "ca_dir": "/ca", "ca_pem": "PEM", "server_name": "api.local",
+              "insecure_skip_verify": true, "session_resumption": false},
+      "threads": 2, "user_agent": "ua/1"})");
+    EXPECT_EQ(p.base_url, "http://127.0.0.1:8080/api/v1/");
+    EXPECT_EQ(p.api_key, "rk_test_123");
+    EXPECT_EQ(p.max_connections, 7u);
+    EXPECT_EQ(p.queue_limit, 8u);
+    EXPECT_EQ(p.connect_timeout, milliseconds(9));
+    EXPECT_EQ(p.tls_handshake_timeout, milliseconds(10));
+    EXPECT_EQ(p.attempt_timeout, milliseconds(11));
+    EXPECT_EQ(p.overall_timeout, milliseconds(0));
+    EXPECT_EQ(p.idle_timeout, milliseconds(13));
+    EXPECT_EQ(p.max_requests_per_connection, 14u);
+    EXPECT_EQ(p.max_connection_age, milliseconds(15));
+    EXPECT_EQ(p.dns_cache_ttl, milliseconds(16));
+    EXPECT_EQ(p.max_response_body, 17u);
+    EXPECT_EQ(p.retry.max_attempts, 1u);
+    EXPECT_EQ(p.retry.base_backoff, milliseconds(19));
+    EXPECT_EQ(p.retry.max_backoff, milliseconds(20));
+    EXPECT_EQ(p.retry.max_retry_after, milliseconds(21));
+    EXPECT_EQ(p.retry.budget_ratio, 0.0);
+    EXPECT_EQ(p.retry.budget_min_concurrency, 22u);
+    EXPECT_EQ(p.idempotency, catalyst::idempotency_policy::caller_keys_only);
+    EXPECT_EQ(p.pacing.rate_per_second, 2.5);
+    EXPECT_EQ(p.pacing.burst, 23u);
+    EXPECT_EQ(p.tls.ca_file, "/ca.pem");
+    EXPECT_EQ(p.tls.ca_dir, "/ca");
+    EXPECT_EQ(p.tls.ca_pem, "PEM");
+    EXPECT_EQ(p.tls.server_name, "api.local");
+    EXPECT_TRUE(p.tls.insecure_skip_verify);
+    EXPECT_FALSE(p.tls.session_resumption);
+    EXPECT_EQ(p.threads, 2u);
+    EXPECT_EQ(p.user_agent, "ua/1");
+    EXPECT_NO_THROW(catalyst::check(p));
+}
+
+TEST(config, unknown_keys_and_wrong_types_name_the_key_path) {
+    const std::pair<const char*, const char*> cases[] = {
+        {R"({"max_conections": 1})", "max_conections"},
+        {R"({"retry": {"max_attempt": 1}})", "retry.max_attempt"},
+        {R"({"tls": {"verify": false}})", "tls.verify"},
+        {R"({"pacing": {"rate": 1}})", "pacing.rate"},
+        {R"({"retry": {"max_attempts": "3"}})", "retry.max_attempts"},
+        {R"({"retry": {"max_attempts": -1}})", "retry.max_attempts"},
+        {R"({"retry": {"max_attempts": 1.5}})", "retry.max_attempts"},
+        {R"({"retry": {"max_attempts": 99999999999}})", "retry.max_attempts"},
+        {R"({"retry": {"budget_ratio": "0.1"}})", "retry.budget_ratio"},
+        {R"({"retry": 3})", "retry"},
+        {R"({"tls": {"insecure_skip_verify": "yes"}})", "tls.insecure_skip_verify"},
+        {R"({"connect_timeout_ms": -5})", "connect_timeout_ms"},
+        {R"({"connect_timeout": 5})", "connect_timeout"},
+        {R"({"base_url": 1})", "base_url"},
+        {R"({"idempotency": "sometimes"})", "idempotency"},
+        {R"({"threads": null})", "threads"},
+        {R"({"max_connections": 1,})", "config"},
+        {R"([1])", "config"},
+    };
+    for (const auto& [json, key] : cases) {
+        client_params p;
+        const std::string before = dump(p);
+        EXPECT_EQ(refused_key([&] { catalyst::apply_json(p, json); }), key) << json;
+        EXPECT_EQ(dump(p), before) << "a refused document must leave the params alone: " << json;
+    }
+}
+
+TEST(config, check_refuses_invalid_settings_naming_the_key) {
+    const std::pair<void (*)(client_params&), const char*> cases[] = {
+        {[](client_params& p) { p.max_connections = 0; }, "max_connections"},
+        {[](client_params& p) { p.attempt_timeout = milliseconds(0); }, "attempt_timeout_ms"},
+        {[](client_params& p) { p.connect_timeout = milliseconds(0); }, "connect_timeout_ms"},
+        {[](client_params& p) { p.tls_handshake_timeout = milliseconds(-1); }, "tls_handshake_timeout_ms"},
+        {[](client_params& p) { p.overall_timeout = milliseconds(-1); }, "overall_timeout_ms"},
+        {[](client_params& p) { p.base_url = "ftp://api.catalystpay.com/api/v1"; }, "base_url"},
+        {[](client_params& p) { p.base_url = "api.catalystpay.com/api/v1"; }, "base_url"},
+        {[](client_params& p) { p.base_url = "https://"; }, "base_url"},
+        {[](client_params& p) { p.base_url = "https://exa mple.com/"; }, "base_url"},
+        {[](client_params& p) { p.base_url = "https://u:p@example.com/"; }, "base_url"},
+        {[](client_params& p) { p.base_url = ""; }, "base_url"},
+        {[](client_params& p) { p.retry.max_attempts = 0; }, "retry.max_attempts"},
+        {[](client_params& p) { p.retry.budget_ratio = -0.1; }, "retry.budget_ratio"},
+        {[](client_params& p) { p.retry.max_backoff = milliseconds(10); }, "retry.max_backoff_ms"},
+        {[](client_params& p) { p.pacing.rate_per_second = -1; }, "pacing.rate_per_second"},
+        {[](client_params& p) { p.max_response_body = 0; }, "max_response_body"},
+        {[](client_params& p) { p.api_key = "rk_abc\r\nX-Evil: 1"; }, "api_key"},
+        {[](client_params& p) { p.user_agent = "ua\r\nX: y"; }, "user_agent"},
+        {[](client_params& p) { p.threads = 100000; }, "threads"},
+    };
+    for (const auto& [mutate, key] : cases) {
+        client_params p;
+        mutate(p);
+        EXPECT_EQ(refused_key([&] { catalyst::check(p); }), key);
+    }
+}
+
+TEST(config, check_accepts_what_is_fine) {
+    client_params p;
+    p.base_url = "http://127.0.0.1:18443/api/v1/";
+    p.tls.insecure_skip_verify = true;
+    p.tls.ca_file = "/etc/ssl/certs/ca-certificates.crt";  // both at once is fine
+    p.retry.max_attempts = 1;
+    p.retry.budget_ratio = 0;
+    p.overall_timeout = milliseconds(0);
+    p.queue_limit = 0;
+    EXPECT_NO_THROW(catalyst::check(p));
+    p.base_url = "https://[::1]:8443/api/v1";
+    EXPECT_NO_THROW(catalyst::check(p));
+}
+
+TEST(config, redact_api_key) {
+    EXPECT_EQ(catalyst::redact_api_key(""), "");
+    EXPECT_EQ(catalyst::redact_api_key("rk_short"), "rk_****");
+    EXPECT_EQ(catalyst::redact_api_key("rk_123456789"), "rk_****");  // 12 characters
+    EXPECT_EQ(catalyst::redact_api_key("rk_live_abcdefghijklWXYZ"), "rk_****WXYZ");
+}
+
+TEST(config, printing_shows_every_setting_and_never_the_key) {
+    client_params p;
+    p.api_key = "rk_live_secretsecretsecret9876";
+    p.tls.ca_pem = "-----BEGIN CERTIFICATE-----";
+    const std::string s = dump(p);
+    EXPECT_EQ(s.find("secret"), std::string::npos) << s;
+    EXPECT_NE(s.find("api_key = rk_****9876"), std::string::npos) << s;
+    EXPECT_EQ(s.find("BEGIN"), std::string::npos) << s;
+    for (const char* key : {"base_url = https://api.catalystpay.com/api/v1", "max_connections = 64",
+                            "queue_limit = 100000", "connect_timeout_ms = 5000", "tls_handshake_timeout_ms = 5000",
+                            "attempt_timeout_ms = 15000", "overall_timeout_ms = 60000", "idle_timeout_ms = 30000",
+                            "max_requests_per_connection = 0", "max_connection_age_ms = 0",
+                            "dns_cache_ttl_ms = 30000", "max_response_body = 65536", "retry.max_attempts = 4",
+                            "retry.base_backoff_ms = 100", "retry.max_backoff_ms = 5000",
+                            "retry.max_retry_after_ms = 30000", "retry.budget_ratio = 0.2",
+                            "retry.budget_min_concurrency = 10", "idempotency = automatic",
+                            "pacing.rate_per_second = 0", "pacing.burst = 0", "tls.ca_file = ", "tls.ca_dir = ",
+                            "tls.ca_pem = 27 bytes", "tls.server_name = ", "tls.insecure_skip_verify = false",
+                            "tls.session_resumption = true", "threads = 0", "user_agent = catalyst/0.1"})
+        EXPECT_NE(s.find(key), std::string::npos) << key;
+}
+
+TEST(config, errors_never_carry_the_key) {
+    std::string what;
+    client_params p;
+    p.api_key = "rk_live_secret value";
+    EXPECT_EQ(refused_key([&] { catalyst::check(p); }, &what), "api_key");
+    EXPECT_EQ(what.find("secret"), std::string::npos) << what;
+
+    // A key pasted where a name belongs is masked in the message.
+    EXPECT_NE(refused_key([&] { catalyst::apply_json(p, R"({"rk_live_secret123": 1})"); }, &what), "no error");
+    EXPECT_EQ(what.find("secret"), std::string::npos) << what;
+
+    fake_env env;
+    env.vars["CATALYST_API_KEY"] = "rk_live_secret\nbad";
+    EXPECT_EQ(refused_key([&] { catalyst::load_client_params({}, env.fn()); }, &what), "api_key");
+    EXPECT_EQ(what.find("secret"), std::string::npos) << what;
+
+    EXPECT_EQ(refused_key([&] { catalyst::apply_json(p, R"({"api_key": 5})"); }, &what), "api_key");
+}
+
+TEST(config, every_environment_variable) {
+    fake_env env;
+    env.vars = {
+        {"CATALYST_BASE_URL", "http://127.0.0.1:9/api/v1"},
+        {"CATALYST_API_KEY", "rk_env"},
+        {"CATALYST_MAX_CONNECTIONS", "3"},
+        {"CATALYST_QUEUE_LIMIT", "4"},
+        {"CATALYST_CONNECT_TIMEOUT_MS", "5"},
+        {"CATALYST_TLS_HANDSHAKE_TIMEOUT_MS", "6"},
+        {"CATALYST_ATTEMPT_TIMEOUT_MS", "7"},
+        {"CATALYST_OVERALL_TIMEOUT_MS", "8"},
+        {"CATALYST_IDLE_TIMEOUT_MS", "9"},
+        {"CATALYST_MAX_ATTEMPTS", "2"},
+        {"CATALYST_BASE_BACKOFF_MS", "11"},
+        {"CATALYST_MAX_BACKOFF_MS", "12"},
+        {"CATALYST_IDEMPOTENCY", "disabled"},
+        {"CATALYST_RATE_PER_SECOND", "12.5"},
+        {"CATALYST_CA_FILE", "/ca.pem"},
+        {"CATALYST_CA_DIR", "/ca"},
+        {"CATALYST_TLS_SERVER_NAME", "api.test"},
+        {"CATALYST_TLS_INSECURE_SKIP_VERIFY", "true"},
+        {"CATALYST_THREADS", "2"},
+    };
+    const client_params p = catalyst::load_client_params({}, env.fn());
+    EXPECT_EQ(p.base_url, "http://127.0.0.1:9/api/v1");
+    EXPECT_EQ(p.api_key, "rk_env");
+    EXPECT_EQ(p.max_connections, 3u);
+    EXPECT_EQ(p.queue_limit, 4u);
+    EXPECT_EQ(p.connect_timeout, milliseconds(5));
+    EXPECT_EQ(p.tls_handshake_timeout, milliseconds(6));
+    EXPECT_EQ(p.attempt_timeout, milliseconds(7));
+    EXPECT_EQ(p.overall_timeout, milliseconds(8));
+    EXPECT_EQ(p.idle_timeout, milliseconds(9));
+    EXPECT_EQ(p.retry.max_attempts, 2u);
+    EXPECT_EQ(p.retry.base_backoff, milliseconds(11));
+    EXPECT_EQ(p.retry.max_backoff, milliseconds(12));
+    EXPECT_EQ(p.idempotency, catalyst::idempotency_policy::disabled);
+    EXPECT_EQ(p.pacing.rate_per_second, 12.5);
+    EXPECT_EQ(p.tls.ca_file, "/ca.pem");
+    EXPECT_EQ(p.tls.ca_dir, "/ca");
+    EXPECT_EQ(p.tls.server_name, "api.test");
+    EXPECT_TRUE(p.tls.insecure_skip_verify);
+    EXPECT_EQ(p.threads, 2u);
+    // Each variable on its own changes its setting (none is read under another's name).
+    for (const auto& [name, value] : env.vars) {
+        fake_env one;
+        one.vars[name] = value;
+        client_params q;
+        catalyst::apply_env(q, one.fn());
+        EXPECT_NE(dump(q), dump(client_params{})) << name;
+    }
+}
+
+TEST(config, malformed_environment_values_name_the_variable) {
+    const std::pair<const char*, const char*> cases[] = {
+        {"CATALYST_MAX_CONNECTIONS", "many"},   {"CATALYST_MAX_CONNECTIONS", "-1"},
+        {"CATALYST_MAX_CONNECTIONS", "12abc"},  {"CATALYST_QUEUE_LIMIT", "1e5"},
+        {"CATALYST_CONNECT_TIMEOUT_MS", "5s"},  {"CATALYST_TLS_HANDSHAKE_TIMEOUT_MS", " 5"},
+        {"CATALYST_ATTEMPT_TIMEOUT_MS", "1.5"}, {"CATALYST_OVERALL_TIMEOUT_MS", "+1"},
+        {"CATALYST_IDLE_TIMEOUT_MS", "x"},      {"CATALYST_MAX_ATTEMPTS", "99999999999"},
+        {"CATALYST_BASE_BACKOFF_MS", "-100"},   {"CATALYST_MAX_BACKOFF_MS", "ten"},
+        {"CATALYST_IDEMPOTENCY", "always"},     {"CATALYST_RATE_PER_SECOND", "fast"},
+        {"CATALYST_RATE_PER_SECOND", "-1"},     {"CATALYST_RATE_PER_SECOND", "inf"},
+        {"CATALYST_TLS_INSECURE_SKIP_VERIFY", "maybe"}, {"CATALYST_THREADS", "two"},
+    };
+    for (const auto& [name, value] : cases) {
+        fake_env env;
+        env.vars[name] = value;
+        client_params p;
+        EXPECT_EQ(refused_key([&] { catalyst::apply_env(p, env.fn()); }), name) << value;
+    }
+}
+
+TEST(config, empty_environment_variables_count_as_unset) {
+    fake_env env;
+    env.vars = {{"CATALYST_MAX_CONNECTIONS", ""}, {"CATALYST_BASE_URL", ""}};
+    client_params p;
+    catalyst::apply_env(p, env.fn());
+    EXPECT_EQ(dump(p), dump(client_params{}));
+}
+
+TEST(config, precedence_defaults_then_file_then_environment) {
+    temp_file file(R"({"max_connections": 10, "queue_limit": 20, "retry": {"max_attempts": 2}})");
+    fake_env env;
+    env.vars["CATALYST_MAX_CONNECTIONS"] = "30";
+    const client_params p = catalyst::load_client_params(file.path(), env.fn());
+    EXPECT_EQ(p.max_connections, 30u);    // environment over file
+    EXPECT_EQ(p.queue_limit, 20u);        // file over default
+    EXPECT_EQ(p.retry.max_attempts, 2u);  // file over default
+    EXPECT_EQ(p.connect_timeout, milliseconds(5000));  // default
+}
+
+TEST(config, load_checks_the_result) {
+    temp_file file(R"({"max_connections": 0})");
+    EXPECT_EQ(refused_key([&] { catalyst::load_client_params(file.path(), fake_env{}.fn()); }), "max_connections");
+    fake_env env;
+    env.vars["CATALYST_MAX_CONNECTIONS"] = "5";  // the environment may repair the file
+    EXPECT_EQ(catalyst::load_client_params(file.path(), env.fn()).max_connections, 5u);
+}
+
+TEST(config, file_problems) {
+    std::string what;
+    client_params p;
+    EXPECT_EQ(refused_key([&] { catalyst::apply_file(p, "/nonexistent/catalyst.json"); }, &what), "config file");
+    EXPECT_NE(what.find("/nonexistent/catalyst.json"), std::string::npos) << what;
+    temp_file bad("{ not json");
+    EXPECT_EQ(refused_key([&] { catalyst::apply_file(p, bad.path()); }, &what), "config file");
+    EXPECT_NE(what.find("malformed JSON"), std::string::npos) << what;
+    temp_file wrong(R"({"tls": {"ca_file": 1}})");
+    EXPECT_EQ(refused_key([&] { catalyst::apply_file(p, wrong.path()); }), "tls.ca_file");
+}
+
+TEST(config, process_environment_is_the_default_lookup) {
+    ::setenv("CATALYST_QUEUE_LIMIT", "77", 1);
+    client_params p;
+    catalyst::apply_env(p);
+    ::unsetenv("CATALYST_QUEUE_LIMIT");
+    EXPECT_EQ(p.queue_limit, 77u);
+}
+
+}  // namespace
