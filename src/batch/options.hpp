@@ -1,0 +1,57 @@
+#ifndef CATALYST_BATCH_OPTIONS_HPP
+#define CATALYST_BATCH_OPTIONS_HPP
+
+#include "batch/input.hpp"
+#include "batch/key.hpp"
+
+#include <catalyst/config.hpp>
+
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace catalyst::batch {
+
+enum class progress_mode { automatic, bar, plain, none };
+
+/// The command line of catalyst-batch, parsed; nothing is opened or checked on disk here.
+struct options {
+    std::string input;                      ///< path, or "-" for stdin
+    std::optional<input_format> format;     ///< unset: from the input's extension
+    std::string output;                     ///< "" or "-": stdout (no resume possible)
+    std::optional<std::string> campaign;
+    unsigned concurrency = 64;
+    double rate = 0;                        ///< lines started per second, 0 = unpaced
+    std::optional<std::chrono::milliseconds> deadline;
+    std::optional<unsigned> max_attempts;
+    std::string config_file;
+    std::string api_key_file;
+    std::optional<std::string> base_url;
+    shard_spec shard;
+    bool dry_run = false;
+    progress_mode progress = progress_mode::automatic;
+    std::chrono::milliseconds progress_interval{0};  ///< 0: 250 ms on a terminal, 5 s otherwise
+    std::size_t max_line = 64 * 1024;
+    std::chrono::milliseconds flush_interval{200};
+    bool help = false;
+    bool version = false;
+};
+
+/// A command line we refuse: exit code 2 with this message.
+class usage_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// Parses `args` (without the program name). The environment supplies `JOB_COMPLETION_INDEX`
+/// (with `--shards N` or `CATALYST_BATCH_SHARDS`). Throws `usage_error`, e.g. for `--api-key`.
+options parse_options(const std::vector<std::string_view>& args, const env_lookup& getenv_fn = {});
+
+std::string help_text();
+
+}  // namespace catalyst::batch
+
+#endif

@@ -1,0 +1,46 @@
+#ifndef CATALYST_BATCH_RECORD_HPP
+#define CATALYST_BATCH_RECORD_HPP
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace catalyst::batch {
+
+/// One line of the output file: the outcome of one input line.
+///
+/// `{"line":12,"key":"<32 hex>","outcome":"ok","session_token":"ps_...","payment_url":"...",
+///   "status":"PENDING","replayed":false,"reused":false,"http_status":201,"attempts":1,"latency_ms":9}`
+/// `{"line":13,"key":"...","outcome":"error","error":"validation_failed","message":"lead.email: ...",
+///   "http_status":0,"attempts":0,"latency_ms":0}`
+/// Session fields appear only with `ok`, `error`/`message` only with `error`. `message` holds
+/// field paths and reasons, never a lead's personal data.
+struct result_record {
+    std::uint64_t line = 0;
+    std::string key;
+    bool ok = false;
+    std::string session_token;
+    std::string payment_url;
+    std::string status;
+    bool replayed = false;
+    bool reused = false;
+    std::string error;    ///< errc name ("validation_failed")
+    std::string message;
+    unsigned http_status = 0;
+    unsigned attempts = 0;
+    std::uint64_t latency_ms = 0;
+    bool dry_run = false;  ///< validated only (--dry-run), nothing sent
+
+    friend bool operator==(const result_record&, const result_record&) = default;
+};
+
+/// Appends the record's JSON and a '\n' to `out`.
+void append_record(const result_record& r, std::string& out);
+
+/// Reads one output line back; std::nullopt when it is not a record of ours.
+std::optional<result_record> parse_record(std::string_view line);
+
+}  // namespace catalyst::batch
+
+#endif
