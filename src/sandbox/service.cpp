@@ -496,8 +496,19 @@ void service::create_session(const api_request& r, unsigned key_index, api_respo
     try {
         session_request req;
         field_errors errors;
-        if (!decode(r.body, req, errors, unknown_fields::ignore) || !(errors = validate(req)).empty()) {
-            if (errors.empty()) errors.push_back({"non_field_errors", "Invalid data."});
+        decode(r.body, req, errors, unknown_fields::ignore);
+        // As DRF does, every problem at once: type errors from decoding, then the rules for
+        // the fields that decoded (unless the body was not a JSON object at all).
+        const bool parsed = std::none_of(errors.begin(), errors.end(),
+                                         [](const field_error& e) { return e.field == "non_field_errors"; });
+        if (parsed) {
+            for (auto& e : validate(req)) {
+                const bool seen = std::any_of(errors.begin(), errors.end(),
+                                              [&](const field_error& d) { return d.field == e.field; });
+                if (!seen) errors.push_back(std::move(e));
+            }
+        }
+        if (!errors.empty()) {
             out.status = 400;
             out.body = field_errors_body(errors);
         } else {

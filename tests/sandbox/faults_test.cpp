@@ -1,0 +1,275 @@
+// Pure parts of the sandbox: fault planning, configuration, token bucket, idempotency store,
+// DRF-shaped error bodies. No sockets, no clocks.
+
+#include "sandbox/config.hpp"
+#include "sandbox/faults.hpp"
+#include "sandbox/service.hpp"
+
+#include <gtest/gtest.h>
+
+#include <catalyst/sandbox.hpp>
+
+#include <boost/json.hpp>
+
+using namespace catalyst;
+using namespace catalyst::sandbox_detail;
+using namespace std::chrono_literals;
+
+namespace {
+
+uniform_source constant(double u) {
+    return [u] { return u; };
+}
+
+TEST(SandboxFaults, EveryNthFiresOnMultiplesOnly) {
+    fault_trigger t;
+    t.every_nth = 3;
+    std::vector<std::uint64_t> hits;
+    for (std::uint64_t n = 1; n <= 10; ++n)
+        if (fires(t, n, constant(0.0))) hits.push_back(n);
+    EXPECT_EQ(hits, (std::vector<std::uint64_t>{3, 6, 9}));
+}
+
+TEST(SandboxFaults, ProbabilityComparesTheDraw) {
+    fault_trigger t;
+    t.probability = 0.25;
+    EXPECT_TRUE(fires(t, 1, constant(0.2)));
+    EXPECT_FALSE(fires(t, 1, constant(0.3)));
+    t.probability = 1.0;
+    EXPECT_TRUE(fires(t, 1, constant(0.999)));
+    EXPECT_FALSE(fires(fault_trigger{}, 1, constant(0.0)));
+}
+
+TEST(SandboxFaults, PrecedenceFirstEndingFaultWins) {
+    fault_params f;
+    f.close_after_read.every_nth = 1;
+    f.server_error.every_nth = 1;
+    f.trickle.every_nth = 1;
+    auto p = plan_request_faults(f, 1, constant(0.5));
+    EXPECT_TRUE(p.close_after_read);
+    EXPECT_FALSE(p.server_error);
+    EXPECT_FALSE(p.trickle);
+
+    f.close_after_read = {};
+    p = plan_request_faults(f, 1, constant(0.5));
+    EXPECT_TRUE(p.server_error);
+    EXPECT_TRUE(p.trickle);  // delivery faults apply to the injected answer too
+
+    f.throttle.every_nth = 1;
+    p = plan_request_faults(f, 1, constant(0.5));
+    EXPECT_TRUE(p.throttle);
+    EXPECT_FALSE(p.server_error);
+
+    fault_params g;
+    g.close_after_create.every_nth = 1;
+    g.connection_close.every_nth = 1;
+    p = plan_request_faults(g, 1, constant(0.5));
+    EXPECT_TRUE(p.close_after_create);
+    EXPECT_FALSE(p.connection_close);
+
+    fault_params h;
+    h.reset_mid_response.every_nth = 2;
+    h.truncated_body.every_nth = 1;
+    EXPECT_TRUE(plan_request_faults(h, 2, constant(0.5)).reset_mid_response);
+    EXPECT_FALSE(plan_request_faults(h, 2, constant(0.5)).truncated_body);
+    EXPECT_TRUE(plan_request_faults(h, 3, constant(0.5)).truncated_body);
+}
+
+TEST(SandboxFaults, LatencyFixedOrInRange) {
+    fault_params f;
+    f.latency.every_nth = 1;
+    f.latency_min = 20ms;
+    EXPECT_EQ(plan_request_faults(f, 1, constant(0.9)).delay, 20ms);
+    f.latency_max = 30ms;
+    EXPECT_EQ(pick_latency(f, 0.0), 20ms);
+    EXPECT_EQ(pick_latency(f, 0.9999), 30ms);
+    const auto mid = pick_latency(f, 0.5);
+    EXPECT_GE(mid, 20ms);
+    EXPECT_LE(mid, 30ms);
+    int count = 0;
+    plan_request_faults(f, 1, constant(0.5)).for_each([&](fault_kind k) {
+        EXPECT_EQ(k, fault_kind::latency);
+        ++count;
+    });
+    EXPECT_EQ(count, 1);
+}
+
+TEST(SandboxFaults, NoFaultsNoPlan) {
+    const auto p = plan_request_faults(fault_params{}, 7, constant(0.0));
+    int count = 0;
+    p.for_each([&](fault_kind) { ++count; });
+    EXPECT_EQ(count, 0);
+    EXPECT_FALSE(fault_params{}.any());
+}
+
+TEST(SandboxFaults, NamesAreStableAndComplete) {
+    const auto names = fault_names();
+    ASSERT_EQ(names.size(), fault_kind_count);
+    EXPECT_EQ(names[0], "latency");
+    EXPECT_EQ(names[static_cast<unsigned>(fault_kind::close_after_create)], "close_after_create");
+    EXPECT_EQ(names.back(), "idle_timeout");
+}
+
+TEST(SandboxConfig, FaultsJsonRoundTrip) {
+    auto f = parse_faults_json(R"({"server_error":{"every_nth":3,"status":502,"retry_after":2,"body":"html"},
+        "latency":{"probability":0.5,"min_ms":10,"max_ms":20},"trickle":{"every_nth":1,"delay_ms":3},
+        "idle_timeout_ms":150})");
+    EXPECT_EQ(f.server_error.every_nth, 3u);
+    EXPECT_EQ(f.server_error_status, 502u);
+    EXPECT_EQ(f.server_error_retry_after, 2u);
+    EXPECT_EQ(f.server_error_body, fault_body::html);
+    EXPECT_DOUBLE_EQ(f.latency.probability, 0.5);
+    EXPECT_EQ(f.latency_max, 20ms);
+    EXPECT_EQ(f.trickle_delay, 3ms);
+    EXPECT_EQ(f.idle_timeout, 150ms);
+    const auto again = parse_faults_json(to_json(f));
+    EXPECT_EQ(to_json(again), to_json(f));
+    EXPECT_TRUE(f.any());
+}
+
+TEST(SandboxConfig, FaultErrorsNameTheKey) {
+    try {
+        parse_faults_json(R"({"server_error":{"status":418}})");
+        FAIL() << "accepted status 418";
+    } catch (const sandbox_config_error& e) {
+        EXPECT_EQ(e.key(), "server_error.status");
+    }
+    try {
+        parse_faults_json(R"({"latency":{"probability":1.5}})");
+        FAIL();
+    } catch (const sandbox_config_error& e) {
+        EXPECT_EQ(e.key(), "latency.probability");
+    }
+    try {
+        parse_faults_json(R"({"meteor":{}})");
+        FAIL();
+    } catch (const sandbox_config_error& e) {
+        EXPECT_EQ(e.key(), "meteor");
+    }
+    EXPECT_THROW(parse_faults_json("{not json"), sandbox_config_error);
+    EXPECT_THROW(parse_faults_json(R"({"trickle":{"delay_ms":-1}})"), sandbox_config_error);
+}
+
+TEST(SandboxConfig, FaultSettingFlag) {
+    fault_params f;
+    apply_fault_setting(f, "server_error.every_nth=3");
+    apply_fault_setting(f, "server_error.body=empty");
+    apply_fault_setting(f, "latency.probability=0.25");
+    apply_fault_setting(f, "idle_timeout_ms=200");
+    EXPECT_EQ(f.server_error.every_nth, 3u);
+    EXPECT_EQ(f.server_error_body, fault_body::empty);
+    EXPECT_DOUBLE_EQ(f.latency.probability, 0.25);
+    EXPECT_EQ(f.idle_timeout, 200ms);
+    EXPECT_THROW(apply_fault_setting(f, "server_error"), sandbox_config_error);
+    EXPECT_THROW(apply_fault_setting(f, "server_error.colour=red"), sandbox_config_error);
+}
+
+TEST(SandboxConfig, WholeFileAndNormalize) {
+    sandbox_params p;
+    apply_sandbox_json(p, R"({"listen":"[::1]:9443","api_keys":["rk_a"],"campaigns":[
+        {"id":"33333333-3333-4333-8333-333333333333","duplicates":"reuse"}],"gateways":[],
+        "rate_limit_per_second":5,"limits":{"max_body_bytes":1000,"idle_timeout_ms":100},"threads":2})");
+    EXPECT_EQ(p.listen_address, "::1");
+    EXPECT_EQ(p.port, 9443);
+    EXPECT_EQ(p.limits.max_body_bytes, 1000u);
+    EXPECT_EQ(p.limits.idle_timeout, 100ms);
+    const auto n = normalize(p);
+    ASSERT_EQ(n.campaigns.size(), 1u);
+    EXPECT_EQ(n.campaigns[0].duplicates, duplicate_policy::reuse);
+    ASSERT_EQ(n.gateways.size(), 1u);
+    EXPECT_EQ(n.gateways[0], default_sandbox_gateway);
+
+    try {
+        sandbox_params q;
+        apply_sandbox_json(q, R"({"campaigns":[{"id":"x","duplicates":"sometimes"}]})");
+        FAIL();
+    } catch (const sandbox_config_error& e) {
+        EXPECT_EQ(e.key(), "campaigns[0].duplicates");
+    }
+    try {
+        sandbox_params q;
+        q.campaigns = {{"NOT-A-UUID", duplicate_policy::allow, ""}};
+        normalize(q);
+        FAIL();
+    } catch (const sandbox_config_error& e) {
+        EXPECT_EQ(e.key(), "campaigns[0].id");
+    }
+    try {
+        sandbox_params q;
+        apply_sandbox_json(q, R"({"limitz":{}})");
+        FAIL();
+    } catch (const sandbox_config_error& e) {
+        EXPECT_EQ(e.key(), "limitz");
+    }
+    EXPECT_THROW(apply_sandbox_json(p, R"({"listen":"nohostport"})"), sandbox_config_error);
+    EXPECT_THROW(apply_sandbox_json(p, R"({"port":70000})"), sandbox_config_error);
+}
+
+TEST(SandboxConfig, ShippedConfigFileLoads) {
+    const auto p = normalize(load_sandbox_params(std::string(CATALYST_SOURCE_DIR) + "/config/sandbox.json"));
+    EXPECT_EQ(p.api_keys.front(), "rk_your_api_key");
+    bool found = false;
+    for (const auto& c : p.campaigns)
+        if (c.id == "a1b2c3d4-e5f6-7890-abcd-ef1234567890") found = c.duplicates == duplicate_policy::allow;
+    EXPECT_TRUE(found);
+    EXPECT_FALSE(p.gateways.empty());
+    EXPECT_FALSE(p.faults.any());
+    try {
+        load_sandbox_params("/nonexistent/sandbox.json");
+        FAIL();
+    } catch (const sandbox_config_error& e) {
+        EXPECT_NE(std::string(e.what()).find("/nonexistent/sandbox.json"), std::string::npos);
+    }
+}
+
+TEST(SandboxTokenBucket, BurstThenWait) {
+    token_bucket b(2.0, 3.0);
+    const auto t0 = token_bucket::clock::time_point{} + std::chrono::hours(1);
+    EXPECT_EQ(b.take(t0), 0u);
+    EXPECT_EQ(b.take(t0), 0u);
+    EXPECT_EQ(b.take(t0), 0u);
+    EXPECT_EQ(b.take(t0), 1u);  // empty: one token in 0.5 s, rounded up to 1 s
+    EXPECT_EQ(b.take(t0 + 500ms), 0u);
+    EXPECT_GE(b.take(t0 + 500ms), 1u);
+    token_bucket slow(0.1, 1.0);
+    EXPECT_EQ(slow.take(t0), 0u);
+    EXPECT_EQ(slow.take(t0), 10u);
+}
+
+TEST(SandboxIdempotency, ProceedReplayConflictInProgress) {
+    idempotency_store s;
+    unsigned status = 0;
+    std::string body;
+    EXPECT_EQ(s.begin(0, "k1", "{a}", status, body), idempotency_outcome::proceed);
+    EXPECT_EQ(s.begin(0, "k1", "{a}", status, body), idempotency_outcome::in_progress);
+    EXPECT_EQ(s.begin(0, "k1", "{b}", status, body), idempotency_outcome::conflict);
+    s.complete(0, "k1", 201, "answer");
+    EXPECT_EQ(s.begin(0, "k1", "{a}", status, body), idempotency_outcome::replay);
+    EXPECT_EQ(status, 201u);
+    EXPECT_EQ(body, "answer");
+    // Keys are per API key.
+    EXPECT_EQ(s.begin(1, "k1", "{b}", status, body), idempotency_outcome::proceed);
+    s.abandon(1, "k1");
+    EXPECT_EQ(s.begin(1, "k1", "{c}", status, body), idempotency_outcome::proceed);
+}
+
+TEST(SandboxErrors, DrfShapeNestsLead) {
+    const auto body = field_errors_body({{"amount", "A valid number is required."},
+                                         {"lead.email", "Enter a valid email address."},
+                                         {"lead.country", "This field is required."},
+                                         {"amount", "second"}});
+    const auto v = boost::json::parse(body);
+    EXPECT_EQ(v.at("amount").as_array().size(), 2u);
+    EXPECT_EQ(v.at("lead").at("email").at(0).as_string(), "Enter a valid email address.");
+    EXPECT_EQ(v.at("lead").at("country").at(0).as_string(), "This field is required.");
+    const auto nf = boost::json::parse(field_errors_body({{"non_field_errors", "malformed \"JSON\""}}));
+    EXPECT_EQ(nf.at("non_field_errors").at(0).as_string(), "malformed \"JSON\"");
+}
+
+TEST(SandboxErrors, RedactKey) {
+    EXPECT_EQ(redact_sandbox_key("rk_your_api_key"), "rk_****_key");
+    EXPECT_EQ(redact_sandbox_key("rk_test_123"), "rk_****");
+    EXPECT_EQ(redact_sandbox_key(""), "");
+}
+
+}  // namespace
