@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <iosfwd>
 #include <string>
+#include <string_view>
 
 namespace catalyst {
 
@@ -82,6 +83,12 @@ struct client_params {
 };
 
 /// Throws `config_error` naming the first invalid key (e.g. "max_connections: must be > 0").
+/// Refused: a base_url that is not an absolute http(s) URL with a host (or carries user info,
+/// a query or a fragment); max_connections, max_response_body or retry.max_attempts of 0;
+/// connect, TLS handshake or attempt timeouts <= 0; negative durations; max_backoff below
+/// base_backoff; a negative or non-finite budget_ratio or pacing rate; threads > 1024; CR, LF
+/// or other control characters in api_key, tls.server_name or user_agent (header injection).
+/// `insecure_skip_verify` together with CA settings is allowed. Thread-safe (pure).
 void check(const client_params& p);
 
 /// The key masked: "rk_****" plus its last 4 characters when it has more than 12; "" stays "".

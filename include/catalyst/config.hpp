@@ -23,7 +23,8 @@ private:
 
 /// Reads a JSON object onto `p` (keys as in client_params, nested "retry", "tls", "pacing";
 /// durations in milliseconds with an "_ms" suffix: "connect_timeout_ms"). Unknown keys and
-/// wrong types are refused with `config_error` naming the key.
+/// wrong types are refused with `config_error` naming the key path ("retry.max_attempts");
+/// malformed JSON with the key "config". A refused document leaves `p` unchanged.
 void apply_json(client_params& p, std::string_view json);
 
 /// Reads `path` and applies it as `apply_json` does. Throws config_error ("config file: ...")
@@ -36,7 +37,9 @@ void apply_file(client_params& p, const std::string& path);
 /// CATALYST_MAX_ATTEMPTS, CATALYST_BASE_BACKOFF_MS, CATALYST_MAX_BACKOFF_MS,
 /// CATALYST_IDEMPOTENCY (automatic|caller_keys_only|disabled), CATALYST_RATE_PER_SECOND,
 /// CATALYST_CA_FILE, CATALYST_CA_DIR, CATALYST_TLS_SERVER_NAME, CATALYST_TLS_INSECURE_SKIP_VERIFY,
-/// CATALYST_THREADS. `getenv` is injectable for tests.
+/// CATALYST_THREADS. `getenv` is injectable for tests (empty: the process environment).
+/// An empty variable counts as unset. Booleans: 1/0/true/false/yes/no/on/off. A malformed
+/// value throws config_error naming the variable; `p` is then left unchanged.
 using env_lookup = std::function<const char*(const char*)>;
 void apply_env(client_params& p, const env_lookup& getenv_fn = {});
 

@@ -14,6 +14,12 @@ namespace catalyst {
 /// country and ISO 4217 currency, decimal(10,2) strings, ranges, lengths (255 characters,
 /// counted as Unicode code points; invalid UTF-8 is an error), a plausible email.
 ///
+/// Messages are Django REST framework's wording (the sandbox returns them in its 400 bodies):
+/// "This field is required.", "Ensure this field has no more than 255 characters.",
+/// "Enter a valid email address.", "Must be a valid UUID.", "Enter a valid IPv4 or IPv6
+/// address.", "A valid number is required.", "Ensure this value is greater than or equal to 1."...
+/// One error per field at most, in the contract's field order; no message quotes the value.
+///
 /// Pure function, thread-safe. The client and the batch tool call it before anything
 /// reaches the wire.
 field_errors validate(const session_request& req);

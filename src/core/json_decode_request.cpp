@@ -2,6 +2,7 @@
 // sandbox's request bodies. Errors carry field paths; every field is looked at, so one pass
 // reports every type problem at once. The DOM lives in a stack buffer (a monotonic resource):
 // a typical body never touches the heap for it.
+#include <catalyst/diagnostics.hpp>
 #include <catalyst/json.hpp>
 
 #include <boost/json/monotonic_resource.hpp>
@@ -135,7 +136,14 @@ private:
         if (policy_ == unknown_fields::ignore) return;
         for (const auto& kv : o) {
             std::string_view k(kv.key().data(), kv.key().size());
-            if (!known(names, k)) error(prefix, k, "unknown field");
+            if (known(names, k)) continue;
+            // An empty key would give an empty field path: name the object that holds it.
+            if (k.empty())
+                error(prefix.empty() ? std::string_view("non_field_errors") : prefix.substr(0, prefix.size() - 1),
+                      "unknown field with an empty name");
+            else
+                // The name is the sender's: bounded and cleaned, as it ends up in logs.
+                error(prefix, bounded_excerpt(k, 64), "unknown field");
         }
     }
 

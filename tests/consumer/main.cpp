@@ -1,4 +1,6 @@
 // Proves that a user's project compiles, links and runs against catalyst.
+#include <catalyst/config.hpp>
+#include <catalyst/diagnostics.hpp>
 #include <catalyst/error.hpp>
 #include <catalyst/json.hpp>
 #include <catalyst/validation.hpp>
@@ -16,8 +18,17 @@ int main() {
         std::cerr << "consumer: the example request did not validate\n";
         return 1;
     }
+    catalyst::session s;
+    if (catalyst::decode(R"({"session_token":"ps_1","status":"PENDING","payment_url":"https://p/s/ps_1"})", s) ||
+        s.status != catalyst::session_status::pending) {
+        std::cerr << "consumer: the example answer did not decode\n";
+        return 1;
+    }
+    const catalyst::client_params params =
+        catalyst::load_client_params({}, [](const char*) -> const char* { return nullptr; });
     boost::asio::io_context ctx;  // Asio comes compiled inside catalyst
     ctx.run();
-    std::cout << "consumer: " << catalyst::to_json(req) << '\n';
+    std::cout << "consumer: " << catalyst::to_json(req) << " -> " << s.token << " via "
+              << params.base_url << '\n';
     return 0;
 }

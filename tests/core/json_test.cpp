@@ -378,3 +378,19 @@ TEST(decode_session, protocol_error_on_non_json_and_non_objects) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(decode_request, unknown_field_names_are_bounded_and_cleaned) {
+    session_request out;
+    field_errors errs;
+    const std::string body = R"({"lead":{"":1},"":2,"a\nb":3,")" + std::string(500, 'k') + R"(":4})";
+    EXPECT_FALSE(catalyst::decode(body, out, errs));
+    ASSERT_EQ(errs.size(), 4u);
+    EXPECT_EQ(errs[0].field, "lead");
+    EXPECT_EQ(errs[1].field, "non_field_errors");
+    EXPECT_EQ(errs[2], (field_error{"a b", "unknown field"}));
+    EXPECT_EQ(errs[3].field, std::string(64, 'k'));
+}
+
+}  // namespace
