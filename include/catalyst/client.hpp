@@ -18,6 +18,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,8 +27,10 @@ namespace catalyst {
 
 /// Per-call options.
 struct request_options {
-    /// Sent as `Idempotency-Key` on every attempt. "" = a random UUID when the policy is
-    /// `automatic`, none otherwise. The batch tool derives one per input line.
+    /// Sent as `Idempotency-Key` on every attempt. "" = a random UUID v4 when the policy is
+    /// `automatic`, none otherwise. At most 255 visible ASCII characters (else the call fails
+    /// with `validation_failed`, field "idempotency_key"). The batch tool derives one per
+    /// input line. Never logged.
     std::string idempotency_key;
     /// Overall deadline for this call (all attempts); 0 = `client_params::overall_timeout`.
     milliseconds deadline{0};
@@ -40,38 +43,148 @@ class client_impl;
 }
 
 using create_session_handler = boost::asio::any_completion_handler<void(boost::system::error_code, session)>;
+using shutdown_handler = boost::asio::any_completion_handler<void(boost::system::error_code)>;
 
-/// (documentation: see the implementation issue; the owner fills this in)
+/// An asynchronous HTTPS client of the CatalystPay session API: a pool of keep-alive TLS
+/// connections to the origin of `client_params::base_url`, with timeouts, safe retries and
+/// backpressure. Create one per process (or per API key) and share it.
+///
+/// Threading. `client(executor, ...)` and `client(io_context&, ...)` run the client on the
+/// caller's event loop: all its state is confined to a strand of that executor, so the
+/// io_context may be run by any number of threads. `client(params)` owns `params.threads`
+/// threads (at least one), each with its own io_context and its own share of
+/// `max_connections` (rounded up); calls are handed to them round-robin. Every member
+/// function is safe to call from any thread, except the destructor, which must not run
+/// on one of the client's own threads.
+///
+/// Handlers run on the client's executor (for `client(params)`: on the owned thread that
+/// served the request) unless the completion token binds another (`bind_executor`,
+/// a coroutine's executor with `use_awaitable`).
+///
+/// Timeouts (see `client_params`): connect (per address, default 5 s), TLS handshake
+/// (5 s), each attempt (15 s), and one overall deadline across attempts (60 s, or
+/// `request_options::deadline`).
+///
+/// Lifetime: the client must outlive no operation: the destructor completes every pending
+/// operation with `errc::shutting_down` (when its executor still runs) and closes the
+/// connections; `async_shutdown` first is the graceful way.
 class client {
 public:
     using executor_type = boost::asio::any_io_executor;
 
+    /// Runs on `ex` (through a strand of it). Throws `config_error` for invalid params
+    /// (`check()`), naming the field: a `base_url` that is not an absolute `https://` URL,
+    /// an API key with control characters, an unreadable CA file.
     client(executor_type ex, client_params params);
     client(boost::asio::io_context& ctx, client_params params);
-    /// The client owns `params.threads` threads (at least one).
+    /// The client owns `params.threads` threads (at least one), started here and joined by
+    /// the destructor.
     explicit client(client_params params);
+    /// Hard stop: pending operations complete with `errc::shutting_down` (if their executor
+    /// runs), connections are closed; owned threads are joined.
     ~client();
     client(const client&) = delete;
     client& operator=(const client&) = delete;
 
+    /// The executor handlers default to (for owned threads: the first thread's).
     executor_type get_executor() const noexcept;
 
-    template <class CompletionToken>
-    auto async_create_session(const session_request& req, const request_options& opts,
-                              diagnostics* diag, CompletionToken&& token) {
+    /// Creates a payment session: `POST <base_url>/payment-sessions/`.
+    ///
+    /// Signature: `void(boost::system::error_code, catalyst::session)`; on error the session
+    /// is empty and `ec` is a `catalyst::errc`. The request is validated (`catalyst::validate`)
+    /// and encoded on the calling thread before this returns; an invalid request completes
+    /// with `errc::validation_failed` (field errors in `*diag`) without touching the network,
+    /// and like every completion it is posted, never run inline.
+    ///
+    /// Errors: `validation_failed` (client side, or HTTP 400 with the field errors),
+    /// `unauthorized`, `forbidden`, `not_found`, `duplicate_lead`, `idempotency_conflict`,
+    /// `payload_too_large`, `unsupported_media_type`, `rate_limited` and `server_error`
+    /// (retries exhausted), `unexpected_status`, `timeout`, `connect_failed`, `tls_failed`
+    /// (never retried), `protocol_error`, `outcome_unknown` (sent, no answer, not safe to
+    /// retry: the session may exist), `cancelled`, `queue_full`, `shutting_down`.
+    ///
+    /// Retries follow `retry_params` and `client_params::idempotency` (see CONTRACT.md):
+    /// 429/500/502/503/504, connect and TLS-transport failures, stale keep-alive
+    /// connections (resent at once, not counted as an attempt), ambiguous failures only with
+    /// an idempotency key. Every attempt carries the same `Idempotency-Key`.
+    ///
+    /// Cancellation (the handler's cancellation slot, e.g. `catalyst::cancel_after`):
+    /// `terminal` and `partial` cancel at any point: a queued or backing-off call completes
+    /// with `errc::cancelled` at once; one in flight has its connection closed (its state is
+    /// unknown) and completes with `errc::cancelled` (the session may exist). `total` is
+    /// honoured only while nothing has been sent yet. Cancellation may be emitted from any
+    /// thread. Completion happens exactly once.
+    ///
+    /// `diag`: when not null, filled with what is known (status, API detail and code, field
+    /// errors, attempts, elapsed, each attempt's retry reason, why the last failure was not
+    /// retried, a redacted excerpt of an unexpected body) before the handler runs; it must
+    /// stay alive until then. It never holds the API key, the idempotency key or lead data.
+    template <class CompletionToken = boost::asio::default_completion_token_t<executor_type>>
+    auto async_create_session(const session_request& req, const request_options& opts, diagnostics* diag,
+                              CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(boost::system::error_code, session)>(
-            [this](auto handler, const session_request& r, const request_options& o, diagnostics* d) {
-                create_session_erased(r, o, d, create_session_handler(std::move(handler)));
-            },
-            token, std::cref(req), std::cref(opts), diag);
+            create_initiation{this}, token, std::cref(req), std::cref(opts), diag);
     }
-    // + overloads without opts / diag (owner)
+    /// As above; `diag` must outlive the operation.
+    template <class CompletionToken = boost::asio::default_completion_token_t<executor_type>>
+    auto async_create_session(const session_request& req, const request_options& opts, diagnostics& diag,
+                              CompletionToken&& token = {}) {
+        return async_create_session(req, opts, &diag, std::forward<CompletionToken>(token));
+    }
+    /// As above, without diagnostics.
+    template <class CompletionToken = boost::asio::default_completion_token_t<executor_type>>
+    auto async_create_session(const session_request& req, const request_options& opts, CompletionToken&& token = {}) {
+        return async_create_session(req, opts, static_cast<diagnostics*>(nullptr), std::forward<CompletionToken>(token));
+    }
+    /// As above, with default options.
+    template <class CompletionToken = boost::asio::default_completion_token_t<executor_type>>
+    auto async_create_session(const session_request& req, CompletionToken&& token = {}) {
+        return async_create_session(req, request_options{}, static_cast<diagnostics*>(nullptr),
+                                    std::forward<CompletionToken>(token));
+    }
 
+    /// Graceful stop. Signature `void(boost::system::error_code)` (always success).
+    /// New calls fail with `errc::shutting_down` from now on; calls already accepted (queued
+    /// or in flight) may finish until `grace` has passed, then they are cancelled (they
+    /// complete with `errc::shutting_down`); then every connection is closed and the handler
+    /// runs. Not cancellable.
+    template <class CompletionToken = boost::asio::default_completion_token_t<executor_type>>
+    auto async_shutdown(std::chrono::milliseconds grace, CompletionToken&& token = {}) {
+        return boost::asio::async_initiate<CompletionToken, void(boost::system::error_code)>(
+            shutdown_initiation{this}, token, grace);
+    }
+
+    /// Counters, readable at any time from any thread (relaxed reads).
     metrics_snapshot metrics() const;
 
+    /// Installs the logging hook (empty function: none). Called from the client's threads;
+    /// it never receives the API key, an idempotency key or a lead's personal fields.
+    void set_logger(log_function fn);
+
 private:
-    void create_session_erased(const session_request& req, const request_options& opts,
-                               diagnostics* diag, create_session_handler handler);
+    struct create_initiation {
+        client* self;
+        using executor_type = client::executor_type;
+        executor_type get_executor() const noexcept { return self->get_executor(); }
+        template <class Handler>
+        void operator()(Handler&& h, const session_request& r, const request_options& o, diagnostics* d) const {
+            self->create_session_erased(r, o, d, create_session_handler(std::forward<Handler>(h)));
+        }
+    };
+    struct shutdown_initiation {
+        client* self;
+        using executor_type = client::executor_type;
+        executor_type get_executor() const noexcept { return self->get_executor(); }
+        template <class Handler>
+        void operator()(Handler&& h, std::chrono::milliseconds grace) const {
+            self->shutdown_erased(grace, shutdown_handler(std::forward<Handler>(h)));
+        }
+    };
+
+    void create_session_erased(const session_request& req, const request_options& opts, diagnostics* diag,
+                               create_session_handler handler);
+    void shutdown_erased(std::chrono::milliseconds grace, shutdown_handler handler);
     std::shared_ptr<detail::client_impl> impl_;
 };
 

@@ -4,26 +4,53 @@
 // OWNER: client issue (#4); fields may be added.
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
 namespace catalyst {
 
+/// Upper bounds (seconds) of the latency histogram's buckets, a fixed log scale from 1 ms to
+/// 30 s; a last, implicit bucket is +Inf. Fixed so that histograms of several clients and
+/// several runs can be added up.
+inline constexpr std::array<double, 14> latency_bucket_bounds = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0};
+
+/// Slots of `metrics_snapshot::failures_by_errc`: index = the `catalyst::errc` value (0 unused).
+inline constexpr std::size_t metrics_errc_slots = 21;
+/// Slots of `metrics_snapshot::retries_by_reason`: index = the `catalyst::retry_reason` value.
+inline constexpr std::size_t metrics_retry_reason_slots = 8;
+
 /// Counters of one client, read at any time with `client::metrics()` (a consistent-enough
 /// snapshot: each counter is read atomically, not all at one instant).
 struct metrics_snapshot {
-    std::uint64_t requests = 0;       ///< calls accepted
+    std::uint64_t requests = 0;       ///< calls accepted (validation failures included)
     std::uint64_t successes = 0;
-    std::uint64_t failures = 0;
-    std::uint64_t retries = 0;
-    std::uint64_t connections_opened = 0;
+    std::uint64_t failures = 0;       ///< completions with an error, all codes
+    std::uint64_t retries = 0;        ///< attempts after the first, stale-connection resends included
+    std::uint64_t connections_opened = 0;  ///< TCP connections established
     std::uint64_t connections_closed = 0;
     std::uint64_t tls_handshakes_full = 0;
     std::uint64_t tls_handshakes_resumed = 0;
     std::uint64_t queue_waits = 0;    ///< requests that had to wait for a connection
-    std::uint64_t in_flight = 0;
+    std::uint64_t in_flight = 0;      ///< accepted and not yet completed
 
-    /// Prometheus text exposition format (metric names `catalyst_client_*`).
+    /// Failures by code: `failures_by_errc[static_cast<int>(errc::timeout)]`.
+    std::array<std::uint64_t, metrics_errc_slots> failures_by_errc{};
+    /// Retries by reason: `retries_by_reason[static_cast<int>(retry_reason::rate_limited)]`.
+    std::array<std::uint64_t, metrics_retry_reason_slots> retries_by_reason{};
+
+    /// Latency from the call to the completion, of every completed request: the count per
+    /// bucket (NOT cumulative; `to_prometheus` accumulates), the last one being +Inf.
+    std::array<std::uint64_t, latency_bucket_bounds.size() + 1> latency_buckets{};
+    double latency_sum_seconds = 0;
+    std::uint64_t latency_count = 0;
+
+    /// Prometheus text exposition format (version 0.0.4), with HELP and TYPE lines:
+    /// `catalyst_client_requests_total`, `catalyst_client_failures_total{code="timeout"}`,
+    /// `catalyst_client_retries_total{reason="rate_limited"}`, connection and TLS counters,
+    /// `catalyst_client_in_flight` (gauge) and the histogram
+    /// `catalyst_client_request_duration_seconds` (`_bucket{le=...}`, `_sum`, `_count`).
     std::string to_prometheus() const;
 };
 

@@ -1,0 +1,215 @@
+#ifndef CATALYST_SRC_CLIENT_CLIENT_IMPL_HPP
+#define CATALYST_SRC_CLIENT_CLIENT_IMPL_HPP
+
+// The pool's internals. One `shard` per executor; all of a shard's state is touched only on
+// its executor (no locks). Calls reach a shard with one `post`.
+
+#include <catalyst/client.hpp>
+
+#include "client/connection_policy.hpp"
+#include "client/http_response.hpp"
+#include "client/origin.hpp"
+#include "client/retry_policy.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <functional>
+#include <array>
+#include <string>
+#include <thread>
+#include <vector>
+
+typedef struct ssl_session_st SSL_SESSION;
+
+namespace catalyst::detail {
+
+using steady = std::chrono::steady_clock;
+class shard;
+class connection;
+
+enum class op_state { idle, queued, in_flight, backoff, done };
+
+/// One logical call, from initiation to completion; recycled (see `acquire_op`).
+struct request_op {
+    std::atomic<std::uint32_t> gen{0};  ///< bumped on every reuse; stale cancellations check it
+    shard* owner = nullptr;
+    std::string body;
+    std::string key;                  ///< Idempotency-Key, "" = none
+    bool ambiguous_retry_ok = false;
+    diagnostics* diag = nullptr;
+    create_session_handler handler;
+    steady::time_point start{};
+    steady::time_point deadline = steady::time_point::max();
+    retry_params retry;
+    unsigned attempts = 0;
+    unsigned stale_retries = 0;
+    bool retrying = false;            ///< counted in the shard's active retries
+    bool sent = false;                ///< some attempt reached the wire
+    op_state state = op_state::idle;
+    connection* conn = nullptr;
+    request_op* prev = nullptr;       ///< queue links (intrusive, O(1) removal)
+    request_op* next = nullptr;
+    std::unique_ptr<boost::asio::steady_timer> timer;  ///< queue deadline / backoff
+};
+
+request_op* acquire_op();
+void release_op(request_op* op);
+
+/// Counters of one shard, summed by `client::metrics()`.
+struct alignas(64) shard_metrics {
+    std::atomic<std::uint64_t> requests{0}, successes{0}, failures{0}, retries{0};
+    std::atomic<std::uint64_t> connections_opened{0}, connections_closed{0};
+    std::atomic<std::uint64_t> tls_full{0}, tls_resumed{0}, queue_waits{0};
+    std::array<std::atomic<std::uint64_t>, metrics_errc_slots> failures_by_errc{};
+    std::array<std::atomic<std::uint64_t>, metrics_retry_reason_slots> retries_by_reason{};
+    std::array<std::atomic<std::uint64_t>, latency_bucket_bounds.size() + 1> latency{};
+    std::atomic<std::uint64_t> latency_sum_us{0};
+};
+
+class client_impl;
+
+/// What the connection read, handed to the shard to decide on.
+struct attempt_report {
+    attempt_result result = attempt_result::response;
+    const http_response* response = nullptr;
+    std::string error;  ///< for diagnostics: what went wrong on the wire
+    std::optional<errc> forced;  ///< the shard aborted the exchange with this code
+};
+
+/// An intrusive FIFO of ops (the wait queue, the ops backing off).
+struct op_list {
+    request_op* head = nullptr;
+    request_op* tail = nullptr;
+    std::size_t size = 0;
+    void push_back(request_op* op) noexcept;
+    void push_front(request_op* op) noexcept;
+    request_op* pop_front() noexcept;
+    void erase(request_op* op) noexcept;
+};
+
+class shard : public std::enable_shared_from_this<shard> {
+public:
+    shard(client_impl& owner, boost::asio::any_io_executor ex, std::size_t max_connections, std::size_t queue_limit);
+    ~shard();
+
+    const boost::asio::any_io_executor& get_executor() const noexcept { return ex_; }
+    client_impl& owner() noexcept { return owner_; }
+    shard_metrics& stats() noexcept { return metrics_; }
+
+    // --- on the shard's executor ---
+    void submit(request_op* op);
+    void cancel(request_op* op, std::uint32_t gen, boost::asio::cancellation_type_t type);
+    /// The connection finished an attempt of `op`.
+    void attempt_done(request_op* op, const attempt_report& r, bool reused_connection);
+    /// A connection asks for its next request; nullptr = it is now idle.
+    request_op* next_request(connection* c, bool& close);
+    /// An op handed to a connection that cannot use it after all goes back to the front.
+    void requeue_front(request_op* op);
+    void remove_idle(connection* c);
+    void connection_closed(connection* c);
+    void begin_shutdown(steady::time_point grace_deadline, std::function<void()> done);
+    void hard_stop();
+
+    // DNS cache and TLS session, shared by the shard's connections.
+    std::vector<boost::asio::ip::tcp::endpoint> cached_endpoints(steady::time_point now) const;
+    void cache_endpoints(std::vector<boost::asio::ip::tcp::endpoint> eps, steady::time_point now);
+    SSL_SESSION* tls_session() const noexcept { return tls_session_; }
+    void store_tls_session(SSL_SESSION* s);  ///< takes ownership
+
+    bool shutting_down() const noexcept { return shutting_down_; }
+    void register_connection(connection* c) { all_.push_back(c); }
+
+private:
+    void dispatch();
+    void arm_op_timer(request_op* op, steady::time_point at);
+    void on_op_timer(request_op* op, std::uint32_t gen);
+    void finish(request_op* op, boost::system::error_code ec, session s = {});
+    void open_connection(request_op* first);
+    void check_shutdown_done();
+    void cancel_everything(errc why);
+
+    client_impl& owner_;
+    boost::asio::any_io_executor ex_;
+    std::size_t max_connections_;
+    op_list queue_;
+    op_list backoff_;
+    std::size_t queue_limit_;
+    std::vector<connection*> idle_;
+    std::vector<connection*> all_;
+    std::size_t active_requests_ = 0;  ///< accepted here, not completed
+    std::size_t active_retries_ = 0;
+    std::vector<boost::asio::ip::tcp::endpoint> dns_;
+    steady::time_point dns_expiry_{};
+    SSL_SESSION* tls_session_ = nullptr;
+    bool shutting_down_ = false;
+    bool stopped_ = false;
+    std::function<void()> shutdown_done_;
+    std::unique_ptr<boost::asio::steady_timer> shutdown_timer_;
+    shard_metrics metrics_;
+};
+
+class client_impl : public std::enable_shared_from_this<client_impl> {
+public:
+    client_impl(client_params p, std::vector<boost::asio::any_io_executor> executors);
+    ~client_impl();
+
+    const client_params& params() const noexcept { return params_; }
+    const origin& target() const noexcept { return origin_; }
+    const std::string& head_prefix() const noexcept { return head_prefix_; }
+    boost::asio::ssl::context& tls() noexcept { return tls_; }
+    std::vector<std::shared_ptr<shard>>& shards() noexcept { return shards_; }
+    shard& pick_shard() noexcept;
+
+    void set_logger(log_function fn);
+    bool logging() const noexcept { return has_logger_.load(std::memory_order_relaxed); }
+    void log(log_level l, std::string_view msg) const;
+
+    // Owned threads (client(params)).
+    std::vector<std::unique_ptr<boost::asio::io_context>> contexts;
+    std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guards;
+    std::vector<std::thread> threads;
+
+private:
+    client_params params_;
+    origin origin_;
+    std::string head_prefix_;
+    boost::asio::ssl::context tls_;
+    std::vector<std::shared_ptr<shard>> shards_;
+    std::atomic<std::size_t> next_shard_{0};
+    mutable std::mutex log_mutex_;  // only on log events, never per request
+    log_function logger_;
+    std::atomic<bool> has_logger_{false};
+};
+
+/// Spawns the coroutine of a new connection that starts with `first`. Defined in connection.cpp.
+void spawn_connection(std::shared_ptr<shard> s, request_op* first);
+/// Hands `op` to an idle connection and wakes it.
+void assign(connection* c, request_op* op);
+/// Closes an idle connection (idle timeout, shutdown) or aborts the in-flight exchange.
+void close_idle(connection* c);
+void abort_exchange(connection* c, errc why);
+/// Is an op assigned to this connection (connecting or exchanging)?
+bool has_op(const connection* c);
+
+/// Builds the SSL context for `p` (verification on, TLS >= 1.2, the CAs). Throws config_error.
+void configure_tls(boost::asio::ssl::context& ctx, const client_params& p);
+
+/// Fills `d` from an error answer (DRF shapes: detail/code, field lists, nested lead).
+void read_error_body(const http_response& r, diagnostics& d, std::string& api_code_out);
+
+/// A random UUID v4 (lower case, hyphenated).
+std::string uuid_v4();
+/// Uniform in [0, 1), a per-thread generator.
+double uniform01();
+
+}  // namespace catalyst::detail
+
+#endif

@@ -1,0 +1,446 @@
+// One pooled connection: a single coroutine that connects, handshakes, then serves requests
+// from its shard one at a time over HTTP/1.1 keep-alive. The only unit that instantiates the
+// SSL stream's coroutine operations (the expensive part of the build).
+#include "client/client_impl.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <charconv>
+
+namespace catalyst::detail {
+
+namespace net = boost::asio;
+using net::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+constexpr std::size_t header_limit = 16 * 1024;
+constexpr std::size_t initial_read_buffer = 4096;
+
+bool is_eof_like(const error_code& ec) {
+    return ec == net::error::eof || ec == net::ssl::error::stream_truncated || ec == net::error::connection_reset ||
+           ec == net::error::broken_pipe || ec == net::error::connection_aborted;
+}
+}  // namespace
+
+class connection : public std::enable_shared_from_this<connection> {
+public:
+    connection(std::shared_ptr<client_impl> impl, shard& s)
+        : impl_(std::move(impl)),
+          shard_(s),
+          params_(impl_->params()),
+          stream_(s.get_executor(), impl_->tls()),
+          resolver_(s.get_executor()),
+          watchdog_(s.get_executor()),
+          wake_(s.get_executor()) {
+        rbuf_.resize(initial_read_buffer);
+    }
+
+    net::awaitable<void> run(request_op* op);
+
+    void assign(request_op* op) {
+        pending_ = op;
+        wake_.cancel();
+    }
+    void close_idle() {
+        close_requested_ = true;
+        wake_.cancel();
+    }
+    void abort(errc why) {
+        abort_ = why;
+        cancel_io();
+    }
+    bool busy() const { return current_ != nullptr || pending_ != nullptr; }
+
+private:
+    net::awaitable<bool> establish(request_op* op, attempt_report& rep);
+    net::awaitable<void> exchange(request_op* op, attempt_report& rep, bool reused);
+    void report(request_op* op, attempt_report& rep, bool reused);
+    void set_deadline(steady::time_point d);
+    void arm_watchdog(steady::time_point at);
+    void cancel_io() {
+        error_code ignored;
+        stream_.next_layer().cancel(ignored);
+        resolver_.cancel();
+    }
+    void close_socket() {
+        error_code ignored;
+        stream_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
+        stream_.next_layer().close(ignored);
+    }
+    // Classifies a failed step: cancellation, a deadline, or `otherwise`.
+    attempt_result interrupted(request_op* op, attempt_result otherwise, attempt_report& rep) const {
+        if (abort_) {
+            rep.forced = *abort_;
+            return attempt_result::cancelled;
+        }
+        if (timed_out_ && steady::now() >= op->deadline) return attempt_result::overall_timeout;
+        return otherwise;
+    }
+
+    std::shared_ptr<client_impl> impl_;
+    shard& shard_;
+    const client_params& params_;
+    net::ssl::stream<tcp::socket> stream_;
+    tcp::resolver resolver_;
+    net::steady_timer watchdog_;
+    net::steady_timer wake_;
+    std::string wbuf_;
+    std::vector<char> rbuf_;
+    std::size_t rlen_ = 0;
+    http_response resp_;
+    connection_facts facts_;
+    request_op* pending_ = nullptr;
+    request_op* current_ = nullptr;
+    bool close_requested_ = false;
+    std::optional<errc> abort_;
+    bool timed_out_ = false;
+    bool tcp_open_ = false;
+    bool session_saved_ = false;
+    steady::time_point deadline_ = steady::time_point::max();
+    steady::time_point watchdog_at_ = steady::time_point::max();
+    bool watchdog_armed_ = false;
+    std::uint64_t watchdog_gen_ = 0;
+    steady::time_point wake_at_ = steady::time_point::max();
+};
+
+// The deadline of the current step is enforced by one timer per connection that is re-armed
+// only when a step needs an earlier expiry than the one already set: most requests then cost
+// no timer operation at all (and no timerfd_settime system call).
+void connection::set_deadline(steady::time_point d) {
+    deadline_ = d;
+    if (d == steady::time_point::max()) return;
+    if (!watchdog_armed_ || d < watchdog_at_) arm_watchdog(d);
+}
+
+void connection::arm_watchdog(steady::time_point at) {
+    watchdog_armed_ = true;
+    watchdog_at_ = at;
+    watchdog_.expires_at(at);
+    watchdog_.async_wait([self = shared_from_this(), gen = ++watchdog_gen_](const error_code& ec) {
+        if (gen != self->watchdog_gen_) return;
+        self->watchdog_armed_ = false;
+        if (ec || self->deadline_ == steady::time_point::max()) return;
+        if (steady::now() >= self->deadline_) {
+            self->timed_out_ = true;
+            self->cancel_io();
+        } else {
+            self->arm_watchdog(self->deadline_);
+        }
+    });
+}
+
+net::awaitable<bool> connection::establish(request_op* op, attempt_report& rep) {
+    const auto& o = impl_->target();
+    auto step_deadline = [&](std::chrono::milliseconds t) {
+        auto d = steady::now() + t;
+        return std::min(d, op->deadline);
+    };
+    if (abort_) {
+        rep.result = interrupted(op, attempt_result::cancelled, rep);
+        co_return false;
+    }
+    std::vector<tcp::endpoint> endpoints;
+    if (o.host_is_ip) {
+        error_code ec;
+        auto addr = net::ip::make_address(o.host, ec);
+        endpoints.emplace_back(addr, static_cast<unsigned short>(std::stoi(o.port)));
+    } else {
+        auto now = steady::now();
+        endpoints = shard_.cached_endpoints(now);
+        if (endpoints.empty()) {
+            set_deadline(step_deadline(params_.connect_timeout));
+            timed_out_ = false;
+            auto [ec, results] = co_await resolver_.async_resolve(o.host, o.port, use_tuple);
+            set_deadline(steady::time_point::max());
+            if (ec) {
+                rep.result = interrupted(op, attempt_result::connect_failed, rep);
+                rep.error = "DNS lookup of " + o.host + " failed: " + (timed_out_ ? "timed out" : ec.message());
+                co_return false;
+            }
+            for (const auto& r : results) endpoints.push_back(r.endpoint());
+            if (params_.dns_cache_ttl.count() > 0) shard_.cache_endpoints(endpoints, now);
+        }
+    }
+
+    auto& sock = stream_.next_layer();
+    std::string last_error = "no address";
+    bool connected = false;
+    for (const auto& ep : endpoints) {
+        error_code ec;
+        if (sock.is_open()) sock.close(ec);
+        sock.open(ep.protocol(), ec);
+        if (ec) {
+            last_error = ec.message();
+            continue;
+        }
+        set_deadline(step_deadline(params_.connect_timeout));
+        timed_out_ = false;
+        auto [cec] = co_await sock.async_connect(ep, use_tuple);
+        set_deadline(steady::time_point::max());
+        if (!cec) {
+            connected = true;
+            break;
+        }
+        last_error = ep.address().to_string() + ": " + (timed_out_ ? std::string("connect timed out") : cec.message());
+        auto r = interrupted(op, attempt_result::connect_failed, rep);
+        if (r != attempt_result::connect_failed) {
+            rep.result = r;
+            rep.error = last_error;
+            co_return false;
+        }
+    }
+    if (!connected) {
+        rep.result = attempt_result::connect_failed;
+        rep.error = "connect to " + o.host_header + " failed: " + last_error;
+        co_return false;
+    }
+    tcp_open_ = true;
+    facts_.opened = steady::now();
+    shard_.stats().connections_opened.fetch_add(1, std::memory_order_relaxed);
+    error_code ignored;
+    sock.set_option(tcp::no_delay(true), ignored);
+
+    SSL* ssl = stream_.native_handle();
+    const bool named = !params_.tls.server_name.empty();
+    const std::string& verify_name = named ? params_.tls.server_name : o.host;
+    if (!params_.tls.insecure_skip_verify) {
+        if (!named && o.host_is_ip) {
+            X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), verify_name.c_str());
+        } else {
+            SSL_set1_host(ssl, verify_name.c_str());
+        }
+    } else if (impl_->logging()) {
+        impl_->log(log_level::warning, "TLS peer verification is OFF (tls.insecure_skip_verify)");
+    }
+    if (named || !o.host_is_ip) SSL_set_tlsext_host_name(ssl, verify_name.c_str());
+    if (params_.tls.session_resumption && shard_.tls_session()) SSL_set_session(ssl, shard_.tls_session());
+
+    set_deadline(step_deadline(params_.tls_handshake_timeout));
+    timed_out_ = false;
+    auto [hec] = co_await stream_.async_handshake(net::ssl::stream_base::client, use_tuple);
+    set_deadline(steady::time_point::max());
+    if (hec) {
+        if (abort_ || (timed_out_ && steady::now() >= op->deadline)) {
+            rep.result = interrupted(op, attempt_result::tls_handshake_failed, rep);
+            rep.error = "TLS handshake interrupted";
+        } else if (timed_out_) {
+            rep.result = attempt_result::tls_handshake_failed;
+            rep.error = "TLS handshake timed out";
+        } else if (long v = SSL_get_verify_result(ssl); v != X509_V_OK) {
+            rep.result = attempt_result::tls_rejected;
+            rep.error = std::string("certificate verification failed: ") + X509_verify_cert_error_string(v);
+        } else if (hec.category() == net::error::get_ssl_category()) {
+            rep.result = attempt_result::tls_rejected;
+            rep.error = "TLS handshake failed: " + hec.message();
+        } else {
+            rep.result = attempt_result::tls_handshake_failed;
+            rep.error = "TLS handshake failed: " + hec.message();
+        }
+        co_return false;
+    }
+    const bool resumed = SSL_session_reused(ssl) == 1;
+    (resumed ? shard_.stats().tls_resumed : shard_.stats().tls_full).fetch_add(1, std::memory_order_relaxed);
+    if (impl_->logging())
+        impl_->log(log_level::debug, "connected to " + o.host_header + (resumed ? " (TLS session resumed)" : " (full TLS handshake)"));
+    co_return true;
+}
+
+net::awaitable<void> connection::exchange(request_op* op, attempt_report& rep, bool reused) {
+    if (abort_) {
+        rep.result = interrupted(op, attempt_result::cancelled, rep);
+        co_return;
+    }
+    // The request, head and body, in one buffer: one TLS record, one send.
+    wbuf_.clear();
+    wbuf_ += impl_->head_prefix();
+    if (!op->key.empty()) {
+        wbuf_ += "Idempotency-Key: ";
+        wbuf_ += op->key;
+        wbuf_ += "\r\n";
+    }
+    char num[24];
+    auto [end, ec0] = std::to_chars(num, num + sizeof num, op->body.size());
+    (void)ec0;
+    wbuf_ += "Content-Length: ";
+    wbuf_.append(num, end);
+    wbuf_ += "\r\n\r\n";
+    wbuf_ += op->body;
+
+    op->sent = true;
+    set_deadline(std::min(steady::now() + params_.attempt_timeout, op->deadline));
+    timed_out_ = false;
+    auto [wec, written] = co_await net::async_write(stream_, net::buffer(wbuf_), use_tuple);
+    (void)written;
+    if (wec) {
+        set_deadline(steady::time_point::max());
+        attempt_result otherwise = reused ? attempt_result::stale_connection : attempt_result::ambiguous;
+        if (timed_out_) otherwise = attempt_result::attempt_timeout;
+        rep.result = interrupted(op, otherwise, rep);
+        rep.error = "write failed: " + (timed_out_ ? std::string("timed out") : wec.message());
+        co_return;
+    }
+    const std::size_t max_total = header_limit + params_.max_response_body + 1024;
+    for (;;) {
+        if (rbuf_.size() - rlen_ < 1024 && rbuf_.size() < max_total) rbuf_.resize(std::min(max_total, rbuf_.size() * 2));
+        if (rlen_ == rbuf_.size()) {
+            rep.result = attempt_result::protocol_error;
+            rep.error = "response larger than max_response_body";
+            break;
+        }
+        timed_out_ = false;
+        auto [rec, n] = co_await stream_.async_read_some(net::buffer(rbuf_.data() + rlen_, rbuf_.size() - rlen_), use_tuple);
+        if (rec) {
+            attempt_result otherwise;
+            if (timed_out_) otherwise = attempt_result::attempt_timeout;
+            else if (rlen_ == 0 && reused && is_eof_like(rec) && op->ambiguous_retry_ok) otherwise = attempt_result::stale_connection;
+            else if (rlen_ == 0) otherwise = attempt_result::ambiguous;
+            else if (rec == net::error::eof || rec == net::ssl::error::stream_truncated) otherwise = attempt_result::protocol_error;
+            else otherwise = attempt_result::ambiguous;
+            rep.result = interrupted(op, otherwise, rep);
+            rep.error = (rlen_ == 0 ? "no answer: " : "answer cut short: ") +
+                        (timed_out_ ? std::string("attempt timed out") : rec.message());
+            break;
+        }
+        rlen_ += n;
+        auto st = parse_response(rbuf_.data(), rlen_, params_.max_response_body, header_limit, resp_);
+        if (st == parse_status::need_more) continue;
+        if (st == parse_status::error) {
+            rep.result = attempt_result::protocol_error;
+            rep.error = std::string("malformed answer: ") + resp_.error;
+            if (resp_.status) rep.error += " (HTTP " + std::to_string(resp_.status) + ")";
+            break;
+        }
+        rep.result = attempt_result::response;
+        rep.response = &resp_;
+        break;
+    }
+    set_deadline(steady::time_point::max());
+}
+
+void connection::report(request_op* op, attempt_report& rep, bool reused) {
+    current_ = nullptr;
+    shard_.attempt_done(op, rep, reused);
+    abort_.reset();
+}
+
+net::awaitable<void> connection::run(request_op* op) {
+    auto self = shared_from_this();
+    current_ = op;
+    attempt_report rep;
+    bool ok = co_await establish(op, rep);
+    if (!ok) {
+        facts_.broken = true;
+        report(op, rep, false);
+    } else {
+        bool reused = false;
+        for (;;) {
+            rep = attempt_report{};
+            co_await exchange(op, rep, reused);
+            const auto now = steady::now();
+            std::size_t consumed = 0;
+            if (rep.result == attempt_result::response) {
+                ++facts_.requests_served;
+                facts_.last_used = now;
+                facts_.server_said_close = resp_.connection_close;
+                consumed = resp_.consumed;
+                // Keep the TLS session for the next connection once it is resumable (with
+                // TLS 1.3 the ticket arrives after the handshake, so look after a response).
+                if (!session_saved_ && params_.tls.session_resumption) {
+                    SSL* ssl = stream_.native_handle();
+                    if (SSL_SESSION* s = SSL_get1_session(ssl)) {
+                        if (SSL_SESSION_is_resumable(s)) {
+                            shard_.store_tls_session(s);
+                            session_saved_ = true;
+                        } else {
+                            SSL_SESSION_free(s);
+                        }
+                    }
+                }
+            } else {
+                facts_.broken = true;
+            }
+            report(op, rep, reused);  // reads resp_ (in rbuf_) synchronously
+            op = nullptr;
+            if (!facts_.broken) {
+                if (consumed < rlen_) facts_.broken = true;  // bytes nobody asked for: desynchronised
+                rlen_ = 0;
+            }
+            if (close_requested_ || !close_reason(facts_, params_, now).empty()) break;
+            reused = true;
+
+            bool close = false;
+            op = shard_.next_request(this, close);
+            while (!op && !close) {
+                // Idle: wait to be handed a request, or for the idle deadline.
+                const auto idle_at = idle_deadline(facts_, params_);
+                if (wake_at_ != idle_at) {
+                    wake_at_ = idle_at;
+                    wake_.expires_at(idle_at);
+                }
+                auto [wec] = co_await wake_.async_wait(use_tuple);
+                if (pending_) {
+                    op = pending_;
+                    pending_ = nullptr;
+                } else if (close_requested_) {
+                    shard_.remove_idle(this);
+                    close = true;
+                } else if (!wec && steady::now() >= idle_deadline(facts_, params_)) {
+                    shard_.remove_idle(this);
+                    close = true;
+                }
+            }
+            if (close) break;
+            current_ = op;
+            if (!close_reason(facts_, params_, steady::now()).empty()) {
+                // Too old or idle too long to trust: give the request back, close.
+                current_ = nullptr;
+                shard_.requeue_front(op);
+                op = nullptr;
+                break;
+            }
+        }
+    }
+    ++watchdog_gen_;
+    error_code ignored;
+    watchdog_.cancel();
+    wake_.cancel();
+    if (tcp_open_) shard_.stats().connections_closed.fetch_add(1, std::memory_order_relaxed);
+    close_socket();
+    shard_.connection_closed(this);
+}
+
+void spawn_connection(std::shared_ptr<shard> s, request_op* first) {
+    auto impl = s->owner().shared_from_this();
+    auto c = std::make_shared<connection>(std::move(impl), *s);
+    s->register_connection(c.get());
+    first->conn = c.get();
+    net::co_spawn(s->get_executor(), c->run(first), [c, s](std::exception_ptr e) {
+        if (e && s->owner().logging()) {
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+                s->owner().log(log_level::error, std::string("connection failed unexpectedly: ") + ex.what());
+            } catch (...) {
+            }
+        }
+    });
+}
+
+void assign(connection* c, request_op* op) { c->assign(op); }
+void close_idle(connection* c) { c->close_idle(); }
+void abort_exchange(connection* c, errc why) { c->abort(why); }
+bool has_op(const connection* c) { return c->busy(); }
+
+}  // namespace catalyst::detail

@@ -1,0 +1,125 @@
+// Small helpers of the client: ids, randomness, error bodies, the TLS context.
+#include "client/client_impl.hpp"
+
+#include <catalyst/config.hpp>
+
+#include <boost/asio/ssl/context.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <openssl/ssl.h>
+
+#include <random>
+
+namespace catalyst::detail {
+namespace {
+
+std::mt19937_64& rng() {
+    thread_local std::mt19937_64 gen{[] {
+        std::random_device rd;
+        std::seed_seq seq{rd(), rd(), rd(), rd()};
+        return std::mt19937_64(seq);
+    }()};
+    return gen;
+}
+
+void collect(const boost::json::value& v, const std::string& path, field_errors& out) {
+    if (v.is_array()) {
+        for (const auto& m : v.as_array()) {
+            if (m.is_string()) out.push_back({path, bounded_excerpt(m.as_string(), 256)});
+            else if (m.is_object() || m.is_array()) collect(m, path, out);
+        }
+    } else if (v.is_string()) {
+        out.push_back({path, bounded_excerpt(v.as_string(), 256)});
+    } else if (v.is_object()) {
+        for (const auto& kv : v.as_object()) {
+            std::string key(kv.key());
+            collect(kv.value(), path.empty() ? key : path + "." + key, out);
+        }
+    }
+}
+
+}  // namespace
+
+std::string uuid_v4() {
+    std::uint64_t a = rng()(), b = rng()();
+    a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+    b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string s(36, '-');
+    int bit = 60;
+    std::size_t i = 0;
+    auto put = [&](std::uint64_t v, int& shift, std::size_t count) {
+        for (std::size_t k = 0; k < count; ++k, shift -= 4) {
+            if (i == 8 || i == 13 || i == 18 || i == 23) ++i;
+            s[i++] = hex[(v >> shift) & 0xf];
+        }
+    };
+    put(a, bit, 16);
+    bit = 60;
+    put(b, bit, 16);
+    return s;
+}
+
+double uniform01() {
+    return std::uniform_real_distribution<double>(0.0, 1.0)(rng());
+}
+
+void read_error_body(const http_response& r, diagnostics& d, std::string& api_code_out) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(r.body, ec);
+    if (ec || !v.is_object()) {
+        if (!r.body.empty()) d.body_excerpt = bounded_excerpt(r.body, 256);
+        return;
+    }
+    const auto& o = v.as_object();
+    field_errors fields;
+    for (const auto& kv : o) {
+        if (kv.key() == "detail") {
+            if (kv.value().is_string()) d.detail = bounded_excerpt(kv.value().as_string(), 512);
+        } else if (kv.key() == "code") {
+            if (kv.value().is_string()) api_code_out = std::string(kv.value().as_string());
+        } else if (r.status == 400) {
+            collect(kv.value(), std::string(kv.key()), fields);
+        }
+    }
+    d.api_code = api_code_out;
+    if (!fields.empty()) d.fields = std::move(fields);
+}
+
+void configure_tls(boost::asio::ssl::context& ctx, const client_params& p) {
+    SSL_CTX* native = ctx.native_handle();
+    SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+    ctx.set_options(boost::asio::ssl::context::default_workarounds | boost::asio::ssl::context::no_compression);
+    // Client-side session cache: we keep sessions ourselves (one per shard), so no internal
+    // cache, but tickets must be accepted.
+    SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
+    boost::system::error_code ec;
+    if (p.tls.insecure_skip_verify) {
+        ctx.set_verify_mode(boost::asio::ssl::verify_none);
+    } else {
+        ctx.set_verify_mode(boost::asio::ssl::verify_peer);
+    }
+    bool any_ca = false;
+    if (!p.tls.ca_file.empty()) {
+        ctx.load_verify_file(p.tls.ca_file, ec);
+        if (ec) throw config_error("tls.ca_file", "cannot load " + p.tls.ca_file + ": " + ec.message());
+        any_ca = true;
+    }
+    if (!p.tls.ca_dir.empty()) {
+        ctx.add_verify_path(p.tls.ca_dir, ec);
+        if (ec) throw config_error("tls.ca_dir", "cannot use " + p.tls.ca_dir + ": " + ec.message());
+        any_ca = true;
+    }
+    if (!p.tls.ca_pem.empty()) {
+        ctx.add_certificate_authority(boost::asio::buffer(p.tls.ca_pem), ec);
+        if (ec) throw config_error("tls.ca_pem", "not a PEM certificate: " + ec.message());
+        any_ca = true;
+    }
+    if (!any_ca) {
+        ctx.set_default_verify_paths(ec);
+        if (ec) throw config_error("tls", "cannot load the system CA store: " + ec.message());
+    }
+}
+
+}  // namespace catalyst::detail
