@@ -668,7 +668,9 @@ void client::create_session_erased(const session_request& req, const request_opt
         break;
     }
     encode(req, op->body);
-    op->handler = std::move(handler);
+    // Not `op->handler = std::move(handler)`: Asio 1.26's move assignment of
+    // any_completion_handler wraps the handler in itself, recursively.
+    handler.swap(op->handler);
     auto slot = net::get_associated_cancellation_slot(op->handler);
     if (slot.is_connected()) {
         slot.template emplace<op_canceller>(
@@ -687,7 +689,7 @@ void client::shutdown_erased(std::chrono::milliseconds grace, shutdown_handler h
     auto st = std::make_shared<state>();
     st->left = impl_->shards().size();
     st->ex = get_executor();
-    st->handler = std::move(handler);
+    handler.swap(st->handler);
     const auto deadline = steady::now() + grace;
     for (auto& s : impl_->shards()) {
         net::post(s->get_executor(), [keep = impl_, s, st, deadline] {

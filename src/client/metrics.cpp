@@ -23,7 +23,7 @@ void counter(std::string& out, const char* name, const char* help, std::uint64_t
 
 std::string format_double(double v) {
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%.17g", v);
+    std::snprintf(buf, sizeof buf, "%.15g", v);
     return buf;
 }
 
