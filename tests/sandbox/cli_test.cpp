@@ -1,0 +1,208 @@
+// The catalyst-sandbox command: start, print URL and CA, answer the documentation's example
+// request sent by the real curl, stop cleanly on SIGTERM.
+
+#include "support/https_test_client.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+using namespace catalyst::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string binary = std::string(CATALYST_BINARY_DIR) + "/src/tools/catalyst-sandbox";
+
+/// A child process with its stdout+stderr on a pipe; killed if still running at the end.
+class child {
+public:
+    explicit child(const std::vector<std::string>& args) {
+        int fds[2];
+        if (::pipe(fds) != 0) return;
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+        posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+        posix_spawn_file_actions_addclose(&fa, fds[0]);
+        std::vector<char*> argv;
+        argv.push_back(const_cast<char*>(binary.c_str()));
+        for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        if (posix_spawn(&pid_, binary.c_str(), &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
+        posix_spawn_file_actions_destroy(&fa);
+        ::close(fds[1]);
+        out_fd_ = fds[0];
+    }
+    ~child() {
+        if (pid_ > 0 && !exited_) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+        }
+        if (out_fd_ >= 0) ::close(out_fd_);
+    }
+    bool started() const { return pid_ > 0; }
+
+    /// Reads output until `pattern` is in it or `timeout` passes; returns everything read.
+    std::string read_until(const std::string& pattern, std::chrono::milliseconds timeout) {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (output_.find(pattern) == std::string::npos) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            if (left.count() <= 0) break;
+            pollfd p{out_fd_, POLLIN, 0};
+            if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+            char buf[4096];
+            const auto n = ::read(out_fd_, buf, sizeof buf);
+            if (n <= 0) break;
+            output_.append(buf, static_cast<std::size_t>(n));
+        }
+        return output_;
+    }
+
+    /// Waits (bounded) for the exit; the exit status, or nullopt on timeout.
+    std::optional<int> wait(std::chrono::milliseconds timeout) {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (std::chrono::steady_clock::now() < deadline) {
+            int status = 0;
+            const auto r = ::waitpid(pid_, &status, WNOHANG);
+            if (r == pid_) {
+                exited_ = true;
+                read_until("\x01never", 200ms);
+                return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            }
+            std::this_thread::sleep_for(10ms);
+        }
+        return std::nullopt;
+    }
+
+    void signal(int sig) { ::kill(pid_, sig); }
+
+private:
+    pid_t pid_ = -1;
+    int out_fd_ = -1;
+    bool exited_ = false;
+    std::string output_;
+};
+
+std::string run_capture(const std::string& command) {
+    std::string out;
+    if (FILE* f = ::popen(command.c_str(), "r")) {
+        char buf[4096];
+        std::size_t n;
+        while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+        ::pclose(f);
+    }
+    return out;
+}
+
+class SandboxCli : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ASSERT_TRUE(std::filesystem::exists(binary)) << binary << " is not built";
+        dir_ = std::filesystem::temp_directory_path() / ("catalyst-sb-cli-" + std::to_string(::getpid()));
+        std::filesystem::remove_all(dir_);
+    }
+    void TearDown() override { std::filesystem::remove_all(dir_); }
+    std::filesystem::path dir_;
+};
+
+TEST_F(SandboxCli, HelpAndBadFlags) {
+    {
+        child c({"--help"});
+        ASSERT_TRUE(c.started());
+        EXPECT_EQ(c.wait(10s), 0);
+        EXPECT_NE(c.read_until("", 0ms).find("--listen HOST:PORT"), std::string::npos);
+    }
+    {
+        child c({"--no-such-flag"});
+        EXPECT_EQ(c.wait(10s), 2);
+        EXPECT_NE(c.read_until("", 0ms).find("--no-such-flag"), std::string::npos);
+    }
+    {
+        child c({"--fault", "server_error.status=418"});
+        EXPECT_EQ(c.wait(10s), 2);
+        EXPECT_NE(c.read_until("", 0ms).find("server_error.status"), std::string::npos);
+    }
+    {
+        child c({"--config", "/nonexistent/sandbox.json"});
+        EXPECT_EQ(c.wait(10s), 2);
+        EXPECT_NE(c.read_until("", 0ms).find("/nonexistent/sandbox.json"), std::string::npos);
+    }
+}
+
+TEST_F(SandboxCli, CurlWithThePrintedCaGetsASession) {
+    child c({"--config", std::string(CATALYST_SOURCE_DIR) + "/config/sandbox.json", "--listen", "127.0.0.1:0", "--cert-dir",
+             dir_.string(), "--threads", "1"});
+    ASSERT_TRUE(c.started());
+    const auto out = c.read_until("CA certificate:", 20s);
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(out, m, std::regex(R"(listening on (https://127\.0\.0\.1:(\d+)/api/v1))"))) << out;
+    const std::string base = m[1];
+    const auto port = static_cast<unsigned short>(std::stoi(m[2]));
+    const auto ca = (dir_ / "ca.crt").string();
+    EXPECT_NE(out.find(ca), std::string::npos) << out;
+    ASSERT_TRUE(std::filesystem::exists(ca));
+
+    const std::string body =
+        R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","customer_ip":"203.0.113.50","lead":{"first_name":"Max","last_name":"Mustermann","email":"max@example.com","country":"DE"}})";
+    if (std::filesystem::exists("/usr/bin/curl")) {
+        const std::string cmd = "/usr/bin/curl -sS --max-time 20 --cacert " + ca + " -w '\\nHTTP %{http_code}' -X POST " + base +
+                                "/payment-sessions/ -H 'Authorization: Bearer rk_your_api_key' -H 'Content-Type: application/json' -d '" +
+                                body + "' 2>&1";
+        const auto res = run_capture(cmd);
+        EXPECT_NE(res.find("HTTP 201"), std::string::npos) << res;
+        EXPECT_NE(res.find("\"session_token\":\"ps_"), std::string::npos) << res;
+    } else {
+        std::ifstream in(ca);
+        std::stringstream pem;
+        pem << in.rdbuf();
+        test_client_options o;
+        o.port = port;
+        o.ca_pem = pem.str();
+        https_test_client client(o);
+        http_reply r;
+        ASSERT_FALSE(client.request("POST", "/api/v1/payment-sessions/", create_headers(), body, r));
+        EXPECT_EQ(r.status, 201u);
+    }
+    c.signal(SIGTERM);
+    EXPECT_EQ(c.wait(20s), 0);
+    EXPECT_NE(c.read_until("sessions created", 1s).find("1 sessions created"), std::string::npos);
+}
+
+TEST_F(SandboxCli, PlainHttpAndFaultFlags) {
+    child c({"--listen", "127.0.0.1:0", "--plain-http", "--threads", "2", "--fault", "server_error.every_nth=1", "--fault",
+             "server_error.status=502"});
+    ASSERT_TRUE(c.started());
+    const auto out = c.read_until("faults:", 20s);
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(out, m, std::regex(R"(listening on http://127\.0\.0\.1:(\d+)/api/v1)"))) << out;
+    test_client_options o;
+    o.port = static_cast<unsigned short>(std::stoi(m[1]));
+    o.tls = false;
+    https_test_client client(o);
+    http_reply r;
+    ASSERT_FALSE(client.request("POST", "/api/v1/payment-sessions/", create_headers(), example_create_body(), r));
+    EXPECT_EQ(r.status, 502u);
+    c.signal(SIGINT);
+    EXPECT_EQ(c.wait(20s), 0);
+}
+
+}  // namespace
