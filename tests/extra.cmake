@@ -2,3 +2,12 @@
 if(CATALYST_BUILD_BENCH AND EXISTS ${PROJECT_SOURCE_DIR}/bench/harness/CMakeLists.txt)
   catalyst_add_test_suite(bench catalyst_bench_core)
 endif()
+# catalyst-batch's end-to-end tests run the real binary (tests/batch/e2e_test.cpp).
+if(TARGET catalyst_batch_tests AND TARGET catalyst-batch)
+  add_dependencies(catalyst_batch_tests catalyst-batch)
+  target_compile_definitions(catalyst_batch_tests PRIVATE CATALYST_BATCH_EXE="$<TARGET_FILE:catalyst-batch>")
+  if(TARGET catalyst-sandbox)
+    add_dependencies(catalyst_batch_tests catalyst-sandbox)
+    target_compile_definitions(catalyst_batch_tests PRIVATE CATALYST_SANDBOX_EXE="$<TARGET_FILE:catalyst-sandbox>")
+  endif()
+endif()

@@ -1,0 +1,352 @@
+// End to end: the real catalyst-batch binary against a sandbox started here, with faults on.
+#include "batch/record.hpp"
+#include "process.hpp"
+
+#include <catalyst/sandbox.hpp>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <random>
+#include <set>
+
+namespace catalyst::batch {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+const std::string exe = CATALYST_BATCH_EXE;
+constexpr const char* campaign = "a1b2c3d4-e5f6-7890-abcd-ef1234567890";
+
+std::string lead_json(int i) {
+    return R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","lead":{"first_name":"Firstname)" + std::to_string(i) + R"(","last_name":"Lastname)" +
+           std::to_string(i) + R"(","email":"person)" + std::to_string(i) + R"(@example.com","country":"GB"}})";
+}
+
+std::string leads(int n) {
+    std::string s;
+    for (int i = 1; i <= n; ++i) s += lead_json(i) + "\n";
+    return s;
+}
+
+class batch_e2e : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() /
+               ("catalyst-batch-test-" + std::to_string(::getpid()) + "-" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::remove_all(dir_);
+        fs::create_directories(dir_);
+        sandbox_params sp;
+        sp.threads = 2;
+        sb_ = std::make_unique<sandbox>(sp);
+        sb_->start();
+        test::spit(path("ca.pem"), sb_->ca_pem());
+    }
+    void TearDown() override {
+        sb_->stop();
+        fs::remove_all(dir_);
+    }
+
+    std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+    std::map<std::string, std::string> env() const {
+        return {{"CATALYST_BASE_URL", sb_->base_url()},
+                {"CATALYST_CA_FILE", dir_.string() + "/ca.pem"},
+                {"CATALYST_API_KEY", "rk_test_123"}};
+    }
+
+    test::result run(std::vector<std::string> args, std::map<std::string, std::string> e = {},
+                     const std::string& stdin_path = {}) {
+        if (e.empty()) e = env();
+        return test::run(exe, args, e, dir_.string(), stdin_path);
+    }
+
+    // Every record of an output file, checked to be complete lines of ours.
+    std::vector<result_record> records(const std::string& file) {
+        std::vector<result_record> v;
+        std::istringstream in(test::slurp(file));
+        std::string line;
+        while (std::getline(in, line)) {
+            auto r = parse_record(line);
+            EXPECT_TRUE(r) << "not a record: " << line;
+            if (r) v.push_back(*r);
+        }
+        return v;
+    }
+
+    // The ledger has no session twice for one idempotency key, and every ok token is in it.
+    void expect_ledger_consistent(const std::vector<result_record>& recs) {
+        const auto ledger = sb_->ledger();
+        std::set<std::string> keys, tokens;
+        for (const auto& e : ledger) {
+            EXPECT_TRUE(keys.insert(e.idempotency_key).second) << "duplicate session for one key";
+            tokens.insert(e.token);
+        }
+        for (const auto& r : recs)
+            if (r.ok) EXPECT_TRUE(tokens.count(r.session_token)) << "line " << r.line;
+    }
+
+    fs::path dir_;
+    std::unique_ptr<sandbox> sb_;
+};
+
+TEST_F(batch_e2e, creates_one_session_per_line_and_rerun_creates_none) {
+    test::spit(path("in.jsonl"), leads(50) + lead_json(7) + "\n");  // line 51 repeats line 7
+    auto r = run({path("in.jsonl"), "-o", path("out.jsonl"), "--concurrency", "8"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto recs = records(path("out.jsonl"));
+    ASSERT_EQ(recs.size(), 51u);
+    std::map<std::uint64_t, result_record> by_line;
+    for (const auto& x : recs) {
+        EXPECT_TRUE(x.ok) << x.line << " " << x.error << " " << x.message;
+        EXPECT_TRUE(by_line.emplace(x.line, x).second) << "line twice: " << x.line;
+        EXPECT_EQ(x.key.size(), 32u);
+        EXPECT_TRUE(x.session_token.starts_with("ps_"));
+    }
+    // The same lead twice in one file is one session: the second is the replay.
+    EXPECT_EQ(by_line.at(7).session_token, by_line.at(51).session_token);
+    EXPECT_EQ(by_line.at(7).key, by_line.at(51).key);
+    EXPECT_TRUE(by_line.at(7).replayed != by_line.at(51).replayed);
+    EXPECT_EQ(sb_->ledger().size(), 50u);
+    expect_ledger_consistent(recs);
+    EXPECT_NE(r.err.find("created 50"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("p99"), std::string::npos) << r.err;
+
+    auto again = run({path("in.jsonl"), "-o", path("out.jsonl")});
+    EXPECT_EQ(again.code, 0) << again.err;
+    EXPECT_EQ(records(path("out.jsonl")).size(), 51u);
+    EXPECT_EQ(sb_->ledger().size(), 50u);
+    EXPECT_NE(again.err.find("51 lines already done"), std::string::npos) << again.err;
+}
+
+TEST_F(batch_e2e, kill_9_at_random_moments_then_rerun_is_exactly_once) {
+    constexpr int n = 400;
+    test::spit(path("in.jsonl"), leads(n));
+    fault_params f;
+    f.latency.probability = 0.3;
+    f.latency_min = 1ms;
+    f.latency_max = 15ms;
+    f.server_error.probability = 0.05;
+    f.close_after_create.probability = 0.05;
+    f.reset_mid_response.probability = 0.02;
+    sb_->set_faults(f);
+    std::mt19937 rng(12345);
+    std::uniform_int_distribution<int> delay(20, 400);
+    int kills = 0;
+    for (int round = 0; round < 12; ++round) {
+        auto c = test::spawn(exe, {path("in.jsonl"), "-o", path("out.jsonl"), "--concurrency", "16",
+                                   "--flush-ms", "20"},
+                             env(), dir_.string());
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay(rng)));
+        ::kill(c.pid, SIGKILL);
+        const int code = test::wait_for(c);
+        if (code == 128 + SIGKILL) ++kills;
+        else ASSERT_TRUE(code == 0 || code == 1) << code << test::slurp(c.err_path);
+    }
+    EXPECT_GT(kills, 0);
+    test::result last;
+    for (int i = 0; i < 3; ++i) {
+        last = run({path("in.jsonl"), "-o", path("out.jsonl"), "--concurrency", "16"});
+        if (last.code == 0 || last.code == 1) break;
+    }
+    ASSERT_TRUE(last.code == 0 || last.code == 1) << last.err;
+    auto recs = records(path("out.jsonl"));
+    std::vector<int> seen(n + 1, 0);
+    for (const auto& r : recs) {
+        ASSERT_GE(r.line, 1u);
+        ASSERT_LE(r.line, static_cast<std::uint64_t>(n));
+        ++seen[r.line];
+    }
+    for (int i = 1; i <= n; ++i) EXPECT_EQ(seen[static_cast<std::size_t>(i)], 1) << "line " << i;
+    expect_ledger_consistent(recs);
+    // Distinct leads, distinct sessions: no two lines share a token.
+    std::set<std::string> tokens;
+    for (const auto& r : recs)
+        if (r.ok) EXPECT_TRUE(tokens.insert(r.session_token).second) << r.line;
+    EXPECT_LE(sb_->ledger().size(), static_cast<std::size_t>(n));
+    // Personal data never reaches the tool's own output streams.
+    EXPECT_EQ(last.err.find("@example.com"), std::string::npos);
+    EXPECT_EQ(last.err.find("Firstname"), std::string::npos);
+    EXPECT_EQ(last.err.find("rk_test_123"), std::string::npos);
+}
+
+TEST_F(batch_e2e, bad_lines_of_every_kind_get_records_and_the_run_goes_on) {
+    std::string in = "\xEF\xBB\xBF" + lead_json(1) + "\r\n";                                       // 1 ok, BOM+CRLF
+    in += "\n";                                                                                    // 2 empty
+    in += "{not json\n";                                                                           // 3
+    in += R"({"lead":{"first_name":"A","last_name":"B","email":"bad-email","country":"GB"}})" "\n";  // 4
+    in += R"({"campaign_id":"NOT-A-UUID","lead":{"first_name":"A","last_name":"B","email":"x@example.com","country":"GB"}})" "\n";  // 5
+    in += R"({"lead":{"first_name":"A"}})" "\n";                                                    // 6
+    in += std::string(70'000, 'z') + "\n";                                                         // 7 oversized
+    in += lead_json(2) + "\n";                                                                     // 8 ok
+    test::spit(path("in.jsonl"), in);
+    auto r = run({path("in.jsonl"), "-o", path("out.jsonl"), "--campaign", campaign});
+    EXPECT_EQ(r.code, 1) << r.err;
+    auto recs = records(path("out.jsonl"));
+    ASSERT_EQ(recs.size(), 7u);
+    std::map<std::uint64_t, result_record> by_line;
+    for (const auto& x : recs) by_line[x.line] = x;
+    EXPECT_FALSE(by_line.count(2));
+    EXPECT_TRUE(by_line.at(1).ok);
+    EXPECT_TRUE(by_line.at(8).ok);
+    for (std::uint64_t l : {3, 4, 5, 6, 7}) {
+        EXPECT_FALSE(by_line.at(l).ok) << l;
+        EXPECT_EQ(by_line.at(l).error, "validation_failed") << l;
+        EXPECT_EQ(by_line.at(l).attempts, 0u) << l;
+    }
+    EXPECT_NE(by_line.at(4).message.find("lead.email"), std::string::npos) << by_line.at(4).message;
+    EXPECT_NE(by_line.at(5).message.find("campaign_id"), std::string::npos) << by_line.at(5).message;
+    EXPECT_NE(by_line.at(6).message.find("lead.last_name"), std::string::npos) << by_line.at(6).message;
+    EXPECT_NE(by_line.at(7).message.find("longer than"), std::string::npos) << by_line.at(7).message;
+    const std::string all = test::slurp(path("out.jsonl")) + r.out + r.err;
+    EXPECT_EQ(all.find("bad-email"), std::string::npos);
+    EXPECT_EQ(all.find("x@example.com"), std::string::npos);
+    EXPECT_EQ(r.err.find("person1@example.com"), std::string::npos);
+    EXPECT_NE(r.err.find("validation_failed: 5"), std::string::npos) << r.err;
+    EXPECT_EQ(sb_->ledger().size(), 2u);
+}
+
+TEST_F(batch_e2e, csv_with_quoting_and_bad_rows) {
+    std::string csv = "\xEF\xBB\xBF" "first_name,last_name,email,country,city\r\n";
+    csv += "Ada,Lovelace,ada@example.com,GB,\"London,\nMarylebone\"\r\n";  // 2-3, quoted newline
+    csv += "Alan,\"Tu\"\"ring\",alan@example.com,GB,\r\n";                // 4
+    csv += "Bad,Row,bad@example.com\r\n";                                   // 5 ragged
+    csv += "Bad,Qu\"ote,q@example.com,GB,\r\n";                             // 6 quoting
+    csv += "\r\n";                                                          // 7 empty
+    csv += "Grace,Hopper,grace@example.com,US,\r\n";                        // 8
+    test::spit(path("in.csv"), csv);
+    auto r = run({path("in.csv"), "--output", path("out.jsonl"), "--campaign", campaign});
+    EXPECT_EQ(r.code, 1) << r.err;
+    auto recs = records(path("out.jsonl"));
+    ASSERT_EQ(recs.size(), 5u);
+    std::map<std::uint64_t, result_record> by_line;
+    for (const auto& x : recs) by_line[x.line] = x;
+    EXPECT_TRUE(by_line.at(2).ok) << by_line.at(2).message;
+    EXPECT_TRUE(by_line.at(4).ok) << by_line.at(4).message;
+    EXPECT_TRUE(by_line.at(8).ok) << by_line.at(8).message;
+    EXPECT_NE(by_line.at(5).message.find("3 fields"), std::string::npos);
+    EXPECT_NE(by_line.at(6).message.find("CSV quoting"), std::string::npos);
+    EXPECT_EQ(sb_->ledger().size(), 3u);
+    // A header naming an unknown column is a usage error before anything is sent.
+    test::spit(path("bad.csv"), "first_name,last_name,email,country,colour\nA,B,a@example.com,GB,red\n");
+    auto h = run({path("bad.csv"), "-o", path("out2.jsonl")});
+    EXPECT_EQ(h.code, 2);
+    EXPECT_NE(h.err.find("colour"), std::string::npos) << h.err;
+}
+
+TEST_F(batch_e2e, empty_input_and_stdin) {
+    test::spit(path("empty.jsonl"), "");
+    auto r = run({path("empty.jsonl"), "-o", path("out.jsonl")});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(test::slurp(path("out.jsonl")), "");
+    test::spit(path("in.jsonl"), leads(5));
+    auto s = run({"-", "--campaign", campaign}, {}, path("in.jsonl"));  // results on stdout
+    EXPECT_EQ(s.code, 0) << s.err;
+    std::istringstream lines(s.out);
+    std::string line;
+    int n = 0;
+    while (std::getline(lines, line)) {
+        auto rec = parse_record(line);
+        ASSERT_TRUE(rec) << line;
+        EXPECT_TRUE(rec->ok);
+        ++n;
+    }
+    EXPECT_EQ(n, 5);
+}
+
+TEST_F(batch_e2e, exit_codes_and_secrets) {
+    test::spit(path("in.jsonl"), leads(2));
+    auto k = run({path("in.jsonl"), "--api-key", "rk_secret_on_argv_999"});
+    EXPECT_EQ(k.code, 2);
+    EXPECT_NE(k.err.find("CATALYST_API_KEY"), std::string::npos) << k.err;
+    EXPECT_EQ((k.out + k.err).find("rk_secret_on_argv_999"), std::string::npos);
+    EXPECT_EQ(run({}).code, 2);
+    EXPECT_EQ(run({path("missing.jsonl")}).code, 2);
+    EXPECT_EQ(run({path("in.jsonl"), "--concurrency", "none"}).code, 2);
+    // A key from a file works and is never printed, even when the server refuses it.
+    test::spit(path("key"), "rk_wrong_key_abcdef\n");
+    auto env_no_key = env();
+    env_no_key.erase("CATALYST_API_KEY");
+    auto w = run({path("in.jsonl"), "-o", path("out.jsonl"), "--api-key-file", path("key"), "--max-attempts", "1"},
+                 env_no_key);
+    EXPECT_EQ(w.code, 1) << w.err;
+    EXPECT_NE(w.err.find("unauthorized"), std::string::npos) << w.err;
+    EXPECT_EQ((w.out + w.err + test::slurp(path("out.jsonl"))).find("rk_wrong_key_abcdef"), std::string::npos);
+    // No key at all against a configured API: usage error.
+    EXPECT_EQ(run({path("in.jsonl"), "-o", path("out3.jsonl")}, env_no_key).code, 2);
+}
+
+TEST_F(batch_e2e, shards_split_the_input_without_overlap) {
+    constexpr int n = 90;
+    test::spit(path("in.jsonl"), leads(n));
+    std::vector<int> seen(n + 1, 0);
+    for (int i = 0; i < 3; ++i) {
+        const auto out = path("out-" + std::to_string(i) + ".jsonl");
+        test::result r;
+        if (i == 2) {
+            auto e = env();
+            e["JOB_COMPLETION_INDEX"] = "2";
+            r = run({path("in.jsonl"), "-o", out, "--shards", "3", "--campaign", campaign}, e);
+        } else {
+            r = run({path("in.jsonl"), "-o", out, "--shard", std::to_string(i) + "/3", "--campaign", campaign});
+        }
+        ASSERT_EQ(r.code, 0) << r.err;
+        auto recs = records(out);
+        EXPECT_GT(recs.size(), 0u);
+        for (const auto& x : recs) ++seen[x.line];
+    }
+    for (int i = 1; i <= n; ++i) EXPECT_EQ(seen[static_cast<std::size_t>(i)], 1) << i;
+    EXPECT_EQ(sb_->ledger().size(), static_cast<std::size_t>(n));
+}
+
+TEST_F(batch_e2e, sigint_finishes_in_flight_and_exits_3_then_resumes) {
+    constexpr int n = 300;
+    test::spit(path("in.jsonl"), leads(n));
+    auto c = test::spawn(exe, {path("in.jsonl"), "-o", path("out.jsonl"), "--rate", "200", "--concurrency", "4"},
+                         env(), dir_.string());
+    std::this_thread::sleep_for(400ms);
+    ::kill(c.pid, SIGINT);
+    const int code = test::wait_for(c);
+    ASSERT_EQ(code, 3) << test::slurp(c.err_path);
+    auto partial = records(path("out.jsonl"));
+    EXPECT_LT(partial.size(), static_cast<std::size_t>(n));
+    // Everything sent was finished and written: the ledger holds exactly the written lines.
+    EXPECT_EQ(sb_->ledger().size(), partial.size());
+    auto r = run({path("in.jsonl"), "-o", path("out.jsonl")});
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto recs = records(path("out.jsonl"));
+    EXPECT_EQ(recs.size(), static_cast<std::size_t>(n));
+    std::set<std::uint64_t> lines;
+    for (const auto& x : recs) EXPECT_TRUE(lines.insert(x.line).second);
+    EXPECT_EQ(sb_->ledger().size(), static_cast<std::size_t>(n));
+}
+
+TEST_F(batch_e2e, dry_run_sends_nothing) {
+    test::spit(path("in.jsonl"), leads(10) + "{bad\n");
+    auto r = run({path("in.jsonl"), "-o", path("out.jsonl"), "--dry-run"});
+    EXPECT_EQ(r.code, 1) << r.err;
+    auto recs = records(path("out.jsonl"));
+    ASSERT_EQ(recs.size(), 11u);
+    for (const auto& x : recs)
+        if (x.ok) EXPECT_TRUE(x.dry_run);
+    EXPECT_EQ(sb_->ledger().size(), 0u);
+    // A real run refuses to mix into a dry run's file.
+    EXPECT_EQ(run({path("in.jsonl"), "-o", path("out.jsonl")}).code, 2);
+}
+
+TEST_F(batch_e2e, embedded_sandbox_when_no_base_url) {
+    auto r = run({std::string(CATALYST_SOURCE_DIR) + "/config/leads-sample.jsonl", "-o", path("out.jsonl")},
+                 {{"CATALYST_BATCH_UNUSED", "1"}});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.err.find("embedded sandbox"), std::string::npos) << r.err;
+    EXPECT_GT(records(path("out.jsonl")).size(), 0u);
+    auto c = run({std::string(CATALYST_SOURCE_DIR) + "/config/leads-sample.csv", "-o", path("out-csv.jsonl")},
+                 {{"CATALYST_BATCH_UNUSED", "1"}});
+    EXPECT_EQ(c.code, 0) << c.err;
+}
+
+}  // namespace
+}  // namespace catalyst::batch
