@@ -272,7 +272,11 @@ private:
                     service_.stats().malformed.fetch_add(1, std::memory_order_relaxed);
                     co_return;
                 }
-                co_await serve(ss, low);
+                if (co_await serve(ss, low)) {
+                    // An orderly close gets a close_notify; the peer has a moment to answer it.
+                    low.expires_after(std::chrono::seconds(1));
+                    co_await ss.async_shutdown(use_tuple);
+                }
             }
         } catch (const std::exception&) {
             // Whatever went wrong (allocation, RNG), the connection ends; the server lives on.
@@ -300,7 +304,7 @@ private:
     }
 
     template <class Stream>
-    net::awaitable<void> serve(Stream& s, beast::tcp_stream& low) {
+    net::awaitable<bool> serve(Stream& s, beast::tcp_stream& low) {
         auto& stats = service_.stats();
         const auto& lim = params_.limits;
         beast::flat_buffer buf;
@@ -320,7 +324,7 @@ private:
             if (any_fault && faults->close_before_read.enabled() &&
                 fires(faults->close_before_read, service_.next_read_index(), uniform01)) {
                 stats.count_fault(fault_kind::close_before_read);
-                co_return;
+                co_return false;
             }
             if (buf.size() == 0) {
                 // Waiting for the next request is the keep-alive idle time (or, on a new
@@ -330,7 +334,7 @@ private:
                 auto [ec, n] = co_await s.async_read_some(buf.prepare(4096), use_tuple);
                 if (ec) {
                     if (ec == beast::error::timeout && short_idle) stats.count_fault(fault_kind::idle_timeout);
-                    co_return;
+                    co_return false;
                 }
                 buf.commit(n);
             }
@@ -342,19 +346,19 @@ private:
                 auto [ec, n] = co_await http::async_read_header(s, buf, *parser, use_tuple);
                 if (ec) {
                     co_await on_read_error(s, low, ec, out);
-                    co_return;
+                    co_return false;
                 }
             }
             if (!parser->is_done()) {
                 auto& h = parser->get();
                 if (auto e = h.find(http::field::expect); e != h.end() && beast::iequals(e->value(), "100-continue")) {
-                    if (!co_await write_all(s, low, "HTTP/1.1 100 Continue\r\n\r\n")) co_return;
+                    if (!co_await write_all(s, low, "HTTP/1.1 100 Continue\r\n\r\n")) co_return false;
                 }
                 low.expires_after(lim.body_timeout);
                 auto [ec, n] = co_await http::async_read(s, buf, *parser, use_tuple);
                 if (ec) {
                     co_await on_read_error(s, low, ec, out);
-                    co_return;
+                    co_return false;
                 }
             }
             first = false;
@@ -385,7 +389,8 @@ private:
                 service_.handle_admin(ar, resp);
                 stats.count_status(resp.status);
                 build_response(out, resp, !keep_alive, head_only, request_id);
-                if (!co_await write_all(s, low, out) || !keep_alive) co_return;
+                if (!co_await write_all(s, low, out)) co_return false;
+                if (!keep_alive) co_return true;
                 continue;
             }
 
@@ -398,11 +403,11 @@ private:
                 net::steady_timer t(co_await net::this_coro::executor, plan.delay);
                 co_await t.async_wait(use_tuple);
             }
-            if (plan.close_after_read) co_return;
+            if (plan.close_after_read) co_return false;
             if (plan.throttle) service_.fault_throttle(*faults, resp);
             else if (plan.server_error) service_.fault_server_error(*faults, resp);
             else service_.handle_api(ar, resp);
-            if (plan.close_after_create) co_return;
+            if (plan.close_after_create) co_return false;
 
             if (plan.connection_close) keep_alive = false;
             stats.count_status(resp.status);
@@ -416,27 +421,27 @@ private:
                 boost::system::error_code ec;
                 low.socket().set_option(net::socket_base::linger(true, 0), ec);
                 low.socket().close(ec);
-                co_return;
+                co_return false;
             }
             if (plan.truncated_body) {
                 // The head promises the whole Content-Length; half of the body follows.
                 const std::size_t body = out.size() - head;
                 co_await write_all(s, low, std::string_view(out).substr(0, head + body / 2));
-                co_return;
+                co_return false;
             }
             if (plan.trickle) {
                 net::steady_timer t(co_await net::this_coro::executor);
                 for (std::size_t i = 0; i < out.size(); ++i) {
-                    if (!co_await write_all(s, low, std::string_view(out).substr(i, 1))) co_return;
+                    if (!co_await write_all(s, low, std::string_view(out).substr(i, 1))) co_return false;
                     if (i + 1 < out.size() && faults->trickle_delay.count() > 0) {
                         t.expires_after(faults->trickle_delay);
                         co_await t.async_wait(use_tuple);
                     }
                 }
             } else if (!co_await write_all(s, low, out)) {
-                co_return;
+                co_return false;
             }
-            if (!keep_alive) co_return;
+            if (!keep_alive) co_return true;
         }
     }
 
