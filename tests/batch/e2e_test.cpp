@@ -86,7 +86,9 @@ protected:
             tokens.insert(e.token);
         }
         for (const auto& r : recs)
-            if (r.ok) EXPECT_TRUE(tokens.count(r.session_token)) << "line " << r.line;
+            if (r.ok) {
+                EXPECT_TRUE(tokens.count(r.session_token)) << "line " << r.line;
+            }
     }
 
     fs::path dir_;
@@ -165,7 +167,9 @@ TEST_F(batch_e2e, kill_9_at_random_moments_then_rerun_is_exactly_once) {
     // Distinct leads, distinct sessions: no two lines share a token.
     std::set<std::string> tokens;
     for (const auto& r : recs)
-        if (r.ok) EXPECT_TRUE(tokens.insert(r.session_token).second) << r.line;
+        if (r.ok) {
+            EXPECT_TRUE(tokens.insert(r.session_token).second) << r.line;
+        }
     EXPECT_LE(sb_->ledger().size(), static_cast<std::size_t>(n));
     // Personal data never reaches the tool's own output streams.
     EXPECT_EQ(last.err.find("@example.com"), std::string::npos);
@@ -331,7 +335,9 @@ TEST_F(batch_e2e, dry_run_sends_nothing) {
     auto recs = records(path("out.jsonl"));
     ASSERT_EQ(recs.size(), 11u);
     for (const auto& x : recs)
-        if (x.ok) EXPECT_TRUE(x.dry_run);
+        if (x.ok) {
+            EXPECT_TRUE(x.dry_run);
+        }
     EXPECT_EQ(sb_->ledger().size(), 0u);
     // A real run refuses to mix into a dry run's file.
     EXPECT_EQ(run({path("in.jsonl"), "-o", path("out.jsonl")}).code, 2);
