@@ -242,28 +242,37 @@ void idempotency_store::abandon(unsigned key_index, std::string_view key) {
     s.map.erase(k);
 }
 
+std::size_t session_store::shard_of(std::string_view token) noexcept {
+    // Tokens are random: their last characters spread them evenly.
+    std::size_t h = 0;
+    for (std::size_t i = token.size() > 4 ? token.size() - 4 : 0; i < token.size(); ++i)
+        h = h * 31 + static_cast<unsigned char>(token[i]);
+    return h % shard_count;
+}
+
 void session_store::insert(session_record r) {
-    auto& s = shards_[std::hash<std::string>{}(r.token) % shard_count];
+    auto& s = shards_[shard_of(r.token)];
     std::lock_guard lock(s.m);
-    std::string key = r.token;
-    s.map.emplace(std::move(key), std::move(r));
+    s.records.push_back(std::move(r));
 }
 
 bool session_store::find(std::string_view token, session_record& out) {
-    const std::string key(token);
-    auto& s = shards_[std::hash<std::string>{}(key) % shard_count];
+    auto& s = shards_[shard_of(token)];
     std::lock_guard lock(s.m);
-    auto it = s.map.find(key);
-    if (it == s.map.end()) return false;
-    out = it->second;
-    return true;
+    for (auto it = s.records.rbegin(); it != s.records.rend(); ++it) {
+        if (it->token == token) {
+            out = *it;
+            return true;
+        }
+    }
+    return false;
 }
 
 std::vector<session_record> session_store::all() {
     std::vector<session_record> out;
     for (auto& s : shards_) {
         std::lock_guard lock(s.m);
-        for (const auto& kv : s.map) out.push_back(kv.second);
+        out.insert(out.end(), s.records.begin(), s.records.end());
     }
     return out;
 }

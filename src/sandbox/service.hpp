@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -116,10 +117,13 @@ public:
 
 private:
     static constexpr std::size_t shard_count = 64;
+    // Append-only: a hash map of every session cost more than the rest of a request under
+    // load (cache misses, rehashing). `find` scans one shard; it serves a sandbox extension.
     struct shard {
         std::mutex m;
-        std::unordered_map<std::string, session_record> map;
+        std::deque<session_record> records;
     };
+    static std::size_t shard_of(std::string_view token) noexcept;
     struct lead_shard {
         std::mutex m;
         std::unordered_map<std::string, std::string> map;
