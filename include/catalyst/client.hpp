@@ -116,6 +116,11 @@ public:
     /// honoured only while nothing has been sent yet. Cancellation may be emitted from any
     /// thread. Completion happens exactly once.
     ///
+    /// Lifetimes: `req` and `opts` are read when the operation is initiated: at once for a
+    /// callback or `use_future`, at the `co_await` for `use_awaitable`, when the deferred
+    /// operation is launched for `deferred`; they must live until then. (With GCC 12, keep
+    /// them in named variables rather than temporaries inside a `co_await` expression.)
+    ///
     /// `diag`: when not null, filled with what is known (status, API detail and code, field
     /// errors, attempts, elapsed, each attempt's retry reason, why the last failure was not
     /// retried, a redacted excerpt of an unexpected body) before the handler runs; it must
@@ -140,7 +145,7 @@ public:
     /// As above, with default options.
     template <class CompletionToken = boost::asio::default_completion_token_t<executor_type>>
     auto async_create_session(const session_request& req, CompletionToken&& token = {}) {
-        return async_create_session(req, request_options{}, static_cast<diagnostics*>(nullptr),
+        return async_create_session(req, default_options(), static_cast<diagnostics*>(nullptr),
                                     std::forward<CompletionToken>(token));
     }
 
@@ -163,6 +168,11 @@ public:
     void set_logger(log_function fn);
 
 private:
+    /// Shared, immutable defaults, so that deferred initiations never refer to a temporary.
+    static const request_options& default_options() noexcept {
+        static const request_options defaults;
+        return defaults;
+    }
     struct create_initiation {
         client* self;
         using executor_type = client::executor_type;

@@ -75,6 +75,13 @@ private:
         resolver_.cancel();
     }
     void close_socket() {
+        // OpenSSL marks the session of a connection freed without a shutdown as not
+        // resumable, and that session object is the one we keep for the next connection.
+        // A quiet shutdown records the shutdown without writing anything.
+        if (tcp_open_) {
+            SSL_set_quiet_shutdown(stream_.native_handle(), 1);
+            SSL_shutdown(stream_.native_handle());
+        }
         error_code ignored;
         stream_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
         stream_.next_layer().close(ignored);

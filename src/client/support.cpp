@@ -91,9 +91,9 @@ void configure_tls(boost::asio::ssl::context& ctx, const client_params& p) {
     SSL_CTX* native = ctx.native_handle();
     SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
     ctx.set_options(boost::asio::ssl::context::default_workarounds | boost::asio::ssl::context::no_compression);
-    // Client-side session cache: we keep sessions ourselves (one per shard), so no internal
-    // cache, but tickets must be accepted.
-    SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
+    // We keep sessions ourselves (the last one per shard); OpenSSL must still treat this
+    // as a caching client, or TLS 1.3 tickets are not made resumable.
+    SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     boost::system::error_code ec;
     if (p.tls.insecure_skip_verify) {
         ctx.set_verify_mode(boost::asio::ssl::verify_none);

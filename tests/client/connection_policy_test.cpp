@@ -1,0 +1,91 @@
+#include "client/connection_policy.hpp"
+#include "client/origin.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace catalyst;
+using namespace catalyst::detail;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+TEST(connection_policy, close_reasons) {
+    client_params p;
+    p.idle_timeout = seconds(30);
+    p.max_requests_per_connection = 10;
+    p.max_connection_age = seconds(60);
+    const auto t0 = std::chrono::steady_clock::time_point(seconds(1000));
+    connection_facts c;
+    c.opened = t0;
+    c.last_used = t0;
+    c.requests_served = 1;
+    EXPECT_EQ(close_reason(c, p, t0 + seconds(1)), "");
+    EXPECT_EQ(close_reason(c, p, t0 + seconds(30)), "idle timeout");
+    EXPECT_EQ(close_reason(c, p, t0 + seconds(60)), "max connection age");
+    c.requests_served = 10;
+    EXPECT_EQ(close_reason(c, p, t0), "max requests per connection");
+    c.requests_served = 1;
+    c.server_said_close = true;
+    EXPECT_EQ(close_reason(c, p, t0), "server asked to close");
+    c.server_said_close = false;
+    c.broken = true;
+    EXPECT_EQ(close_reason(c, p, t0), "broken");
+
+    p.max_requests_per_connection = 0;
+    p.max_connection_age = milliseconds(0);
+    p.idle_timeout = milliseconds(0);
+    c.broken = false;
+    c.requests_served = 1'000'000;
+    EXPECT_EQ(close_reason(c, p, t0 + seconds(100000)), "");
+}
+
+TEST(connection_policy, idle_deadline_is_the_earlier_of_idle_and_age) {
+    client_params p;
+    const auto t0 = std::chrono::steady_clock::time_point(seconds(1000));
+    connection_facts c;
+    c.opened = t0;
+    c.last_used = t0 + seconds(50);
+    p.idle_timeout = seconds(30);
+    p.max_connection_age = seconds(60);
+    EXPECT_EQ(idle_deadline(c, p), t0 + seconds(60));
+    p.max_connection_age = milliseconds(0);
+    EXPECT_EQ(idle_deadline(c, p), t0 + seconds(80));
+    p.idle_timeout = milliseconds(0);
+    EXPECT_EQ(idle_deadline(c, p), std::chrono::steady_clock::time_point::max());
+}
+
+TEST(connection_policy, open_only_for_uncovered_demand) {
+    EXPECT_TRUE(should_open_connection(1, 0, 0, 0, 8));
+    EXPECT_FALSE(should_open_connection(1, 1, 0, 1, 8));
+    EXPECT_FALSE(should_open_connection(2, 0, 2, 2, 8));
+    EXPECT_FALSE(should_open_connection(100, 0, 0, 8, 8));
+}
+
+TEST(origin, parses_base_urls) {
+    origin o;
+    ASSERT_EQ(parse_origin("https://api.catalystpay.com/api/v1", o), "");
+    EXPECT_EQ(o.host, "api.catalystpay.com");
+    EXPECT_EQ(o.port, "443");
+    EXPECT_FALSE(o.host_is_ip);
+    EXPECT_EQ(o.host_header, "api.catalystpay.com");
+    EXPECT_EQ(o.path, "/api/v1/payment-sessions/");
+
+    ASSERT_EQ(parse_origin("https://127.0.0.1:8443/api/v1/", o), "");
+    EXPECT_TRUE(o.host_is_ip);
+    EXPECT_EQ(o.host_header, "127.0.0.1:8443");
+    EXPECT_EQ(o.path, "/api/v1/payment-sessions/");
+
+    ASSERT_EQ(parse_origin("https://[::1]:9000/api/v1", o), "");
+    EXPECT_EQ(o.host, "::1");
+    EXPECT_EQ(o.host_header, "[::1]:9000");
+
+    ASSERT_EQ(parse_origin("https://Example.COM/x", o), "");
+    EXPECT_EQ(o.host, "example.com");
+}
+
+TEST(origin, refuses_bad_urls_with_a_reason) {
+    origin o;
+    for (const char* bad : {"", "not a url", "http://example.com/api/v1", "ftp://example.com/", "https:///api",
+                            "https://user:pw@example.com/api", "https://example.com/api?x=1", "https://example.com:0/"}) {
+        EXPECT_NE(parse_origin(bad, o), "") << bad;
+    }
+}
