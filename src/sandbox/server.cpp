@@ -341,25 +341,46 @@ private:
             parser.emplace();
             parser->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(lim.max_header_bytes, UINT32_MAX)));
             parser->body_limit(lim.max_body_bytes);
-            low.expires_after(lim.header_timeout);
-            {
-                auto [ec, n] = co_await http::async_read_header(s, buf, *parser, use_tuple);
+            parser->eager(true);
+            // The parser is fed straight from the buffer: a request that arrived whole (the
+            // usual case) costs no further I/O operation and no composed-op round trip.
+            bool header_seen = false;
+            bool timer_set = false;
+            for (;;) {
+                if (buf.size() > 0) {
+                    boost::system::error_code ec;
+                    const std::size_t used = parser->put(buf.data(), ec);
+                    buf.consume(used);
+                    if (ec == http::error::need_more) ec = {};
+                    if (ec) {
+                        co_await on_read_error(s, low, ec, out);
+                        co_return false;
+                    }
+                    if (parser->is_header_done() && !header_seen) {
+                        header_seen = true;
+                        auto& h = parser->get();
+                        if (!parser->is_done()) {
+                            if (auto e = h.find(http::field::expect);
+                                e != h.end() && beast::iequals(e->value(), "100-continue")) {
+                                if (!co_await write_all(s, low, "HTTP/1.1 100 Continue\r\n\r\n")) co_return false;
+                            }
+                            low.expires_after(lim.body_timeout);
+                            timer_set = true;
+                        }
+                    }
+                    if (parser->is_done()) break;
+                    if (used > 0 && buf.size() > 0) continue;
+                }
+                if (!timer_set) {
+                    low.expires_after(lim.header_timeout);
+                    timer_set = true;
+                }
+                auto [ec, n] = co_await s.async_read_some(buf.prepare(16 * 1024), use_tuple);
                 if (ec) {
                     co_await on_read_error(s, low, ec, out);
                     co_return false;
                 }
-            }
-            if (!parser->is_done()) {
-                auto& h = parser->get();
-                if (auto e = h.find(http::field::expect); e != h.end() && beast::iequals(e->value(), "100-continue")) {
-                    if (!co_await write_all(s, low, "HTTP/1.1 100 Continue\r\n\r\n")) co_return false;
-                }
-                low.expires_after(lim.body_timeout);
-                auto [ec, n] = co_await http::async_read(s, buf, *parser, use_tuple);
-                if (ec) {
-                    co_await on_read_error(s, low, ec, out);
-                    co_return false;
-                }
+                buf.commit(n);
             }
             first = false;
             stats.requests.fetch_add(1, std::memory_order_relaxed);
