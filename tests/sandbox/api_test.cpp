@@ -2,6 +2,8 @@
 
 #include "sandbox/sandbox_fixture.hpp"
 
+#include <openssl/ssl.h>
+
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -489,6 +491,28 @@ TEST_F(SandboxApi, DefaultIsTlsWithAVerifiableCertificate) {
     o.ca_pem.clear();
     https_test_client untrusting(o);
     EXPECT_TRUE(untrusting.connect());
+}
+
+TEST_F(SandboxApi, Tls12AndTls13OnlyTls12AndUp) {
+    start();
+    for (const auto& [version, name] : {std::pair{TLS1_2_VERSION, "TLSv1.2"}, std::pair{TLS1_3_VERSION, "TLSv1.3"}}) {
+        test_client_options o;
+        o.port = sb_->port();
+        o.ca_pem = sb_->ca_pem();
+        o.min_tls_version = version;
+        o.max_tls_version = version;
+        https_test_client c(o);
+        http_reply r;
+        ASSERT_FALSE(c.request("POST", create_path, create_headers(), example_create_body(), r)) << name;
+        EXPECT_EQ(r.status, 201u);
+        EXPECT_EQ(c.tls_version(), name);
+    }
+    test_client_options old;
+    old.port = sb_->port();
+    old.ca_pem = sb_->ca_pem();
+    old.max_tls_version = TLS1_1_VERSION;
+    https_test_client c(old);
+    EXPECT_TRUE(c.connect()) << "a TLS 1.1 handshake succeeded";
 }
 
 TEST_F(SandboxApi, CertDirIsReusedAndUserCertsWork) {

@@ -86,6 +86,10 @@ https_test_client::~https_test_client() = default;
 
 void https_test_client::set_timeout(std::chrono::milliseconds t) { impl_->opt.timeout = t; }
 
+std::string https_test_client::tls_version() const {
+    return impl_->tls ? std::string(SSL_get_version(impl_->tls->native_handle())) : std::string();
+}
+
 bool https_test_client::is_open() const { return (impl_->tls || impl_->plain) && impl_->socket().is_open(); }
 
 void https_test_client::close() {
@@ -109,6 +113,8 @@ error_code https_test_client::connect() {
         if (!m.tls_ctx) {
             m.tls_ctx.emplace(ssl::context::tls_client);
             m.tls_ctx->set_verify_mode(ssl::verify_peer);
+            if (m.opt.max_tls_version) SSL_CTX_set_max_proto_version(m.tls_ctx->native_handle(), m.opt.max_tls_version);
+            if (m.opt.min_tls_version) SSL_CTX_set_min_proto_version(m.tls_ctx->native_handle(), m.opt.min_tls_version);
             if (!m.opt.ca_pem.empty()) m.tls_ctx->add_certificate_authority(net::buffer(m.opt.ca_pem), ec);
             if (ec) return ec;
         }

@@ -37,6 +37,8 @@ struct test_client_options {
     std::string ca_pem;                   ///< trusted CA (PEM); required when tls
     std::string verify_name = "127.0.0.1";  ///< verified against the certificate (IP or DNS); SNI when a DNS name
     std::chrono::milliseconds timeout{10'000};  ///< per step (connect, handshake, each read/write)
+    int max_tls_version = 0;  ///< OpenSSL's TLS1_2_VERSION etc. to cap the handshake; 0 = no cap
+    int min_tls_version = 0;  ///< likewise the floor; 0 = OpenSSL's default
 };
 
 class https_test_client {
@@ -64,6 +66,8 @@ public:
     boost::system::error_code read_until_close(std::string& raw);
 
     void set_timeout(std::chrono::milliseconds t);
+    /// The negotiated protocol ("TLSv1.3"), "" when not connected over TLS.
+    std::string tls_version() const;
 
 private:
     struct impl;
