@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <ostream>
+#include <sstream>
 
 namespace catalyst {
 namespace {
@@ -97,7 +98,8 @@ std::string redact_api_key(std::string_view key) {
     return out;
 }
 
-std::ostream& operator<<(std::ostream& os, const client_params& p) {
+std::ostream& operator<<(std::ostream& out, const client_params& p) {
+    std::ostringstream os;
     const auto ms = [](milliseconds d) { return std::to_string(d.count()); };
     const auto flag = [](bool b) { return b ? "true" : "false"; };
     os << "base_url = " << p.base_url << '\n'
@@ -131,7 +133,16 @@ std::ostream& operator<<(std::ostream& os, const client_params& p) {
        << "tls.session_resumption = " << flag(p.tls.session_resumption) << '\n'
        << "threads = " << p.threads << '\n'
        << "user_agent = " << p.user_agent << '\n';
-    return os;
+    // The key pasted into another setting by mistake must not leak through that one either
+    // (a short key would match ordinary text; such keys are no secret worth the garbling).
+    std::string text = std::move(os).str();
+    if (p.api_key.size() >= 8) {
+        const std::string masked = redact_api_key(p.api_key);
+        for (std::size_t at = text.find(p.api_key); at != std::string::npos;
+             at = text.find(p.api_key, at + masked.size()))
+            text.replace(at, p.api_key.size(), masked);
+    }
+    return out << text;
 }
 
 }  // namespace catalyst

@@ -239,6 +239,19 @@ TEST(config, printing_shows_every_setting_and_never_the_key) {
         EXPECT_NE(s.find(key), std::string::npos) << key;
 }
 
+TEST(config, a_key_pasted_into_another_setting_is_masked_there_too) {
+    client_params p;
+    p.api_key = "rk_live_secretsecret1234";
+    p.user_agent = "agent rk_live_secretsecret1234";
+    p.tls.server_name = "rk_live_secretsecret1234";
+    const std::string s = dump(p);
+    EXPECT_EQ(s.find("secret"), std::string::npos) << s;
+    EXPECT_NE(s.find("user_agent = agent rk_****1234"), std::string::npos) << s;
+    p.api_key = "short";  // too short to be masked in ordinary text
+    p.user_agent = "short agent";
+    EXPECT_NE(dump(p).find("user_agent = short agent"), std::string::npos);
+}
+
 TEST(config, errors_never_carry_the_key) {
     std::string what;
     client_params p;
