@@ -107,6 +107,9 @@ std::uint64_t as_uint(const json::value& v, const std::string& key, std::uint64_
     } else if (v.is_uint64()) {
         out = v.get_uint64();
     } else if (v.is_double() && v.get_double() >= 0 && std::floor(v.get_double()) == v.get_double()) {
+        // Range first: converting a double beyond 2^64 to an integer is undefined behaviour.
+        if (v.get_double() >= 18446744073709551616.0 || v.get_double() > static_cast<double>(max))
+            fail(key, "must be <= " + std::to_string(max));
         out = static_cast<std::uint64_t>(v.get_double());
     } else {
         fail(key, "must be a non-negative integer");
