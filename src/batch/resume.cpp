@@ -7,7 +7,14 @@
 namespace catalyst::batch {
 namespace {
 
+// The bitmap is sized by the largest line number: a number no input can reach (a damaged or
+// foreign file) must not size an allocation, nor overflow `line + 1`.
+constexpr std::uint64_t max_resume_line = std::uint64_t{1} << 32;
+
 void count(resume_state& st, const result_record& r) {
+    if (r.line > max_resume_line)
+        throw resume_error("output file has a record for input line " + std::to_string(r.line) +
+                           ", beyond any input (at most " + std::to_string(max_resume_line) + " lines)");
     if (r.line >= st.done.size()) st.done.resize(std::max<std::size_t>(r.line + 1, st.done.size() * 2));
     if (st.done[r.line]) return;
     st.done[r.line] = true;
