@@ -11,3 +11,7 @@ if(TARGET catalyst_batch_tests AND TARGET catalyst-batch)
     target_compile_definitions(catalyst_batch_tests PRIVATE CATALYST_SANDBOX_EXE="$<TARGET_FILE:catalyst-sandbox>")
   endif()
 endif()
+# Hardening (issue 7): fault matrix, security checks, fuzzer regressions.
+if(TARGET catalyst_batch)
+  catalyst_add_test_suite(hardening catalyst_batch catalyst::sandbox)
+endif()

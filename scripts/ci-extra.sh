@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The hardening part of CI, run at the end of scripts/test.sh (see docs/hardening.md):
+#  1. the concurrency tests (client, sandbox, hardening suites) under ThreadSanitizer (gcc);
+#  2. every libFuzzer target built with clang + ASan/UBSan and run briefly from its committed
+#     seed corpus (a crash, a sanitizer report or a broken property fails CI).
+# Budget: about 15 minutes on 2 cores. Knobs:
+#   CATALYST_FUZZ_SECONDS (default 20) per fuzzer, CATALYST_JOBS (default: nproc),
+#   CATALYST_EXTRA_SKIP_TSAN=1 / CATALYST_EXTRA_SKIP_FUZZ=1 to leave a part out.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+jobs=${CATALYST_JOBS:-$(nproc)}
+fuzz_seconds=${CATALYST_FUZZ_SECONDS:-20}
+
+step() { printf '\n== %s (%s)\n' "$1" "$(date +%H:%M:%S)"; }
+
+if [ "${CATALYST_EXTRA_SKIP_TSAN:-0}" != 1 ]; then
+  step "build under ThreadSanitizer (concurrency suites)"
+  cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCATALYST_SANITIZE=thread \
+    -DCATALYST_BUILD_TESTS=ON -DCATALYST_BUILD_BENCH=OFF -DCATALYST_BUILD_EXAMPLES=OFF -DCATALYST_BUILD_TOOLS=OFF >/dev/null
+  targets=()
+  for t in catalyst_client_tests catalyst_sandbox_tests catalyst_hardening_tests; do
+    if ninja -C build-tsan -t targets all 2>/dev/null | grep -q "^$t:"; then targets+=("$t"); fi
+  done
+  if [ ${#targets[@]} -gt 0 ]; then
+    cmake --build build-tsan -j "$jobs" --target "${targets[@]}"
+    step "concurrency tests under ThreadSanitizer"
+    # The fault matrix runs its reduced size under TSan (TSan is ~5-15x slower).
+    CATALYST_HARDENING_QUICK=1 \
+    TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$root/tests/hardening/tsan.supp" \
+      ctest --test-dir build-tsan -L '^(client|sandbox|hardening)$' -j "$jobs" --output-on-failure --timeout 600
+  else
+    echo "no concurrency suite is built yet"
+  fi
+fi
+
+if [ "${CATALYST_EXTRA_SKIP_FUZZ:-0}" != 1 ]; then
+  if ! command -v clang++ >/dev/null; then
+    echo "clang++ not found: the fuzzers need it (apt-get install clang libclang-rt-14-dev)" >&2
+    exit 1
+  fi
+  step "build the fuzzers (clang, libFuzzer + ASan/UBSan)"
+  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCATALYST_BUILD_FUZZERS=ON -DCATALYST_BUILD_TESTS=OFF -DCATALYST_BUILD_BENCH=OFF \
+    -DCATALYST_BUILD_EXAMPLES=OFF -DCATALYST_BUILD_TOOLS=OFF >/dev/null
+  cmake --build build-fuzz -j "$jobs" --target catalyst_fuzzers
+  step "fuzz each target for ${fuzz_seconds}s from its seed corpus"
+  bash fuzz/run.sh "$fuzz_seconds" "$jobs"
+fi
