@@ -3,6 +3,7 @@
 // the caller's buffer already has room.
 #include <catalyst/json.hpp>
 
+#include <array>
 #include <charconv>
 #include <cstddef>
 
@@ -13,7 +14,14 @@ constexpr char hex_digits[] = "0123456789abcdef";
 
 // RFC 8259 §7: '"', '\\' and U+0000..U+001F must be escaped; everything else, UTF-8
 // included, may pass through unchanged.
-constexpr bool needs_escape(unsigned char c) noexcept { return c < 0x20 || c == '"' || c == '\\'; }
+// A table beats the three comparisons in the byte loop (measured: bench/micro/codec_bench).
+constexpr auto escape_table = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 0x20; ++c) t[c] = true;
+    t['"'] = t['\\'] = true;
+    return t;
+}();
+constexpr bool needs_escape(unsigned char c) noexcept { return escape_table[c]; }
 
 void append_escaped(std::string& out, std::string_view s) {
     out.push_back('"');
@@ -42,16 +50,14 @@ void append_escaped(std::string& out, std::string_view s) {
     out.push_back('"');
 }
 
-// Writes `"name":` preceded by a comma unless it is the object's first member.
+// Member names come as `,"name":` literals (see F below): one append per key, the comma
+// skipped for an object's first member.
 class object_writer {
 public:
     explicit object_writer(std::string& out) : out_(out) { out_.push_back('{'); }
-    void key(std::string_view name) {
-        if (!first_) out_.push_back(',');
+    void key(std::string_view member) {
+        out_.append(first_ ? member.substr(1) : member);
         first_ = false;
-        out_.push_back('"');
-        out_.append(name);  // our own field names: nothing to escape
-        out_.append("\":", 2);
     }
     void string(std::string_view name, std::string_view value) {
         key(name);
@@ -86,6 +92,9 @@ std::size_t optional_size(const std::optional<std::string>& s) { return s ? s->s
 
 }  // namespace
 
+// `,"name":` for a member name known at compile time.
+#define F(name) ",\"" name "\":"
+
 void encode(const session_request& req, std::string& out) {
     // Room for the strings as they are plus keys and punctuation; escapes are rare.
     const lead& l = req.lead;
@@ -102,34 +111,36 @@ void encode(const session_request& req, std::string& out) {
     out.reserve(out.size() + estimate);
 
     object_writer o(out);
-    o.string("campaign_id", req.campaign_id);
-    o.key("lead");
+    o.string(F("campaign_id"), req.campaign_id);
+    o.key(F("lead"));
     {
         object_writer lo(out);
-        lo.string("first_name", std::string_view(l.first_name));
-        lo.string("last_name", std::string_view(l.last_name));
-        lo.string("email", std::string_view(l.email));
-        lo.string("country", std::string_view(l.country));
-        lo.string("address", l.address);
-        lo.string("city", l.city);
-        lo.string("postal_code", l.postal_code);
-        lo.string("phone", l.phone);
+        lo.string(F("first_name"), std::string_view(l.first_name));
+        lo.string(F("last_name"), std::string_view(l.last_name));
+        lo.string(F("email"), std::string_view(l.email));
+        lo.string(F("country"), std::string_view(l.country));
+        lo.string(F("address"), l.address);
+        lo.string(F("city"), l.city);
+        lo.string(F("postal_code"), l.postal_code);
+        lo.string(F("phone"), l.phone);
         lo.close();
     }
-    o.string("customer_ip", req.customer_ip);
-    o.string("amount", req.amount);
-    o.string("currency", req.currency);
-    o.enumeration("billing_type", req.billing_type);
-    o.enumeration("billing_frequency", req.billing_frequency);
-    o.enumeration("trial_interval_unit", req.trial_interval_unit);
-    o.integer("trial_period", req.trial_period);
-    o.string("trial_price", req.trial_price);
-    o.string("gateway_id", req.gateway_id);
-    o.integer("max_payment_attempts", req.max_payment_attempts);
-    o.string("webhook_profile_id", req.webhook_profile_id);
-    o.string("hosted_page_id", req.hosted_page_id);
+    o.string(F("customer_ip"), req.customer_ip);
+    o.string(F("amount"), req.amount);
+    o.string(F("currency"), req.currency);
+    o.enumeration(F("billing_type"), req.billing_type);
+    o.enumeration(F("billing_frequency"), req.billing_frequency);
+    o.enumeration(F("trial_interval_unit"), req.trial_interval_unit);
+    o.integer(F("trial_period"), req.trial_period);
+    o.string(F("trial_price"), req.trial_price);
+    o.string(F("gateway_id"), req.gateway_id);
+    o.integer(F("max_payment_attempts"), req.max_payment_attempts);
+    o.string(F("webhook_profile_id"), req.webhook_profile_id);
+    o.string(F("hosted_page_id"), req.hosted_page_id);
     o.close();
 }
+
+#undef F
 
 std::string to_json(const session_request& req) {
     std::string out;
