@@ -5,7 +5,8 @@
 #  1. ../shared/bench/compare.sh at each concurrency: wrk and catalyst-bench in turn against the
 #     same reference nginx (server on CPU 0, client on CPU 1), medians and client/wrk ratios;
 #  2. a catalyst-bench sweep against that nginx, pinned the same way, for the latency
-#     percentiles, the connection counts and the chart (wrk's throughput drawn beside it);
+#     percentiles and the connection counts (sweep.svg); compare.svg draws both sides'
+#     throughput from the compare.sh medians, with the sweep's p99;
 #  3. one run at the highest concurrency alone, for its peak RSS;
 #  4. OUT_DIR/summary.md: the table with the ratios against the targets.
 # Stops the reference server on exit.
@@ -40,11 +41,21 @@ url=$("$ref" url) ca=$("$ref" ca)
 sweep=$(echo $concs | tr ' ' ',')
 taskset -c 1 "$bench" --url "$url" --ca "$ca" --sweep "$sweep" --duration "$secs" \
   --output "$out/sweep.json" --chart "$out/sweep.svg" --reference "$out/wrk.txt" | tee "$out/sweep.txt" >&2
+# the comparison chart: both sides' throughput from the same compare.sh runs, p99 from the sweep
+awk 'NR == FNR {rps[$1] = $3; next} /"concurrency"/ {gsub(/[^0-9]/, "", $2); c = $2}
+     /"p99_ns"/ {gsub(/[^0-9.eE+-]/, "", $2); p99[c] = $2 / 1e6}
+     END {print "# catalyst-bench (compare.sh medians; p99 from the sweep)";
+          for (k in rps) print k, rps[k], (k in p99 ? p99[k] : -1)}' "$out/compare.tsv" FS=: "$out/sweep.json" |
+  sort -n >"$out/catalyst.txt"
+"$bench" --chart "$out/compare.svg" --reference "$out/catalyst.txt" --reference "$out/wrk.txt" \
+  --title "catalyst client vs wrk, same reference nginx (compare.sh, server CPU 0, client CPU 1)"
 top=${concs##* }
 taskset -c 1 "$bench" --url "$url" --ca "$ca" --concurrency "$top" --duration "$secs" \
   --output "$out/rss-c$top.json" | tee "$out/rss-c$top.txt" >&2
 "$ref" stop
-command -v rsvg-convert >/dev/null && rsvg-convert "$out/sweep.svg" -o "$out/sweep.png" || true
+if command -v rsvg-convert >/dev/null; then
+  for f in sweep compare; do rsvg-convert "$out/$f.svg" -o "$out/$f.png"; done
+fi
 
 # 4. the summary
 rss=$(awk -F: '/"peak_rss_bytes"/ {gsub(/[ ,]/, "", $2); print $2; exit}' "$out/rss-c$top.json")

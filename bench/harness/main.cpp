@@ -166,7 +166,35 @@ run_result measure(const run_setup& s, unsigned concurrency, bool open_loop) {
     return r;
 }
 
+std::vector<chart_series> read_references(const options& o) {
+    std::vector<chart_series> all;
+    for (const auto& file : o.reference_files) {
+        auto ref = parse_reference_series(read_file(file, "--reference"));
+        if (!ref.error.empty()) throw std::runtime_error("--reference " + file + ": " + ref.error);
+        all.push_back(std::move(ref.series));
+    }
+    return all;
+}
+
+void write_chart(const options& o, const std::vector<run_result>& runs, const std::string& default_title) {
+    std::vector<chart_series> all;
+    if (!runs.empty()) {
+        chart_series s{"catalyst-bench sweep", {}};
+        for (const auto& r : runs)
+            s.points.push_back({static_cast<double>(r.concurrency), r.sessions_per_s(), static_cast<double>(r.latency.p99_ns) / 1e6});
+        all.push_back(std::move(s));
+    }
+    for (auto& ref : read_references(o)) all.push_back(std::move(ref));
+    std::ofstream out(o.chart_file, std::ios::binary);
+    out << render_chart(o.chart_title.empty() ? default_title : o.chart_title, all);
+    if (!out) throw std::runtime_error("--chart " + o.chart_file + ": cannot be written");
+}
+
 int run(const options& o) {
+    if (o.chart_only) {
+        write_chart(o, {}, "throughput and p99 latency by concurrency");
+        return 0;
+    }
     client_params p;
     std::optional<embedded_target> embedded;
     std::string target;
@@ -204,20 +232,7 @@ int run(const options& o) {
         out << json;
         if (!out) throw std::runtime_error("--output " + o.output_file + ": cannot be written");
     }
-    if (!o.chart_file.empty()) {
-        chart_series s{"catalyst-bench", {}};
-        for (const auto& r : runs)
-            s.points.push_back({static_cast<double>(r.concurrency), r.sessions_per_s(), static_cast<double>(r.latency.p99_ns) / 1e6});
-        std::vector<chart_series> all{s};
-        if (!o.reference_file.empty()) {
-            auto ref = parse_reference_series(read_file(o.reference_file, "--reference"));
-            if (!ref.error.empty()) throw std::runtime_error("--reference " + o.reference_file + ": " + ref.error);
-            all.push_back(std::move(ref.series));
-        }
-        std::ofstream out(o.chart_file, std::ios::binary);
-        out << render_chart("catalyst client: throughput and p99 latency by concurrency (" + target + ")", all);
-        if (!out) throw std::runtime_error("--chart " + o.chart_file + ": cannot be written");
-    }
+    if (!o.chart_file.empty()) write_chart(o, runs, "catalyst client: throughput and p99 latency by concurrency (" + target + ")");
     if (o.json) std::cout << json;
     else if (o.brief) for (const auto& r : runs) std::cout << format_brief(r);
     else if (runs.size() > 1) std::cout << "catalyst-bench: " << target << "\n" << format_sweep_table(runs);

@@ -153,7 +153,10 @@ parse_outcome parse_options(const std::vector<std::string_view>& args, const env
             o.chart_file = v;
         } else if (a == "--reference") {
             if (!need(v)) return missing();
-            o.reference_file = v;
+            o.reference_files.emplace_back(v);
+        } else if (a == "--title") {
+            if (!need(v)) return missing();
+            o.chart_title = v;
         } else if (a == "--brief") {
             o.brief = true;
         } else {
@@ -167,8 +170,13 @@ parse_outcome parse_options(const std::vector<std::string_view>& args, const env
     if (o.rate > 0 && flag_concurrency) return fail("--rate and --concurrency: choose one (open or closed loop)");
     if (o.rate > 0) o.concurrency = 0;
     if (!o.sweep.empty() && o.rate > 0) return fail("--sweep: runs closed loops; it cannot be combined with --rate");
-    if (!o.chart_file.empty() && o.sweep.empty()) return fail("--chart: needs --sweep");
-    if (!o.reference_file.empty() && o.chart_file.empty()) return fail("--reference: needs --chart");
+    if (!o.reference_files.empty() && o.chart_file.empty()) return fail("--reference: needs --chart");
+    if (!o.chart_file.empty() && o.sweep.empty()) {
+        if (o.reference_files.empty()) return fail("--chart: needs --sweep, or --reference files to draw");
+        if (o.rate > 0 || flag_concurrency || flag_sessions || flag_duration)
+            return fail("--chart with --reference and no --sweep only draws: it takes no run options");
+        o.chart_only = true;
+    }
     if (o.rate == 0 && o.concurrency == 0) o.concurrency = 64;
     if (!o.ca_file.empty() && o.url.empty()) return fail("--ca: only meaningful with --url (the embedded sandbox brings its own CA)");
     // driven by compare.sh: it reads nothing but the exit status, so say little
@@ -187,7 +195,9 @@ usage: catalyst-bench [options]
   --sweep 1,16,64,256   one closed-loop run per concurrency
   --chart FILE          with --sweep: SVG chart of throughput and p99 per concurrency
   --reference FILE      with --chart: also draw this series ("# NAME" line, then
-                        "CONCURRENCY THROUGHPUT [P99_MS]" lines), e.g. wrk's figures
+                        "CONCURRENCY THROUGHPUT [P99_MS]" lines), e.g. wrk's figures;
+                        repeatable; without --sweep, only draws them (no run)
+  --title TEXT          the chart's title
   --warmup S            run S seconds before measuring
   --url URL             target (base URL up to /api/v1, or the full endpoint);
                         default: an embedded sandbox on 127.0.0.1

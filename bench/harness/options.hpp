@@ -27,7 +27,11 @@ struct options {
     bool json = false;            ///< --json: JSON on stdout instead of the table
     std::string output_file;      ///< --output FILE: also write the JSON there
     std::string chart_file;       ///< --chart FILE: SVG of a sweep
-    std::string reference_file;   ///< --reference FILE: a series drawn beside it (see parse_reference_series)
+    /// --reference FILE (repeatable): series drawn beside the sweep (see parse_reference_series).
+    /// With --chart and no --sweep, only these are drawn and nothing is run.
+    std::vector<std::string> reference_files;
+    bool chart_only = false;
+    std::string chart_title;      ///< --title: "" = a title naming the target
     bool brief = false;           ///< --brief: one line (default when driven by compare.sh)
     bool help = false;
 };

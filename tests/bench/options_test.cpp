@@ -89,6 +89,7 @@ TEST(bench_options, bad_input_names_the_flag_or_variable) {
         {{"--sweep", "1,4", "--rate", "10"}, "--sweep"},
         {{"--chart", "x.svg"}, "--chart"},
         {{"--sweep", "1", "--reference", "wrk.txt"}, "--reference"},
+        {{"--chart", "x.svg", "--reference", "wrk.txt", "-c", "4"}, "only draws"},
         {{"--url", "ftp://x"}, "--url"},
         {{"--ca", "ca.pem"}, "--ca"},
         {{"--threads", "1000"}, "--threads"},
@@ -103,6 +104,17 @@ TEST(bench_options, bad_input_names_the_flag_or_variable) {
     EXPECT_NE(parse({}, env).error.find("CATALYST_BENCH_CONCURRENCY"), std::string::npos);
     fake_env env2{{{"CATALYST_BENCH_SECONDS", "-1"}}};
     EXPECT_NE(parse({}, env2).error.find("CATALYST_BENCH_SECONDS"), std::string::npos);
+}
+
+TEST(bench_options, chart_only_draws_references) {
+    auto r = parse({"--chart", "c.svg", "--reference", "wrk.txt", "--reference", "catalyst.txt", "--title", "T"});
+    ASSERT_EQ(r.error, "");
+    EXPECT_TRUE(r.opts.chart_only);
+    EXPECT_EQ(r.opts.reference_files, (std::vector<std::string>{"wrk.txt", "catalyst.txt"}));
+    EXPECT_EQ(r.opts.chart_title, "T");
+    auto with_sweep = parse({"--sweep", "1,2", "--chart", "c.svg", "--reference", "wrk.txt"});
+    ASSERT_EQ(with_sweep.error, "");
+    EXPECT_FALSE(with_sweep.opts.chart_only);
 }
 
 TEST(bench_options, help) {
