@@ -221,8 +221,8 @@ TEST_F(client_test, cancel_after_that_does_not_fire) {
 
 TEST_F(client_test, handler_runs_on_a_bound_executor) {
     start();
+    net::io_context other;  // declared first: it must outlive the client's threads
     client c(params());
-    net::io_context other;
     auto guard = net::make_work_guard(other);
     std::thread::id ran_on;
     c.async_create_session(valid_request(), net::bind_executor(other, [&](error_code ec, session) {
