@@ -16,16 +16,19 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/basic_waitable_timer.hpp>
+#include <boost/asio/basic_stream_socket.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <openssl/ssl.h>
 
@@ -49,6 +52,54 @@ using namespace sandbox_detail;
 namespace {
 
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+
+// Connections run on their io_context's own executor type: no any_io_executor on the hot path.
+using executor_t = net::io_context::executor_type;
+using socket_t = net::basic_stream_socket<tcp, executor_t>;
+using tls_stream_t = ssl::stream<socket_t>;
+using timer_t = net::basic_waitable_timer<std::chrono::steady_clock, net::wait_traits<std::chrono::steady_clock>, executor_t>;
+template <class T = void>
+using task = net::awaitable<T, executor_t>;
+constexpr auto use_task = net::as_tuple(net::use_awaitable_t<executor_t>{});
+
+/// One timer per connection enforces every timeout: the steps only move `deadline`, and the
+/// timer is re-armed when it wakes up, not on every read and write (a timer operation per
+/// step cost more than the rest of the bookkeeping). A deadline that moves earlier than the
+/// armed expiry cancels the wait so that it is not overshot.
+struct watchdog {
+    watchdog(executor_t ex, socket_t& s) : timer(ex), sock(s) {}
+    timer_t timer;
+    socket_t& sock;
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+    bool fired = false;     ///< a deadline passed and the socket was closed
+    bool finished = false;  ///< the connection is over; `sock` must not be touched
+
+    /// The next step must end within `d`.
+    void arm(std::chrono::milliseconds d) {
+        deadline = std::chrono::steady_clock::now() + d;
+        if (deadline < timer.expiry()) timer.cancel();
+    }
+    /// The next step may take `d`, but an already later deadline stays (writes of an answer
+    /// that the client is waiting for, sleeps of the latency fault).
+    void extend(std::chrono::milliseconds d) {
+        const auto t = std::chrono::steady_clock::now() + d;
+        if (t > deadline) deadline = t;
+    }
+};
+
+task<> run_watchdog(std::shared_ptr<watchdog> w) {
+    for (;;) {
+        if (w->finished) co_return;
+        if (std::chrono::steady_clock::now() >= w->deadline) {
+            w->fired = true;
+            boost::system::error_code ec;
+            w->sock.close(ec);
+            co_return;
+        }
+        w->timer.expires_at(w->deadline);
+        co_await w->timer.async_wait(use_task);
+    }
+}
 
 std::string_view reason(unsigned s) {
     switch (s) {
@@ -250,49 +301,60 @@ private:
             active_.fetch_add(1, std::memory_order_relaxed);
             service_.stats().connections.fetch_add(1, std::memory_order_relaxed);
             sock.set_option(tcp::no_delay(true), ec);
-            net::co_spawn(ctx, run_connection(std::move(sock)), net::detached);
+            net::co_spawn(ctx.get_executor(), run_connection(std::move(sock)), net::detached);
         }
     }
 
-    net::awaitable<void> run_connection(tcp::socket sock) {
+    task<> run_connection(socket_t sock) {
         struct guard {
             std::atomic<std::size_t>& n;
             ~guard() { n.fetch_sub(1, std::memory_order_relaxed); }
         } g{active_};
         try {
-            beast::tcp_stream ts(std::move(sock));
             if (params_.plain_http) {
-                co_await serve(ts, ts);
+                auto w = std::make_shared<watchdog>(sock.get_executor(), sock);
+                co_await serve_guarded(sock, sock, w);
             } else {
-                beast::ssl_stream<beast::tcp_stream> ss(std::move(ts), *tls_);
-                auto& low = beast::get_lowest_layer(ss);
-                low.expires_after(params_.limits.handshake_timeout);
-                auto [ec] = co_await ss.async_handshake(ssl::stream_base::server, use_tuple);
+                tls_stream_t ss(std::move(sock), *tls_);
+                auto w = std::make_shared<watchdog>(ss.get_executor(), ss.next_layer());
+                w->arm(params_.limits.handshake_timeout);
+                net::co_spawn(ss.get_executor(), run_watchdog(w), net::detached);
+                auto [ec] = co_await ss.async_handshake(ssl::stream_base::server, use_task);
                 if (ec) {
                     service_.stats().malformed.fetch_add(1, std::memory_order_relaxed);
+                    w->finished = true;
+                    w->timer.cancel();
                     co_return;
                 }
-                if (co_await serve(ss, low)) {
+                if (co_await serve(ss, ss.next_layer(), *w)) {
                     // An orderly close gets a close_notify; the peer has a moment to answer it.
-                    low.expires_after(std::chrono::seconds(1));
-                    co_await ss.async_shutdown(use_tuple);
+                    w->arm(std::chrono::seconds(1));
+                    co_await ss.async_shutdown(use_task);
                 }
+                w->finished = true;
+                w->timer.cancel();
             }
         } catch (const std::exception&) {
             // Whatever went wrong (allocation, RNG), the connection ends; the server lives on.
         }
     }
 
+    task<> serve_guarded(socket_t& s, socket_t& sock, std::shared_ptr<watchdog> w) {
+        net::co_spawn(s.get_executor(), run_watchdog(w), net::detached);
+        co_await serve(s, sock, *w);
+        w->finished = true;
+        w->timer.cancel();
+    }
+
     template <class Stream>
-    net::awaitable<bool> write_all(Stream& s, beast::tcp_stream& low, std::string_view bytes) {
-        low.expires_after(params_.limits.write_timeout);
-        auto [ec, n] = co_await net::async_write(s, net::buffer(bytes.data(), bytes.size()), use_tuple);
+    task<bool> write_all(Stream& s, watchdog& w, std::string_view bytes) {
+        w.extend(params_.limits.write_timeout);
+        auto [ec, n] = co_await net::async_write(s, net::buffer(bytes.data(), bytes.size()), use_task);
         co_return !ec;
     }
 
     template <class Stream>
-    net::awaitable<void> answer_and_close(Stream& s, beast::tcp_stream& low, unsigned status, std::string_view text,
-                                          std::string& out) {
+    task<> answer_and_close(Stream& s, watchdog& w, unsigned status, std::string_view text, std::string& out) {
         api_response r;
         r.status = status;
         r.body = "{\"detail\":";
@@ -300,11 +362,11 @@ private:
         r.body += '}';
         service_.stats().count_status(status);
         build_response(out, r, true, false, 0);
-        co_await write_all(s, low, out);
+        co_await write_all(s, w, out);
     }
 
     template <class Stream>
-    net::awaitable<bool> serve(Stream& s, beast::tcp_stream& low) {
+    task<bool> serve(Stream& s, socket_t& sock, watchdog& w) {
         auto& stats = service_.stats();
         const auto& lim = params_.limits;
         beast::flat_buffer buf;
@@ -330,10 +392,11 @@ private:
                 // Waiting for the next request is the keep-alive idle time (or, on a new
                 // connection, part of the header time).
                 const bool short_idle = !first && faults->idle_timeout.count() > 0;
-                low.expires_after(first ? lim.header_timeout : short_idle ? faults->idle_timeout : lim.idle_timeout);
-                auto [ec, n] = co_await s.async_read_some(buf.prepare(4096), use_tuple);
+                w.arm(first ? lim.header_timeout : short_idle ? faults->idle_timeout : lim.idle_timeout);
+                auto [ec, n] = co_await s.async_read_some(buf.prepare(4096), use_task);
                 if (ec) {
-                    if (ec == beast::error::timeout && short_idle) stats.count_fault(fault_kind::idle_timeout);
+                    if (w.fired && short_idle) stats.count_fault(fault_kind::idle_timeout);
+                    else if (w.fired) stats.malformed.fetch_add(1, std::memory_order_relaxed);
                     co_return false;
                 }
                 buf.commit(n);
@@ -353,7 +416,7 @@ private:
                     buf.consume(used);
                     if (ec == http::error::need_more) ec = {};
                     if (ec) {
-                        co_await on_read_error(s, low, ec, out);
+                        co_await on_read_error(s, w, ec, out);
                         co_return false;
                     }
                     if (parser->is_header_done() && !header_seen) {
@@ -362,9 +425,9 @@ private:
                         if (!parser->is_done()) {
                             if (auto e = h.find(http::field::expect);
                                 e != h.end() && beast::iequals(e->value(), "100-continue")) {
-                                if (!co_await write_all(s, low, "HTTP/1.1 100 Continue\r\n\r\n")) co_return false;
+                                if (!co_await write_all(s, w, "HTTP/1.1 100 Continue\r\n\r\n")) co_return false;
                             }
-                            low.expires_after(lim.body_timeout);
+                            w.arm(lim.body_timeout);
                             timer_set = true;
                         }
                     }
@@ -372,12 +435,12 @@ private:
                     if (used > 0 && buf.size() > 0) continue;
                 }
                 if (!timer_set) {
-                    low.expires_after(lim.header_timeout);
+                    w.arm(lim.header_timeout);
                     timer_set = true;
                 }
-                auto [ec, n] = co_await s.async_read_some(buf.prepare(16 * 1024), use_tuple);
+                auto [ec, n] = co_await s.async_read_some(buf.prepare(16 * 1024), use_task);
                 if (ec) {
-                    co_await on_read_error(s, low, ec, out);
+                    co_await on_read_error(s, w, w.fired ? beast::error::timeout : ec, out);
                     co_return false;
                 }
                 buf.commit(n);
@@ -410,7 +473,7 @@ private:
                 service_.handle_admin(ar, resp);
                 stats.count_status(resp.status);
                 build_response(out, resp, !keep_alive, head_only, request_id);
-                if (!co_await write_all(s, low, out)) co_return false;
+                if (!co_await write_all(s, w, out)) co_return false;
                 if (!keep_alive) co_return true;
                 continue;
             }
@@ -421,8 +484,9 @@ private:
                 plan.for_each([&](fault_kind k) { stats.count_fault(k); });
             }
             if (plan.delay.count() > 0) {
-                net::steady_timer t(co_await net::this_coro::executor, plan.delay);
-                co_await t.async_wait(use_tuple);
+                w.extend(plan.delay + lim.write_timeout);
+                timer_t t(co_await net::this_coro::executor, plan.delay);
+                co_await t.async_wait(use_task);
             }
             if (plan.close_after_read) co_return false;
             if (plan.throttle) service_.fault_throttle(*faults, resp);
@@ -438,28 +502,29 @@ private:
                                request_id, garbage, plan.garbage_body);
             if (plan.reset_mid_response) {
                 // Part of the answer, then RST: SO_LINGER 0 makes close() abort the connection.
-                co_await write_all(s, low, std::string_view(out).substr(0, std::max<std::size_t>(1, head / 2)));
+                co_await write_all(s, w, std::string_view(out).substr(0, std::max<std::size_t>(1, head / 2)));
                 boost::system::error_code ec;
-                low.socket().set_option(net::socket_base::linger(true, 0), ec);
-                low.socket().close(ec);
+                sock.set_option(net::socket_base::linger(true, 0), ec);
+                sock.close(ec);
                 co_return false;
             }
             if (plan.truncated_body) {
                 // The head promises the whole Content-Length; half of the body follows.
                 const std::size_t body = out.size() - head;
-                co_await write_all(s, low, std::string_view(out).substr(0, head + body / 2));
+                co_await write_all(s, w, std::string_view(out).substr(0, head + body / 2));
                 co_return false;
             }
             if (plan.trickle) {
-                net::steady_timer t(co_await net::this_coro::executor);
+                timer_t t(co_await net::this_coro::executor);
                 for (std::size_t i = 0; i < out.size(); ++i) {
-                    if (!co_await write_all(s, low, std::string_view(out).substr(i, 1))) co_return false;
+                    w.extend(faults->trickle_delay + lim.write_timeout);
+                    if (!co_await write_all(s, w, std::string_view(out).substr(i, 1))) co_return false;
                     if (i + 1 < out.size() && faults->trickle_delay.count() > 0) {
                         t.expires_after(faults->trickle_delay);
-                        co_await t.async_wait(use_tuple);
+                        co_await t.async_wait(use_task);
                     }
                 }
-            } else if (!co_await write_all(s, low, out)) {
+            } else if (!co_await write_all(s, w, out)) {
                 co_return false;
             }
             if (!keep_alive) co_return true;
@@ -467,7 +532,7 @@ private:
     }
 
     template <class Stream>
-    net::awaitable<void> on_read_error(Stream& s, beast::tcp_stream& low, boost::system::error_code ec, std::string& out) {
+    task<> on_read_error(Stream& s, watchdog& w, boost::system::error_code ec, std::string& out) {
         auto& stats = service_.stats();
         if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::ssl::error::stream_truncated ||
             ec == net::error::connection_reset)
@@ -475,11 +540,11 @@ private:
         stats.malformed.fetch_add(1, std::memory_order_relaxed);
         if (ec == beast::error::timeout) co_return;
         if (ec == http::error::header_limit) {
-            co_await answer_and_close(s, low, 431, "Request header fields too large.", out);
+            co_await answer_and_close(s, w, 431, "Request header fields too large.", out);
         } else if (ec == http::error::body_limit) {
-            co_await answer_and_close(s, low, 413, "Request body too large.", out);
+            co_await answer_and_close(s, w, 413, "Request body too large.", out);
         } else if (ec.category() == http::make_error_code(http::error::bad_method).category()) {
-            co_await answer_and_close(s, low, 400, "Malformed HTTP request.", out);
+            co_await answer_and_close(s, w, 400, "Malformed HTTP request.", out);
         }
         // TLS and socket errors: nothing sensible can be written.
     }
