@@ -118,7 +118,10 @@ struct sandbox_limits {
     std::chrono::milliseconds handshake_timeout{10'000};  ///< TLS handshake
     std::chrono::milliseconds header_timeout{10'000};     ///< first byte to end of headers
     std::chrono::milliseconds body_timeout{10'000};       ///< end of headers to end of body
-    std::chrono::milliseconds write_timeout{10'000};      ///< one response (trickle excepted)
+    /// One response write. Enforced loosely: a write is cut after at least this long, at the
+    /// latest when the connection's pending keep-alive deadline passes too (one timer per
+    /// connection, not per step).
+    std::chrono::milliseconds write_timeout{10'000};
     std::chrono::milliseconds idle_timeout{30'000};       ///< keep-alive wait for the next request
 };
 
