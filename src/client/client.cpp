@@ -656,7 +656,8 @@ void client::create_session_erased(const session_request& req, const request_opt
     op->deadline = overall.count() > 0 ? start + overall : steady::time_point::max();
     switch (p.idempotency) {
     case idempotency_policy::automatic:
-        op->key = opts.idempotency_key.empty() ? uuid_v4() : opts.idempotency_key;
+        if (opts.idempotency_key.empty()) uuid_v4(op->key);
+        else op->key = opts.idempotency_key;
         op->ambiguous_retry_ok = true;
         break;
     case idempotency_policy::caller_keys_only:

@@ -207,6 +207,7 @@ void read_error_body(const http_response& r, diagnostics& d, std::string& api_co
 
 /// A random UUID v4 (lower case, hyphenated).
 std::string uuid_v4();
+void uuid_v4(std::string& out);
 /// Uniform in [0, 1), a per-thread generator.
 double uniform01();
 

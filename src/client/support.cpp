@@ -41,23 +41,25 @@ void collect(const boost::json::value& v, const std::string& path, field_errors&
 
 }  // namespace
 
-std::string uuid_v4() {
+void uuid_v4(std::string& out) {
     std::uint64_t a = rng()(), b = rng()();
     a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
     b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
     static constexpr char hex[] = "0123456789abcdef";
-    std::string s(36, '-');
-    int bit = 60;
+    char s[36];
     std::size_t i = 0;
-    auto put = [&](std::uint64_t v, int& shift, std::size_t count) {
-        for (std::size_t k = 0; k < count; ++k, shift -= 4) {
-            if (i == 8 || i == 13 || i == 18 || i == 23) ++i;
+    for (std::uint64_t v : {a, b}) {
+        for (int shift = 60; shift >= 0; shift -= 4) {
+            if (i == 8 || i == 13 || i == 18 || i == 23) s[i++] = '-';
             s[i++] = hex[(v >> shift) & 0xf];
         }
-    };
-    put(a, bit, 16);
-    bit = 60;
-    put(b, bit, 16);
+    }
+    out.assign(s, sizeof s);  // into the recycled string's capacity: no allocation
+}
+
+std::string uuid_v4() {
+    std::string s;
+    uuid_v4(s);
     return s;
 }
 

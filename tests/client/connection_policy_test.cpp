@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+#include <string>
+
 using namespace catalyst;
 using namespace catalyst::detail;
 using std::chrono::milliseconds;
@@ -88,4 +91,23 @@ TEST(origin, refuses_bad_urls_with_a_reason) {
                             "https://user:pw@example.com/api", "https://example.com/api?x=1", "https://example.com:0/"}) {
         EXPECT_NE(parse_origin(bad, o), "") << bad;
     }
+}
+
+#include "client/client_impl.hpp"
+
+TEST(uuid, version_4_lower_case_hyphenated_and_distinct) {
+    std::set<std::string> seen;
+    for (int i = 0; i < 1000; ++i) {
+        auto u = catalyst::detail::uuid_v4();
+        ASSERT_EQ(u.size(), 36u);
+        EXPECT_EQ(u[8], '-');
+        EXPECT_EQ(u[13], '-');
+        EXPECT_EQ(u[18], '-');
+        EXPECT_EQ(u[23], '-');
+        EXPECT_EQ(u[14], '4');
+        EXPECT_TRUE(u[19] == '8' || u[19] == '9' || u[19] == 'a' || u[19] == 'b') << u;
+        for (char c : u) EXPECT_TRUE(c == '-' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) << u;
+        seen.insert(u);
+    }
+    EXPECT_EQ(seen.size(), 1000u);
 }
