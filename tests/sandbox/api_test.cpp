@@ -515,6 +515,27 @@ TEST_F(SandboxApi, Tls12AndTls13OnlyTls12AndUp) {
     EXPECT_TRUE(c.connect()) << "a TLS 1.1 handshake succeeded";
 }
 
+TEST_F(SandboxApi, ServesIpv6Loopback) {
+    sandbox_params p;
+    p.listen_address = "::1";
+    sb_ = std::make_unique<sandbox>(p);
+    try {
+        sb_->start();
+    } catch (const std::runtime_error& e) {
+        GTEST_SKIP() << "no IPv6 loopback here: " << e.what();
+    }
+    EXPECT_EQ(sb_->base_url(), "https://[::1]:" + std::to_string(sb_->port()) + "/api/v1");
+    test_client_options o;
+    o.host = "::1";
+    o.verify_name = "::1";  // IP:::1 is in the certificate's SAN
+    o.port = sb_->port();
+    o.ca_pem = sb_->ca_pem();
+    https_test_client c(o);
+    http_reply r;
+    ASSERT_FALSE(c.request("POST", create_path, create_headers(), example_create_body(), r));
+    EXPECT_EQ(r.status, 201u);
+}
+
 TEST_F(SandboxApi, CertDirIsReusedAndUserCertsWork) {
     const auto dir = std::filesystem::temp_directory_path() / ("catalyst-sb-certs-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);

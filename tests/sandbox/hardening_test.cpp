@@ -8,6 +8,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/asio/ssl/error.hpp>
 
 #include <random>
 #include <thread>
@@ -180,6 +181,24 @@ TEST_F(SandboxHardening, GarbageInsteadOfTls) {
         while (!ec) s.read_some(boost::asio::buffer(buf), ec);  // the server answers with an alert or closes
         EXPECT_TRUE(ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset) << ec.message();
     }
+    expect_still_serving();
+}
+
+TEST_F(SandboxHardening, BrokenTlsRecordAfterTheHandshake) {
+    sandbox_params p;
+    p.threads = 1;
+    start(p);
+    auto c = client();
+    http_reply r;
+    ASSERT_FALSE(c->request("POST", create_path, create_headers(), example_create_body(), r));
+    ASSERT_EQ(r.status, 201u);
+    // An application-data record whose ciphertext is noise: decryption fails on the server.
+    std::string record = {'\x17', '\x03', '\x03', '\x00', '\x40'};
+    record += std::string(64, '\x5a');
+    ASSERT_FALSE(c->write_below_tls(record));
+    std::string rest;
+    const auto ec = c->read_until_close(rest);
+    EXPECT_TRUE(is_closed_by_peer(ec) || ec.category() == boost::asio::error::get_ssl_category()) << ec.message();
     expect_still_serving();
 }
 

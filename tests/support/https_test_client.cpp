@@ -156,6 +156,13 @@ error_code https_test_client::write(std::string_view bytes) {
     });
 }
 
+error_code https_test_client::write_below_tls(std::string_view bytes) {
+    if (!is_open()) return net::error::not_connected;
+    auto& m = *impl_;
+    std::size_t n = 0;
+    return m.run(n, [&](auto h) { net::async_write(m.socket(), net::buffer(bytes.data(), bytes.size()), std::move(h)); });
+}
+
 error_code https_test_client::read_reply(http_reply& out) {
     out = http_reply{};
     if (!is_open()) return net::error::not_connected;

@@ -55,6 +55,8 @@ public:
 
     /// Writes raw bytes (connects first when needed).
     boost::system::error_code write(std::string_view bytes);
+    /// Writes bytes straight to the TCP socket, under TLS (a forged or broken TLS record).
+    boost::system::error_code write_below_tls(std::string_view bytes);
     /// Reads one response. Errors: eof / ssl stream_truncated / connection_reset when the
     /// server closed or reset, beast http errors (partial_message) for a cut message,
     /// `timed_out` when the step timeout passed.
