@@ -130,7 +130,14 @@ private:
             while (src.next(item)) {
                 bytes_read_.store(src.bytes_read(), std::memory_order_relaxed);
                 if (stop_reading_) break;  // the last line may be cut: never sent
-                if (out_.resume().is_done(item.line)) continue;
+                if (out_.resume().is_done(item.line)) {
+                    const auto& sample = out_.resume().sample_keys;
+                    if (auto k = sample.find(item.line); k != sample.end() && k->second != item.key.hex)
+                        throw input_error("line " + std::to_string(item.line) +
+                                          " differs from the one recorded in the output file (another input, "
+                                          "or an edited line that already has a session): use another --output");
+                    continue;
+                }
                 if (!p_.shard.contains(item.key)) {
                     ++other;
                     continue;

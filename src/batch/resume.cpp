@@ -22,6 +22,7 @@ void count(resume_state& st, const result_record& r) {
     if (r.dry_run) ++st.dry_run;
     if (r.ok) {
         ++st.ok;
+        if (st.sample_keys.size() < 256) st.sample_keys.emplace(r.line, r.key);
     } else {
         ++st.failed;
         ++st.failed_by_reason[r.error];

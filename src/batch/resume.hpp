@@ -21,6 +21,9 @@ struct resume_state {
     std::map<std::string, std::uint64_t> failed_by_reason;
     std::uint64_t valid_bytes = 0;    ///< the file is cut here: everything after is a torn record
     bool torn = false;                ///< the last line had no '\n' (a crash mid-write)
+    /// Keys of the first `ok` records, by line: a rerun against another input shows up as a
+    /// different key on one of these lines.
+    std::map<std::uint64_t, std::string> sample_keys;
 
     bool is_done(std::uint64_t line) const noexcept { return line < done.size() && done[line]; }
 };

@@ -123,6 +123,13 @@ TEST_F(batch_e2e, creates_one_session_per_line_and_rerun_creates_none) {
     EXPECT_EQ(records(path("out.jsonl")).size(), 51u);
     EXPECT_EQ(sb_->ledger().size(), 50u);
     EXPECT_NE(again.err.find("51 lines already done"), std::string::npos) << again.err;
+
+    // The same output with another input is refused, not silently mixed.
+    test::spit(path("other.jsonl"), leads(60).substr(lead_json(1).size() + 1));
+    auto other = run({path("other.jsonl"), "-o", path("out.jsonl")});
+    EXPECT_EQ(other.code, 2) << other.err;
+    EXPECT_NE(other.err.find("another input"), std::string::npos) << other.err;
+    EXPECT_EQ(sb_->ledger().size(), 50u);
 }
 
 TEST_F(batch_e2e, kill_9_at_random_moments_then_rerun_is_exactly_once) {

@@ -40,6 +40,8 @@ TEST(resume, complete_records) {
     EXPECT_FALSE(st.is_done(1000));
     EXPECT_EQ(st.valid_bytes, data.size());
     EXPECT_FALSE(st.torn);
+    EXPECT_EQ(st.sample_keys.at(2), "k2");
+    EXPECT_FALSE(st.sample_keys.count(5));  // errors are not sampled: a fixed line may be rerun elsewhere
 }
 
 TEST(resume, torn_last_line_is_cut_at_every_length) {
