@@ -111,7 +111,28 @@ bool has(net::cancellation_type_t set, net::cancellation_type_t t) {
 
 // --- shard ----------------------------------------------------------------------------------
 shard::shard(client_impl& owner, net::any_io_executor ex, std::size_t max_connections, std::size_t queue_limit)
-    : owner_(owner), ex_(std::move(ex)), max_connections_(max_connections), queue_limit_(queue_limit) {}
+    : owner_(owner),
+      ex_(std::move(ex)),
+      max_connections_(max_connections),
+      queue_limit_(queue_limit),
+      pacing_(owner.params().pacing.rate_per_second / static_cast<double>(owner.shard_count()),
+              owner.params().pacing.burst, steady::now()) {}
+
+bool shard::take_token() {
+    if (!pacing_.enabled()) return true;
+    const auto now = steady::now();
+    if (pacing_.try_take(now)) return true;
+    if (!pacing_armed_) {
+        if (!pacing_timer_) pacing_timer_ = std::make_unique<net::steady_timer>(ex_);
+        pacing_armed_ = true;
+        pacing_timer_->expires_at(now + pacing_.wait(now));
+        pacing_timer_->async_wait([this](const error_code& ec) {
+            pacing_armed_ = false;
+            if (!ec) dispatch();
+        });
+    }
+    return false;
+}
 
 shard::~shard() {
     if (tls_session_) SSL_SESSION_free(tls_session_);
@@ -124,7 +145,7 @@ void shard::submit(request_op* op) {
         if (op->diag) op->diag->detail = "the client is shutting down";
         return finish(op, errc::shutting_down);
     }
-    if (!idle_.empty()) {
+    if (!idle_.empty() && queue_.size == 0 && take_token()) {
         auto* c = idle_.back();
         idle_.pop_back();
         op->state = op_state::in_flight;
@@ -152,7 +173,7 @@ void shard::requeue_front(request_op* op) {
 }
 
 void shard::dispatch() {
-    while (queue_.size > 0 && !idle_.empty()) {
+    while (queue_.size > 0 && !idle_.empty() && take_token()) {
         auto* op = queue_.pop_front();
         auto* c = idle_.back();
         idle_.pop_back();
@@ -161,7 +182,7 @@ void shard::dispatch() {
         op->conn = c;
         assign(c, op);
     }
-    while (queue_.size > 0 && all_.size() < max_connections_ && !stopped_) {
+    while (queue_.size > 0 && idle_.empty() && all_.size() < max_connections_ && !stopped_ && take_token()) {
         auto* op = queue_.pop_front();
         if (op->timer) op->timer->cancel();
         open_connection(op);
@@ -350,14 +371,14 @@ void shard::attempt_done(request_op* op, const attempt_report& r, bool reused) {
 
 request_op* shard::next_request(connection* c, bool& close) {
     close = false;
-    if (queue_.size > 0) {
+    if (queue_.size > 0 && take_token()) {
         auto* op = queue_.pop_front();
         if (op->timer) op->timer->cancel();
         op->state = op_state::in_flight;
         op->conn = c;
         return op;
     }
-    if (shutting_down_) {
+    if (shutting_down_ && queue_.size == 0) {
         close = true;
         return nullptr;
     }
@@ -501,6 +522,7 @@ client_impl::client_impl(client_params p, std::vector<net::any_io_executor> exec
     head_prefix_ += "Content-Type: application/json\r\nAccept: application/json\r\nUser-Agent: " +
                     checked_header_value(params_.user_agent, "user_agent") + "\r\n";
     const std::size_t n = executors.size();
+    shard_count_ = n;
     const std::size_t per_conn = (params_.max_connections + n - 1) / n;
     const std::size_t per_queue = (params_.queue_limit + n - 1) / n;
     for (auto& ex : executors) shards_.push_back(std::make_shared<shard>(*this, ex, per_conn, per_queue));

@@ -10,6 +10,7 @@
 #include "client/http_response.hpp"
 #include "client/origin.hpp"
 #include "client/retry_policy.hpp"
+#include "client/token_bucket.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -133,6 +134,8 @@ private:
     void on_op_timer(request_op* op, std::uint32_t gen);
     void finish(request_op* op, boost::system::error_code ec, session s = {});
     void open_connection(request_op* first);
+    /// Pacing: may one more request go to the wire now? If not, a timer calls dispatch().
+    bool take_token();
     void check_shutdown_done();
     void cancel_everything(errc why);
 
@@ -153,6 +156,9 @@ private:
     bool stopped_ = false;
     std::function<void()> shutdown_done_;
     std::unique_ptr<boost::asio::steady_timer> shutdown_timer_;
+    token_bucket pacing_;
+    std::unique_ptr<boost::asio::steady_timer> pacing_timer_;
+    bool pacing_armed_ = false;
     shard_metrics metrics_;
 };
 
@@ -167,6 +173,7 @@ public:
     boost::asio::ssl::context& tls() noexcept { return tls_; }
     std::vector<std::shared_ptr<shard>>& shards() noexcept { return shards_; }
     shard& pick_shard() noexcept;
+    std::size_t shard_count() const noexcept { return shard_count_; }
 
     void set_logger(log_function fn);
     bool logging() const noexcept { return has_logger_.load(std::memory_order_relaxed); }
@@ -184,6 +191,7 @@ private:
     boost::asio::ssl::context tls_;
     std::vector<std::shared_ptr<shard>> shards_;
     std::atomic<std::size_t> next_shard_{0};
+    std::size_t shard_count_ = 1;
     mutable std::mutex log_mutex_;  // only on log events, never per request
     log_function logger_;
     std::atomic<bool> has_logger_{false};

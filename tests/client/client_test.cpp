@@ -865,3 +865,18 @@ TEST_F(client_test, metrics_render_after_real_traffic) {
     EXPECT_NE(text.find("catalyst_client_connections_opened_total 1\n"), std::string::npos) << text;
     EXPECT_NE(text.find("catalyst_client_request_duration_seconds_count 1\n"), std::string::npos) << text;
 }
+
+TEST_F(client_test, pacing_spaces_requests_out) {
+    start();
+    auto p = params();
+    p.threads = 1;
+    p.pacing.rate_per_second = 50;
+    p.pacing.burst = 1;
+    client c(p);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto out = run_many(c, 11);
+    const auto elapsed = std::chrono::steady_clock::now() - t0;
+    EXPECT_EQ(count(out, {}), 11u);
+    // 1 at once, then 10 at 20 ms intervals: a lower bound only (never an upper one).
+    EXPECT_GE(elapsed, 190ms);
+}
