@@ -5,6 +5,8 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -76,10 +78,18 @@ int main(int argc, char** argv) {
                 const auto v = value();
                 catalyst::apply_sandbox_json(p, "{\"listen\":\"" + v + "\"}");
             } else if (a == "--config") {
+                // Applied onto the current settings: keys the file leaves out keep the CLI's
+                // defaults (port 8443, one thread per core) and earlier flags.
                 const auto file = value();
-                auto loaded = catalyst::load_sandbox_params(file);
-                if (loaded.threads == 1 && p.threads > 1) loaded.threads = p.threads;  // keep the core count unless set
-                p = std::move(loaded);
+                std::ifstream in(file, std::ios::binary);
+                if (!in) throw catalyst::sandbox_config_error("config file", file + ": cannot be read");
+                std::ostringstream text;
+                text << in.rdbuf();
+                try {
+                    catalyst::apply_sandbox_json(p, text.str());
+                } catch (const catalyst::sandbox_config_error& e) {
+                    throw catalyst::sandbox_config_error(e.key(), std::string(e.what()) + " (in " + file + ")");
+                }
             } else if (a == "--cert") {
                 p.cert_file = value();
             } else if (a == "--key") {
