@@ -163,7 +163,7 @@ TEST_F(batch_e2e, kill_9_at_random_moments_then_rerun_is_exactly_once) {
         }
     }
     EXPECT_GT(kills, 0);
-    std::printf("partial kills: %d of 12, ledger %zu\n", kills, sb_->ledger().size());
+    std::printf("kills that landed mid-run: %d of 12\n", kills);
     test::result last;
     for (int i = 0; i < 3; ++i) {
         last = run({path("in.jsonl"), "-o", path("out.jsonl"), "--concurrency", "16"});
@@ -186,6 +186,17 @@ TEST_F(batch_e2e, kill_9_at_random_moments_then_rerun_is_exactly_once) {
             EXPECT_TRUE(tokens.insert(r.session_token).second) << r.line;
         }
     EXPECT_LE(sb_->ledger().size(), static_cast<std::size_t>(n));
+    // Faults are a few percent and retried: failures stay rare.
+    std::map<std::string, int> failures;
+    for (const auto& r : recs)
+        if (!r.ok) ++failures[r.error + ": " + r.message];
+    int failed = 0;
+    std::string why;
+    for (const auto& [reason, count] : failures) {
+        failed += count;
+        why += reason + " x" + std::to_string(count) + "\n";
+    }
+    EXPECT_LE(failed, n / 10) << why;
     // Redone lines (lost in flight, or answered by a closed connection) came back as replays.
     EXPECT_TRUE(std::any_of(recs.begin(), recs.end(), [](const result_record& r) { return r.replayed; }));
     // Personal data never reaches the tool's own output streams.
