@@ -310,26 +310,38 @@ private:
             std::atomic<std::size_t>& n;
             ~guard() { n.fetch_sub(1, std::memory_order_relaxed); }
         } g{active_};
+        // Declared after the stream it watches, so destroyed before it on every path (an
+        // exception, or the io_context destroying this frame at stop): from then on the
+        // watchdog leaves the socket alone. The normal paths also cancel its wait.
+        struct release {
+            std::shared_ptr<watchdog> w;
+            ~release() {
+                if (w) w->finished = true;
+            }
+        };
         try {
             if (params_.plain_http) {
                 auto w = std::make_shared<watchdog>(sock.get_executor(), sock);
-                co_await serve_guarded(sock, sock, w);
+                release r{w};
+                net::co_spawn(sock.get_executor(), run_watchdog(w), net::detached);
+                co_await serve(sock, sock, *w);
+                w->finished = true;
+                w->timer.cancel();
             } else {
                 tls_stream_t ss(std::move(sock), *tls_);
                 auto w = std::make_shared<watchdog>(ss.get_executor(), ss.next_layer());
+                release r{w};
                 w->arm(params_.limits.handshake_timeout);
                 net::co_spawn(ss.get_executor(), run_watchdog(w), net::detached);
                 auto [ec] = co_await ss.async_handshake(ssl::stream_base::server, use_task);
-                if (ec) {
+                if (!ec) {
+                    if (co_await serve(ss, ss.next_layer(), *w)) {
+                        // An orderly close gets a close_notify; the peer has a moment to answer it.
+                        w->arm(std::chrono::seconds(1));
+                        co_await ss.async_shutdown(use_task);
+                    }
+                } else {
                     service_.stats().malformed.fetch_add(1, std::memory_order_relaxed);
-                    w->finished = true;
-                    w->timer.cancel();
-                    co_return;
-                }
-                if (co_await serve(ss, ss.next_layer(), *w)) {
-                    // An orderly close gets a close_notify; the peer has a moment to answer it.
-                    w->arm(std::chrono::seconds(1));
-                    co_await ss.async_shutdown(use_task);
                 }
                 w->finished = true;
                 w->timer.cancel();
@@ -337,13 +349,6 @@ private:
         } catch (const std::exception&) {
             // Whatever went wrong (allocation, RNG), the connection ends; the server lives on.
         }
-    }
-
-    task<> serve_guarded(socket_t& s, socket_t& sock, std::shared_ptr<watchdog> w) {
-        net::co_spawn(s.get_executor(), run_watchdog(w), net::detached);
-        co_await serve(s, sock, *w);
-        w->finished = true;
-        w->timer.cancel();
     }
 
     template <class Stream>
