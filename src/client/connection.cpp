@@ -65,7 +65,6 @@ public:
 
 private:
     net::awaitable<bool> establish(request_op* op, attempt_report& rep);
-    net::awaitable<void> exchange(request_op* op, attempt_report& rep, bool reused);
     void report(request_op* op, attempt_report& rep, bool reused);
     void set_deadline(steady::time_point d);
     void arm_watchdog(steady::time_point at);
@@ -264,78 +263,6 @@ net::awaitable<bool> connection::establish(request_op* op, attempt_report& rep) 
     co_return true;
 }
 
-net::awaitable<void> connection::exchange(request_op* op, attempt_report& rep, bool reused) {
-    if (abort_) {
-        rep.result = interrupted(op, attempt_result::cancelled, rep);
-        co_return;
-    }
-    // The request, head and body, in one buffer: one TLS record, one send.
-    wbuf_.clear();
-    wbuf_ += impl_->head_prefix();
-    if (!op->key.empty()) {
-        wbuf_ += "Idempotency-Key: ";
-        wbuf_ += op->key;
-        wbuf_ += "\r\n";
-    }
-    char num[24];
-    auto [end, ec0] = std::to_chars(num, num + sizeof num, op->body.size());
-    (void)ec0;
-    wbuf_ += "Content-Length: ";
-    wbuf_.append(num, end);
-    wbuf_ += "\r\n\r\n";
-    wbuf_ += op->body;
-
-    op->sent = true;
-    set_deadline(std::min(steady::now() + params_.attempt_timeout, op->deadline));
-    timed_out_ = false;
-    auto [wec, written] = co_await net::async_write(stream_, net::buffer(wbuf_), use_tuple);
-    (void)written;
-    if (wec) {
-        set_deadline(steady::time_point::max());
-        attempt_result otherwise = reused ? attempt_result::stale_connection : attempt_result::ambiguous;
-        if (timed_out_) otherwise = attempt_result::attempt_timeout;
-        rep.result = interrupted(op, otherwise, rep);
-        rep.error = "write failed: " + (timed_out_ ? std::string("timed out") : wec.message());
-        co_return;
-    }
-    const std::size_t max_total = header_limit + params_.max_response_body + 1024;
-    for (;;) {
-        if (rbuf_.size() - rlen_ < 1024 && rbuf_.size() < max_total) rbuf_.resize(std::min(max_total, rbuf_.size() * 2));
-        if (rlen_ == rbuf_.size()) {
-            rep.result = attempt_result::protocol_error;
-            rep.error = "response larger than max_response_body";
-            break;
-        }
-        timed_out_ = false;
-        auto [rec, n] = co_await stream_.async_read_some(net::buffer(rbuf_.data() + rlen_, rbuf_.size() - rlen_), use_tuple);
-        if (rec) {
-            attempt_result otherwise;
-            if (timed_out_) otherwise = attempt_result::attempt_timeout;
-            else if (rlen_ == 0 && reused && is_eof_like(rec) && op->ambiguous_retry_ok) otherwise = attempt_result::stale_connection;
-            else if (rlen_ == 0) otherwise = attempt_result::ambiguous;
-            else if (rec == net::error::eof || rec == net::ssl::error::stream_truncated) otherwise = attempt_result::protocol_error;
-            else otherwise = attempt_result::ambiguous;
-            rep.result = interrupted(op, otherwise, rep);
-            rep.error = (rlen_ == 0 ? "no answer: " : "answer cut short: ") +
-                        (timed_out_ ? std::string("attempt timed out") : rec.message());
-            break;
-        }
-        rlen_ += n;
-        auto st = parse_response(rbuf_.data(), rlen_, params_.max_response_body, header_limit, resp_);
-        if (st == parse_status::need_more) continue;
-        if (st == parse_status::error) {
-            rep.result = attempt_result::protocol_error;
-            rep.error = std::string("malformed answer: ") + resp_.error;
-            if (resp_.status) rep.error += " (HTTP " + std::to_string(resp_.status) + ")";
-            break;
-        }
-        rep.result = attempt_result::response;
-        rep.response = &resp_;
-        break;
-    }
-    set_deadline(steady::time_point::max());
-}
-
 void connection::report(request_op* op, attempt_report& rep, bool reused) {
     current_ = nullptr;
     shard_.attempt_done(op, rep, reused);
@@ -354,7 +281,79 @@ net::awaitable<void> connection::run(request_op* op) {
         bool reused = false;
         for (;;) {
             rep = attempt_report{};
-            co_await exchange(op, rep, reused);
+            // The exchange, inline rather than a coroutine of its own: one frame allocation
+            // less per request.
+            do {
+                if (abort_) {
+                    rep.result = interrupted(op, attempt_result::cancelled, rep);
+                    break;
+                }
+                // The request, head and body, in one buffer: one TLS record, one send.
+                wbuf_.clear();
+                wbuf_ += impl_->head_prefix();
+                if (!op->key.empty()) {
+                    wbuf_ += "Idempotency-Key: ";
+                    wbuf_ += op->key;
+                    wbuf_ += "\r\n";
+                }
+                char num[24];
+                auto [end, ec0] = std::to_chars(num, num + sizeof num, op->body.size());
+                (void)ec0;
+                wbuf_ += "Content-Length: ";
+                wbuf_.append(num, end);
+                wbuf_ += "\r\n\r\n";
+                wbuf_ += op->body;
+
+                op->sent = true;
+                set_deadline(std::min(steady::now() + params_.attempt_timeout, op->deadline));
+                timed_out_ = false;
+                auto [wec, written] = co_await net::async_write(stream_, net::buffer(wbuf_), use_tuple);
+                (void)written;
+                if (wec) {
+                    set_deadline(steady::time_point::max());
+                    attempt_result otherwise = reused ? attempt_result::stale_connection : attempt_result::ambiguous;
+                    if (timed_out_) otherwise = attempt_result::attempt_timeout;
+                    rep.result = interrupted(op, otherwise, rep);
+                    rep.error = "write failed: " + (timed_out_ ? std::string("timed out") : wec.message());
+                    break;
+                }
+                const std::size_t max_total = header_limit + params_.max_response_body + 1024;
+                for (;;) {
+                    if (rbuf_.size() - rlen_ < 1024 && rbuf_.size() < max_total) rbuf_.resize(std::min(max_total, rbuf_.size() * 2));
+                    if (rlen_ == rbuf_.size()) {
+                        rep.result = attempt_result::protocol_error;
+                        rep.error = "response larger than max_response_body";
+                        break;
+                    }
+                    timed_out_ = false;
+                    auto [rec, n] = co_await stream_.async_read_some(net::buffer(rbuf_.data() + rlen_, rbuf_.size() - rlen_), use_tuple);
+                    if (rec) {
+                        attempt_result otherwise;
+                        if (timed_out_) otherwise = attempt_result::attempt_timeout;
+                        else if (rlen_ == 0 && reused && is_eof_like(rec) && op->ambiguous_retry_ok) otherwise = attempt_result::stale_connection;
+                        else if (rlen_ == 0) otherwise = attempt_result::ambiguous;
+                        else if (rec == net::error::eof || rec == net::ssl::error::stream_truncated) otherwise = attempt_result::protocol_error;
+                        else otherwise = attempt_result::ambiguous;
+                        rep.result = interrupted(op, otherwise, rep);
+                        rep.error = (rlen_ == 0 ? "no answer: " : "answer cut short: ") +
+                                    (timed_out_ ? std::string("attempt timed out") : rec.message());
+                        break;
+                    }
+                    rlen_ += n;
+                    auto st = parse_response(rbuf_.data(), rlen_, params_.max_response_body, header_limit, resp_);
+                    if (st == parse_status::need_more) continue;
+                    if (st == parse_status::error) {
+                        rep.result = attempt_result::protocol_error;
+                        rep.error = std::string("malformed answer: ") + resp_.error;
+                        if (resp_.status) rep.error += " (HTTP " + std::to_string(resp_.status) + ")";
+                        break;
+                    }
+                    rep.result = attempt_result::response;
+                    rep.response = &resp_;
+                    break;
+                }
+                set_deadline(steady::time_point::max());
+            } while (false);
             const auto now = steady::now();
             std::size_t consumed = 0;
             if (rep.result == attempt_result::response) {
