@@ -1,6 +1,7 @@
 # Extra test suites of subsystems that live outside src/ (append only).
-if(CATALYST_BUILD_BENCH AND EXISTS ${PROJECT_SOURCE_DIR}/bench/harness/CMakeLists.txt)
-  catalyst_add_test_suite(bench catalyst_bench_core)
+# catalyst-bench's pure parts, and its drivers against the client and an in-process sandbox.
+if(CATALYST_BUILD_BENCH AND TARGET catalyst_sandbox AND EXISTS ${PROJECT_SOURCE_DIR}/bench/harness/CMakeLists.txt)
+  catalyst_add_test_suite(bench catalyst_bench_driver catalyst::sandbox)
 endif()
 # catalyst-batch's end-to-end tests run the real binary (tests/batch/e2e_test.cpp).
 if(TARGET catalyst_batch_tests AND TARGET catalyst-batch)
