@@ -28,6 +28,8 @@ Input and output:
   --output FILE, -o FILE  results, one JSON record per input line (default: stdout).
                           An existing file is resumed: lines already in it are skipped.
   --campaign UUID         campaign for requests that name none
+  --retry-failed          resume, and send again the lines whose record is an error other
+                          than validation_failed (their records are replaced, same keys)
   --max-line-bytes N      longer lines become error records (default 65536)
   --dry-run               validate and derive keys only; nothing is sent
 
@@ -108,6 +110,8 @@ options parse_options(const std::vector<std::string_view>& args, const env_looku
             if (o.max_line < 64) throw usage_error("--max-line-bytes: at least 64");
         } else if (flag == "--dry-run") {
             o.dry_run = true;
+        } else if (flag == "--retry-failed") {
+            o.retry_failed = true;
         } else if (flag == "--concurrency") {
             o.concurrency = parse_number<unsigned>(flag, value());
             if (o.concurrency == 0 || o.concurrency > 100'000)

@@ -32,6 +32,7 @@ struct options {
     std::optional<std::string> base_url;
     shard_spec shard;
     bool dry_run = false;
+    bool retry_failed = false;              ///< resend lines whose record is an error (not validation)
     progress_mode progress = progress_mode::automatic;
     std::chrono::milliseconds progress_interval{0};  ///< 0: 250 ms on a terminal, 5 s otherwise
     std::size_t max_line = 64 * 1024;

@@ -1,5 +1,7 @@
 #include "batch/output.hpp"
 
+#include "batch/line_reader.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -19,7 +21,7 @@ namespace {
 
 }  // namespace
 
-output_file::output_file(const std::string& path) : path_(path) {
+output_file::output_file(const std::string& path, bool retry_failed) : path_(path) {
     if (path.empty() || path == "-") {
         fd_ = STDOUT_FILENO;
         return;
@@ -33,7 +35,17 @@ output_file::output_file(const std::string& path) : path_(path) {
             throw std::runtime_error("output " + path + " is in use by another catalyst-batch run");
         fail("cannot lock output", path);
     }
+    scan();
+    if (retry_failed && resume_.failed > resume_.failed_by_reason["validation_failed"]) {
+        drop_failed();
+        scan();
+    }
+}
+
+void output_file::scan() {
     const int fd = fd_;
+    const std::string& path = path_;
+    if (::lseek(fd_, 0, SEEK_SET) < 0) fail("cannot seek", path);
     resume_ = scan_output([fd, &path](char* buf, std::size_t n) -> std::size_t {
         for (;;) {
             const ssize_t r = ::read(fd, buf, n);
@@ -44,6 +56,58 @@ output_file::output_file(const std::string& path) : path_(path) {
     if (resume_.torn && ::ftruncate(fd_, static_cast<off_t>(resume_.valid_bytes)) != 0)
         fail("cannot cut the torn last record of", path);
     if (::lseek(fd_, static_cast<off_t>(resume_.valid_bytes), SEEK_SET) < 0) fail("cannot seek", path);
+}
+
+// Copies the records to keep into a new file and renames it over the old one: a crash leaves
+// either file whole. The new file is locked before the rename, and the old one stays locked
+// until then, so no other run slips in between.
+void output_file::drop_failed() {
+    const std::string tmp = path_ + ".retry-tmp";
+    const int tfd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (tfd < 0) fail("cannot create", tmp);
+    if (::flock(tfd, LOCK_EX | LOCK_NB) != 0) {
+        ::close(tfd);
+        fail("cannot lock", tmp);
+    }
+    if (::lseek(fd_, 0, SEEK_SET) < 0) fail("cannot seek", path_);
+    const int fd = fd_;
+    const std::string& path = path_;
+    line_reader reader(
+        [fd, &path](char* buf, std::size_t n) -> std::size_t {
+            for (;;) {
+                const ssize_t r = ::read(fd, buf, n);
+                if (r >= 0) return static_cast<std::size_t>(r);
+                if (errno != EINTR) fail("cannot read output", path);
+            }
+        },
+        1 << 20);
+    physical_line pl;
+    std::uint64_t offset = 0;
+    buffer_.clear();
+    const int old_fd = fd_;
+    fd_ = tfd;
+    while (reader.next(pl)) {
+        offset += pl.text.size() + 1;
+        if (offset > resume_.valid_bytes) break;
+        auto r = parse_record(pl.text);
+        if (r && !r->ok && r->error != "validation_failed") {
+            ++dropped_;
+            continue;
+        }
+        buffer_.append(pl.text);
+        buffer_.push_back('\n');
+        if (buffer_.size() >= 64 * 1024) flush();
+    }
+    flush();
+    if (::fsync(fd_) != 0) fail("cannot sync", tmp);
+    if (::rename(tmp.c_str(), path_.c_str()) != 0) fail("cannot rename over", path_);
+    const auto slash = path_.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path_.substr(0, slash));
+    if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
+    ::close(old_fd);
 }
 
 output_file::~output_file() {

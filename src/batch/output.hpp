@@ -25,12 +25,18 @@ public:
     /// takes an exclusive lock (a second run on the same file is refused), scans what is
     /// there into `resume()`, and cuts a torn last line. Throws std::runtime_error /
     /// resume_error with the path and the reason.
-    explicit output_file(const std::string& path);
+    ///
+    /// `retry_failed`: error records other than `validation_failed` are dropped first (the
+    /// file is rewritten to a temporary and renamed over, atomically), so that their lines are
+    /// sent again, with the same keys, and get one record each.
+    explicit output_file(const std::string& path, bool retry_failed = false);
     ~output_file();
     output_file(const output_file&) = delete;
     output_file& operator=(const output_file&) = delete;
 
     const resume_state& resume() const noexcept { return resume_; }
+    /// Error records dropped by `retry_failed`.
+    std::uint64_t dropped() const noexcept { return dropped_; }
     bool is_file() const noexcept { return is_file_; }
 
     void append(const result_record& r);
@@ -40,7 +46,11 @@ public:
     void sync();
 
 private:
+    void scan();
+    void drop_failed();
+
     int fd_ = -1;
+    std::uint64_t dropped_ = 0;
     bool is_file_ = false;
     bool owns_fd_ = false;
     std::string path_;

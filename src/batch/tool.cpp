@@ -114,12 +114,14 @@ int run_tool(int argc, char** argv) {
     // Output (and what an earlier run already did).
     std::unique_ptr<output_file> out;
     try {
-        out = std::make_unique<output_file>(opt.output);
+        out = std::make_unique<output_file>(opt.output, opt.retry_failed);
     } catch (const std::exception& e) {
         say(e.what());
         return exit_usage;
     }
     const auto& resumed = out->resume();
+    if (out->dropped() > 0)
+        say("--retry-failed: " + std::to_string(out->dropped()) + " error records removed; their lines are sent again");
     if (resumed.records > 0) {
         if ((resumed.dry_run > 0) != opt.dry_run) {
             say("output " + opt.output + (opt.dry_run ? " holds real results: a --dry-run needs another file"

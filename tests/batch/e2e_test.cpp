@@ -356,6 +356,35 @@ TEST_F(batch_e2e, sigint_finishes_in_flight_and_exits_3_then_resumes) {
     EXPECT_EQ(sb_->ledger().size(), static_cast<std::size_t>(n));
 }
 
+TEST_F(batch_e2e, retry_failed_resends_failed_lines_and_keeps_one_record_each) {
+    test::spit(path("in.jsonl"), leads(20) + "{bad\n");
+    // The API is unreachable: every line fails, the bad one with validation_failed.
+    auto down = env();
+    down["CATALYST_BASE_URL"] = "https://127.0.0.1:1/api/v1";
+    auto r = run({path("in.jsonl"), "-o", path("out.jsonl"), "--max-attempts", "1"}, down);
+    EXPECT_EQ(r.code, 1) << r.err;
+    auto recs = records(path("out.jsonl"));
+    ASSERT_EQ(recs.size(), 21u);
+    for (const auto& x : recs) EXPECT_FALSE(x.ok);
+    // A plain rerun does not resend them: errors are outcomes.
+    EXPECT_EQ(run({path("in.jsonl"), "-o", path("out.jsonl")}).code, 1);
+    EXPECT_EQ(sb_->ledger().size(), 0u);
+    auto again = run({path("in.jsonl"), "-o", path("out.jsonl"), "--retry-failed"});
+    EXPECT_EQ(again.code, 1) << again.err;  // the bad line still fails
+    EXPECT_NE(again.err.find("20 error records removed"), std::string::npos) << again.err;
+    recs = records(path("out.jsonl"));
+    ASSERT_EQ(recs.size(), 21u);
+    std::set<std::uint64_t> lines;
+    int ok = 0;
+    for (const auto& x : recs) {
+        EXPECT_TRUE(lines.insert(x.line).second) << x.line;
+        ok += x.ok;
+    }
+    EXPECT_EQ(ok, 20);
+    EXPECT_EQ(sb_->ledger().size(), 20u);
+    EXPECT_FALSE(fs::exists(path("out.jsonl.retry-tmp")));
+}
+
 TEST_F(batch_e2e, dry_run_sends_nothing) {
     test::spit(path("in.jsonl"), leads(10) + "{bad\n");
     auto r = run({path("in.jsonl"), "-o", path("out.jsonl"), "--dry-run"});

@@ -77,7 +77,7 @@ TEST(options, help_names_every_flag_we_parse) {
     for (const char* f : {"--input", "--format", "--output", "--campaign", "--max-line-bytes", "--dry-run",
                           "--concurrency", "--rate", "--deadline-ms", "--max-attempts", "--config", "--base-url",
                           "--api-key-file", "--shard", "--shards", "--progress", "--progress-interval-ms",
-                          "--flush-ms", "--help", "--version"})
+                          "--flush-ms", "--retry-failed", "--help", "--version"})
         EXPECT_NE(h.find(f), std::string::npos) << f;
 }
 
