@@ -51,6 +51,7 @@ request_op* acquire_op() {
 void release_op(request_op* op) {
     op->gen.fetch_add(1, std::memory_order_relaxed);
     op->timer.reset();
+    op->handler_work = nullptr;
     op->diag = nullptr;
     op->body.clear();
     op->key.clear();
@@ -427,6 +428,7 @@ void shard::finish(request_op* op, error_code ec, session s) {
         if (ec && d->detail.empty()) d->detail = std::string(to_string(static_cast<errc>(ec.value())));
     }
     auto handler = std::move(op->handler);
+    auto work = std::move(op->handler_work);  // released after the post has taken over
     release_op(op);
     net::post(ex_, net::append(std::move(handler), ec, std::move(s)));
     if (shutting_down_) check_shutdown_done();
@@ -694,6 +696,11 @@ void client::create_session_erased(const session_request& req, const request_opt
     // Not `op->handler = std::move(handler)`: Asio 1.26's move assignment of
     // any_completion_handler wraps the handler in itself, recursively.
     handler.swap(op->handler);
+    {
+        auto own = net::any_completion_executor(s.get_executor());
+        auto ex = net::get_associated_executor(op->handler, own);
+        if (ex != own) op->handler_work = net::prefer(ex, net::execution::outstanding_work.tracked);
+    }
     auto slot = net::get_associated_cancellation_slot(op->handler);
     if (slot.is_connected()) {
         slot.template emplace<op_canceller>(

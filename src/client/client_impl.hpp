@@ -14,6 +14,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/any_completion_executor.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -47,6 +48,9 @@ struct request_op {
     bool ambiguous_retry_ok = false;
     diagnostics* diag = nullptr;
     create_session_handler handler;
+    /// Outstanding work on the handler's own executor when it is not the shard's (a
+    /// bind_executor to another io_context), so that its run() waits for the completion.
+    boost::asio::any_completion_executor handler_work;
     steady::time_point start{};
     steady::time_point deadline = steady::time_point::max();
     retry_params retry;
