@@ -101,7 +101,9 @@ struct op_canceller {
     void operator()(net::cancellation_type_t type) const {
         auto keep = impl.lock();
         if (!keep) return;
-        net::dispatch(s->get_executor(), [keep, s = s, op = op, gen = gen, type] { s->cancel(op, gen, type); });
+        // post, not dispatch: FIFO behind the submit posted by the initiation, so that a
+        // cancellation emitted right after the call is never looked at before the op is known.
+        net::post(s->get_executor(), [keep, s = s, op = op, gen = gen, type] { s->cancel(op, gen, type); });
     }
 };
 

@@ -878,3 +878,24 @@ TEST_F(client_test, pacing_spaces_requests_out) {
     // 1 at once, then 10 at 20 ms intervals: a lower bound only (never an upper one).
     EXPECT_GE(elapsed, 190ms);
 }
+
+TEST_F(client_test, cancellation_emitted_right_after_the_call_is_honoured) {
+    start();
+    net::io_context ioc;
+    client c(ioc, params());
+    net::cancellation_signal sig;
+    error_code got;
+    int calls = 0;
+    net::post(ioc, [&] {
+        c.async_create_session(valid_request(), net::bind_cancellation_slot(sig.slot(), [&](error_code ec, session) {
+                                   got = ec;
+                                   ++calls;
+                                   c.async_shutdown(0ms, [](error_code) {});
+                               }));
+        sig.emit(net::cancellation_type::terminal);
+    });
+    ioc.run_for(20s);
+    EXPECT_EQ(calls, 1);
+    EXPECT_EQ(got, errc::cancelled);
+    EXPECT_EQ(sb_->stats().requests, 0u);
+}
