@@ -91,6 +91,9 @@ public:
 
     /// Creates a payment session: `POST <base_url>/payment-sessions/`.
     ///
+    /// The token defaults to the executor's default completion token, as Asio's own
+    /// operations do (with `any_io_executor` in Boost 1.81 there is none: pass a token).
+    ///
     /// Signature: `void(boost::system::error_code, catalyst::session)`; on error the session
     /// is empty and `ec` is a `catalyst::errc`. The request is validated (`catalyst::validate`)
     /// and encoded on the calling thread before this returns; an invalid request completes
