@@ -145,18 +145,38 @@ TEST_F(batch_e2e, kill_9_at_random_moments_then_rerun_is_exactly_once) {
     f.reset_mid_response.probability = 0.02;
     sb_->set_faults(f);
     std::mt19937 rng(12345);
-    std::uniform_int_distribution<int> delay(30, 300);
+    std::uniform_int_distribution<int> delay(0, 150);
+    auto lines_in = [&](const std::string& file) {
+        const auto text = test::slurp(file);
+        return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+    };
     int kills = 0;
     for (int round = 0; round < 12; ++round) {
+        const int before = lines_in(path("out.jsonl"));
         auto c = test::spawn(exe, {path("in.jsonl"), "-o", path("out.jsonl"), "--concurrency", "16",
                                    "--flush-ms", "20", "--rate", "1500"},
                              env(), dir_.string());
+        // Kill once this run has written something (however slow the build, ASan included),
+        // then after a random extra moment: the kill lands while lines are in flight.
+        int status = 0;
+        bool exited = false;
+        for (int i = 0; i < 3000 && lines_in(path("out.jsonl")) == before; ++i) {
+            if (::waitpid(c.pid, &status, WNOHANG) == c.pid) {
+                exited = true;
+                break;
+            }
+            std::this_thread::sleep_for(10ms);
+        }
+        if (exited) {
+            ASSERT_TRUE(WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 1))
+                << test::slurp(c.err_path);
+            continue;
+        }
         std::this_thread::sleep_for(std::chrono::milliseconds(delay(rng)));
         ::kill(c.pid, SIGKILL);
         const int code = test::wait_for(c);
         if (code == 128 + SIGKILL) {
-            const auto text = test::slurp(path("out.jsonl"));
-            const auto done = std::count(text.begin(), text.end(), '\n');
+            const int done = lines_in(path("out.jsonl"));
             if (done > 0 && done < n) ++kills;  // killed mid-run, with work on both sides
         } else {
             ASSERT_TRUE(code == 0 || code == 1) << code << test::slurp(c.err_path);
@@ -339,7 +359,8 @@ TEST_F(batch_e2e, sigint_finishes_in_flight_and_exits_3_then_resumes) {
     test::spit(path("in.jsonl"), leads(n));
     auto c = test::spawn(exe, {path("in.jsonl"), "-o", path("out.jsonl"), "--rate", "200", "--concurrency", "4"},
                          env(), dir_.string());
-    std::this_thread::sleep_for(400ms);
+    // Signal once results flow (the handler is installed by then, however slow the build).
+    for (int i = 0; i < 3000 && test::slurp(path("out.jsonl")).empty(); ++i) std::this_thread::sleep_for(10ms);
     ::kill(c.pid, SIGINT);
     const int code = test::wait_for(c);
     ASSERT_EQ(code, 3) << test::slurp(c.err_path);
