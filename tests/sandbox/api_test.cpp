@@ -596,6 +596,15 @@ TEST_F(SandboxApi, StartErrorsSayWhat) {
     sandbox_params bad;
     bad.api_keys = {};
     EXPECT_THROW(sandbox{bad}, sandbox_config_error);
+    sandbox_params journal;
+    journal.journal_file = "/nonexistent/dir/journal.jsonl";
+    try {
+        sandbox j(journal);
+        j.start();
+        FAIL() << "an unwritable journal was accepted";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("/nonexistent/dir/journal.jsonl"), std::string::npos) << e.what();
+    }
 }
 
 TEST_F(SandboxApi, ConcurrentConnectionsGetUniqueTokens) {

@@ -135,6 +135,21 @@ TEST_F(SandboxFault, CloseBeforeReadingTheRequest) {
     EXPECT_GE(injected("close_before_read"), 1u);
 }
 
+TEST_F(SandboxFault, CloseBeforeReadOnAKeptAliveConnection) {
+    fault_params f;
+    f.close_before_read.every_nth = 2;  // read 1 is served, the server closes instead of read 2
+    start_with(f);
+    auto c = client();
+    http_reply r;
+    ASSERT_FALSE(c->request("POST", create_path, create_headers(), example_create_body(), r));
+    EXPECT_EQ(r.status, 201u);
+    EXPECT_TRUE(r.keep_alive);
+    const auto ec = c->request("POST", create_path, create_headers(), example_create_body(), r);
+    EXPECT_TRUE(is_closed_by_peer(ec)) << ec.message();
+    EXPECT_EQ(sb_->stats().created, 1u);
+    EXPECT_EQ(injected("close_before_read"), 1u);
+}
+
 TEST_F(SandboxFault, CloseAfterReadingCreatesNothing) {
     fault_params f;
     f.close_after_read.every_nth = 1;
