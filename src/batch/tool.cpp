@@ -5,6 +5,7 @@
 
 #include <catalyst/config.hpp>
 #include <catalyst/sandbox.hpp>
+#include <catalyst/validation.hpp>
 
 #include <boost/json/parse.hpp>
 
@@ -69,6 +70,11 @@ int run_tool(int argc, char** argv) {
     if (opt.version) {
         std::puts("catalyst-batch 0.1.0");
         return exit_ok;
+    }
+
+    if (opt.campaign && !rules::is_uuid(*opt.campaign)) {
+        say("--campaign: \"" + *opt.campaign + "\" is not a lower-case hyphenated UUID");
+        return exit_usage;
     }
 
     // Configuration: defaults, the file, the environment, then the flags.

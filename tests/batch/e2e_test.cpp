@@ -318,6 +318,7 @@ TEST_F(batch_e2e, exit_codes_and_secrets) {
     EXPECT_EQ(run({}).code, 2);
     EXPECT_EQ(run({path("missing.jsonl")}).code, 2);
     EXPECT_EQ(run({path("in.jsonl"), "--concurrency", "none"}).code, 2);
+    EXPECT_EQ(run({path("in.jsonl"), "--campaign", "not-a-uuid"}).code, 2);
     // A key from a file works and is never printed, even when the server refuses it.
     test::spit(path("key"), "rk_wrong_key_abcdef\n");
     auto env_no_key = env();
