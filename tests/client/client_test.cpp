@@ -899,3 +899,52 @@ TEST_F(client_test, cancellation_emitted_right_after_the_call_is_honoured) {
     EXPECT_EQ(got, errc::cancelled);
     EXPECT_EQ(sb_->stats().requests, 0u);
 }
+
+TEST_F(client_test, calls_and_cancellations_from_many_threads) {
+    sandbox_params sp;
+    sp.threads = 2;
+    start(sp);
+    auto p = params();
+    p.threads = 2;
+    p.max_connections = 8;
+    client c(p);
+    constexpr int per_thread = 150;
+    constexpr int n_threads = 4;
+    std::vector<std::atomic<int>> completions(per_thread * n_threads);
+    std::atomic<int> ok{0}, cancelled{0}, other{0}, left{per_thread * n_threads};
+    std::promise<void> all;
+    std::shared_future<void> all_done = all.get_future().share();
+    std::vector<std::thread> callers;
+    for (int t = 0; t < n_threads; ++t) {
+        callers.emplace_back([&, t] {
+            std::vector<std::unique_ptr<net::cancellation_signal>> signals;
+            for (int i = 0; i < per_thread; ++i) {
+                const int id = t * per_thread + i;
+                auto req = valid_request("mt" + std::to_string(id) + "@example.com");
+                auto handler = [&, id](error_code ec, session) {
+                    completions[id].fetch_add(1);
+                    (!ec ? ok : ec == errc::cancelled ? cancelled : other).fetch_add(1);
+                    if (left.fetch_sub(1) == 1) all.set_value();
+                };
+                if (i % 3 == 0) {
+                    signals.push_back(std::make_unique<net::cancellation_signal>());
+                    c.async_create_session(req, net::bind_cancellation_slot(signals.back()->slot(), handler));
+                    signals.back()->emit(net::cancellation_type::terminal);  // from this foreign thread
+                } else {
+                    c.async_create_session(req, handler);
+                }
+            }
+            // The signals must outlive their operations.
+            all_done.wait_for(60s);
+        });
+    }
+    for (auto& th : callers) th.join();
+    ASSERT_EQ(left.load(), 0);
+    for (auto& n : completions) EXPECT_EQ(n.load(), 1);
+    EXPECT_EQ(other.load(), 0);
+    EXPECT_EQ(cancelled.load(), per_thread * n_threads / 3);  // every cancelled call, none else
+    // A call cancelled mid-flight may still have created its session; nothing else did.
+    const auto created = sb_->stats().created;
+    EXPECT_GE(created, static_cast<std::uint64_t>(ok.load()));
+    EXPECT_LE(created, static_cast<std::uint64_t>(ok.load() + cancelled.load()));
+}
