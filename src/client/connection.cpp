@@ -62,6 +62,9 @@ public:
         cancel_io();
     }
     bool busy() const { return current_ != nullptr || pending_ != nullptr; }
+    /// Marks the first op as this connection's before its coroutine has started, so that a
+    /// shutdown in between aborts it instead of taking the connection for an idle one.
+    void start_with(request_op* op) { current_ = op; }
 
 private:
     net::awaitable<bool> establish(request_op* op, attempt_report& rep);
@@ -432,6 +435,7 @@ void spawn_connection(std::shared_ptr<shard> s, request_op* first) {
     auto c = std::make_shared<connection>(std::move(impl), *s);
     s->register_connection(c.get());
     first->conn = c.get();
+    c->start_with(first);
     net::co_spawn(s->get_executor(), c->run(first), [c, s](std::exception_ptr e) {
         if (e && s->owner().logging()) {
             try {
