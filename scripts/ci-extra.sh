@@ -17,9 +17,10 @@ step() { printf '\n== %s (%s)\n' "$1" "$(date +%H:%M:%S)"; }
 if [ "${CATALYST_EXTRA_SKIP_TSAN:-0}" != 1 ]; then
   step "build under ThreadSanitizer (concurrency suites)"
   cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCATALYST_SANITIZE=thread \
-    -DCATALYST_BUILD_TESTS=ON -DCATALYST_BUILD_BENCH=OFF -DCATALYST_BUILD_EXAMPLES=OFF -DCATALYST_BUILD_TOOLS=OFF >/dev/null
+    -DCATALYST_BUILD_TESTS=ON -DCATALYST_BUILD_BENCH=OFF -DCATALYST_BUILD_EXAMPLES=OFF -DCATALYST_BUILD_TOOLS=ON >/dev/null
   targets=()
-  for t in catalyst_client_tests catalyst_sandbox_tests catalyst_hardening_tests; do
+  # catalyst-sandbox: the sandbox suite also runs the CLI.
+  for t in catalyst_client_tests catalyst_sandbox_tests catalyst_hardening_tests catalyst-sandbox; do
     if ninja -C build-tsan -t targets all 2>/dev/null | grep -q "^$t:"; then targets+=("$t"); fi
   done
   if [ ${#targets[@]} -gt 0 ]; then
