@@ -470,7 +470,12 @@ void service::create_session(const api_request& r, unsigned key_index, api_respo
     {
         const std::string_view media = trim(r.content_type.substr(0, r.content_type.find(';')));
         if (!iequals(media, "application/json")) {
-            detail(out, 415, "Unsupported media type \"" + std::string(media.substr(0, 100)) + "\" in request.");
+            // The header's bytes are the sender's: printable ASCII only, or the JSON body
+            // would carry invalid UTF-8.
+            std::string shown(media.substr(0, 100));
+            for (char& c : shown)
+                if (c < 0x20 || c > 0x7e) c = '?';
+            detail(out, 415, "Unsupported media type \"" + shown + "\" in request.");
             return;
         }
     }
