@@ -1,9 +1,13 @@
 // Inputs the fuzzers found (fuzz/*), each reduced to the smallest case that showed the bug,
 // kept here so that the normal and sanitizer test runs guard the fix.
 #include "batch/resume.hpp"
+#include "sandbox/config.hpp"
+#include "sandbox/service.hpp"
 
 #include <catalyst/json.hpp>
 #include <catalyst/sandbox.hpp>
+
+#include <boost/json/parse.hpp>
 
 #include <gtest/gtest.h>
 
@@ -64,6 +68,28 @@ TEST(hardening_regressions, resume_refuses_line_numbers_beyond_any_input) {
     auto st = batch::scan_output(from_string(R"({"line":3,"key":"k","outcome":"ok"})" "\n"));
     EXPECT_TRUE(st.is_done(3));
     EXPECT_EQ(st.ok, 1u);
+}
+
+// fuzz_sandbox_request: the 415 answer echoed the request's Content-Type byte for byte, so a
+// header with bytes >= 0x80 made the JSON body invalid UTF-8 (unparsable for any client).
+TEST(hardening_regressions, sandbox_415_body_stays_valid_json_for_any_content_type) {
+    sandbox_params p;
+    p.api_keys = {"rk_test_123"};
+    sandbox_detail::service svc(sandbox_detail::normalize(p));
+    sandbox_detail::api_request r;
+    r.method = sandbox_detail::http_method::post;
+    r.target = "/api/v1/payment-sessions/";
+    r.has_authorization = true;
+    r.authorization = "Bearer rk_test_123";
+    r.has_content_type = true;
+    r.content_type = "text/p\xec\x61\x14\x03\xff\"x";
+    r.body = "{}";
+    sandbox_detail::api_response out;
+    svc.handle_api(r, out);
+    EXPECT_EQ(out.status, 415u);
+    boost::system::error_code ec;
+    (void)boost::json::parse(out.body, ec);
+    EXPECT_FALSE(ec) << out.body;
 }
 
 }  // namespace
