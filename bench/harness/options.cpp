@@ -203,7 +203,8 @@ usage: catalyst-bench [options]
                         default: an embedded sandbox on 127.0.0.1
   --ca FILE             CA bundle for --url
   --api-key-file FILE   API key (else CATALYST_API_KEY; the sandbox's own by default)
-  --threads N           client-owned threads (default 0: the bench's thread)
+  --threads N           client-owned threads (default 1, as an application would run it;
+                        0: the client on the bench's own io_context, through a strand)
   --max-connections N   client connection cap (default: the concurrency; open loop 64)
   --max-in-flight N     open loop: sessions outstanding at most (default 100000)
   --json                JSON on stdout instead of the table

@@ -21,7 +21,7 @@ struct options {
     std::string ca_file;          ///< --ca FILE
     std::string api_key;          ///< from --api-key-file or CATALYST_API_KEY; never printed
     std::string api_key_file;
-    unsigned threads = 0;         ///< --threads N: client-owned threads (0 = the bench's own)
+    unsigned threads = 1;         ///< --threads N: client-owned threads (0 = the bench's own, via a strand)
     std::size_t max_connections = 0;  ///< --max-connections; 0 = the concurrency (open loop: 64)
     std::size_t max_in_flight = 0;    ///< --max-in-flight (open loop); 0 = 100000
     bool json = false;            ///< --json: JSON on stdout instead of the table
