@@ -116,6 +116,10 @@ bool has(net::cancellation_type_t set, net::cancellation_type_t t) {
 shard::shard(client_impl& owner, net::any_io_executor ex, std::size_t max_connections, std::size_t queue_limit)
     : owner_(owner),
       ex_(std::move(ex)),
+      // an io_context's executor fits any_executor's small buffer: copies then never allocate
+      completion_ex_(ex_.target<net::io_context::executor_type>()
+                         ? net::any_completion_executor(*ex_.target<net::io_context::executor_type>())
+                         : net::any_completion_executor(ex_)),
       max_connections_(max_connections),
       queue_limit_(queue_limit),
       pacing_(owner.params().pacing.rate_per_second / static_cast<double>(owner.shard_count()),
@@ -432,7 +436,14 @@ void shard::finish(request_op* op, error_code ec, session s) {
     auto handler = std::move(op->handler);
     auto work = std::move(op->handler_work);  // released after the post has taken over
     release_op(op);
-    net::post(ex_, net::append(std::move(handler), ec, std::move(s)));
+    if (!work) {
+        // The handler runs on this shard's executor (see create_session_erased): post a plain
+        // function. Posting the any_completion_handler itself would look up and wrap its
+        // executor, two allocations per call.
+        net::post(ex_, [h = std::move(handler), ec, s = std::move(s)]() mutable { std::move(h)(ec, std::move(s)); });
+    } else {
+        net::post(ex_, net::append(std::move(handler), ec, std::move(s)));
+    }
     if (shutting_down_) check_shutdown_done();
 }
 
@@ -699,7 +710,7 @@ void client::create_session_erased(const session_request& req, const request_opt
     // any_completion_handler wraps the handler in itself, recursively.
     handler.swap(op->handler);
     {
-        auto own = net::any_completion_executor(s.get_executor());
+        const auto& own = s.completion_executor();
         auto ex = net::get_associated_executor(op->handler, own);
         if (ex != own) op->handler_work = net::prefer(ex, net::execution::outstanding_work.tracked);
     }

@@ -106,6 +106,9 @@ public:
     ~shard();
 
     const boost::asio::any_io_executor& get_executor() const noexcept { return ex_; }
+    /// The same executor, converted once: a call compares its handler's executor with it, and
+    /// converting `ex_` per call would allocate (any_executor to another any_executor type).
+    const boost::asio::any_completion_executor& completion_executor() const noexcept { return completion_ex_; }
     client_impl& owner() noexcept { return owner_; }
     shard_metrics& stats() noexcept { return metrics_; }
 
@@ -145,6 +148,7 @@ private:
 
     client_impl& owner_;
     boost::asio::any_io_executor ex_;
+    boost::asio::any_completion_executor completion_ex_;
     std::size_t max_connections_;
     op_list queue_;
     op_list backoff_;
