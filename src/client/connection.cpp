@@ -45,6 +45,10 @@ public:
           watchdog_(s.get_executor()),
           wake_(s.get_executor()) {
         rbuf_.resize(initial_read_buffer);
+        // Asio sets SSL_MODE_RELEASE_BUFFERS on every SSL object: OpenSSL then frees its
+        // record buffers whenever they are empty and allocates them again for the next
+        // record, several allocations per request on a busy keep-alive connection.
+        SSL_clear_mode(stream_.native_handle(), SSL_MODE_RELEASE_BUFFERS);
     }
 
     net::awaitable<void> run(request_op* op);
