@@ -326,6 +326,14 @@ net::awaitable<void> connection::run(request_op* op) {
                 }
                 const std::size_t max_total = header_limit + params_.max_response_body + 1024;
                 for (;;) {
+                    // A cancellation that landed while the last step's completion was already
+                    // queued (cancel_io() could not reach it) is seen here, not lost.
+                    if (abort_) {
+                        set_deadline(steady::time_point::max());
+                        rep.result = interrupted(op, attempt_result::ambiguous, rep);
+                        rep.error = "cancelled while waiting for the answer";
+                        break;
+                    }
                     if (rbuf_.size() - rlen_ < 1024 && rbuf_.size() < max_total) rbuf_.resize(std::min(max_total, rbuf_.size() * 2));
                     if (rlen_ == rbuf_.size()) {
                         rep.result = attempt_result::protocol_error;
