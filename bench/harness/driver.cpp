@@ -84,6 +84,10 @@ struct finish_flag {
         net::post(ioc, [] {});  // wakes run_one()
     }
     void wait() {
+        // A previous phase (the warm-up) that ran out of work left the context stopped, and a
+        // stopped context's run_one() returns at once: this loop would spin on a core that the
+        // client's own thread needs.
+        if (ioc.stopped()) ioc.restart();
         while (!done.load(std::memory_order_acquire)) ioc.run_one();
     }
 };

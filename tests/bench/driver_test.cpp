@@ -8,6 +8,7 @@
 #include <catalyst/sandbox.hpp>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 
 #include <gtest/gtest.h>
 
@@ -95,6 +96,23 @@ TEST_F(bench_driver, closed_loop_on_client_threads_merges_every_thread) {
     EXPECT_EQ(r.succeeded + r.failed, 200u);
     EXPECT_EQ(r.succeeded, 200u);
     EXPECT_EQ(r.latency.count(), 200u);
+    c.reset();
+}
+
+TEST_F(bench_driver, a_second_phase_runs_the_context_that_the_first_left_stopped) {
+    // With the client on its own thread, the bench's context runs out of work at the end of
+    // a phase (the warm-up) and stops; the next phase must restart it, not spin on
+    // run_one() returning at once. A handler posted in between shows which one happened.
+    boost::asio::io_context ioc(1);
+    std::optional<client> c;
+    c.emplace(params(4, 1));
+    const auto warm = run_closed_loop(ioc, *c, example_request(), 4, closed_loop_plan{20, nanos(0)});
+    EXPECT_EQ(warm.succeeded, 20u);
+    bool ran = false;
+    boost::asio::post(ioc, [&ran] { ran = true; });
+    const auto r = run_closed_loop(ioc, *c, example_request(), 4, closed_loop_plan{20, nanos(0)});
+    EXPECT_EQ(r.succeeded, 20u);
+    EXPECT_TRUE(ran);
     c.reset();
 }
 
