@@ -38,7 +38,8 @@ enum class idempotency_policy {
 };
 
 /// TLS settings. Peer verification (chain and host name) is always on unless
-/// `insecure_skip_verify` is set, which logs a warning on every new connection.
+/// `insecure_skip_verify` is set, which logs a warning on every new connection (through the
+/// client's logger, or on stderr when none is installed: it is never silent).
 struct tls_params {
     std::string ca_file;       ///< PEM bundle; "" = the system's default paths
     std::string ca_dir;        ///< hashed CA directory; ""= none

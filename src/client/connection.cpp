@@ -16,6 +16,7 @@
 #include <openssl/x509v3.h>
 
 #include <charconv>
+#include <cstdio>
 
 namespace catalyst::detail {
 
@@ -236,6 +237,9 @@ net::awaitable<bool> connection::establish(request_op* op, attempt_report& rep) 
         }
     } else if (impl_->logging()) {
         impl_->log(log_level::warning, "TLS peer verification is OFF (tls.insecure_skip_verify)");
+    } else {
+        // Switching verification off must never be silent, not even without a logger.
+        std::fputs("catalyst: warning: TLS peer verification is OFF (tls.insecure_skip_verify)\n", stderr);
     }
     if (named || !o.host_is_ip) SSL_set_tlsext_host_name(ssl, verify_name.c_str());
     if (params_.tls.session_resumption && shard_.tls_session()) SSL_set_session(ssl, shard_.tls_session());

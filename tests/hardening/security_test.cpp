@@ -132,6 +132,29 @@ TEST_F(security, insecure_skip_verify_warns_on_every_connection) {
     EXPECT_EQ(warnings.size(), opened) << "one warning per connection";
 }
 
+TEST_F(security, insecure_skip_verify_without_a_logger_warns_on_stderr) {
+    client_params p = hardening::client_params_for(*sb_);
+    p.tls.ca_pem.clear();
+    p.tls.insecure_skip_verify = true;
+    boost::asio::io_context ctx;
+    auto guard = boost::asio::make_work_guard(ctx);
+    client cl(ctx, p);  // no logger installed
+    testing::internal::CaptureStderr();
+    bool done = false;
+    boost::system::error_code ec;
+    cl.async_create_session(hardening::campaign_request("insecure.stderr@example.com"),
+                            [&](boost::system::error_code e, session) {
+                                ec = e;
+                                done = true;
+                            });
+    for (int k = 0; k < 3000 && !done; ++k) ctx.run_for(10ms);
+    const std::string err = testing::internal::GetCapturedStderr();
+    ASSERT_TRUE(done);
+    EXPECT_FALSE(ec) << ec.message();
+    EXPECT_NE(err.find("TLS peer verification is OFF"), std::string::npos) << err;
+    EXPECT_EQ(err.find(p.api_key), std::string::npos) << "the warning never carries the key";
+}
+
 // --- TLS 1.2 minimum ---------------------------------------------------------------------
 
 TEST(security_tls, client_context_has_tls_1_2_as_its_floor) {
