@@ -2,6 +2,7 @@
 // reports throughput, latency percentiles, CPU per session, peak RSS and connection counts.
 // See bench/README.md.
 
+#include "core/contract_example.hpp"
 #include "chart.hpp"
 #include "driver.hpp"
 #include "options.hpp"
@@ -35,16 +36,7 @@ using namespace catalyst::bench;
 
 // The contract's example request, the one ../shared/bench/wrk-post.lua sends, so that
 // both sides of compare.sh do the same work.
-session_request example_request() {
-    session_request r;
-    r.campaign_id = "a1b2c3d4-e5f6-7890-abcd-ef1234567890";
-    r.customer_ip = "203.0.113.50";
-    r.lead.first_name = "Max";
-    r.lead.last_name = "Mustermann";
-    r.lead.email = "max@example.com";
-    r.lead.country = "DE";
-    return r;
-}
+session_request example_request() { return catalyst::detail::contract_example_request(); }
 
 std::string read_file(const std::string& path, const char* what) {
     std::ifstream in(path, std::ios::binary);

@@ -3,6 +3,7 @@
 // BM_decode_session_dom is the alternative the SAX decoder was measured against: a
 // boost::json DOM in a monotonic resource on a stack buffer.
 
+#include "core/contract_example.hpp"
 #include <catalyst/json.hpp>
 
 #include <boost/json/monotonic_resource.hpp>
@@ -16,16 +17,7 @@
 namespace {
 
 // The contract's example request (create-campaign-session.txt).
-catalyst::session_request contract_example() {
-    catalyst::session_request r;
-    r.campaign_id = "a1b2c3d4-e5f6-7890-abcd-ef1234567890";
-    r.customer_ip = "203.0.113.50";
-    r.lead.first_name = "Max";
-    r.lead.last_name = "Mustermann";
-    r.lead.email = "max@example.com";
-    r.lead.country = "DE";
-    return r;
-}
+catalyst::session_request contract_example() { return catalyst::detail::contract_example_request(); }
 
 catalyst::session_request every_field() {
     catalyst::session_request r = contract_example();

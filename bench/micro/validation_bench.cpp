@@ -1,22 +1,14 @@
 // Google Benchmark: validate() on the request shapes the client sees, valid and not.
 // The client validates every request before it reaches the wire, so this is per-session CPU.
 
+#include "core/contract_example.hpp"
 #include <catalyst/validation.hpp>
 
 #include <benchmark/benchmark.h>
 
 namespace {
 
-catalyst::session_request campaign_request() {
-    catalyst::session_request r;
-    r.campaign_id = "a1b2c3d4-e5f6-7890-abcd-ef1234567890";
-    r.customer_ip = "203.0.113.50";
-    r.lead.first_name = "Max";
-    r.lead.last_name = "Mustermann";
-    r.lead.email = "max@example.com";
-    r.lead.country = "DE";
-    return r;
-}
+catalyst::session_request campaign_request() { return catalyst::detail::contract_example_request(); }
 
 catalyst::session_request direct_request() {
     catalyst::session_request r;

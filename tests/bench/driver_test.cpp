@@ -2,6 +2,7 @@
 // they start is counted exactly once, as a success or as an error of its kind. Bounded by
 // request counts, never by time.
 
+#include "core/contract_example.hpp"
 #include "driver.hpp"
 
 #include <catalyst/client.hpp>
@@ -20,16 +21,7 @@ using namespace catalyst::bench;
 
 namespace {
 
-session_request example_request() {
-    session_request r;
-    r.campaign_id = "a1b2c3d4-e5f6-7890-abcd-ef1234567890";
-    r.customer_ip = "203.0.113.50";
-    r.lead.first_name = "Max";
-    r.lead.last_name = "Mustermann";
-    r.lead.email = "max@example.com";
-    r.lead.country = "DE";
-    return r;
-}
+session_request example_request() { return catalyst::detail::contract_example_request(); }
 
 class bench_driver : public ::testing::Test {
 protected:

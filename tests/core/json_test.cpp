@@ -1,3 +1,4 @@
+#include "core/contract_example.hpp"
 #include <catalyst/error.hpp>
 #include <catalyst/json.hpp>
 #include <catalyst/validation.hpp>
@@ -16,16 +17,7 @@ using catalyst::field_error;
 using catalyst::field_errors;
 using catalyst::session_request;
 
-session_request contract_example() {
-    session_request r;
-    r.campaign_id = "a1b2c3d4-e5f6-7890-abcd-ef1234567890";
-    r.customer_ip = "203.0.113.50";
-    r.lead.first_name = "Max";
-    r.lead.last_name = "Mustermann";
-    r.lead.email = "max@example.com";
-    r.lead.country = "DE";
-    return r;
-}
+session_request contract_example() { return catalyst::detail::contract_example_request(); }
 
 session_request every_field() {
     session_request r = contract_example();

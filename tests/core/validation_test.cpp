@@ -1,3 +1,4 @@
+#include "core/contract_example.hpp"
 #include <catalyst/json.hpp>
 #include <catalyst/validation.hpp>
 
@@ -11,16 +12,7 @@ using catalyst::field_errors;
 using catalyst::session_request;
 namespace rules = catalyst::rules;
 
-session_request campaign_request() {
-    session_request r;
-    r.campaign_id = "a1b2c3d4-e5f6-7890-abcd-ef1234567890";
-    r.customer_ip = "203.0.113.50";
-    r.lead.first_name = "Max";
-    r.lead.last_name = "Mustermann";
-    r.lead.email = "max@example.com";
-    r.lead.country = "DE";
-    return r;
-}
+session_request campaign_request() { return catalyst::detail::contract_example_request(); }
 
 session_request direct_request() {
     session_request r = campaign_request();
