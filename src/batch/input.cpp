@@ -106,8 +106,7 @@ void input_source::finish(input_item& out) {
     out.key = key_of(out.request);
 }
 
-bool input_source::next_jsonl(input_item& out) {
-    physical_line pl;
+bool input_source::next_content_line(physical_line& pl, input_item& out) {
     for (;;) {
         if (!reader_.next(pl)) return false;
         if (pl.oversized) {
@@ -117,18 +116,24 @@ bool input_source::next_jsonl(input_item& out) {
             out.key = key_of_raw("oversized line " + std::to_string(pl.number));
             return true;
         }
-        if (trim(pl.text).empty()) {
-            ++empty_lines_;
-            continue;
-        }
-        out.line = pl.number;
-        if (!decode(pl.text, out.request, out.errors, unknown_fields::reject)) {
-            out.key = key_of_raw(pl.text);
+        if (!trim(pl.text).empty()) {
+            out.line = pl.number;
             return true;
         }
-        finish(out);
+        ++empty_lines_;
+    }
+}
+
+bool input_source::next_jsonl(input_item& out) {
+    physical_line pl;
+    if (!next_content_line(pl, out)) return false;
+    if (pl.oversized) return true;
+    if (!decode(pl.text, out.request, out.errors, unknown_fields::reject)) {
+        out.key = key_of_raw(pl.text);
         return true;
     }
+    finish(out);
+    return true;
 }
 
 void input_source::read_header() {
@@ -214,62 +219,50 @@ bool input_source::next_csv(input_item& out) {
     if (!header_read_) read_header();
     if (columns_.empty()) return false;
     physical_line pl;
-    for (;;) {
-        if (!reader_.next(pl)) return false;
-        out.line = pl.number;
-        if (pl.oversized) {
-            out.errors.push_back(
-                {"non_field_errors", "line longer than " + std::to_string(params_.max_line) + " bytes"});
-            out.key = key_of_raw("oversized line " + std::to_string(pl.number));
-            return true;
-        }
-        if (trim(pl.text).empty()) {
-            ++empty_lines_;
-            continue;
-        }
-        record_.assign(pl.text);
-        csv_result r = parse_csv_record(record_, cells_);
-        // A quoted field may hold line breaks: the record goes on over the next lines.
-        while (r.status == csv_status::open_quote) {
-            if (!reader_.next(pl)) {
-                out.errors.push_back({"non_field_errors", "CSV quoting: quoted field in column " +
-                                                              std::to_string(r.column) +
-                                                              " not closed at the end of input"});
-                out.key = key_of_raw(record_);
-                return true;
-            }
-            if (pl.oversized || record_.size() + 1 + pl.text.size() > params_.max_line) {
-                out.errors.push_back({"non_field_errors", "CSV record longer than " +
-                                                              std::to_string(params_.max_line) +
-                                                              " bytes (a quote not closed?)"});
-                out.key = key_of_raw(record_);
-                return true;
-            }
-            record_.push_back('\n');
-            record_.append(pl.text);
-            r = parse_csv_record(record_, cells_);
-        }
-        if (r.status == csv_status::malformed) {
-            out.errors.push_back({"non_field_errors", "CSV quoting: column " + std::to_string(r.column) + ": " +
-                                                          std::string(r.reason)});
+    if (!next_content_line(pl, out)) return false;
+    if (pl.oversized) return true;
+    record_.assign(pl.text);
+    csv_result r = parse_csv_record(record_, cells_);
+    // A quoted field may hold line breaks: the record goes on over the next lines.
+    while (r.status == csv_status::open_quote) {
+        if (!reader_.next(pl)) {
+            out.errors.push_back({"non_field_errors", "CSV quoting: quoted field in column " +
+                                                          std::to_string(r.column) +
+                                                          " not closed at the end of input"});
             out.key = key_of_raw(record_);
             return true;
         }
-        if (cells_.size() != columns_.size()) {
-            out.errors.push_back({"non_field_errors", "CSV row has " + std::to_string(cells_.size()) +
-                                                          " fields, the header has " +
-                                                          std::to_string(columns_.size())});
+        if (pl.oversized || record_.size() + 1 + pl.text.size() > params_.max_line) {
+            out.errors.push_back({"non_field_errors", "CSV record longer than " +
+                                                          std::to_string(params_.max_line) +
+                                                          " bytes (a quote not closed?)"});
             out.key = key_of_raw(record_);
             return true;
         }
-        map_row(out);
-        if (!out.errors.empty()) {
-            out.key = key_of_raw(record_);
-            return true;
-        }
-        finish(out);
+        record_.push_back('\n');
+        record_.append(pl.text);
+        r = parse_csv_record(record_, cells_);
+    }
+    if (r.status == csv_status::malformed) {
+        out.errors.push_back({"non_field_errors", "CSV quoting: column " + std::to_string(r.column) + ": " +
+                                                      std::string(r.reason)});
+        out.key = key_of_raw(record_);
         return true;
     }
+    if (cells_.size() != columns_.size()) {
+        out.errors.push_back({"non_field_errors", "CSV row has " + std::to_string(cells_.size()) +
+                                                      " fields, the header has " +
+                                                      std::to_string(columns_.size())});
+        out.key = key_of_raw(record_);
+        return true;
+    }
+    map_row(out);
+    if (!out.errors.empty()) {
+        out.key = key_of_raw(record_);
+        return true;
+    }
+    finish(out);
+    return true;
 }
 
 }  // namespace catalyst::batch

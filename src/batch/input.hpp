@@ -61,6 +61,9 @@ public:
 
 private:
     void finish(input_item& out);
+    /// The next line with content (empty lines counted and skipped); an oversized line
+    /// fills `out` as an error item. False at the end of input.
+    bool next_content_line(physical_line& pl, input_item& out);
     bool next_jsonl(input_item& out);
     bool next_csv(input_item& out);
     void read_header();
