@@ -18,21 +18,15 @@ if [ "${CATALYST_EXTRA_SKIP_TSAN:-0}" != 1 ]; then
   step "build under ThreadSanitizer (concurrency suites)"
   cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCATALYST_SANITIZE=thread \
     -DCATALYST_BUILD_TESTS=ON -DCATALYST_BUILD_BENCH=OFF -DCATALYST_BUILD_EXAMPLES=OFF -DCATALYST_BUILD_TOOLS=ON >/dev/null
-  targets=()
-  # catalyst-sandbox: the sandbox suite also runs the CLI.
-  for t in catalyst_client_tests catalyst_sandbox_tests catalyst_hardening_tests catalyst-sandbox; do
-    if ninja -C build-tsan -t targets all 2>/dev/null | grep -q "^$t:"; then targets+=("$t"); fi
-  done
-  if [ ${#targets[@]} -gt 0 ]; then
-    cmake --build build-tsan -j "$jobs" --target "${targets[@]}"
-    step "concurrency tests under ThreadSanitizer"
-    # The fault matrix runs its reduced size under TSan (TSan is ~5-15x slower).
-    CATALYST_HARDENING_QUICK=1 \
-    TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$root/tests/hardening/tsan.supp" \
-      ctest --test-dir build-tsan -L '^(client|sandbox|hardening)$' -j "$jobs" --output-on-failure --timeout 600
-  else
-    echo "no concurrency suite is built yet"
-  fi
+  # catalyst-sandbox: the sandbox suite also runs the CLI. Built unconditionally: a suite that
+  # failed to build must fail here, not be skipped by ctest.
+  cmake --build build-tsan -j "$jobs" --target catalyst_client_tests catalyst_sandbox_tests \
+    catalyst_hardening_tests catalyst-sandbox
+  step "concurrency tests under ThreadSanitizer"
+  # The fault matrix runs its reduced size under TSan (TSan is ~5-15x slower).
+  CATALYST_HARDENING_QUICK=1 \
+  TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$root/tests/hardening/tsan.supp" \
+    ctest --test-dir build-tsan -L '^(client|sandbox|hardening)$' -j "$jobs" --output-on-failure --timeout 600
 fi
 
 if [ "${CATALYST_EXTRA_SKIP_FUZZ:-0}" != 1 ]; then
