@@ -300,6 +300,49 @@ TEST_F(operator_mistakes, csv_header_errors_never_echo_a_cell) {
     EXPECT_EQ(t.code, 2) << t.err;
     EXPECT_NE(t.err.find("column 5"), std::string::npos) << t.err;
 }
+// Against a server that forgets keys (the sandbox's `idempotency_ttl`): a resend past the
+// retention is refused, never a silent duplicate; accepted, it is a second session, as the
+// table in docs/batch.md says. Compiled against a sandbox without `idempotency_ttl`, skipped.
+template <class P>
+    requires requires(P p) { p.idempotency_ttl = std::chrono::milliseconds(1); }
+bool forget_keys_after(P& p, std::chrono::milliseconds ttl) {
+    p.idempotency_ttl = ttl;
+    return true;
+}
+template <class P>
+bool forget_keys_after(P&, std::chrono::milliseconds) {
+    return false;
+}
+
+TEST_F(operator_mistakes, server_that_forgets_keys_gets_no_silent_duplicate) {
+    sandbox_params sp;
+    sp.threads = 2;
+    if (!forget_keys_after(sp, 1000ms)) GTEST_SKIP() << "this sandbox cannot forget keys (no idempotency_ttl)";
+    sb_->stop();
+    sb_ = std::make_unique<sandbox>(sp);
+    sb_->start();
+    test::spit(path("ca.pem"), sb_->ca_pem());
+    test::spit(path("in.jsonl"), leads(5));
+    ASSERT_EQ(run({path("in.jsonl"), "-o", path("out.jsonl")}).code, 0);
+    ASSERT_EQ(sb_->ledger().size(), 5u);
+    // A crash left line 3 in flight; the operator comes back after the server forgot its key.
+    edit_records(path("out.jsonl"), [&](result_record& r) { return !(r.line == 3 && !r.sending); });
+    std::this_thread::sleep_for(1500ms);
+    // The operator's retention matches the server's: the resend is refused.
+    auto r = run({path("in.jsonl"), "-o", path("out.jsonl"), "--key-retention", "1s"});
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_NE(r.err.find("line 3: first sent"), std::string::npos) << r.err;
+    EXPECT_EQ(sb_->ledger().size(), 5u);  // no second session
+    // Accepted: the server has forgotten the key and creates a second session, which the
+    // record does not call a replay.
+    auto a = run({path("in.jsonl"), "-o", path("out.jsonl"), "--key-retention", "1s", "--accept-duplicate-risk"});
+    EXPECT_EQ(a.code, 0) << a.err;
+    EXPECT_EQ(sb_->ledger().size(), 6u);
+    for (const auto& x : records(path("out.jsonl")))
+        if (x.line == 3) {
+            EXPECT_FALSE(x.replayed);
+        }
+}
 
 }  // namespace
 }  // namespace catalyst::batch
