@@ -88,7 +88,8 @@ People:
 
 Exit codes: 0 every line ok, 1 some lines failed, 2 usage, configuration, input or output
 error (an output written for another input, target, key, campaign or shards; a resend past
---key-retention; a failed write, fdatasync or close), 3 aborted by SIGINT/SIGTERM (in-flight lines finished and written; rerun to resume).
+--key-retention; a failed write, fdatasync or close), 3 aborted by SIGINT/SIGTERM (in-flight
+lines finished and written; rerun to resume).
 )";
 }
 

@@ -43,7 +43,9 @@ struct resume_state {
 
     bool is_done(std::uint64_t line) const noexcept { return line < lines.size() && (lines[line] & 1); }
     /// The key hash recorded for `line` (done or only sent), or 0.
-    std::uint64_t key_hash(std::uint64_t line) const noexcept { return line < lines.size() ? lines[line] & ~std::uint64_t{1} : 0; }
+    std::uint64_t key_hash(std::uint64_t line) const noexcept {
+        return line < lines.size() ? lines[line] & ~std::uint64_t{1} : 0;
+    }
     /// The highest line with anything recorded.
     std::uint64_t last_line() const noexcept;
 };
