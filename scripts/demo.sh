@@ -8,9 +8,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 input=${1:-config/leads-sample.jsonl}
 [ $# -gt 0 ] && shift
-if [ ! -x build/src/tools/catalyst-batch ] || [ -n "$(find src include -newer build/src/tools/catalyst-batch -print -quit 2>/dev/null)" ]; then
+# The README's next commands use both tools, so the demo builds both.
+stale=0
+for tool in catalyst-batch catalyst-sandbox; do
+  if [ ! -x "build/src/tools/$tool" ] || [ -n "$(find src include -newer "build/src/tools/$tool" -print -quit 2>/dev/null)" ]; then
+    stale=1
+  fi
+done
+if [ "$stale" = 1 ]; then
   [ -f build/build.ninja ] || { bash scripts/install-deps.sh; cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null; }
-  cmake --build build --target catalyst-batch
+  cmake --build build --target catalyst-batch catalyst-sandbox
 fi
 out=build/demo-results.jsonl
 rm -f "$out"
