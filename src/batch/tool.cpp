@@ -6,6 +6,7 @@
 #include <catalyst/config.hpp>
 #include <catalyst/sandbox.hpp>
 #include <catalyst/validation.hpp>
+#include <catalyst/version.hpp>
 
 #include <boost/json/parse.hpp>
 
@@ -68,7 +69,7 @@ int run_tool(int argc, char** argv) {
         return exit_ok;
     }
     if (opt.version) {
-        std::puts("catalyst-batch 0.1.0");
+        std::puts("catalyst-batch " CATALYST_VERSION_STRING);
         return exit_ok;
     }
 
