@@ -56,7 +56,7 @@ pkg_consumer via-pkg-config "$out/prefix"
 say "4. find_package, shared"
 cmake -S . -B "$out/shared-build" -G Ninja "${launcher[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_SHARED_LIBS=ON \
   -DCATALYST_BUILD_TESTS=OFF -DCATALYST_BUILD_TOOLS=OFF -DCATALYST_BUILD_BENCH=OFF -DCATALYST_BUILD_EXAMPLES=OFF >/dev/null
-cmake --build "$out/shared-build" -j "$jobs" >/dev/null
+cmake --build "$out/shared-build" -j "$jobs" --target catalyst catalyst_sandbox >/dev/null
 cmake --install "$out/shared-build" --prefix "$out/shared-prefix" >/dev/null
 cmake -S tests/consumer -B "$out/via-shared-install" -G Ninja "${launcher[@]}" -DCATALYST_CONSUMER_MODE=package \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_PREFIX_PATH="$out/shared-prefix" >/dev/null
