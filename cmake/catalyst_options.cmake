@@ -16,3 +16,22 @@ endif()
 function(catalyst_target_defaults target)
   target_compile_options(${target} PRIVATE ${CATALYST_WARNINGS})
 endfunction()
+
+# The shared library's ABI version: while the major version is 0, every minor version may
+# break it (as catalystConfigVersion.cmake's SameMinorVersion says), so it is "0.MINOR".
+if(PROJECT_VERSION_MAJOR EQUAL 0)
+  set(CATALYST_SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
+else()
+  set(CATALYST_SOVERSION ${PROJECT_VERSION_MAJOR})
+endif()
+
+# libcatalyst itself: position-independent (a static libcatalyst can be linked into a user's
+# shared library) and hidden visibility, so that only what carries CATALYST_DECL
+# (catalyst/export.hpp) is exported from a shared libcatalyst.
+function(catalyst_library_defaults target)
+  catalyst_target_defaults(${target})
+  set_target_properties(${target} PROPERTIES
+    POSITION_INDEPENDENT_CODE ON
+    CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON)
+endfunction()

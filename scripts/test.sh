@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, builds everything, runs every test
 # (a normal build, then the same suite under AddressSanitizer + UndefinedBehaviorSanitizer),
-# and builds the consumer project against the build tree and the install tree.
+# and builds and runs the consumer project (add_subdirectory; find_package and pkg-config against a
+# static and a shared install).
 # CATALYST_TEST_QUICK=1 skips the sanitizer build (for a fast local loop).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +22,7 @@ cmake --build build -j "$jobs"
 step "test"
 ctest --test-dir build -j "$jobs" --output-on-failure --timeout 300
 
-step "consumer project (add_subdirectory and find_package)"
+step "consumer project (add_subdirectory; find_package and pkg-config, static and shared)"
 bash scripts/check-consumer.sh build
 
 if [ "${CATALYST_TEST_QUICK:-0}" != 1 ]; then

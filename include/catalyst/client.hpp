@@ -1,12 +1,10 @@
 #ifndef CATALYST_CLIENT_HPP
 #define CATALYST_CLIENT_HPP
 
-// OWNER: client issue (#4). The names below are what the batch tool, the bench harness and
-// users compile against; the owner may add, must not rename.
-
 #include <catalyst/client_params.hpp>
 #include <catalyst/diagnostics.hpp>
 #include <catalyst/error.hpp>
+#include <catalyst/export.hpp>
 #include <catalyst/logging.hpp>
 #include <catalyst/metrics.hpp>
 #include <catalyst/session.hpp>
@@ -68,7 +66,7 @@ using shutdown_handler = boost::asio::any_completion_handler<void(boost::system:
 /// Lifetime: the client must outlive no operation: the destructor completes every pending
 /// operation with `errc::shutting_down` (when its executor still runs) and closes the
 /// connections; `async_shutdown` first is the graceful way.
-class client {
+class CATALYST_DECL client {
 public:
     using executor_type = boost::asio::any_io_executor;
 

@@ -1,6 +1,9 @@
 #ifndef CATALYST_CLIENT_PARAMS_HPP
 #define CATALYST_CLIENT_PARAMS_HPP
 
+#include <catalyst/export.hpp>
+#include <catalyst/version.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <iosfwd>
@@ -80,7 +83,8 @@ struct client_params {
     /// 0: the client runs on the executor it was given. N > 0: the client owns N threads
     /// (each with its own io_context and its own share of the connections).
     unsigned threads = 0;
-    std::string user_agent = "catalyst/0.1";
+    /// Sent as `User-Agent`; "catalyst/" and the library's version by default.
+    std::string user_agent = "catalyst/" CATALYST_VERSION_STRING;
 };
 
 /// Throws `config_error` naming the first invalid key (e.g. "max_connections: must be > 0").
@@ -90,15 +94,15 @@ struct client_params {
 /// base_backoff; a negative or non-finite budget_ratio or pacing rate; threads > 1024; CR, LF
 /// or other control characters in api_key, tls.server_name or user_agent (header injection).
 /// `insecure_skip_verify` together with CA settings is allowed. Thread-safe (pure).
-void check(const client_params& p);
+CATALYST_DECL void check(const client_params& p);
 
 /// The key masked: "rk_****" plus its last 4 characters when it has more than 12; "" stays "".
-std::string redact_api_key(std::string_view key);
+CATALYST_DECL std::string redact_api_key(std::string_view key);
 
 /// A readable dump of every setting with the API key redacted.
-std::ostream& operator<<(std::ostream& os, const client_params& p);
+CATALYST_DECL std::ostream& operator<<(std::ostream& os, const client_params& p);
 
-std::string_view to_string(idempotency_policy p) noexcept;
+CATALYST_DECL std::string_view to_string(idempotency_policy p) noexcept;
 
 }  // namespace catalyst
 

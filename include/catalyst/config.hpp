@@ -2,6 +2,7 @@
 #define CATALYST_CONFIG_HPP
 
 #include <catalyst/client_params.hpp>
+#include <catalyst/export.hpp>
 
 #include <functional>
 #include <stdexcept>
@@ -12,7 +13,7 @@ namespace catalyst {
 
 /// A configuration problem; `key()` names the setting ("retry.max_attempts",
 /// "CATALYST_MAX_CONNECTIONS"). The message never contains the API key.
-class config_error : public std::runtime_error {
+class CATALYST_DECL config_error : public std::runtime_error {
 public:
     config_error(std::string key, const std::string& reason);
     const std::string& key() const noexcept { return key_; }
@@ -25,11 +26,11 @@ private:
 /// durations in milliseconds with an "_ms" suffix: "connect_timeout_ms"). Unknown keys and
 /// wrong types are refused with `config_error` naming the key path ("retry.max_attempts");
 /// malformed JSON with the key "config". A refused document leaves `p` unchanged.
-void apply_json(client_params& p, std::string_view json);
+CATALYST_DECL void apply_json(client_params& p, std::string_view json);
 
 /// Reads `path` and applies it as `apply_json` does. Throws config_error ("config file: ...")
 /// when the file cannot be read.
-void apply_file(client_params& p, const std::string& path);
+CATALYST_DECL void apply_file(client_params& p, const std::string& path);
 
 /// Applies the environment: CATALYST_BASE_URL, CATALYST_API_KEY, CATALYST_MAX_CONNECTIONS,
 /// CATALYST_QUEUE_LIMIT, CATALYST_CONNECT_TIMEOUT_MS, CATALYST_TLS_HANDSHAKE_TIMEOUT_MS,
@@ -41,10 +42,10 @@ void apply_file(client_params& p, const std::string& path);
 /// An empty variable counts as unset. Booleans: 1/0/true/false/yes/no/on/off. A malformed
 /// value throws config_error naming the variable; `p` is then left unchanged.
 using env_lookup = std::function<const char*(const char*)>;
-void apply_env(client_params& p, const env_lookup& getenv_fn = {});
+CATALYST_DECL void apply_env(client_params& p, const env_lookup& getenv_fn = {});
 
 /// Defaults, then the file (when `path` is not empty), then the environment, then `check()`.
-client_params load_client_params(const std::string& path = {}, const env_lookup& getenv_fn = {});
+CATALYST_DECL client_params load_client_params(const std::string& path = {}, const env_lookup& getenv_fn = {});
 
 }  // namespace catalyst
 

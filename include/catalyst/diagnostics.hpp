@@ -1,6 +1,7 @@
 #ifndef CATALYST_DIAGNOSTICS_HPP
 #define CATALYST_DIAGNOSTICS_HPP
 
+#include <catalyst/export.hpp>
 #include <catalyst/field_error.hpp>
 
 #include <chrono>
@@ -21,7 +22,7 @@ enum class retry_reason {
     ambiguous_failure,  ///< sent, no answer; retried because an idempotency key makes it safe
     attempt_timeout,    ///< the attempt's own deadline passed (ambiguous, same rule as above)
 };
-std::string_view to_string(retry_reason r) noexcept;
+CATALYST_DECL std::string_view to_string(retry_reason r) noexcept;
 
 /// One attempt's record.
 struct attempt_record {
@@ -33,7 +34,7 @@ struct attempt_record {
 
 /// Everything known about a failed (or retried) request beyond its error_code.
 /// Contains no API key, no idempotency key and no lead personal field: safe to log.
-struct diagnostics {
+struct CATALYST_DECL diagnostics {
     unsigned http_status = 0;        ///< last HTTP status, 0 when none was read
     std::string detail;              ///< the API's `detail`, or our own explanation
     std::string api_code;            ///< the API's `code` ("duplicate_lead"), when given
@@ -52,7 +53,7 @@ struct diagnostics {
 
 /// At most `limit` bytes of `body`, cut on a UTF-8 boundary, control characters replaced,
 /// anything that looks like a bearer key ("rk_...") masked.
-std::string bounded_excerpt(std::string_view body, std::size_t limit = 256);
+CATALYST_DECL std::string bounded_excerpt(std::string_view body, std::size_t limit = 256);
 
 }  // namespace catalyst
 

@@ -1,6 +1,8 @@
 #ifndef CATALYST_ERROR_HPP
 #define CATALYST_ERROR_HPP
 
+#include <catalyst/export.hpp>
+
 #include <boost/system/error_category.hpp>
 #include <boost/system/error_code.hpp>
 #include <boost/system/error_condition.hpp>
@@ -37,10 +39,10 @@ enum class errc {
 };
 
 /// Stable snake_case name of a code ("duplicate_lead").
-std::string_view to_string(errc e) noexcept;
+CATALYST_DECL std::string_view to_string(errc e) noexcept;
 
 /// The category of `catalyst::errc` ("catalyst").
-const boost::system::error_category& catalyst_category() noexcept;
+CATALYST_DECL const boost::system::error_category& catalyst_category() noexcept;
 
 inline boost::system::error_code make_error_code(errc e) noexcept {
     return {static_cast<int>(e), catalyst_category()};
@@ -48,7 +50,7 @@ inline boost::system::error_code make_error_code(errc e) noexcept {
 
 /// True for the codes a retry may fix (rate_limited, server_error, timeout, connect_failed).
 /// Used in reports, not by the retry logic, which decides per attempt.
-bool is_transient(errc e) noexcept;
+CATALYST_DECL bool is_transient(errc e) noexcept;
 
 }  // namespace catalyst
 

@@ -1,13 +1,15 @@
 #ifndef CATALYST_LOGGING_HPP
 #define CATALYST_LOGGING_HPP
 
+#include <catalyst/export.hpp>
+
 #include <functional>
 #include <string_view>
 
 namespace catalyst {
 
 enum class log_level { trace, debug, info, warning, error };
-std::string_view to_string(log_level l) noexcept;
+CATALYST_DECL std::string_view to_string(log_level l) noexcept;
 
 /// A logging hook. catalyst never passes it the API key, an idempotency key or a lead's
 /// personal fields. It may be called from any of the client's threads.

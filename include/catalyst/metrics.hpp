@@ -1,7 +1,7 @@
 #ifndef CATALYST_METRICS_HPP
 #define CATALYST_METRICS_HPP
 
-// OWNER: client issue (#4); fields may be added.
+#include <catalyst/export.hpp>
 
 #include <array>
 #include <cstddef>
@@ -23,7 +23,7 @@ inline constexpr std::size_t metrics_retry_reason_slots = 8;
 
 /// Counters of one client, read at any time with `client::metrics()` (a consistent-enough
 /// snapshot: each counter is read atomically, not all at one instant).
-struct metrics_snapshot {
+struct CATALYST_DECL metrics_snapshot {
     std::uint64_t requests = 0;       ///< calls accepted (validation failures included)
     std::uint64_t successes = 0;
     std::uint64_t failures = 0;       ///< completions with an error, all codes

@@ -1,6 +1,8 @@
 #ifndef CATALYST_SESSION_HPP
 #define CATALYST_SESSION_HPP
 
+#include <catalyst/export.hpp>
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,9 +22,9 @@ enum class session_status {
 };
 
 /// Upper-case wire spelling ("PENDING"); "UNKNOWN" for `unknown`.
-std::string_view to_string(session_status s) noexcept;
+CATALYST_DECL std::string_view to_string(session_status s) noexcept;
 /// Case-insensitive; `session_status::unknown` for anything not in the contract.
-session_status parse_session_status(std::string_view s) noexcept;
+CATALYST_DECL session_status parse_session_status(std::string_view s) noexcept;
 
 /// A created (or replayed, or reused) payment session.
 struct session {

@@ -1,6 +1,7 @@
 #ifndef CATALYST_SESSION_REQUEST_HPP
 #define CATALYST_SESSION_REQUEST_HPP
 
+#include <catalyst/export.hpp>
 #include <catalyst/lead.hpp>
 
 #include <optional>
@@ -17,13 +18,13 @@ enum class billing_frequency { weekly, biweekly, monthly, quarterly, semiannuall
 enum class trial_interval_unit { day, week, month };
 
 /// Wire spelling of each enum value (`"ONE_OFF"`, `"MONTHLY"`, `"day"`).
-std::string_view to_string(billing_type v) noexcept;
-std::string_view to_string(billing_frequency v) noexcept;
-std::string_view to_string(trial_interval_unit v) noexcept;
+CATALYST_DECL std::string_view to_string(billing_type v) noexcept;
+CATALYST_DECL std::string_view to_string(billing_frequency v) noexcept;
+CATALYST_DECL std::string_view to_string(trial_interval_unit v) noexcept;
 /// Parses the exact wire spelling; std::nullopt for anything else.
-std::optional<billing_type> parse_billing_type(std::string_view s) noexcept;
-std::optional<billing_frequency> parse_billing_frequency(std::string_view s) noexcept;
-std::optional<trial_interval_unit> parse_trial_interval_unit(std::string_view s) noexcept;
+CATALYST_DECL std::optional<billing_type> parse_billing_type(std::string_view s) noexcept;
+CATALYST_DECL std::optional<billing_frequency> parse_billing_frequency(std::string_view s) noexcept;
+CATALYST_DECL std::optional<trial_interval_unit> parse_trial_interval_unit(std::string_view s) noexcept;
 
 /// The body of `POST /api/v1/payment-sessions/`.
 ///

@@ -1,6 +1,7 @@
 #ifndef CATALYST_VALIDATION_HPP
 #define CATALYST_VALIDATION_HPP
 
+#include <catalyst/export.hpp>
 #include <catalyst/field_error.hpp>
 #include <catalyst/session_request.hpp>
 
@@ -22,16 +23,16 @@ namespace catalyst {
 ///
 /// Pure function, thread-safe. The client and the batch tool call it before anything
 /// reaches the wire.
-field_errors validate(const session_request& req);
+CATALYST_DECL field_errors validate(const session_request& req);
 
 /// The single rules, for callers (the sandbox, the batch tool) that check raw values.
 namespace rules {
-bool is_uuid(std::string_view s) noexcept;           ///< lower-case, hyphenated 8-4-4-4-12
-bool is_ip_literal(std::string_view s) noexcept;     ///< IPv4 dotted quad or IPv6 literal
-bool is_country_code(std::string_view s) noexcept;   ///< assigned ISO 3166-1 alpha-2
-bool is_currency_code(std::string_view s) noexcept;  ///< ISO 4217 active code
-bool is_decimal_10_2(std::string_view s) noexcept;   ///< >= 0, <= 8 integer + 2 fraction digits
-bool is_plausible_email(std::string_view s) noexcept;
+CATALYST_DECL bool is_uuid(std::string_view s) noexcept;           ///< lower-case, hyphenated 8-4-4-4-12
+CATALYST_DECL bool is_ip_literal(std::string_view s) noexcept;     ///< IPv4 dotted quad or IPv6 literal
+CATALYST_DECL bool is_country_code(std::string_view s) noexcept;   ///< assigned ISO 3166-1 alpha-2
+CATALYST_DECL bool is_currency_code(std::string_view s) noexcept;  ///< ISO 4217 active code
+CATALYST_DECL bool is_decimal_10_2(std::string_view s) noexcept;   ///< >= 0, <= 8 integer + 2 fraction digits
+CATALYST_DECL bool is_plausible_email(std::string_view s) noexcept;
 }  // namespace rules
 
 }  // namespace catalyst

@@ -3,6 +3,8 @@
 
 #include "batch/key.hpp"
 
+#include <catalyst/version.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -12,7 +14,7 @@
 namespace catalyst::batch {
 
 /// The tool's version, in `--version` and in every header.
-inline constexpr std::string_view tool_version = "0.2.0";
+inline constexpr std::string_view tool_version = CATALYST_VERSION_STRING;
 
 /// Where the sessions go. An embedded sandbox is a target of its own (its port changes every
 /// run, and it forgets everything when it stops).

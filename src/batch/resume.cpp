@@ -51,7 +51,7 @@ void count(resume_state& st, const result_record& r, bool collect_retriable) {
 
 [[noreturn]] void no_header() {
     throw resume_error("output file has no catalyst-batch header on its first line: it was written by a "
-                       "catalyst-batch older than 0.2.0, or by another program. Nothing in it says which API, "
+                       "catalyst-batch from before output headers, or by another program. Nothing in it says which API, "
                        "key, campaign or shards produced it, so it is not resumed (nothing of it was changed). "
                        "Write to a new --output file: lines whose sessions exist are replayed by a server that "
                        "still keeps their idempotency keys (see docs/batch.md, key retention)");

@@ -8,6 +8,7 @@
 #include <catalyst/config.hpp>
 #include <catalyst/sandbox.hpp>
 #include <catalyst/validation.hpp>
+#include <catalyst/version.hpp>
 
 #include <boost/json/parse.hpp>
 
@@ -125,7 +126,7 @@ int run_tool(int argc, char** argv) {
         return exit_ok;
     }
     if (opt.version) {
-        std::printf("catalyst-batch %s\n", std::string(tool_version).c_str());
+        std::puts("catalyst-batch " CATALYST_VERSION_STRING);
         return exit_ok;
     }
 

@@ -235,7 +235,7 @@ TEST(config, printing_shows_every_setting_and_never_the_key) {
                             "retry.budget_min_concurrency = 10", "idempotency = automatic",
                             "pacing.rate_per_second = 0", "pacing.burst = 0", "tls.ca_file = ", "tls.ca_dir = ",
                             "tls.ca_pem = 27 bytes", "tls.server_name = ", "tls.insecure_skip_verify = false",
-                            "tls.session_resumption = true", "threads = 0", "user_agent = catalyst/0.1"})
+                            "tls.session_resumption = true", "threads = 0", "user_agent = catalyst/" CATALYST_VERSION_STRING "\n"})
         EXPECT_NE(s.find(key), std::string::npos) << key;
 }
 
