@@ -178,6 +178,7 @@ int main(int argc, char** argv) {
                 admin_token_flag = true;
             } else if (a == "--health-check") {
                 const auto url = value();
+                std::signal(SIGPIPE, SIG_IGN);  // a server closing mid-request is an answer, not a crash
                 std::string error;
                 if (catalyst::probe_sandbox_health(url, std::chrono::seconds(5), error)) return 0;
                 std::cerr << "catalyst-sandbox: health check " << url << ": " << error << "\n";
