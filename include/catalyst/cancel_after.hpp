@@ -26,6 +26,7 @@
 #include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/system_executor.hpp>
 
 #include <chrono>
 #include <memory>
@@ -101,8 +102,15 @@ struct cancel_after_initiation {
     template <class Handler, class... Args>
     void operator()(Handler&& handler, Args&&... args) {
         using handler_t = std::decay_t<Handler>;
-        auto ex = boost::asio::get_associated_executor(handler, initiation.get_executor());
-        auto state = std::make_shared<cancel_after_state>(boost::asio::any_io_executor(ex));
+        // (An initiation without get_executor() is only the archetype a completion-token
+        // concept check instantiates this with; it is never run.)
+        auto ex = [&] {
+            if constexpr (requires { initiation.get_executor(); })
+                return boost::asio::any_io_executor(boost::asio::get_associated_executor(handler, initiation.get_executor()));
+            else
+                return boost::asio::any_io_executor(boost::asio::get_associated_executor(handler, boost::asio::system_executor()));
+        }();
+        auto state = std::make_shared<cancel_after_state>(std::move(ex));
         auto outer = boost::asio::get_associated_cancellation_slot(handler);
         if (outer.is_connected()) outer.template emplace<cancel_after_forwarder>(cancel_after_forwarder{state});
         // Start the operation first, the timer second: the operation has installed its
