@@ -40,7 +40,23 @@
 #include <thread>
 #include <vector>
 
+#include <malloc.h>
 #include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define CATALYST_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define CATALYST_TEST_SANITIZED 1
+#endif
+#endif
+#ifndef CATALYST_TEST_SANITIZED
+#define CATALYST_TEST_SANITIZED 0
+#endif
+#if CATALYST_TEST_SANITIZED
+// From <sanitizer/allocator_interface.h> (shipped with clang, not with every gcc).
+extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
+#endif
 
 namespace net = boost::asio;
 using namespace catalyst;
@@ -53,17 +69,7 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool sanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool sanitized = true;
-#else
-constexpr bool sanitized = false;
-#endif
-#else
-constexpr bool sanitized = false;
-#endif
+constexpr bool sanitized = CATALYST_TEST_SANITIZED != 0;
 
 bool quick() { return sanitized || std::getenv("CATALYST_HARDENING_QUICK") != nullptr; }
 
@@ -88,8 +94,9 @@ client_params params_for(const hostile_server& s) {
 }
 
 // Calls made at once and their completions, each recorded with its time. Handlers may run on
-// any thread; `wait` is bounded.
-class call_tracker {
+// any thread and keep the tracker alive (a call that outlives a failed test finds it); `wait`
+// is bounded.
+class call_tracker : public std::enable_shared_from_this<call_tracker> {
 public:
     struct call {
         steady::time_point start{}, deadline{}, done{};
@@ -109,7 +116,7 @@ public:
             calls_[i].key = opts.idempotency_key;
         }
         c.async_create_session(valid_request("lead" + std::to_string(i) + "@example.com"), opts,
-                               [this, i](error_code ec, session) { complete(i, ec); });
+                               [self = shared_from_this(), i](error_code ec, session) { self->complete(i, ec); });
     }
 
     void complete(std::size_t i, error_code ec) {
@@ -153,6 +160,15 @@ bool eventually(Pred pred, milliseconds limit = 5000ms) {
     return true;
 }
 
+// Bytes the allocator holds for live allocations (glibc's count, or the sanitizer's).
+std::size_t live_heap_bytes() {
+#if CATALYST_TEST_SANITIZED
+    return __sanitizer_get_current_allocated_bytes();
+#else
+    return mallinfo2().uordblks;
+#endif
+}
+
 // Resident set size of this process in bytes.
 std::size_t rss_bytes() {
     std::FILE* f = std::fopen("/proc/self/statm", "r");
@@ -193,7 +209,8 @@ TEST_P(stall_test, every_call_ends_by_its_deadline_and_nothing_is_written_after_
     const milliseconds deadline = 1500ms;
     const std::size_t n = param.pool == 1 ? (quick() ? 20 : 50) : (quick() ? 64 : 200);
 
-    call_tracker calls(n);  // outlives the client: late completions still find it
+    auto tracker = std::make_shared<call_tracker>(n);
+    auto& calls = *tracker;
     {
         client c(p);
         const auto first = steady::now();
@@ -260,8 +277,16 @@ INSTANTIATE_TEST_SUITE_P(
 // --- memory -----------------------------------------------------------------------------------
 
 // Calls from a thread that is not the client's: the call objects must not pile up on the
-// client's thread (today's free list grows by ~0.5 KB per call).
+// client's thread (today's free list grows by ~0.5 KB per call). Measured twice, after a
+// warm-up and at the end: the live heap (the allocator's own count: glibc's, or the
+// sanitizer's, whose quarantine and shadow make RSS meaningless) and, without sanitizers, RSS.
 TEST(client_adversity, memory_stays_flat_over_calls_from_a_foreign_thread) {
+    struct window_state {
+        std::mutex mu;
+        std::condition_variable cv;
+        std::size_t in_flight = 0, completed = 0, failed = 0;
+    };
+    auto st = std::make_shared<window_state>();  // handlers keep it alive
     hostile_options so;
     so.keep_ledger = false;  // the server's own record would grow
     hostile_server server(so);
@@ -269,50 +294,58 @@ TEST(client_adversity, memory_stays_flat_over_calls_from_a_foreign_thread) {
     p.max_connections = 8;
     client c(p);  // owns its thread; calls come from this (the main) thread
 
-    const std::size_t total = quick() ? 40'000 : 200'000;
+    const std::size_t total = sanitized ? 20'000 : quick() ? 40'000 : 200'000;
     const std::size_t warmup = total / 10;
     const std::size_t window = 64;
-    std::mutex mu;
-    std::condition_variable cv;
-    std::size_t in_flight = 0, completed = 0, failed = 0;
     const auto req = valid_request();
     const request_options opts;
-    std::size_t rss_after_warmup = 0;
-    const auto limit = steady::now() + (sanitized ? 170s : 100s);
+    std::size_t heap_warm = 0, rss_warm = 0;
+    const auto limit = steady::now() + 100s;
     bool stuck = false;
+    auto wait_idle = [&] {
+        std::unique_lock lock(st->mu);
+        return st->cv.wait_until(lock, limit, [&] { return st->in_flight == 0; });
+    };
     for (std::size_t i = 0; i < total && !stuck; ++i) {
         {
-            std::unique_lock lock(mu);
-            if (!cv.wait_until(lock, limit, [&] { return in_flight < window; })) stuck = true;
-            ++in_flight;
+            std::unique_lock lock(st->mu);
+            if (!st->cv.wait_until(lock, limit, [&] { return st->in_flight < window; })) stuck = true;
+            ++st->in_flight;
         }
-        c.async_create_session(req, opts, [&](error_code ec, session) {
-            std::lock_guard lock(mu);
-            --in_flight;
-            ++completed;
-            failed += ec ? 1 : 0;
-            cv.notify_all();
+        c.async_create_session(req, opts, [st](error_code ec, session) {
+            std::lock_guard lock(st->mu);
+            --st->in_flight;
+            ++st->completed;
+            st->failed += ec ? 1 : 0;
+            st->cv.notify_all();
         });
         if (i + 1 == warmup) {
-            std::unique_lock lock(mu);
-            cv.wait_until(lock, limit, [&] { return in_flight == 0; });
-            rss_after_warmup = rss_bytes();
+            stuck = !wait_idle();
+            heap_warm = live_heap_bytes();
+            rss_warm = rss_bytes();
         }
     }
-    {
-        std::unique_lock lock(mu);
-        cv.wait_until(lock, limit, [&] { return in_flight == 0; });
-    }
-    const std::size_t rss_end = rss_bytes();
+    stuck = !wait_idle() || stuck;
+    const std::size_t heap_end = live_heap_bytes(), rss_end = rss_bytes();
     ASSERT_FALSE(stuck) << "calls stopped completing";
-    EXPECT_EQ(completed, total);
-    EXPECT_EQ(failed, 0u);
-    ASSERT_GT(rss_after_warmup, 0u);
-    const double growth_mb = (static_cast<double>(rss_end) - static_cast<double>(rss_after_warmup)) / (1024.0 * 1024.0);
-    std::printf("[ memory ] %zu calls: RSS %.1f MB after %zu, %.1f MB at the end (%+.1f MB)\n", total,
-                static_cast<double>(rss_after_warmup) / 1048576.0, warmup, static_cast<double>(rss_end) / 1048576.0,
-                growth_mb);
-    EXPECT_LT(growth_mb, 20.0) << "resident memory grew by " << growth_mb << " MB over " << total - warmup << " calls";
+    {
+        std::lock_guard lock(st->mu);
+        EXPECT_EQ(st->completed, total);
+        EXPECT_EQ(st->failed, 0u);
+    }
+    const double mb = 1024.0 * 1024.0;
+    const double heap_growth = (static_cast<double>(heap_end) - static_cast<double>(heap_warm)) / mb;
+    const double rss_growth = (static_cast<double>(rss_end) - static_cast<double>(rss_warm)) / mb;
+    const double per_call = heap_growth * mb / static_cast<double>(total - warmup);
+    std::printf("[ memory ] %zu calls: live heap %.1f -> %.1f MB (%+.1f MB, %.0f B/call), RSS %.1f -> %.1f MB (%+.1f MB)\n",
+                total, static_cast<double>(heap_warm) / mb, static_cast<double>(heap_end) / mb, heap_growth, per_call,
+                static_cast<double>(rss_warm) / mb, static_cast<double>(rss_end) / mb, rss_growth);
+    ASSERT_GT(heap_warm, 0u) << "no allocator counter on this platform";
+    EXPECT_LT(per_call, 64.0) << "the live heap grew by " << heap_growth << " MB over " << total - warmup << " calls";
+    EXPECT_LT(heap_growth, 20.0);
+    if (!sanitized) {
+        EXPECT_LT(rss_growth, 20.0) << "resident memory grew by " << rss_growth << " MB";
+    }
 }
 
 // --- exceptions from user code ----------------------------------------------------------------
@@ -348,7 +381,8 @@ private:
 
 // `n` calls (distinct leads) that must all succeed within `limit`.
 void expect_calls_succeed(client& c, std::size_t n, const char* what, milliseconds limit = 10s) {
-    call_tracker calls(n);
+    auto tracker = std::make_shared<call_tracker>(n);
+    auto& calls = *tracker;
     for (std::size_t i = 0; i < n; ++i) {
         request_options o;
         o.deadline = 5s;
@@ -376,8 +410,8 @@ TEST_P(user_exception_test, a_throwing_handler_kills_nothing_and_costs_no_slot) 
     hostile_server server;
     auto p = params_for(server);
     p.max_connections = 2;
+    std::atomic<int> thrown{0};  // declared first: outlives the client and its handlers
     auto c = make_client(p);
-    std::atomic<int> thrown{0};
     for (int i = 0; i < 4; ++i) {
         c->async_create_session(valid_request("throw" + std::to_string(i) + "@example.com"), request_options{},
                                 [&](error_code, session) {
@@ -397,8 +431,8 @@ TEST_P(user_exception_test, a_throwing_logger_kills_nothing_and_costs_no_slot) {
     auto p = params_for(server);
     p.max_connections = 2;
     p.max_requests_per_connection = 2;  // new connections (and their log lines) keep coming
+    std::atomic<int> logged{0};  // declared first: the client may log while it is destroyed
     auto c = make_client(p);
-    std::atomic<int> logged{0};
     c->set_logger([&](log_level, std::string_view) {
         ++logged;
         throw std::runtime_error("logger throws");
@@ -430,7 +464,8 @@ TEST(client_adversity, concurrent_shutdowns_all_complete_exactly_once) {
     auto p = params_for(server);
     p.max_connections = 4;
     constexpr std::size_t calls_n = 4, shutdowns = 4;
-    call_tracker calls(calls_n);
+    auto tracker = std::make_shared<call_tracker>(calls_n);
+    auto& calls = *tracker;
     std::array<std::atomic<int>, shutdowns> done{};
     {
         client c(p);
@@ -487,11 +522,11 @@ TEST_P(duplicate_test, retried_only_when_no_duplicate_can_follow) {
     p.idempotency = param.key.empty() ? idempotency_policy::disabled : idempotency_policy::caller_keys_only;
     p.attempt_timeout = 300ms;
     p.retry.max_attempts = 3;
+    diagnostics d;  // declared first: outlives the call even when the test gives up on it
     client c(p);
     request_options o;
     o.idempotency_key = param.key;
     o.deadline = 10s;
-    diagnostics d;
     auto f = c.async_create_session(valid_request(), o, d, net::use_future);
     ASSERT_EQ(f.wait_for(15s), std::future_status::ready) << "the call never completed";
     error_code ec;
@@ -552,11 +587,12 @@ TEST_P(idle_close_test, a_server_closing_idle_connections_costs_no_call) {
     auto p = params_for(server);
     p.idempotency = idempotency_policy::disabled;
     p.max_connections = 4;
-    client c(p);
     constexpr int calls = 3;
+    std::array<diagnostics, calls> diags;  // declared first: they outlive the calls
+    client c(p);
     for (int i = 0; i < calls; ++i) {
         if (i > 0) std::this_thread::sleep_for(1500ms);
-        diagnostics d;
+        diagnostics& d = diags[i];
         request_options o;
         o.deadline = 5s;
         auto f = c.async_create_session(valid_request("idle" + std::to_string(i) + "@example.com"), o, d,
