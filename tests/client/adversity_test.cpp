@@ -436,6 +436,8 @@ void expect_calls_succeed(client& c, std::size_t n, const char* what, millisecon
 
 enum class run_mode { owned_thread, executor };
 
+void PrintTo(run_mode m, std::ostream* os) { *os << (m == run_mode::owned_thread ? "owned thread" : "executor"); }
+
 class user_exception_test : public ::testing::TestWithParam<run_mode> {
 protected:
     std::unique_ptr<client> make_client(const client_params& p) {
@@ -497,16 +499,20 @@ INSTANTIATE_TEST_SUITE_P(modes, user_exception_test, ::testing::Values(run_mode:
 
 // --- shutdown ---------------------------------------------------------------------------------
 
-TEST(client_adversity, concurrent_shutdowns_all_complete_exactly_once) {
+// One shutdown (the control) and several at once from several threads, with calls in flight.
+class shutdown_test : public ::testing::TestWithParam<std::size_t> {};
+
+TEST_P(shutdown_test, concurrent_shutdowns_all_complete_exactly_once) {
     hostile_options so;
     so.on_request = [](const hostile_request&) { return act(hostile_action::stall_after_request); };
     hostile_server server(so);
     auto p = params_for(server);
     p.max_connections = 4;
-    constexpr std::size_t calls_n = 4, shutdowns = 4;
+    constexpr std::size_t calls_n = 4;
+    const std::size_t shutdowns = GetParam();
     auto tracker = std::make_shared<call_tracker>(calls_n);
     auto& calls = *tracker;
-    std::array<std::atomic<int>, shutdowns> done{};
+    auto done = std::make_shared<std::array<std::atomic<int>, 8>>();  // handlers keep it alive
     {
         client c(p);
         for (std::size_t i = 0; i < calls_n; ++i) {
@@ -520,24 +526,27 @@ TEST(client_adversity, concurrent_shutdowns_all_complete_exactly_once) {
         for (std::size_t i = 0; i < shutdowns; ++i) {
             threads.emplace_back([&, i] {
                 while (!go.load()) std::this_thread::yield();
-                c.async_shutdown(200ms, [&done, i](error_code) { ++done[i]; });
+                c.async_shutdown(200ms, [done, i](error_code) { ++(*done)[i]; });
             });
         }
         go = true;
         for (auto& t : threads) t.join();
         EXPECT_TRUE(eventually([&] {
-            for (auto& d : done)
-                if (d.load() == 0) return false;
+            for (std::size_t i = 0; i < shutdowns; ++i)
+                if ((*done)[i].load() == 0) return false;
             return true;
         }, 5s)) << "some shutdown handlers never ran";
         EXPECT_EQ(calls.wait(steady::now() + 2s), calls_n);
     }
-    for (std::size_t i = 0; i < shutdowns; ++i) EXPECT_EQ(done[i].load(), 1) << "shutdown " << i;
+    for (std::size_t i = 0; i < shutdowns; ++i) EXPECT_EQ((*done)[i].load(), 1) << "shutdown " << i << " of " << shutdowns;
     for (const auto& r : calls.snapshot()) {
         EXPECT_EQ(r.completions, 1);
         EXPECT_EQ(r.ec, errc::shutting_down) << r.ec.message();
     }
 }
+
+INSTANTIATE_TEST_SUITE_P(callers, shutdown_test, ::testing::Values(std::size_t{1}, std::size_t{4}),
+                         [](const auto& info) { return std::to_string(info.param) + "_at_once"; });
 
 // --- duplicate risk ---------------------------------------------------------------------------
 
