@@ -329,7 +329,7 @@ net::awaitable<void> connection::run(request_op* op) {
             // less per request.
             do {
                 // Nothing goes on the wire after the call's deadline (nor once aborted).
-                if (!begin_step(op, steady::now() + params_.attempt_timeout) || steady::now() >= op->deadline) {
+                if (!begin_step(op, steady::now() + params_.attempt_timeout)) {
                     fail_step(rep, facts_of(io_step::before_send, op, reused));
                     rep.error = abort_ ? "cancelled before sending" : "deadline passed before sending";
                     break;
@@ -464,7 +464,12 @@ net::awaitable<void> connection::run(request_op* op) {
             current_ = op;
             // Too old, idle too long, or closed by the server while idle: give the request
             // back (nothing was sent) and close.
-            if (!close_reason(facts_, params_, steady::now()).empty() || (waited && peer_closed())) {
+            // The peek (one system call) only after a real idle period: a close that could
+            // have arrived in less than a millisecond is the race a pending read would not
+            // see either (and a stale connection with a key is resent).
+            const auto reuse_at = steady::now();
+            if (!close_reason(facts_, params_, reuse_at).empty() ||
+                (waited && reuse_at - facts_.last_used >= std::chrono::milliseconds(1) && peer_closed())) {
                 current_ = nullptr;
                 shard_.requeue_front(op);
                 op = nullptr;
