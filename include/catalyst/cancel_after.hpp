@@ -13,7 +13,8 @@
 // How: a steady_timer on the handler's associated executor (else the operation's executor)
 // emits `type` (terminal by default) on a cancellation_signal bound to the handler the
 // operation sees. If the caller's own handler has a cancellation slot (a coroutine's, say),
-// cancellation emitted there is forwarded too. The timer is cancelled when the operation
+// cancellation emitted there is forwarded too. The handler completes on the timer's executor
+// (the handler's own, else the operation's), where the operation may clear the slot. The timer is cancelled when the operation
 // completes; the completion itself is unchanged (the operation decides what a cancellation
 // means: `errc::cancelled` for catalyst).
 
@@ -26,6 +27,7 @@
 #include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/system_executor.hpp>
 
 #include <chrono>
 #include <memory>
@@ -72,7 +74,11 @@ public:
     using cancellation_slot_type = boost::asio::cancellation_slot;
 
     cancel_after_handler(Handler h, std::shared_ptr<cancel_after_state> s)
-        : handler_(std::move(h)), state_(std::move(s)) {}
+        : handler_(std::move(h)), executor_(s->timer.get_executor()), state_(std::move(s)) {}
+
+    /// The timer's executor: the handler completes where the cancellation is emitted, so that
+    /// the operation clearing the slot at completion never races the timer emitting on it.
+    const boost::asio::any_io_executor& executor() const noexcept { return executor_; }
 
     cancellation_slot_type get_cancellation_slot() const noexcept { return state_->signal.slot(); }
 
@@ -89,6 +95,7 @@ public:
     Handler handler_;
 
 private:
+    boost::asio::any_io_executor executor_;
     std::shared_ptr<cancel_after_state> state_;
 };
 
@@ -101,8 +108,15 @@ struct cancel_after_initiation {
     template <class Handler, class... Args>
     void operator()(Handler&& handler, Args&&... args) {
         using handler_t = std::decay_t<Handler>;
-        auto ex = boost::asio::get_associated_executor(handler, initiation.get_executor());
-        auto state = std::make_shared<cancel_after_state>(boost::asio::any_io_executor(ex));
+        // (An initiation without get_executor() is only the archetype a completion-token
+        // concept check instantiates this with; it is never run.)
+        auto ex = [&] {
+            if constexpr (requires { initiation.get_executor(); })
+                return boost::asio::any_io_executor(boost::asio::get_associated_executor(handler, initiation.get_executor()));
+            else
+                return boost::asio::any_io_executor(boost::asio::get_associated_executor(handler, boost::asio::system_executor()));
+        }();
+        auto state = std::make_shared<cancel_after_state>(std::move(ex));
         auto outer = boost::asio::get_associated_cancellation_slot(handler);
         if (outer.is_connected()) outer.template emplace<cancel_after_forwarder>(cancel_after_forwarder{state});
         // Start the operation first, the timer second: the operation has installed its
@@ -134,9 +148,11 @@ struct async_result<catalyst::cancel_after_t<Token>, Signatures...> {
 
 template <class Handler, class Executor>
 struct associated_executor<catalyst::detail::cancel_after_handler<Handler>, Executor> {
-    using type = associated_executor_t<Handler, Executor>;
-    static type get(const catalyst::detail::cancel_after_handler<Handler>& h, const Executor& ex = Executor()) noexcept {
-        return associated_executor<Handler, Executor>::get(h.handler_, ex);
+    // The handler's own executor when it has one (the timer runs there), else the
+    // operation's at initiation: in both cases the timer's.
+    using type = any_io_executor;
+    static type get(const catalyst::detail::cancel_after_handler<Handler>& h, const Executor& = Executor()) noexcept {
+        return h.executor();
     }
 };
 

@@ -4,11 +4,13 @@
 #include <catalyst/client_params.hpp>
 #include <catalyst/diagnostics.hpp>
 #include <catalyst/error.hpp>
+#include <catalyst/error_with_diagnostics.hpp>
 #include <catalyst/export.hpp>
 #include <catalyst/logging.hpp>
 #include <catalyst/metrics.hpp>
 #include <catalyst/session.hpp>
 #include <catalyst/session_request.hpp>
+#include <catalyst/with_diagnostics.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
@@ -40,8 +42,11 @@ namespace detail {
 class client_impl;
 }
 
-using create_session_handler = boost::asio::any_completion_handler<void(boost::system::error_code, session)>;
-using shutdown_handler = boost::asio::any_completion_handler<void(boost::system::error_code)>;
+/// Completion signatures (a comma inside a macro argument needs a name).
+using create_session_signature = void(boost::system::error_code, session);
+using shutdown_signature = void(boost::system::error_code);
+using create_session_handler = boost::asio::any_completion_handler<create_session_signature>;
+using shutdown_handler = boost::asio::any_completion_handler<shutdown_signature>;
 
 /// An asynchronous HTTPS client of the CatalystPay session API: a pool of keep-alive TLS
 /// connections to the origin of `client_params::base_url`, with timeouts, safe retries and
@@ -55,13 +60,20 @@ using shutdown_handler = boost::asio::any_completion_handler<void(boost::system:
 /// function is safe to call from any thread, except the destructor, which must not run
 /// on one of the client's own threads.
 ///
-/// Handlers run on the client's executor (for `client(params)`: on the owned thread that
-/// served the request) unless the completion token binds another (`bind_executor`,
-/// a coroutine's executor with `use_awaitable`).
+/// Handlers run on their associated executor, which defaults to the executor the caller
+/// gave (`client(executor)`: that executor itself, not the client's internal strand, so a
+/// slow callback never stalls the pool; `client(params)`: the owned thread that served the
+/// request); `bind_executor` or a coroutine's executor with `use_awaitable` choose another.
+/// Never inline. A handler that throws: with `client(executor)` the exception leaves the
+/// caller's `run()` as with any Asio handler (the client's state is consistent; call `run()`
+/// again); with owned threads it is caught, logged (level error) and the thread goes on.
 ///
 /// Timeouts (see `client_params`): connect (per address, default 5 s), TLS handshake
 /// (5 s), each attempt (15 s), and one overall deadline across attempts (60 s, or
-/// `request_options::deadline`).
+/// `request_options::deadline`). Every I/O step (resolve, connect, handshake, write, each
+/// read) must end by the sooner of its own limit and the overall deadline, enforced by a
+/// timer; nothing is written after the overall deadline. A call completes by its overall
+/// deadline plus a few milliseconds of scheduling slack (see docs/client.md).
 ///
 /// Lifetime: the client must outlive no operation: the destructor completes every pending
 /// operation with `errc::shutting_down` (when its executor still runs) and closes the
@@ -84,7 +96,8 @@ public:
     client(const client&) = delete;
     client& operator=(const client&) = delete;
 
-    /// The executor handlers default to (for owned threads: the first thread's).
+    /// The executor handlers default to: the one given to the constructor (for owned threads:
+    /// the first thread's).
     executor_type get_executor() const noexcept;
 
     /// Creates a payment session: `POST <base_url>/payment-sessions/`.
@@ -102,20 +115,27 @@ public:
     /// `unauthorized`, `forbidden`, `not_found`, `duplicate_lead`, `idempotency_conflict`,
     /// `payload_too_large`, `unsupported_media_type`, `rate_limited` and `server_error`
     /// (retries exhausted), `unexpected_status`, `timeout`, `connect_failed`, `tls_failed`
-    /// (never retried), `protocol_error`, `outcome_unknown` (sent, no answer, not safe to
-    /// retry: the session may exist), `cancelled`, `queue_full`, `shutting_down`.
+    /// (never retried), `protocol_error`, `outcome_unknown` (sent, then no complete answer,
+    /// or a 500/502/504 without an idempotency key: not safe to retry, the session may
+    /// exist), `cancelled`, `queue_full`, `shutting_down`.
     ///
-    /// Retries follow `retry_params` and `client_params::idempotency` (see CONTRACT.md):
-    /// 429/500/502/503/504, connect and TLS-transport failures, stale keep-alive
-    /// connections (resent at once, not counted as an attempt), ambiguous failures only with
-    /// an idempotency key. Every attempt carries the same `Idempotency-Key`.
+    /// Retries follow `retry_params` and `client_params::idempotency` (see docs/api.md and
+    /// docs/client.md): 429 and 503 always (not processed); 500/502/504, answers cut short,
+    /// resets and timeouts after sending only with an idempotency key; connect and
+    /// TLS-transport failures (nothing sent); stale keep-alive connections (resent at once,
+    /// not counted as an attempt). Every attempt carries the same `Idempotency-Key`.
+    ///
+    /// Tokens that throw (`use_future`, `use_awaitable`) throw a `system_error`; wrap them in
+    /// `catalyst::with_diagnostics(token)` to get a `catalyst::error_with_diagnostics`
+    /// carrying the call's diagnostics.
     ///
     /// Cancellation (the handler's cancellation slot, e.g. `catalyst::cancel_after`):
     /// `terminal` and `partial` cancel at any point: a queued or backing-off call completes
     /// with `errc::cancelled` at once; one in flight has its connection closed (its state is
     /// unknown) and completes with `errc::cancelled` (the session may exist). `total` is
     /// honoured only while nothing has been sent yet. Cancellation may be emitted from any
-    /// thread. Completion happens exactly once.
+    /// thread. Completion happens exactly once, and the handler's cancellation slot is
+    /// cleared just before it runs.
     ///
     /// Lifetimes: `req` and `opts` are read when the operation is initiated: at once for a
     /// callback or `use_future`, at the `co_await` for `use_awaitable`, when the deferred
@@ -126,36 +146,43 @@ public:
     /// errors, attempts, elapsed, each attempt's retry reason, why the last failure was not
     /// retried, a redacted excerpt of an unexpected body) before the handler runs; it must
     /// stay alive until then. It never holds the API key, the idempotency key or lead data.
-    template <class CompletionToken = boost::asio::default_completion_token_t<executor_type>>
+    template <BOOST_ASIO_COMPLETION_TOKEN_FOR(create_session_signature) CompletionToken =
+                  boost::asio::default_completion_token_t<executor_type>>
     auto async_create_session(const session_request& req, const request_options& opts, diagnostics* diag,
                               CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(boost::system::error_code, session)>(
             create_initiation{this}, token, std::cref(req), std::cref(opts), diag);
     }
     /// As above; `diag` must outlive the operation.
-    template <class CompletionToken = boost::asio::default_completion_token_t<executor_type>>
+    template <BOOST_ASIO_COMPLETION_TOKEN_FOR(create_session_signature) CompletionToken =
+                  boost::asio::default_completion_token_t<executor_type>>
     auto async_create_session(const session_request& req, const request_options& opts, diagnostics& diag,
                               CompletionToken&& token = {}) {
         return async_create_session(req, opts, &diag, std::forward<CompletionToken>(token));
     }
     /// As above, without diagnostics.
-    template <class CompletionToken = boost::asio::default_completion_token_t<executor_type>>
+    template <BOOST_ASIO_COMPLETION_TOKEN_FOR(create_session_signature) CompletionToken =
+                  boost::asio::default_completion_token_t<executor_type>>
     auto async_create_session(const session_request& req, const request_options& opts, CompletionToken&& token = {}) {
         return async_create_session(req, opts, static_cast<diagnostics*>(nullptr), std::forward<CompletionToken>(token));
     }
     /// As above, with default options.
-    template <class CompletionToken = boost::asio::default_completion_token_t<executor_type>>
+    template <BOOST_ASIO_COMPLETION_TOKEN_FOR(create_session_signature) CompletionToken =
+                  boost::asio::default_completion_token_t<executor_type>>
     auto async_create_session(const session_request& req, CompletionToken&& token = {}) {
         return async_create_session(req, default_options(), static_cast<diagnostics*>(nullptr),
                                     std::forward<CompletionToken>(token));
     }
 
-    /// Graceful stop. Signature `void(boost::system::error_code)` (always success).
+    /// Graceful stop. Signature `void(boost::system::error_code)` (always success). May be
+    /// called more than once, concurrently: every call's handler runs (a shorter grace given
+    /// later shortens the grace).
     /// New calls fail with `errc::shutting_down` from now on; calls already accepted (queued
     /// or in flight) may finish until `grace` has passed, then they are cancelled (they
     /// complete with `errc::shutting_down`); then every connection is closed and the handler
     /// runs. Not cancellable.
-    template <class CompletionToken = boost::asio::default_completion_token_t<executor_type>>
+    template <BOOST_ASIO_COMPLETION_TOKEN_FOR(shutdown_signature) CompletionToken =
+                  boost::asio::default_completion_token_t<executor_type>>
     auto async_shutdown(std::chrono::milliseconds grace, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(boost::system::error_code)>(
             shutdown_initiation{this}, token, grace);

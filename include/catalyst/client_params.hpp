@@ -32,11 +32,14 @@ struct retry_params {
 /// When is an ambiguous failure (request sent, no answer) retried?
 enum class idempotency_policy {
     /// Every request carries an Idempotency-Key (the caller's, or a random UUID), and
-    /// ambiguous failures are retried with it. The default.
+    /// ambiguous failures (and 500/502/504) are retried with it. The default: "never a
+    /// duplicate" then rests on the server honouring the key (see docs/client.md); against a
+    /// server that may ignore keys, use `disabled`.
     automatic,
     /// Only requests whose caller supplied a key carry one and are retried when ambiguous.
     caller_keys_only,
-    /// No key is sent; ambiguous failures end as `errc::outcome_unknown`.
+    /// No key is sent; every failure after sending (reset, timeout, answer cut short,
+    /// 500/502/504) ends as `errc::outcome_unknown`, never retried. 429 and 503 are retried.
     disabled,
 };
 
@@ -88,11 +91,13 @@ struct client_params {
 };
 
 /// Throws `config_error` naming the first invalid key (e.g. "max_connections: must be > 0").
-/// Refused: a base_url that is not an absolute http(s) URL with a host (or carries user info,
-/// a query or a fragment); max_connections, max_response_body or retry.max_attempts of 0;
+/// Refused: a base_url that is not an absolute https URL with a host (plain http is refused:
+/// TLS is required), or carries user info, a query or a fragment; max_connections, max_response_body or retry.max_attempts of 0;
 /// connect, TLS handshake or attempt timeouts <= 0; negative durations; max_backoff below
 /// base_backoff; a negative or non-finite budget_ratio or pacing rate; threads > 1024; CR, LF
-/// or other control characters in api_key, tls.server_name or user_agent (header injection).
+/// or other control characters in api_key, tls.server_name or user_agent (header injection;
+/// a TAB is allowed in user_agent, as in any header value, and refused in api_key and
+/// tls.server_name, like a space).
 /// `insecure_skip_verify` together with CA settings is allowed. Thread-safe (pure).
 CATALYST_DECL void check(const client_params& p);
 

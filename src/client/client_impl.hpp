@@ -8,6 +8,7 @@
 
 #include "client/connection_policy.hpp"
 #include "client/http_response.hpp"
+#include "client/op_pool.hpp"
 #include "client/origin.hpp"
 #include "client/retry_policy.hpp"
 #include "client/token_bucket.hpp"
@@ -33,41 +34,6 @@ typedef struct ssl_session_st SSL_SESSION;
 
 namespace catalyst::detail {
 
-using steady = std::chrono::steady_clock;
-class shard;
-class connection;
-
-enum class op_state { idle, queued, in_flight, backoff, done };
-
-/// One logical call, from initiation to completion; recycled (see `acquire_op`).
-struct request_op {
-    std::atomic<std::uint32_t> gen{0};  ///< bumped on every reuse; stale cancellations check it
-    shard* owner = nullptr;
-    std::string body;
-    std::string key;                  ///< Idempotency-Key, "" = none
-    bool ambiguous_retry_ok = false;
-    diagnostics* diag = nullptr;
-    create_session_handler handler;
-    /// Outstanding work on the handler's own executor when it is not the shard's (a
-    /// bind_executor to another io_context), so that its run() waits for the completion.
-    boost::asio::any_completion_executor handler_work;
-    steady::time_point start{};
-    steady::time_point deadline = steady::time_point::max();
-    retry_params retry;
-    unsigned attempts = 0;
-    unsigned stale_retries = 0;
-    bool retrying = false;            ///< counted in the shard's active retries
-    bool sent = false;                ///< some attempt reached the wire
-    op_state state = op_state::idle;
-    connection* conn = nullptr;
-    request_op* prev = nullptr;       ///< queue links (intrusive, O(1) removal)
-    request_op* next = nullptr;
-    std::unique_ptr<boost::asio::steady_timer> timer;  ///< queue deadline / backoff
-};
-
-request_op* acquire_op();
-void release_op(request_op* op);
-
 /// Counters of one shard, summed by `client::metrics()`.
 struct alignas(64) shard_metrics {
     std::atomic<std::uint64_t> requests{0}, successes{0}, failures{0}, retries{0};
@@ -89,32 +55,26 @@ struct attempt_report {
     std::optional<errc> forced;  ///< the shard aborted the exchange with this code
 };
 
-/// An intrusive FIFO of ops (the wait queue, the ops backing off).
-struct op_list {
-    request_op* head = nullptr;
-    request_op* tail = nullptr;
-    std::size_t size = 0;
-    void push_back(request_op* op) noexcept;
-    void push_front(request_op* op) noexcept;
-    request_op* pop_front() noexcept;
-    void erase(request_op* op) noexcept;
-};
-
 class shard : public std::enable_shared_from_this<shard> {
 public:
-    shard(client_impl& owner, boost::asio::any_io_executor ex, std::size_t max_connections, std::size_t queue_limit);
+    /// `ex`: where the shard's state lives (a strand for client(executor)); `handler_ex`: where
+    /// handlers run by default (the caller's executor, not the strand).
+    shard(client_impl& owner, boost::asio::any_io_executor ex, boost::asio::any_io_executor handler_ex,
+          std::size_t max_connections, std::size_t queue_limit);
     ~shard();
 
     const boost::asio::any_io_executor& get_executor() const noexcept { return ex_; }
-    /// The same executor, converted once: a call compares its handler's executor with it, and
-    /// converting `ex_` per call would allocate (any_executor to another any_executor type).
+    /// Where handlers run unless they say otherwise, converted once: a call compares its
+    /// handler's executor with it, and converting per call would allocate.
     const boost::asio::any_completion_executor& completion_executor() const noexcept { return completion_ex_; }
+    op_pool& pool() noexcept { return pool_; }
+    const boost::asio::any_io_executor& handler_executor() const noexcept { return handler_ex_; }
     client_impl& owner() noexcept { return owner_; }
     shard_metrics& stats() noexcept { return metrics_; }
 
     // --- on the shard's executor ---
     void submit(request_op* op);
-    void cancel(request_op* op, std::uint32_t gen, boost::asio::cancellation_type_t type);
+    void cancel(request_op* op, boost::asio::cancellation_type_t type);
     /// The connection finished an attempt of `op`.
     void attempt_done(request_op* op, const attempt_report& r, bool reused_connection);
     /// A connection asks for its next request; nullptr = it is now idle.
@@ -123,6 +83,7 @@ public:
     void requeue_front(request_op* op);
     void remove_idle(connection* c);
     void connection_closed(connection* c);
+    /// Every caller's `done` runs once the shard has stopped (concurrent shutdowns all complete).
     void begin_shutdown(steady::time_point grace_deadline, std::function<void()> done);
     void hard_stop();
 
@@ -136,7 +97,16 @@ public:
     void register_connection(connection* c) { all_.push_back(c); }
 
 private:
+    /// The one path from the queue to the wire: hands queued calls to idle connections, or
+    /// to new ones while the cap allows.
     void dispatch();
+    /// The next queued call that may be sent now; calls whose deadline passed in the queue
+    /// complete with `timeout` on the way (nothing goes on the wire after a deadline).
+    /// nullptr when none (or pacing says wait).
+    request_op* pop_ready();
+    /// Queues `op` (at the front for a call that was already on its way) with its deadline
+    /// timer armed.
+    void enqueue(request_op* op, bool front);
     void arm_op_timer(request_op* op, steady::time_point at);
     void on_op_timer(request_op* op, std::uint32_t gen);
     void finish(request_op* op, boost::system::error_code ec, session s = {});
@@ -148,6 +118,7 @@ private:
 
     client_impl& owner_;
     boost::asio::any_io_executor ex_;
+    boost::asio::any_io_executor handler_ex_;
     boost::asio::any_completion_executor completion_ex_;
     std::size_t max_connections_;
     op_list queue_;
@@ -162,17 +133,21 @@ private:
     SSL_SESSION* tls_session_ = nullptr;
     bool shutting_down_ = false;
     bool stopped_ = false;
-    std::function<void()> shutdown_done_;
+    std::vector<std::function<void()>> shutdown_done_;
     std::unique_ptr<boost::asio::steady_timer> shutdown_timer_;
     token_bucket pacing_;
     std::unique_ptr<boost::asio::steady_timer> pacing_timer_;
     bool pacing_armed_ = false;
     shard_metrics metrics_;
+    op_pool pool_;  // last: freed ops' timers go before the rest
 };
 
 class client_impl : public std::enable_shared_from_this<client_impl> {
 public:
-    client_impl(client_params p, std::vector<boost::asio::any_io_executor> executors);
+    /// One shard per executor; `handler_executor`: where handlers run by default (each shard's
+    /// own executor when null).
+    client_impl(client_params p, std::vector<boost::asio::any_io_executor> executors,
+                boost::asio::any_io_executor handler_executor = {});
     ~client_impl();
 
     const client_params& params() const noexcept { return params_; }
@@ -185,7 +160,11 @@ public:
 
     void set_logger(log_function fn);
     bool logging() const noexcept { return has_logger_.load(std::memory_order_relaxed); }
-    void log(log_level l, std::string_view msg) const;
+    /// Calls the user's logger; whatever it throws is swallowed (logging never breaks a call).
+    void log(log_level l, std::string_view msg) const noexcept;
+    /// Runs an owned thread's io_context until it stops; a handler that throws is logged and
+    /// the loop goes on (the process is not terminated).
+    void run_owned(boost::asio::io_context& ctx) noexcept;
 
     // Owned threads (client(params)).
     std::vector<std::unique_ptr<boost::asio::io_context>> contexts;

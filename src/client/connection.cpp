@@ -2,6 +2,7 @@
 // from its shard one at a time over HTTP/1.1 keep-alive. The only unit that instantiates the
 // SSL stream's coroutine operations (the expensive part of the build).
 #include "client/client_impl.hpp"
+#include "client/io_outcome.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -16,6 +17,8 @@
 #include <openssl/x509v3.h>
 
 #include <charconv>
+#include <cerrno>
+#include <sys/socket.h>
 #include <cstdio>
 
 namespace catalyst::detail {
@@ -28,6 +31,8 @@ namespace {
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 constexpr std::size_t header_limit = 16 * 1024;
 constexpr std::size_t initial_read_buffer = 4096;
+
+using std::chrono::milliseconds;
 
 bool is_eof_like(const error_code& ec) {
     return ec == net::error::eof || ec == net::ssl::error::stream_truncated || ec == net::error::connection_reset ||
@@ -53,6 +58,9 @@ public:
     }
 
     net::awaitable<void> run(request_op* op);
+    /// Unregisters from the shard, closes the socket, and hands back a call it still holds.
+    /// Runs once, whatever ended the coroutine (its end, or an exception).
+    void finish_connection(const char* why) noexcept;
 
     void assign(request_op* op) {
         pending_ = op;
@@ -74,8 +82,32 @@ public:
 private:
     net::awaitable<bool> establish(request_op* op, attempt_report& rep);
     void report(request_op* op, attempt_report& rep, bool reused);
-    void set_deadline(steady::time_point d);
+    /// The one rule of every I/O step: it must end by the sooner of `step_limit` and the call's
+    /// overall deadline. Arms the watchdog for it; false when that time has already passed
+    /// (or the exchange was aborted): the step must not start.
+    bool begin_step(request_op* op, steady::time_point step_limit);
+    /// The step's deadline has passed (the watchdog fired, or the clock says so).
+    bool expired() const { return timed_out_ || steady::now() >= deadline_; }
+    void end_steps() { deadline_ = steady::time_point::max(); }
     void arm_watchdog(steady::time_point at);
+    /// The facts of the step that ended the attempt, for `classify`.
+    io_event facts_of(io_step step, const request_op* op, bool reused) const {
+        io_event e;
+        e.step = step;
+        e.aborted = abort_.has_value();
+        e.deadline_passed = expired();
+        e.overall_passed = steady::now() >= op->deadline;
+        e.reused = reused;
+        e.key_makes_retry_safe = op->ambiguous_retry_ok;
+        return e;
+    }
+    void fail_step(attempt_report& rep, const io_event& e) const {
+        rep.result = classify(e);
+        if (e.aborted) rep.forced = *abort_;
+    }
+    /// Did the server close (FIN, reset, a close_notify or any unsolicited byte) while we
+    /// were idle? A peek, no read: such a connection is dropped before a request is written.
+    bool peer_closed() noexcept;
     void cancel_io() {
         error_code ignored;
         stream_.next_layer().cancel(ignored);
@@ -93,15 +125,6 @@ private:
         stream_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
         stream_.next_layer().close(ignored);
     }
-    // Classifies a failed step: cancellation, a deadline, or `otherwise`.
-    attempt_result interrupted(request_op* op, attempt_result otherwise, attempt_report& rep) const {
-        if (abort_) {
-            rep.forced = *abort_;
-            return attempt_result::cancelled;
-        }
-        if (timed_out_ && steady::now() >= op->deadline) return attempt_result::overall_timeout;
-        return otherwise;
-    }
 
     std::shared_ptr<client_impl> impl_;
     shard& shard_;
@@ -114,6 +137,7 @@ private:
     std::vector<char> rbuf_;
     std::size_t rlen_ = 0;
     http_response resp_;
+    response_progress progress_;
     connection_facts facts_;
     request_op* pending_ = nullptr;
     request_op* current_ = nullptr;
@@ -122,6 +146,7 @@ private:
     bool timed_out_ = false;
     bool tcp_open_ = false;
     bool session_saved_ = false;
+    bool finished_ = false;
     steady::time_point deadline_ = steady::time_point::max();
     steady::time_point watchdog_at_ = steady::time_point::max();
     bool watchdog_armed_ = false;
@@ -131,11 +156,19 @@ private:
 
 // The deadline of the current step is enforced by one timer per connection that is re-armed
 // only when a step needs an earlier expiry than the one already set: most requests then cost
-// no timer operation at all (and no timerfd_settime system call).
-void connection::set_deadline(steady::time_point d) {
-    deadline_ = d;
-    if (d == steady::time_point::max()) return;
-    if (!watchdog_armed_ || d < watchdog_at_) arm_watchdog(d);
+// no timer operation at all (and no timerfd_settime system call). The timer cannot be lost:
+// when it fires at or after the deadline it sets `timed_out_`, which stays set until the next
+// step begins, and every step checks it (begin_step, and before each read) before starting:
+// a completion already queued when the timer fired is not followed by an unbounded read.
+bool connection::begin_step(request_op* op, steady::time_point step_limit) {
+    deadline_ = step_deadline(step_limit, op->deadline);
+    timed_out_ = false;
+    if (abort_ || steady::now() >= deadline_) {
+        timed_out_ = !abort_;
+        return false;
+    }
+    if (!watchdog_armed_ || deadline_ < watchdog_at_) arm_watchdog(deadline_);
+    return true;
 }
 
 void connection::arm_watchdog(steady::time_point at) {
@@ -155,16 +188,16 @@ void connection::arm_watchdog(steady::time_point at) {
     });
 }
 
+bool connection::peer_closed() noexcept {
+    if (SSL_pending(stream_.native_handle()) > 0) return true;
+    char c;
+    const auto n = ::recv(stream_.next_layer().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n >= 0) return true;  // 0: FIN; > 0: bytes nobody asked for (a close_notify, say)
+    return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+}
+
 net::awaitable<bool> connection::establish(request_op* op, attempt_report& rep) {
     const auto& o = impl_->target();
-    auto step_deadline = [&](std::chrono::milliseconds t) {
-        auto d = steady::now() + t;
-        return std::min(d, op->deadline);
-    };
-    if (abort_) {
-        rep.result = interrupted(op, attempt_result::cancelled, rep);
-        co_return false;
-    }
     std::vector<tcp::endpoint> endpoints;
     if (o.host_is_ip) {
         error_code ec;
@@ -174,13 +207,16 @@ net::awaitable<bool> connection::establish(request_op* op, attempt_report& rep) 
         auto now = steady::now();
         endpoints = shard_.cached_endpoints(now);
         if (endpoints.empty()) {
-            set_deadline(step_deadline(params_.connect_timeout));
-            timed_out_ = false;
+            if (!begin_step(op, now + params_.connect_timeout)) {
+                fail_step(rep, facts_of(io_step::resolve, op, false));
+                rep.error = "DNS lookup of " + o.host + " not started: " + (abort_ ? "cancelled" : "deadline passed");
+                co_return false;
+            }
             auto [ec, results] = co_await resolver_.async_resolve(o.host, o.port, use_tuple);
-            set_deadline(steady::time_point::max());
-            if (ec) {
-                rep.result = interrupted(op, attempt_result::connect_failed, rep);
-                rep.error = "DNS lookup of " + o.host + " failed: " + (timed_out_ ? "timed out" : ec.message());
+            if (ec || abort_ || expired()) {
+                fail_step(rep, facts_of(io_step::resolve, op, false));
+                rep.error = "DNS lookup of " + o.host + " failed: " +
+                            (abort_ ? "cancelled" : expired() ? "timed out" : ec.message());
                 co_return false;
             }
             for (const auto& r : results) endpoints.push_back(r.endpoint());
@@ -192,6 +228,11 @@ net::awaitable<bool> connection::establish(request_op* op, attempt_report& rep) 
     std::string last_error = "no address";
     bool connected = false;
     for (const auto& ep : endpoints) {
+        if (!begin_step(op, steady::now() + params_.connect_timeout)) {
+            fail_step(rep, facts_of(io_step::connect, op, false));
+            rep.error = "connect to " + o.host_header + " not started: " + (abort_ ? "cancelled" : "deadline passed");
+            co_return false;
+        }
         error_code ec;
         if (sock.is_open()) sock.close(ec);
         sock.open(ep.protocol(), ec);
@@ -199,18 +240,14 @@ net::awaitable<bool> connection::establish(request_op* op, attempt_report& rep) 
             last_error = ec.message();
             continue;
         }
-        set_deadline(step_deadline(params_.connect_timeout));
-        timed_out_ = false;
         auto [cec] = co_await sock.async_connect(ep, use_tuple);
-        set_deadline(steady::time_point::max());
-        if (!cec) {
+        if (!cec && !abort_ && !timed_out_) {
             connected = true;
             break;
         }
         last_error = ep.address().to_string() + ": " + (timed_out_ ? std::string("connect timed out") : cec.message());
-        auto r = interrupted(op, attempt_result::connect_failed, rep);
-        if (r != attempt_result::connect_failed) {
-            rep.result = r;
+        if (abort_ || steady::now() >= op->deadline) {
+            fail_step(rep, facts_of(io_step::connect, op, false));
             rep.error = last_error;
             co_return false;
         }
@@ -244,29 +281,24 @@ net::awaitable<bool> connection::establish(request_op* op, attempt_report& rep) 
     if (named || !o.host_is_ip) SSL_set_tlsext_host_name(ssl, verify_name.c_str());
     if (params_.tls.session_resumption && shard_.tls_session()) SSL_set_session(ssl, shard_.tls_session());
 
-    set_deadline(step_deadline(params_.tls_handshake_timeout));
-    timed_out_ = false;
-    auto [hec] = co_await stream_.async_handshake(net::ssl::stream_base::client, use_tuple);
-    set_deadline(steady::time_point::max());
-    if (hec) {
-        if (abort_ || (timed_out_ && steady::now() >= op->deadline)) {
-            rep.result = interrupted(op, attempt_result::tls_handshake_failed, rep);
-            rep.error = "TLS handshake interrupted";
-        } else if (timed_out_) {
-            rep.result = attempt_result::tls_handshake_failed;
-            rep.error = "TLS handshake timed out";
-        } else if (long v = SSL_get_verify_result(ssl); v != X509_V_OK) {
-            rep.result = attempt_result::tls_rejected;
-            rep.error = std::string("certificate verification failed: ") + X509_verify_cert_error_string(v);
-        } else if (hec.category() == net::error::get_ssl_category()) {
-            rep.result = attempt_result::tls_rejected;
-            rep.error = "TLS handshake failed: " + hec.message();
-        } else {
-            rep.result = attempt_result::tls_handshake_failed;
-            rep.error = "TLS handshake failed: " + hec.message();
-        }
+    if (!begin_step(op, steady::now() + params_.tls_handshake_timeout)) {
+        fail_step(rep, facts_of(io_step::handshake, op, false));
+        rep.error = abort_ ? "TLS handshake not started: cancelled" : "TLS handshake not started: deadline passed";
         co_return false;
     }
+    auto [hec] = co_await stream_.async_handshake(net::ssl::stream_base::client, use_tuple);
+    if (hec || abort_ || timed_out_) {
+        auto e = facts_of(io_step::handshake, op, false);
+        const long v = SSL_get_verify_result(ssl);
+        e.tls_refused = v != X509_V_OK || (hec && hec.category() == net::error::get_ssl_category());
+        fail_step(rep, e);
+        if (abort_) rep.error = "TLS handshake interrupted";
+        else if (timed_out_) rep.error = "TLS handshake timed out";
+        else if (v != X509_V_OK) rep.error = std::string("certificate verification failed: ") + X509_verify_cert_error_string(v);
+        else rep.error = "TLS handshake failed: " + hec.message();
+        co_return false;
+    }
+    end_steps();
     const bool resumed = SSL_session_reused(ssl) == 1;
     (resumed ? shard_.stats().tls_resumed : shard_.stats().tls_full).fetch_add(1, std::memory_order_relaxed);
     if (impl_->logging())
@@ -276,6 +308,7 @@ net::awaitable<bool> connection::establish(request_op* op, attempt_report& rep) 
 
 void connection::report(request_op* op, attempt_report& rep, bool reused) {
     current_ = nullptr;
+    end_steps();
     shard_.attempt_done(op, rep, reused);
     abort_.reset();
 }
@@ -295,8 +328,10 @@ net::awaitable<void> connection::run(request_op* op) {
             // The exchange, inline rather than a coroutine of its own: one frame allocation
             // less per request.
             do {
-                if (abort_) {
-                    rep.result = interrupted(op, attempt_result::cancelled, rep);
+                // Nothing goes on the wire after the call's deadline (nor once aborted).
+                if (!begin_step(op, steady::now() + params_.attempt_timeout)) {
+                    fail_step(rep, facts_of(io_step::before_send, op, reused));
+                    rep.error = abort_ ? "cancelled before sending" : "deadline passed before sending";
                     break;
                 }
                 // The request, head and body, in one buffer: one TLS record, one send.
@@ -316,26 +351,26 @@ net::awaitable<void> connection::run(request_op* op) {
                 wbuf_ += op->body;
 
                 op->sent = true;
-                set_deadline(std::min(steady::now() + params_.attempt_timeout, op->deadline));
-                timed_out_ = false;
                 auto [wec, written] = co_await net::async_write(stream_, net::buffer(wbuf_), use_tuple);
                 (void)written;
-                if (wec) {
-                    set_deadline(steady::time_point::max());
-                    attempt_result otherwise = reused ? attempt_result::stale_connection : attempt_result::ambiguous;
-                    if (timed_out_) otherwise = attempt_result::attempt_timeout;
-                    rep.result = interrupted(op, otherwise, rep);
-                    rep.error = "write failed: " + (timed_out_ ? std::string("timed out") : wec.message());
+                if (wec || abort_ || timed_out_) {
+                    auto e = facts_of(io_step::write, op, reused);
+                    e.eof_like = is_eof_like(wec);
+                    fail_step(rep, e);
+                    rep.error = "write failed: " + (abort_ ? std::string("cancelled") : timed_out_ ? std::string("timed out") : wec.message());
                     break;
                 }
                 const std::size_t max_total = header_limit + params_.max_response_body + 1024;
+                progress_ = response_progress{};
                 for (;;) {
-                    // A cancellation that landed while the last step's completion was already
-                    // queued (cancel_io() could not reach it) is seen here, not lost.
-                    if (abort_) {
-                        set_deadline(steady::time_point::max());
-                        rep.result = interrupted(op, attempt_result::ambiguous, rep);
-                        rep.error = "cancelled while waiting for the answer";
+                    // A cancellation or a deadline that landed while the last step's completion
+                    // was already queued (cancel_io() could not reach it) is seen here: no
+                    // read starts after either.
+                    if (abort_ || expired()) {
+                        auto e = facts_of(io_step::read, op, reused);
+                        e.answer_bytes = rlen_;
+                        fail_step(rep, e);
+                        rep.error = abort_ ? "cancelled while waiting for the answer" : "attempt timed out";
                         break;
                     }
                     if (rbuf_.size() - rlen_ < 1024 && rbuf_.size() < max_total) rbuf_.resize(std::min(max_total, rbuf_.size() * 2));
@@ -344,22 +379,18 @@ net::awaitable<void> connection::run(request_op* op) {
                         rep.error = "response larger than max_response_body";
                         break;
                     }
-                    timed_out_ = false;
                     auto [rec, n] = co_await stream_.async_read_some(net::buffer(rbuf_.data() + rlen_, rbuf_.size() - rlen_), use_tuple);
                     if (rec) {
-                        attempt_result otherwise;
-                        if (timed_out_) otherwise = attempt_result::attempt_timeout;
-                        else if (rlen_ == 0 && reused && is_eof_like(rec) && op->ambiguous_retry_ok) otherwise = attempt_result::stale_connection;
-                        else if (rlen_ == 0) otherwise = attempt_result::ambiguous;
-                        else if (rec == net::error::eof || rec == net::ssl::error::stream_truncated) otherwise = attempt_result::protocol_error;
-                        else otherwise = attempt_result::ambiguous;
-                        rep.result = interrupted(op, otherwise, rep);
+                        auto e = facts_of(io_step::read, op, reused);
+                        e.answer_bytes = rlen_;
+                        e.eof_like = is_eof_like(rec);
+                        fail_step(rep, e);
                         rep.error = (rlen_ == 0 ? "no answer: " : "answer cut short: ") +
-                                    (timed_out_ ? std::string("attempt timed out") : rec.message());
+                                    (abort_ ? std::string("cancelled") : timed_out_ ? std::string("attempt timed out") : rec.message());
                         break;
                     }
                     rlen_ += n;
-                    auto st = parse_response(rbuf_.data(), rlen_, params_.max_response_body, header_limit, resp_);
+                    auto st = parse_response(rbuf_.data(), rlen_, params_.max_response_body, header_limit, resp_, progress_);
                     if (st == parse_status::need_more) continue;
                     if (st == parse_status::error) {
                         rep.result = attempt_result::protocol_error;
@@ -371,14 +402,15 @@ net::awaitable<void> connection::run(request_op* op) {
                     rep.response = &resp_;
                     break;
                 }
-                set_deadline(steady::time_point::max());
             } while (false);
+            end_steps();
             const auto now = steady::now();
             std::size_t consumed = 0;
             if (rep.result == attempt_result::response) {
                 ++facts_.requests_served;
                 facts_.last_used = now;
                 facts_.server_said_close = resp_.connection_close;
+                facts_.server_idle_limit = resp_.keep_alive.empty() ? milliseconds(0) : parse_keep_alive_timeout(resp_.keep_alive);
                 consumed = resp_.consumed;
                 // Keep the TLS session for the next connection once it is resumable (with
                 // TLS 1.3 the ticket arrives after the handshake, so look after a response).
@@ -406,9 +438,11 @@ net::awaitable<void> connection::run(request_op* op) {
             reused = true;
 
             bool close = false;
+            bool waited = false;
             op = shard_.next_request(this, close);
             while (!op && !close) {
                 // Idle: wait to be handed a request, or for the idle deadline.
+                waited = true;
                 const auto idle_at = idle_deadline(facts_, params_);
                 if (wake_at_ != idle_at) {
                     wake_at_ = idle_at;
@@ -428,8 +462,14 @@ net::awaitable<void> connection::run(request_op* op) {
             }
             if (close) break;
             current_ = op;
-            if (!close_reason(facts_, params_, steady::now()).empty()) {
-                // Too old or idle too long to trust: give the request back, close.
+            // Too old, idle too long, or closed by the server while idle: give the request
+            // back (nothing was sent) and close.
+            // The peek (one system call) only after a real idle period: a close that could
+            // have arrived in less than a millisecond is the race a pending read would not
+            // see either (and a stale connection with a key is resent).
+            const auto reuse_at = steady::now();
+            if (!close_reason(facts_, params_, reuse_at).empty() ||
+                (waited && reuse_at - facts_.last_used >= std::chrono::milliseconds(1) && peer_closed())) {
                 current_ = nullptr;
                 shard_.requeue_front(op);
                 op = nullptr;
@@ -437,12 +477,33 @@ net::awaitable<void> connection::run(request_op* op) {
             }
         }
     }
+    finish_connection(nullptr);
+}
+
+void connection::finish_connection(const char* why) noexcept {
+    if (finished_) return;
+    finished_ = true;
     ++watchdog_gen_;
-    error_code ignored;
-    watchdog_.cancel();
-    wake_.cancel();
+    end_steps();
+    try {
+        watchdog_.cancel();
+        wake_.cancel();
+    } catch (...) {
+    }
     if (tcp_open_) shard_.stats().connections_closed.fetch_add(1, std::memory_order_relaxed);
     close_socket();
+    try {
+        // Only after an exception: a call this connection still holds is completed (it may
+        // have been sent: never retried without a key), a call handed to it goes back.
+        if (auto* op = std::exchange(current_, nullptr)) {
+            attempt_report rep;
+            rep.result = op->sent ? attempt_result::ambiguous : attempt_result::connect_failed;
+            rep.error = std::string("connection failed unexpectedly: ") + (why ? why : "unknown error");
+            shard_.attempt_done(op, rep, false);
+        }
+        if (auto* op = std::exchange(pending_, nullptr)) shard_.requeue_front(op);
+    } catch (...) {
+    }
     shard_.connection_closed(this);
 }
 
@@ -453,14 +514,18 @@ void spawn_connection(std::shared_ptr<shard> s, request_op* first) {
     first->conn = c.get();
     c->start_with(first);
     net::co_spawn(s->get_executor(), c->run(first), [c, s](std::exception_ptr e) {
-        if (e && s->owner().logging()) {
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& ex) {
-                s->owner().log(log_level::error, std::string("connection failed unexpectedly: ") + ex.what());
-            } catch (...) {
-            }
+        if (!e) return;
+        // Whatever ended the coroutine, the connection unregisters itself and no call it
+        // held is left without a completion.
+        std::string what = "unknown exception";
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+            what = ex.what();
+        } catch (...) {
         }
+        s->owner().log(log_level::error, "connection failed unexpectedly: " + what);
+        c->finish_connection(what.c_str());
     });
 }
 

@@ -16,21 +16,26 @@ struct connection_facts {
     unsigned requests_served = 0;
     bool server_said_close = false;   ///< the last answer had `Connection: close` (or HTTP/1.0)
     bool broken = false;              ///< an I/O error, timeout or cancellation mid-exchange
+    /// The server's announced idle limit (`Keep-Alive: timeout=N`), zero when none.
+    std::chrono::milliseconds server_idle_limit{0};
 };
+
+/// The `timeout=N` (seconds) of a `Keep-Alive` header value; zero when absent or malformed.
+std::chrono::milliseconds parse_keep_alive_timeout(std::string_view value) noexcept;
+
+/// How long before the server's announced idle limit we stop reusing a connection: a request
+/// sent just before it would cross the server's close. Half of the limit, at most 1 s.
+std::chrono::milliseconds keep_alive_margin(std::chrono::milliseconds server_limit) noexcept;
 
 /// Why a connection is closed instead of being used for one more request; "" = keep it.
 /// Checked after each response and again before a reuse, with the current time.
 std::string_view close_reason(const connection_facts& c, const client_params& p,
                               std::chrono::steady_clock::time_point now) noexcept;
 
-/// When an idle connection must be closed: before the server's own idle timeout would race
-/// our next request. time_point::max() when never.
+/// When an idle connection must be closed: before our `idle_timeout` and before the server's
+/// announced limit (less `keep_alive_margin`) would race our next request. time_point::max()
+/// when never.
 std::chrono::steady_clock::time_point idle_deadline(const connection_facts& c, const client_params& p) noexcept;
-
-/// Should the shard open one more connection? Only when requests wait, nobody idle can take
-/// them, connections being opened will not cover them, and the cap allows.
-bool should_open_connection(std::size_t queued, std::size_t idle, std::size_t connecting, std::size_t open,
-                            std::size_t max_connections) noexcept;
 
 }  // namespace catalyst::detail
 

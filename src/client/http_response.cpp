@@ -1,5 +1,6 @@
 #include "client/http_response.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace catalyst::detail {
@@ -52,20 +53,16 @@ parse_status fail(http_response& out, const char* why) {
 
 }  // namespace
 
-parse_status parse_response(char* data, std::size_t size, std::size_t body_limit, std::size_t header_limit,
-                            http_response& out) {
-    out = http_response{};
-    std::string_view all(data, size);
-    auto head_end = all.find("\r\n\r\n");
-    if (head_end == std::string_view::npos) {
-        if (size > header_limit) return fail(out, "header block too large");
-        // An obviously wrong first byte is an error now, not after the header limit.
-        if (size >= 5 && all.substr(0, 5) != "HTTP/") return fail(out, "not an HTTP response");
-        return parse_status::need_more;
-    }
-    if (head_end > header_limit) return fail(out, "header block too large");
-    std::string_view head = all.substr(0, head_end + 2);
+namespace {
 
+struct head_info {
+    bool have_length = false;
+    bool chunked = false;
+    std::size_t length = 0;
+};
+
+// Status line and header fields of `head` (up to and including the last field's CRLF).
+parse_status parse_head(std::string_view head, http_response& out, head_info& h) {
     // Status line: HTTP/1.x SP 3DIGIT SP reason CRLF
     auto eol = head.find("\r\n");
     std::string_view line = head.substr(0, eol);
@@ -79,8 +76,7 @@ parse_status parse_response(char* data, std::size_t size, std::size_t body_limit
     out.status = static_cast<unsigned>((line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0'));
     if (out.status < 100) return fail(out, "bad status code");
 
-    bool have_length = false, chunked = false, keep_alive = false;
-    std::size_t length = 0;
+    bool keep_alive = false;
     head.remove_prefix(eol + 2);
     while (!head.empty()) {
         eol = head.find("\r\n");
@@ -98,6 +94,8 @@ parse_status parse_response(char* data, std::size_t size, std::size_t body_limit
             if (iequals(name, "connection")) {
                 if (has_token(value, "close")) out.connection_close = true;
                 if (has_token(value, "keep-alive")) keep_alive = true;
+            } else if (iequals(name, "keep-alive")) {
+                out.keep_alive = value;
             }
             break;
         case 11:
@@ -111,15 +109,15 @@ parse_status parse_response(char* data, std::size_t size, std::size_t body_limit
             if (iequals(name, "content-length")) {
                 std::size_t n = 0;
                 if (!parse_size(value, 10, n)) return fail(out, "bad Content-Length");
-                if (have_length && n != length) return fail(out, "conflicting Content-Length");
-                have_length = true;
-                length = n;
+                if (h.have_length && n != h.length) return fail(out, "conflicting Content-Length");
+                h.have_length = true;
+                h.length = n;
             }
             break;
         case 17:
             if (iequals(name, "transfer-encoding")) {
                 if (!has_token(value, "chunked")) return fail(out, "unsupported Transfer-Encoding");
-                chunked = true;
+                h.chunked = true;
             }
             break;
         case 19:
@@ -129,86 +127,123 @@ parse_status parse_response(char* data, std::size_t size, std::size_t body_limit
         }
     }
     if (out.version_minor == 0 && !keep_alive) out.connection_close = true;
+    return parse_status::done;
+}
 
-    std::size_t body_start = head_end + 4;
-    // 1xx: skip an interim response (100 Continue) and parse what follows.
-    if (out.status >= 100 && out.status < 200) {
-        std::size_t skip = body_start;
-        auto st = parse_response(data + skip, size - skip, body_limit, header_limit, out);
-        if (st == parse_status::done) out.consumed += skip;
-        return st;
+// The size of the chunk whose header line is `line` (extensions and trailing blanks ignored).
+bool chunk_size(std::string_view line, std::size_t& n) noexcept {
+    if (auto semi = line.find(';'); semi != std::string_view::npos) line = line.substr(0, semi);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+    return parse_size(line, 16, n);
+}
+
+}  // namespace
+
+parse_status parse_response(char* data, std::size_t size, std::size_t body_limit, std::size_t header_limit,
+                            http_response& out) {
+    response_progress progress;
+    return parse_response(data, size, body_limit, header_limit, out, progress);
+}
+
+parse_status parse_response(char* data, std::size_t size, std::size_t body_limit, std::size_t header_limit,
+                            http_response& out, response_progress& pr) {
+    if (pr.base != data || size < pr.scanned) {
+        pr = response_progress{};
+        pr.base = data;
     }
-    if (out.status == 204 || out.status == 304) {
-        out.consumed = body_start;
+    const std::string_view all(data, size);
+    while (pr.body_start == 0) {
+        // The head: search for its end only in what was not searched yet.
+        out = http_response{};
+        const std::size_t from = std::max(pr.start, pr.scanned >= 3 ? pr.scanned - 3 : std::size_t{0});
+        const auto head_end = all.find("\r\n\r\n", from);
+        const std::size_t head_size = (head_end == std::string_view::npos ? size : head_end) - pr.start;
+        if (head_size > header_limit) return fail(out, "header block too large");
+        if (head_end == std::string_view::npos) {
+            // An obviously wrong first byte is an error now, not after the header limit.
+            if (size - pr.start >= 5 && all.substr(pr.start, 5) != "HTTP/") return fail(out, "not an HTTP response");
+            pr.scanned = size;
+            return parse_status::need_more;
+        }
+        head_info h;
+        if (parse_head(all.substr(pr.start, head_end + 2 - pr.start), out, h) == parse_status::error)
+            return parse_status::error;
+        const std::size_t body_start = head_end + 4;
+        // 1xx: skip an interim response (100 Continue) and parse what follows.
+        if (out.status < 200) {
+            pr.start = pr.scanned = body_start;
+            continue;
+        }
+        if (out.status == 204 || out.status == 304) {
+            out.consumed = body_start;
+            return parse_status::done;
+        }
+        if (!h.chunked) {
+            // No length and no chunking: the body runs to EOF. We never send requests whose
+            // answers may do that; treat it as malformed rather than wait forever.
+            if (!h.have_length) return fail(out, "response without Content-Length");
+            if (h.length > body_limit) return fail(out, "body too large");
+        }
+        pr.body_start = body_start;
+        pr.chunked = h.chunked;
+        pr.length = h.length;
+        pr.chunk_at = body_start;
+    }
+    if (!pr.chunked) {
+        if (size - pr.body_start < pr.length) return parse_status::need_more;
+        out.body = std::string_view(data + pr.body_start, pr.length);
+        out.consumed = pr.body_start + pr.length;
         return parse_status::done;
     }
-    if (chunked) {
-        // Two passes: the first only walks the chunks (so that a need_more leaves the buffer
-        // untouched for the next call), the second moves the chunk data together in place.
-        std::size_t rd = body_start, total = 0, end_of_message = 0;
-        for (;;) {
-            std::string_view rest(data + rd, size - rd);
-            auto le = rest.find("\r\n");
-            if (le == std::string_view::npos) {
-                if (rest.size() > 1024) return fail(out, "bad chunk header");
-                return parse_status::need_more;
-            }
-            std::string_view size_line = rest.substr(0, le);
-            if (auto semi = size_line.find(';'); semi != std::string_view::npos) size_line = size_line.substr(0, semi);
-            while (!size_line.empty() && (size_line.back() == ' ' || size_line.back() == '\t')) size_line.remove_suffix(1);
-            std::size_t n = 0;
-            if (!parse_size(size_line, 16, n)) return fail(out, "bad chunk size");
-            if (n > body_limit || total + n > body_limit) return fail(out, "body too large");
-            std::size_t data_at = rd + le + 2;
-            if (n == 0) {
-                // Trailer fields (ignored), then an empty line.
-                std::size_t t = data_at;
-                for (;;) {
-                    std::string_view tail(data + t, size - t);
-                    auto e = tail.find("\r\n");
-                    if (e == std::string_view::npos) {
-                        if (tail.size() > header_limit) return fail(out, "trailers too large");
-                        return parse_status::need_more;
-                    }
-                    t += e + 2;
-                    if (e == 0) break;
+    // Chunked: walk the complete chunks not walked yet (the buffer is left untouched until the
+    // whole message is there), then move the chunk data together in place.
+    std::size_t end_of_message = 0;
+    for (;;) {
+        std::string_view rest = all.substr(pr.chunk_at);
+        auto le = rest.find("\r\n");
+        if (le == std::string_view::npos) {
+            if (rest.size() > 1024) return fail(out, "bad chunk header");
+            return parse_status::need_more;
+        }
+        std::size_t n = 0;
+        if (!chunk_size(rest.substr(0, le), n)) return fail(out, "bad chunk size");
+        if (n > body_limit || pr.chunk_total + n > body_limit) return fail(out, "body too large");
+        const std::size_t data_at = pr.chunk_at + le + 2;
+        if (n == 0) {
+            // Trailer fields (ignored), then an empty line.
+            std::size_t t = data_at;
+            for (;;) {
+                std::string_view tail = all.substr(t);
+                auto e = tail.find("\r\n");
+                if (e == std::string_view::npos) {
+                    if (tail.size() > header_limit) return fail(out, "trailers too large");
+                    return parse_status::need_more;
                 }
-                end_of_message = t;
-                break;
+                t += e + 2;
+                if (e == 0) break;
             }
-            if (size - data_at < n + 2) return parse_status::need_more;
-            if (data[data_at + n] != '\r' || data[data_at + n + 1] != '\n') return fail(out, "bad chunk end");
-            total += n;
-            rd = data_at + n + 2;
+            end_of_message = t;
+            break;
         }
-        std::size_t wr = body_start;
-        rd = body_start;
-        for (;;) {
-            std::string_view rest(data + rd, size - rd);
-            auto le = rest.find("\r\n");
-            std::string_view size_line = rest.substr(0, le);
-            if (auto semi = size_line.find(';'); semi != std::string_view::npos) size_line = size_line.substr(0, semi);
-            while (!size_line.empty() && (size_line.back() == ' ' || size_line.back() == '\t')) size_line.remove_suffix(1);
-            std::size_t n = 0;
-            parse_size(size_line, 16, n);
-            if (n == 0) break;
-            std::memmove(data + wr, data + rd + le + 2, n);
-            wr += n;
-            rd += le + 2 + n + 2;
-        }
-        out.body = std::string_view(data + body_start, wr - body_start);
-        out.consumed = end_of_message;
-        return parse_status::done;
+        if (size - data_at < n + 2) return parse_status::need_more;
+        if (data[data_at + n] != '\r' || data[data_at + n + 1] != '\n') return fail(out, "bad chunk end");
+        pr.chunk_total += n;
+        pr.chunk_at = data_at + n + 2;
     }
-    if (!have_length) {
-        // No length and no chunking: the body runs to EOF. We never send requests whose
-        // answers may do that; treat it as malformed rather than wait forever.
-        return fail(out, "response without Content-Length");
+    std::size_t wr = pr.body_start;
+    std::size_t rd = pr.body_start;
+    for (;;) {
+        std::string_view rest = all.substr(rd);
+        auto le = rest.find("\r\n");
+        std::size_t n = 0;
+        chunk_size(rest.substr(0, le), n);
+        if (n == 0) break;
+        std::memmove(data + wr, data + rd + le + 2, n);
+        wr += n;
+        rd += le + 2 + n + 2;
     }
-    if (length > body_limit) return fail(out, "body too large");
-    if (size - body_start < length) return parse_status::need_more;
-    out.body = std::string_view(data + body_start, length);
-    out.consumed = body_start + length;
+    out.body = std::string_view(data + pr.body_start, wr - pr.body_start);
+    out.consumed = end_of_message;
     return parse_status::done;
 }
 

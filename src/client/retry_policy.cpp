@@ -35,6 +35,8 @@ bool is_retryable_status(unsigned status, std::string_view api_code) noexcept {
     }
 }
 
+bool is_unprocessed_status(unsigned status) noexcept { return status == 429 || status == 503; }
+
 milliseconds full_jitter_backoff(const retry_params& p, unsigned retry_number, double uniform01) noexcept {
     if (retry_number == 0) retry_number = 1;
     const double base = static_cast<double>(p.base_backoff.count());
@@ -98,6 +100,9 @@ retry_decision decide(const attempt_outcome& o, const retry_state& s, const retr
             return fail(e, retry_reason::none, o.status >= 400 && o.status < 500 ? "client error is final"
                                                                                   : "status is not retryable");
         const auto reason = o.status == 429 ? retry_reason::rate_limited : retry_reason::server_error;
+        if (!s.has_idempotency_key && !is_unprocessed_status(o.status))
+            return fail(errc::outcome_unknown, reason,
+                        "HTTP 500/502/504 without an idempotency key: the session may exist, not safe to retry");
         return gated_retry(s, p, u, e, reason, o.retry_after);
     }
     case attempt_result::connect_failed:
@@ -116,12 +121,16 @@ retry_decision decide(const attempt_outcome& o, const retry_state& s, const retr
         return d;
     }
     case attempt_result::ambiguous:
+    case attempt_result::answer_cut_short:
     case attempt_result::attempt_timeout: {
         const bool timeout = o.result == attempt_result::attempt_timeout;
         const errc e = timeout ? errc::timeout : errc::outcome_unknown;
         const auto reason = timeout ? retry_reason::attempt_timeout : retry_reason::ambiguous_failure;
         if (!s.has_idempotency_key)
-            return fail(errc::outcome_unknown, reason, "sent without an idempotency key: not safe to retry");
+            return fail(errc::outcome_unknown, reason,
+                        o.result == attempt_result::answer_cut_short
+                            ? "answer cut short, sent without an idempotency key: the session may exist, not safe to retry"
+                            : "sent without an idempotency key: the session may exist, not safe to retry");
         auto d = gated_retry(s, p, u, e, reason, std::nullopt);
         return d;
     }

@@ -22,9 +22,10 @@ enum class attempt_result {
     tls_handshake_failed,  ///< transport trouble during the handshake (reset, EOF, timeout): nothing was sent
     tls_rejected,      ///< certificate/host verification or a TLS protocol alert: never retried
     stale_connection,  ///< reused connection: write failed or EOF/reset before any response byte
-    ambiguous,         ///< sent, then reset/EOF with no complete answer
-    attempt_timeout,   ///< the attempt's own deadline passed after sending
-    overall_timeout,   ///< the overall deadline passed
+    ambiguous,         ///< sent, then reset/EOF before any byte of the answer
+    answer_cut_short,  ///< sent, part of the answer read, then EOF/reset: the session may exist
+    attempt_timeout,   ///< a deadline (the attempt's or the call's) passed after sending
+    overall_timeout,   ///< the overall deadline passed before anything was sent
     protocol_error,    ///< the answer was malformed, truncated or oversized
     cancelled,         ///< the caller cancelled
 };
@@ -67,7 +68,13 @@ inline constexpr unsigned max_stale_retries = 3;
 errc status_to_errc(unsigned status, std::string_view api_code = {}) noexcept;
 
 /// Is this status retried (429, 500, 502, 503, 504, or 409 idempotency_request_in_progress)?
+/// With an idempotency key; see `is_unprocessed_status` for the ones retried without.
 bool is_retryable_status(unsigned status, std::string_view api_code) noexcept;
+
+/// Does this status say the request was not processed (429, 503)? Only these are retried
+/// when no idempotency key is sent: a 500, 502 or 504 may come after the session was
+/// created (a gateway's "processed, answer lost").
+bool is_unprocessed_status(unsigned status) noexcept;
 
 /// Uniform random number in [0, 1), injected for tests.
 using uniform_fn = std::function<double()>;

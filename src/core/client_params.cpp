@@ -2,7 +2,7 @@
 #include <catalyst/client_params.hpp>
 #include <catalyst/config.hpp>
 
-#include <boost/url/parse.hpp>
+#include "client/origin.hpp"
 
 #include <cmath>
 #include <ostream>
@@ -20,7 +20,8 @@ void non_negative(const char* key, milliseconds d) {
     if (d.count() < 0) refuse(key, "must be >= 0");
 }
 
-// Header values: a CR or LF would let a setting inject headers into every request.
+// The one header-value rule (RFC 9110 field-value): visible characters, spaces and TABs; any
+// other control character (a CR or LF would inject headers into every request) is refused.
 bool header_safe(std::string_view s) {
     for (char ch : s) {
         const auto c = static_cast<unsigned char>(ch);
@@ -29,15 +30,11 @@ bool header_safe(std::string_view s) {
     return true;
 }
 
+// The one base-URL rule: what the client's origin parser accepts (https only, a host, no
+// user info, query or fragment).
 void check_base_url(const std::string& url) {
-    auto parsed = boost::urls::parse_absolute_uri(url);
-    if (!parsed) refuse("base_url", "not a valid absolute URL");
-    const auto scheme = parsed->scheme_id();
-    if (scheme != boost::urls::scheme::http && scheme != boost::urls::scheme::https)
-        refuse("base_url", "scheme must be http or https");
-    if (parsed->host().empty()) refuse("base_url", "has no host");
-    if (parsed->has_userinfo()) refuse("base_url", "must not carry user info (use api_key)");
-    if (parsed->has_query() || parsed->has_fragment()) refuse("base_url", "must not have a query or fragment");
+    detail::origin o;
+    if (auto why = detail::parse_origin(url, o); !why.empty()) refuse("base_url", why);
 }
 
 }  // namespace
@@ -85,7 +82,7 @@ void check(const client_params& p) {
     }
     if (!std::isfinite(p.pacing.rate_per_second) || p.pacing.rate_per_second < 0)
         refuse("pacing.rate_per_second", "must be a finite number >= 0");
-    if (!header_safe(p.tls.server_name) || p.tls.server_name.find(' ') != std::string::npos)
+    if (!header_safe(p.tls.server_name) || p.tls.server_name.find_first_of(" \t") != std::string::npos)
         refuse("tls.server_name", "must not contain spaces or control characters");
     if (p.threads > 1024) refuse("threads", "must be <= 1024");
     if (!header_safe(p.user_agent)) refuse("user_agent", "must not contain control characters");

@@ -56,11 +56,31 @@ TEST(connection_policy, idle_deadline_is_the_earlier_of_idle_and_age) {
     EXPECT_EQ(idle_deadline(c, p), std::chrono::steady_clock::time_point::max());
 }
 
-TEST(connection_policy, open_only_for_uncovered_demand) {
-    EXPECT_TRUE(should_open_connection(1, 0, 0, 0, 8));
-    EXPECT_FALSE(should_open_connection(1, 1, 0, 1, 8));
-    EXPECT_FALSE(should_open_connection(2, 0, 2, 2, 8));
-    EXPECT_FALSE(should_open_connection(100, 0, 0, 8, 8));
+TEST(connection_policy, keep_alive_timeout_is_parsed) {
+    using std::chrono::milliseconds;
+    EXPECT_EQ(parse_keep_alive_timeout("timeout=5"), milliseconds(5000));
+    EXPECT_EQ(parse_keep_alive_timeout("timeout=5, max=100"), milliseconds(5000));
+    EXPECT_EQ(parse_keep_alive_timeout("max=100, Timeout=2"), milliseconds(2000));
+    EXPECT_EQ(parse_keep_alive_timeout(" timeout=1 "), milliseconds(1000));
+    EXPECT_EQ(parse_keep_alive_timeout(""), milliseconds(0));
+    EXPECT_EQ(parse_keep_alive_timeout("timeout="), milliseconds(0));
+    EXPECT_EQ(parse_keep_alive_timeout("timeout=-1"), milliseconds(0));
+    EXPECT_EQ(parse_keep_alive_timeout("timeout=5s"), milliseconds(0));
+    EXPECT_EQ(parse_keep_alive_timeout("timeout=99999999999"), milliseconds(0));
+}
+
+TEST(connection_policy, server_keep_alive_limit_closes_before_the_server_does) {
+    client_params p;
+    p.idle_timeout = milliseconds(30'000);
+    connection_facts c;
+    c.opened = c.last_used = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+    c.requests_served = 1;
+    c.server_idle_limit = milliseconds(1000);  // the server closes after 1 s
+    EXPECT_EQ(idle_deadline(c, p), c.last_used + milliseconds(500));
+    EXPECT_EQ(close_reason(c, p, c.last_used + milliseconds(499)), "");
+    EXPECT_EQ(close_reason(c, p, c.last_used + milliseconds(500)), "server's keep-alive timeout");
+    c.server_idle_limit = milliseconds(5000);
+    EXPECT_EQ(idle_deadline(c, p), c.last_used + milliseconds(4000));
 }
 
 TEST(origin, parses_base_urls) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 using namespace catalyst::detail;
@@ -88,4 +89,40 @@ TEST(http_response, http10_closes_and_interim_responses_are_skipped) {
     ASSERT_EQ(parse(c, r), parse_status::done);
     EXPECT_EQ(r.status, 201u);
     EXPECT_EQ(r.consumed, c.size());
+}
+
+// Incremental: a response fed a few bytes at a time parses the same, and once the head is
+// parsed it is not looked at again (a later change to its bytes goes unnoticed).
+TEST(http_response, incremental_parse_does_not_restart_from_byte_zero) {
+    const std::string full =
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 7\r\nKeep-Alive: timeout=5\r\n\r\n{\"a\":1}";
+    std::string buf(full.size(), '\0');
+    http_response r;
+    response_progress pr;
+    parse_status st = parse_status::need_more;
+    std::size_t n = 0;
+    while (n < full.size()) {
+        const std::size_t step = std::min<std::size_t>(3, full.size() - n);
+        std::copy_n(full.data() + n, step, buf.data() + n);
+        n += step;
+        st = parse_response(buf.data(), n, 1024, 8192, r, pr);
+        if (st != parse_status::need_more) break;
+        if (pr.body_start != 0) buf[25] = 'X';  // the 201's status line: not re-read
+    }
+    ASSERT_EQ(st, parse_status::done);
+    EXPECT_EQ(r.status, 201u);
+    EXPECT_EQ(r.body, "{\"a\":1}");
+    EXPECT_EQ(r.keep_alive, "timeout=5");
+    EXPECT_EQ(r.consumed, full.size());
+}
+
+TEST(http_response, incremental_chunked_walks_each_chunk_once) {
+    const std::string full = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n3\r\nefg\r\n0\r\n\r\n";
+    std::string buf = full;
+    http_response r;
+    response_progress pr;
+    for (std::size_t n = 1; n < full.size(); ++n) ASSERT_EQ(parse_response(buf.data(), n, 1024, 8192, r, pr), parse_status::need_more) << n;
+    ASSERT_EQ(parse_response(buf.data(), full.size(), 1024, 8192, r, pr), parse_status::done);
+    EXPECT_EQ(r.body, "abcdefg");
+    EXPECT_EQ(r.consumed, full.size());
 }

@@ -189,3 +189,31 @@ TEST(retry_budget, share_of_active_plus_minimum) {
     p.budget_ratio = 0;
     EXPECT_TRUE(retry_budget_allows(p, 1, 1000));
 }
+
+// Without an idempotency key, nothing that may have been processed is retried: a 500, 502 or
+// 504 (a gateway's "processed, answer lost"), a reset, a timeout, an answer cut short all end
+// as outcome_unknown. 429 and 503 say "not processed" and stay retried.
+TEST(retry_decision, without_a_key_no_retry_risks_a_duplicate) {
+    retry_params p;
+    for (unsigned s : {500u, 502u, 504u}) {
+        auto d = decide(status(s), first(false), p, 0.5);
+        EXPECT_EQ(d.action, next_action::fail) << s;
+        EXPECT_EQ(d.error, errc::outcome_unknown) << s;
+        EXPECT_FALSE(d.no_retry_reason.empty()) << s;
+        EXPECT_EQ(decide(status(s), first(true), p, 0.5).action, next_action::retry) << s;  // with a key: retried
+    }
+    for (unsigned s : {429u, 503u}) {
+        auto d = decide(status(s), first(false), p, 0.5);
+        EXPECT_EQ(d.action, next_action::retry) << s;
+    }
+    for (auto r : {attempt_result::ambiguous, attempt_result::answer_cut_short, attempt_result::attempt_timeout}) {
+        auto d = decide(failure(r), first(false), p, 0.5);
+        EXPECT_EQ(d.action, next_action::fail) << static_cast<int>(r);
+        EXPECT_EQ(d.error, errc::outcome_unknown) << static_cast<int>(r);
+    }
+    // With a key an answer cut short is retried; once out of attempts it is still outcome_unknown.
+    EXPECT_EQ(decide(failure(attempt_result::answer_cut_short), first(true), p, 0.5).action, next_action::retry);
+    auto s = first(true);
+    s.attempts = p.max_attempts;
+    EXPECT_EQ(decide(failure(attempt_result::answer_cut_short), s, p, 0.5).error, errc::outcome_unknown);
+}

@@ -93,7 +93,7 @@ TEST(config, example_file_loads_and_checks) {
 TEST(config, apply_json_reads_every_key) {
     client_params p;
     catalyst::apply_json(p, R"({
-      "base_url": "http://127.0.0.1:8080/api/v1/", "api_key": "rk_test_123",
+      "base_url": "https://127.0.0.1:8080/api/v1/", "api_key": "rk_test_123",
       "max_connections": 7, "queue_limit": 8, "connect_timeout_ms": 9, "tls_handshake_timeout_ms": 10,
       "attempt_timeout_ms": 11, "overall_timeout_ms": 0, "idle_timeout_ms": 13,
       "max_requests_per_connection": 14, "max_connection_age_ms": 15, "dns_cache_ttl_ms": 16,
@@ -105,7 +105,7 @@ TEST(config, apply_json_reads_every_key) {
       "tls": {"ca_file": "/ca.pem", "ca_dir": "/ca", "ca_pem": "PEM", "server_name": "api.local",
               "insecure_skip_verify": true, "session_resumption": false},
       "threads": 2, "user_agent": "ua/1"})");
-    EXPECT_EQ(p.base_url, "http://127.0.0.1:8080/api/v1/");
+    EXPECT_EQ(p.base_url, "https://127.0.0.1:8080/api/v1/");
     EXPECT_EQ(p.api_key, "rk_test_123");
     EXPECT_EQ(p.max_connections, 7u);
     EXPECT_EQ(p.queue_limit, 8u);
@@ -198,7 +198,7 @@ TEST(config, check_refuses_invalid_settings_naming_the_key) {
 
 TEST(config, check_accepts_what_is_fine) {
     client_params p;
-    p.base_url = "http://127.0.0.1:18443/api/v1/";
+    p.base_url = "https://127.0.0.1:18443/api/v1/";
     p.tls.insecure_skip_verify = true;
     p.tls.ca_file = "/etc/ssl/certs/ca-certificates.crt";  // both at once is fine
     p.retry.max_attempts = 1;
@@ -274,7 +274,7 @@ TEST(config, errors_never_carry_the_key) {
 TEST(config, every_environment_variable) {
     fake_env env;
     env.vars = {
-        {"CATALYST_BASE_URL", "http://127.0.0.1:9/api/v1"},
+        {"CATALYST_BASE_URL", "https://127.0.0.1:9/api/v1"},
         {"CATALYST_API_KEY", "rk_env"},
         {"CATALYST_MAX_CONNECTIONS", "3"},
         {"CATALYST_QUEUE_LIMIT", "4"},
@@ -295,7 +295,7 @@ TEST(config, every_environment_variable) {
         {"CATALYST_THREADS", "2"},
     };
     const client_params p = catalyst::load_client_params({}, env.fn());
-    EXPECT_EQ(p.base_url, "http://127.0.0.1:9/api/v1");
+    EXPECT_EQ(p.base_url, "https://127.0.0.1:9/api/v1");
     EXPECT_EQ(p.api_key, "rk_env");
     EXPECT_EQ(p.max_connections, 3u);
     EXPECT_EQ(p.queue_limit, 4u);
