@@ -308,10 +308,14 @@ TEST(client_adversity, a_resent_call_keeps_its_deadline) {
     const auto r = calls.snapshot()[1];
     ASSERT_EQ(r.completions, 1) << "the call never completed";
     EXPECT_LE(ms(r.done - r.start), ms(second.deadline + slack())) << r.ec.message();
+    std::size_t seen = 0;
     for (const auto& e : server.ledger()) {
         if (e.idempotency_key != "second") continue;
+        ++seen;
         EXPECT_LE(ms(e.read_at - r.start), ms(second.deadline + slack())) << "written after the call's deadline";
     }
+    std::printf("[ resend ] second call: %s after %lld ms; the server read it %zu times, accepted %zu connections\n",
+                r.ec ? r.ec.message().c_str() : "success", ms(r.done - r.start), seen, server.connections_accepted());
 }
 
 // --- memory -----------------------------------------------------------------------------------
