@@ -1,4 +1,4 @@
-// A small load generator for compare.sh (not a test): keeps CATALYST_BENCH_CONCURRENCY
+// A small load generator for bench/reference/compare.sh (not a test): keeps CATALYST_BENCH_CONCURRENCY
 // sessions in flight for CATALYST_BENCH_SECONDS against CATALYST_BENCH_URL, trusting
 // CATALYST_BENCH_CA, and prints what it did. CATALYST_BENCH_THREADS=N (default 1): the
 // client owns N threads; 0: the client runs on this thread's io_context, through a strand

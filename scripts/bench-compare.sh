@@ -1,41 +1,41 @@
 #!/usr/bin/env bash
 # scripts/bench-compare.sh [-b BUILD_DIR] [-d SECONDS] [-r ROUNDS] [-c "1 16 64 256"] [-o OUT_DIR]
 #
-# The figures of bench/README.md in one command:
-#  1. ../shared/bench/compare.sh at each concurrency: wrk and catalyst-bench in turn against the
-#     same reference nginx (server on CPU 0, client on CPU 1), medians and client/wrk ratios;
+# The figures of bench/README.md in one command, from a clone of this repository alone
+# (wrk, nginx and GNU time are installed by package name when missing):
+#  1. bench/reference/compare.sh at each concurrency: wrk and catalyst-bench in turn against
+#     the same reference nginx (server on CPU 0, client on CPU 1), medians and client/wrk
+#     ratios; every run in OUT_DIR/compare-cN.csv, the medians in OUT_DIR/compare.tsv;
 #  2. a catalyst-bench sweep against that nginx, pinned the same way, for the latency
 #     percentiles and the connection counts (sweep.svg); compare.svg draws both sides'
 #     throughput from the compare.sh medians, with the sweep's p99;
 #  3. one run at the highest concurrency alone, for its peak RSS;
 #  4. OUT_DIR/summary.md: the table with the ratios against the targets.
-# Stops the reference server on exit.
+# Stops the reference server on exit. REF_PORT, REF_STATUS_PORT, REF_DIR: see
+# bench/reference/server.sh.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-shared=${CATALYST_SHARED_BENCH:-$(cd "$root/../shared/bench" 2>/dev/null && pwd || true)}
+reference=$root/bench/reference
 build=$root/build-bench secs=5 rounds=3 concs="1 16 64 256" out=$root/bench/results
 while getopts "b:d:r:c:o:" o; do
   case $o in b) build=$OPTARG ;; d) secs=$OPTARG ;; r) rounds=$OPTARG ;; c) concs=$OPTARG ;; o) out=$OPTARG ;; *) exit 2 ;; esac
 done
 bench=$build/bench/harness/catalyst-bench
-[ -x "$bench" ] || { echo "no $bench: build it first (ninja -C $build catalyst-bench)" >&2; exit 2; }
-[ -n "$shared" ] && [ -x "$shared/compare.sh" ] || { echo "compare.sh not found (set CATALYST_SHARED_BENCH)" >&2; exit 2; }
+[ -x "$bench" ] || { echo "no $bench: build it first (cmake --build $build --target catalyst-bench)" >&2; exit 2; }
 mkdir -p "$out"
-ref=$shared/reference-server.sh
+ref=$reference/server.sh
 trap '"$ref" stop >/dev/null 2>&1 || true' EXIT
 
 # 1. compare.sh per concurrency
 : >"$out/compare.tsv"
 for c in $concs; do
   echo "== compare.sh -c $c -d $secs -r $rounds" >&2
-  "$shared/compare.sh" -c "$c" -d "$secs" -r "$rounds" -- "$bench" | tee "$out/compare-c$c.txt" >&2
-  awk -v c="$c" '/^median:/ {gsub(",", ""); wr=$3; wc=$5; cr=$9; cc=$11}
-                 /^ratio/ {gsub(",", ""); tr=$4; cr2=$8}
-                 END {print c, wr, cr, wc, cc, tr, cr2}' "$out/compare-c$c.txt" >>"$out/compare.tsv"
+  "$reference/compare.sh" -c "$c" -d "$secs" -r "$rounds" -o "$out/compare-c$c.csv" -s "$out/compare.tsv" \
+    -- "$bench" | tee "$out/compare-c$c.txt" >&2
 done
 
 # 2. and 3. sweep and RSS against the same server, pinned as compare.sh pins it
-"$ref" stop; "$ref" start --pin 0
+"$ref" stop; "$ref" start --cpu 0
 url=$("$ref" url) ca=$("$ref" ca)
 { echo "# wrk 4.1, 1 thread (compare.sh medians)"; awk '{print $1, $2}' "$out/compare.tsv"; } >"$out/wrk.txt"
 sweep=$(echo $concs | tr ' ' ',')

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds tests/consumer two ways: with add_subdirectory(catalyst) and, after
-# `cmake --install` into a scratch prefix, with find_package(catalyst CONFIG REQUIRED).
+# `cmake --install` into a scratch prefix, with find_package(catalyst CONFIG REQUIRED). Both
+# also build the README's embedding example verbatim (tests/docs runs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -11,11 +12,11 @@ rm -rf "$out"; mkdir -p "$out"
 cmake --build "$build" -j "${CATALYST_JOBS:-2}" >/dev/null
 cmake --install "$build" --prefix "$out/prefix" >/dev/null
 cmake -S tests/consumer -B "$out/via-subdirectory" -G Ninja -DCATALYST_CONSUMER_MODE=subdirectory \
-  -DCATALYST_SOURCE="$root" >/dev/null
+  -DCATALYST_SOURCE="$root" -DCATALYST_README="$root/README.md" >/dev/null
 cmake --build "$out/via-subdirectory" >/dev/null
 "$out/via-subdirectory/consumer"
 cmake -S tests/consumer -B "$out/via-install" -G Ninja -DCATALYST_CONSUMER_MODE=package \
-  -DCMAKE_PREFIX_PATH="$out/prefix" >/dev/null
+  -DCMAKE_PREFIX_PATH="$out/prefix" -DCATALYST_README="$root/README.md" >/dev/null
 cmake --build "$out/via-install" >/dev/null
 "$out/via-install/consumer"
 echo "consumer: built and ran against the build tree and the install tree"

@@ -11,6 +11,9 @@ jobs=${CATALYST_JOBS:-$(nproc)}
 
 step() { printf '\n== %s (%s)\n' "$1" "$(date +%H:%M:%S)"; }
 
+step "self-contained (no tracked file names a path outside the repository)"
+bash scripts/check-self-contained.sh
+
 step "build"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$jobs"

@@ -34,7 +34,7 @@ namespace {
 using namespace catalyst;
 using namespace catalyst::bench;
 
-// The contract's example request, the one ../shared/bench/wrk-post.lua sends, so that
+// The contract's example request, the one bench/reference/wrk-post.lua sends, so that
 // both sides of compare.sh do the same work.
 session_request example_request() { return catalyst::detail::contract_example_request(); }
 

@@ -211,7 +211,7 @@ usage: catalyst-bench [options]
   --output FILE         also write the JSON report to FILE
   --brief               one line
 environment: CATALYST_BENCH_URL, CATALYST_BENCH_CA, CATALYST_BENCH_CONCURRENCY,
-  CATALYST_BENCH_SECONDS (as /work/shared/bench/compare.sh sets them), CATALYST_API_KEY.
+  CATALYST_BENCH_SECONDS (as bench/reference/compare.sh sets them), CATALYST_API_KEY.
 )";
 }
 

@@ -2,7 +2,7 @@
 #define CATALYST_SANDBOX_HPP
 
 // catalyst::sandbox: a local HTTPS server that behaves like the CatalystPay session API
-// (../shared/api/CONTRACT.md) and misbehaves on demand. It is the default target of the
+// (docs/api.md) and misbehaves on demand. It is the default target of the
 // demo, of every integration test and of the benchmarks. See docs/sandbox.md.
 //
 // This header carries no Asio/Beast: the server lives in src/sandbox/*.cpp.
@@ -137,7 +137,7 @@ struct sandbox_params {
     /// Where generated certificates live (ca.crt, server.crt, server.key; reused when present
     /// and valid). "" = generated in memory only.
     std::string cert_dir;
-    /// Accepted Bearer keys. `rk_test_123` is what ../shared/bench/wrk-post.lua sends.
+    /// Accepted Bearer keys. `rk_test_123` is what bench/reference/wrk-post.lua sends.
     std::vector<std::string> api_keys = {"rk_your_api_key", "rk_test_123"};
     /// Empty: the defaults of `default_sandbox_campaigns()`.
     std::vector<sandbox_campaign> campaigns;

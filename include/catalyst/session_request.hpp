@@ -27,7 +27,7 @@ std::optional<trial_interval_unit> parse_trial_interval_unit(std::string_view s)
 
 /// The body of `POST /api/v1/payment-sessions/`.
 ///
-/// Two modes (see `../shared/api/CONTRACT.md`):
+/// Two modes (see `docs/api.md`):
 /// - campaign mode: `campaign_id` is set; the pricing fields are optional overrides;
 /// - direct mode: no `campaign_id`; `gateway_id`, `amount`, `currency`, `billing_type` required.
 ///

@@ -2,7 +2,7 @@
 #define CATALYST_SRC_CORE_CONTRACT_EXAMPLE_HPP
 
 // The documentation's example create-session request (the body that
-// ../shared/bench/wrk-post.lua sends too), shared by the tests, the micro-benchmarks and the
+// bench/reference/wrk-post.lua sends too), shared by the tests, the micro-benchmarks and the
 // bench harness so that all of them measure and check the same request. The documentation's
 // own email is a scraped "[email protected]" placeholder; ours is max@example.com.
 

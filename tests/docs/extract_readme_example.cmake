@@ -1,0 +1,27 @@
+# Writes the README's embedding example, verbatim, to a .cpp file: the ```cpp block between
+# the "readme-example:begin" and "readme-example:end" markers. Used two ways:
+#   cmake -DREADME=README.md -DOUT=readme_example.cpp -P extract_readme_example.cmake
+#   (set README and OUT, then) include(extract_readme_example.cmake)
+# The file is rewritten only when the text changed, so an unchanged README rebuilds nothing.
+if(NOT README OR NOT OUT)
+  message(FATAL_ERROR "extract_readme_example: set README and OUT")
+endif()
+file(READ "${README}" _readme)
+string(FIND "${_readme}" "<!-- readme-example:begin" _begin)
+string(FIND "${_readme}" "<!-- readme-example:end -->" _end)
+if(_begin EQUAL -1 OR _end EQUAL -1 OR _end LESS _begin)
+  message(FATAL_ERROR "${README}: no <!-- readme-example:begin ... --> / <!-- readme-example:end --> pair")
+endif()
+math(EXPR _length "${_end} - ${_begin}")
+string(SUBSTRING "${_readme}" ${_begin} ${_length} _block)
+string(FIND "${_block}" "```cpp\n" _open)
+string(FIND "${_block}" "\n```" _close REVERSE)
+if(_open EQUAL -1 OR _close EQUAL -1 OR _close LESS _open)
+  message(FATAL_ERROR "${README}: the readme-example markers hold no ```cpp block")
+endif()
+math(EXPR _open "${_open} + 7")
+math(EXPR _code_length "${_close} - ${_open} + 1")
+string(SUBSTRING "${_block}" ${_open} ${_code_length} _code)
+file(WRITE "${OUT}.tmp" "${_code}")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)
+file(REMOVE "${OUT}.tmp")
