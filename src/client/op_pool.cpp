@@ -54,10 +54,12 @@ void op_pool::release(request_op* op) noexcept {
     op->diag = nullptr;
     op->body.clear();
     op->key.clear();
+    op->extra_headers.clear();
+    op->observer_context.clear();
     op->state = op_state::idle;
     op->conn = nullptr;
     op->prev = op->next = nullptr;
-    op->retrying = op->sent = false;
+    op->retrying = op->sent = op->attempt_open = false;
     op->attempts = op->stale_retries = 0;
     op->owner = nullptr;
     {
