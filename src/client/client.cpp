@@ -160,7 +160,11 @@ metrics_snapshot client::metrics() const {
             m.latency_count += rd(s.latency[i]);
         }
         m.latency_sum_seconds += static_cast<double>(rd(s.latency_sum_us)) / 1e6;
+        m.queued += s.queued.load(std::memory_order_relaxed);
+        m.backing_off += s.backing_off.load(std::memory_order_relaxed);
     }
+    m.open_connections = m.connections_opened > m.connections_closed ? m.connections_opened - m.connections_closed : 0;
+    m.labels = impl_->params().metrics_labels;
     const auto done = m.successes + m.failures;
     m.in_flight = m.requests > done ? m.requests - done : 0;
     return m;

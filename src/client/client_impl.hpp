@@ -44,6 +44,7 @@ struct alignas(64) shard_metrics {
     std::array<std::atomic<std::uint64_t>, metrics_retry_reason_slots> retries_by_reason{};
     std::array<std::atomic<std::uint64_t>, latency_bucket_bounds.size() + 1> latency{};
     std::atomic<std::uint64_t> latency_sum_us{0};
+    std::atomic<std::size_t> queued{0}, backing_off{0};  ///< mirrors of the shard's lists' sizes
 };
 
 class client_impl;

@@ -76,6 +76,8 @@ struct op_list {
     request_op* head = nullptr;
     request_op* tail = nullptr;
     std::size_t size = 0;
+    /// When set, `size` is copied there on every change (a gauge readable from any thread).
+    std::atomic<std::size_t>* mirror = nullptr;
     void push_back(request_op* op) noexcept;
     void push_front(request_op* op) noexcept;
     request_op* pop_front() noexcept;

@@ -62,7 +62,10 @@ shard::shard(client_impl& owner, net::any_io_executor ex, net::any_io_executor h
       pacing_(owner.params().pacing.rate_per_second / static_cast<double>(owner.shard_count()),
               owner.params().pacing.burst, steady::now()),
       observer_(owner.params().observer.get()),
-      pool_(pool_cap(max_connections)) {}
+      pool_(pool_cap(max_connections)) {
+    queue_.mirror = &metrics_.queued;
+    backoff_.mirror = &metrics_.backing_off;
+}
 
 shard::~shard() {
     if (tls_session_) SSL_SESSION_free(tls_session_);

@@ -4,6 +4,7 @@
 
 #include "client/origin.hpp"
 #include "core/header_rules.hpp"
+#include "core/label_rules.hpp"
 
 #include <cmath>
 #include <ostream>
@@ -29,16 +30,6 @@ bool header_safe(std::string_view s) { return detail::header_value_safe(s); }
 void check_base_url(const std::string& url) {
     detail::origin o;
     if (auto why = detail::parse_origin(url, o); !why.empty()) refuse("base_url", why);
-}
-
-bool prometheus_label_name(std::string_view s) {
-    if (s.empty() || s.starts_with("__")) return false;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const char c = s[i];
-        const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-        if (!alpha && !(i > 0 && c >= '0' && c <= '9')) return false;
-    }
-    return true;
 }
 
 }  // namespace
@@ -101,7 +92,7 @@ void check(const client_params& p) {
     for (std::size_t i = 0; i < p.metrics_labels.size(); ++i) {
         const std::string& name = p.metrics_labels[i].first;
         const std::string key = "metrics_labels[" + std::to_string(i) + "].name";
-        if (!prometheus_label_name(name)) refuse(key.c_str(), "must match [a-zA-Z_][a-zA-Z0-9_]* and not start with __");
+        if (!detail::prometheus_label_name(name)) refuse(key.c_str(), "must match [a-zA-Z_][a-zA-Z0-9_]* and not start with __");
         if (name == "le" || name == "code" || name == "reason" || name == "kind")
             refuse(key.c_str(), "is one of the client's own labels (le, code, reason, kind)");
         for (std::size_t j = 0; j < i; ++j)
@@ -151,8 +142,7 @@ std::ostream& operator<<(std::ostream& out, const client_params& p) {
        << "tls.session_resumption = " << flag(p.tls.session_resumption) << '\n'
        << "threads = " << p.threads << '\n'
        << "user_agent = " << p.user_agent << '\n'
-       << "min_log_level = " << to_string(p.min_log_level) << '\n'
-       << "observer = " << (p.observer ? "set" : "(none)") << '\n';
+       << "min_log_level = " << to_string(p.min_log_level) << '\n';
     for (const auto& [name, value] : p.metrics_labels) os << "metrics_labels." << name << " = " << value << '\n';
     // The key pasted into another setting by mistake must not leak through that one either
     // (a short key would match ordinary text; such keys are no secret worth the garbling).
