@@ -289,6 +289,48 @@ TEST_F(client_observe, an_observer_that_throws_breaks_nothing) {
     EXPECT_EQ(complaints, 6u);
 }
 
+TEST_F(client_observe, gauges_count_open_connections_and_labels_name_the_client) {
+    start();
+    auto p = params();
+    p.metrics_labels = {{"client", "checkout"}};
+    boost::asio::io_context ctx;
+    client c(ctx, p);
+    EXPECT_EQ(c.metrics().open_connections, 0u);
+    auto r = run_call(ctx, c, {});
+    ASSERT_TRUE(r.done);
+    ASSERT_FALSE(r.ec) << r.diag.to_string();
+    const auto m = c.metrics();
+    EXPECT_EQ(m.open_connections, 1u);  // kept alive
+    EXPECT_EQ(m.queued, 0u);
+    EXPECT_EQ(m.backing_off, 0u);
+    const auto text = m.to_prometheus();
+    EXPECT_NE(text.find("catalyst_client_open_connections{client=\"checkout\"} 1\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("catalyst_client_queue_depth{client=\"checkout\"} 0\n"), std::string::npos);
+}
+
+TEST_F(client_observe, the_queue_depth_gauge_counts_calls_waiting_for_a_connection) {
+    sandbox_params sp;
+    sp.faults.latency.every_nth = 1;
+    sp.faults.latency_min = std::chrono::milliseconds(300);
+    start(sp);
+    auto p = params();
+    p.max_connections = 1;
+    boost::asio::io_context ctx;
+    client c(ctx, p);
+    int done = 0;
+    for (int i = 0; i < 4; ++i)
+        c.async_create_session(valid_request(), request_options{}, [&](error_code, session) { ++done; });
+    // Once the first call holds the only connection, the three others wait in the queue.
+    std::uint64_t max_queued = 0;
+    for (int i = 0; i < 300 && done < 4; ++i) {
+        ctx.run_for(10ms);
+        max_queued = std::max(max_queued, c.metrics().queued);
+    }
+    EXPECT_EQ(done, 4);
+    EXPECT_EQ(max_queued, 3u);
+    EXPECT_EQ(c.metrics().queued, 0u);
+}
+
 // --- log level and request id ---------------------------------------------------------------
 
 TEST_F(client_observe, the_request_id_is_in_diagnostics_and_in_the_retry_log_line) {
