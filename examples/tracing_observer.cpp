@@ -141,11 +141,7 @@ private:
 
 int main() {
     auto target = example::make_target();
-    if (target.sandbox) {
-        catalyst::fault_params faults;
-        faults.server_error.every_nth = 3;  // 503 on requests 3, 6, 9, ...
-        target.sandbox->set_faults(faults);
-    }
+    example::every_third_request_fails(target);
     auto tracer = std::make_shared<trace_observer>();
     auto prom = std::make_shared<prometheus_observer>();
     target.params.observer = std::make_shared<fan_out>(std::vector<std::shared_ptr<catalyst::client_observer>>{tracer, prom});

@@ -20,16 +20,6 @@ namespace {
 using namespace std::chrono_literals;
 using boost::system::error_code;
 
-client_params params_for(const hostile_server& s) {
-    client_params p;
-    p.base_url = s.base_url();
-    p.api_key = "rk_test_123";
-    p.tls.ca_pem = s.ca_pem();
-    p.retry.base_backoff = 5ms;
-    p.retry.max_backoff = 20ms;
-    return p;
-}
-
 // One call, run to completion on its own io_context (bounded: 10 s).
 struct call_result {
     error_code ec;
