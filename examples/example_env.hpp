@@ -40,6 +40,14 @@ inline target make_target() {
     return t;
 }
 
+/// Against the embedded sandbox: a 503 on requests 3, 6, 9, ... so that retries show.
+inline void every_third_request_fails(target& t) {
+    if (!t.sandbox) return;
+    catalyst::fault_params faults;
+    faults.server_error.every_nth = 3;
+    t.sandbox->set_faults(faults);
+}
+
 /// The documentation's example request (campaign mode).
 inline catalyst::session_request example_request(std::string email = "max@example.com") {
     catalyst::session_request r;

@@ -48,11 +48,7 @@ catalyst::log_function stderr_logger(catalyst::log_level min_level) {
 
 int main() {
     auto target = example::make_target();
-    if (target.sandbox) {
-        catalyst::fault_params faults;
-        faults.server_error.every_nth = 3;  // 503 on requests 3, 6, 9, ...
-        target.sandbox->set_faults(faults);
-    }
+    example::every_third_request_fails(target);
     target.params.threads = 1;  // the client runs its own event loop
     catalyst::client client(target.params);
     client.set_logger(stderr_logger(catalyst::log_level::info));

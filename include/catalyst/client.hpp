@@ -22,6 +22,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace catalyst {
 
@@ -36,6 +38,18 @@ struct request_options {
     milliseconds deadline{0};
     /// Replaces `client_params::retry` for this call.
     std::optional<retry_params> retry;
+    /// Extra headers sent with every attempt of this call, in this order (a W3C `traceparent`,
+    /// say). Checked before anything is sent: a name must be an HTTP token, a value must hold
+    /// no CR, LF or other control character (TAB aside), at most 64 headers and 8 KiB in all,
+    /// and the headers the client writes itself or that change the framing are refused
+    /// (Host, Authorization, Content-Length, Content-Type, Transfer-Encoding, Connection,
+    /// Keep-Alive, Upgrade, TE, Trailer, Expect, Idempotency-Key, User-Agent, Accept): the
+    /// call then fails with `validation_failed`, field "headers[i].name" or
+    /// "headers[i].value". Never logged, never in diagnostics.
+    std::vector<std::pair<std::string, std::string>> headers;
+    /// Opaque text handed to the client's observer with every event of this call (a trace id,
+    /// say; see `client_observer`). Never sent, never logged.
+    std::string observer_context;
 };
 
 namespace detail {

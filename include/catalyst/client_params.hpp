@@ -7,12 +7,19 @@
 #include <chrono>
 #include <cstddef>
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
+
+#include <catalyst/logging.hpp>
 
 namespace catalyst {
 
 using std::chrono::milliseconds;
+
+class client_observer;  // <catalyst/observer.hpp>
 
 /// Retries: exponential backoff with full jitter, `Retry-After` honoured.
 /// The wait before retry n (n = 1, 2, ...) is uniform in [0, min(max_backoff, base_backoff * 2^(n-1))],
@@ -88,6 +95,17 @@ struct client_params {
     unsigned threads = 0;
     /// Sent as `User-Agent`; "catalyst/" and the library's version by default.
     std::string user_agent = "catalyst/" CATALYST_VERSION_STRING;
+    /// Messages below this level are not formatted nor passed to the logger (the check comes
+    /// before any formatting). The default passes everything the client logs.
+    log_level min_log_level = log_level::debug;
+    /// Called on each attempt's start and end (see `client_observer`); null = none (then the
+    /// client gathers no per-attempt facts). Shared: the same observer may serve several clients.
+    std::shared_ptr<client_observer> observer;
+    /// Constant labels on every metric of `metrics_snapshot::to_prometheus` (e.g.
+    /// {"client", "checkout"}), so that two clients in one process do not clash. Names match
+    /// [a-zA-Z_][a-zA-Z0-9_]*, do not start with "__" and are not "le", "code", "reason" or
+    /// "kind" (the client's own labels); values are escaped as the exposition format says.
+    std::vector<std::pair<std::string, std::string>> metrics_labels;
 };
 
 /// Throws `config_error` naming the first invalid key (e.g. "max_connections: must be > 0").

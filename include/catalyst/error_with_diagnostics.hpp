@@ -2,6 +2,7 @@
 #define CATALYST_ERROR_WITH_DIAGNOSTICS_HPP
 
 #include <catalyst/diagnostics.hpp>
+#include <catalyst/export.hpp>
 #include <catalyst/error.hpp>
 
 #include <boost/system/system_error.hpp>
@@ -12,7 +13,7 @@ namespace catalyst {
 /// or `throw_on_error`): a `boost::system::system_error` carrying the call's `diagnostics`,
 /// as Boost.MySQL's `error_with_diagnostics`. `code()` is the `catalyst::errc`; `what()`
 /// includes the one-line summary of the diagnostics.
-class error_with_diagnostics : public boost::system::system_error {
+class CATALYST_DECL error_with_diagnostics : public boost::system::system_error {
 public:
     error_with_diagnostics(boost::system::error_code ec, diagnostics diag)
         : boost::system::system_error(ec, diag.to_string()), diag_(std::move(diag)) {}

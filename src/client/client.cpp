@@ -2,6 +2,7 @@
 // encoding, the call object), metrics, shutdown. The shards' bookkeeping is in shard.cpp, the
 // call objects in op_pool.cpp, the sockets in connection.cpp.
 #include "client/client_impl.hpp"
+#include "core/header_rules.hpp"
 
 #include <catalyst/config.hpp>
 #include <catalyst/json.hpp>
@@ -57,6 +58,7 @@ void client_impl::set_logger(log_function fn) {
 }
 
 void client_impl::log(log_level l, std::string_view msg) const noexcept {
+    if (l < params_.min_log_level) return;
     try {
         log_function fn;
         {
@@ -158,7 +160,11 @@ metrics_snapshot client::metrics() const {
             m.latency_count += rd(s.latency[i]);
         }
         m.latency_sum_seconds += static_cast<double>(rd(s.latency_sum_us)) / 1e6;
+        m.queued += s.queued.load(std::memory_order_relaxed);
+        m.backing_off += s.backing_off.load(std::memory_order_relaxed);
     }
+    m.open_connections = m.connections_opened > m.connections_closed ? m.connections_opened - m.connections_closed : 0;
+    m.labels = impl_->params().metrics_labels;
     const auto done = m.successes + m.failures;
     m.in_flight = m.requests > done ? m.requests - done : 0;
     return m;
@@ -182,6 +188,41 @@ struct op_canceller {
     }
 };
 
+// The per-call headers: checked against the one header rule, then written once as a block of
+// lines that every attempt appends to its head.
+constexpr std::size_t max_extra_headers = 64;
+constexpr std::size_t max_extra_header_bytes = 8 * 1024;
+
+void check_headers(const request_options& opts, field_errors& errors) {
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; i < opts.headers.size(); ++i) {
+        const auto& [name, value] = opts.headers[i];
+        const std::string field = "headers[" + std::to_string(i) + "]";
+        if (!detail::header_name_token(name))
+            errors.push_back({field + ".name", "must be an HTTP token (letters, digits, !#$%&'*+-.^_`|~)"});
+        else if (detail::header_reserved(name))
+            errors.push_back({field + ".name", "is written by the client itself and may not be set per call"});
+        if (!detail::header_value_safe(value))
+            errors.push_back({field + ".value", "must not contain CR, LF or other control characters"});
+        bytes += name.size() + value.size() + 4;
+    }
+    if (opts.headers.size() > max_extra_headers)
+        errors.push_back({"headers", "at most " + std::to_string(max_extra_headers) + " headers"});
+    else if (bytes > max_extra_header_bytes)
+        errors.push_back({"headers", "at most " + std::to_string(max_extra_header_bytes) + " bytes in all"});
+}
+
+void format_headers(const request_options& opts, std::string& out) {
+    for (const auto& [name, value] : opts.headers) {
+        out += name;
+        out += ": ";
+        // Leading and trailing blanks are not part of a field value (RFC 9110 5.5).
+        const auto first = value.find_first_not_of(" \t");
+        if (first != std::string::npos) out.append(value, first, value.find_last_not_of(" \t") - first + 1);
+        out += "\r\n";
+    }
+}
+
 bool valid_key(std::string_view k) {
     if (k.size() > 255) return false;
     for (char ch : k) {
@@ -204,6 +245,7 @@ void client::create_session_erased(const session_request& req, const request_opt
     field_errors errors = validate(req);
     if (!opts.idempotency_key.empty() && !valid_key(opts.idempotency_key))
         errors.push_back({"idempotency_key", "must be 1 to 255 visible ASCII characters"});
+    if (!opts.headers.empty()) check_headers(opts, errors);
     if (!errors.empty()) {
         if (diag) {
             diag->detail = "the request was refused before sending: " + std::to_string(errors.size()) +
@@ -242,6 +284,8 @@ void client::create_session_erased(const session_request& req, const request_opt
         break;
     }
     encode(req, op->body);
+    if (!opts.headers.empty()) format_headers(opts, op->extra_headers);
+    if (!opts.observer_context.empty()) op->observer_context = opts.observer_context;
     // Not `op->handler = std::move(handler)`: Asio 1.26's move assignment of
     // any_completion_handler wraps the handler in itself, recursively.
     handler.swap(op->handler);

@@ -5,6 +5,7 @@
 // its executor (no locks). Calls reach a shard with one `post`.
 
 #include <catalyst/client.hpp>
+#include <catalyst/observer.hpp>
 
 #include "client/connection_policy.hpp"
 #include "client/http_response.hpp"
@@ -43,6 +44,7 @@ struct alignas(64) shard_metrics {
     std::array<std::atomic<std::uint64_t>, metrics_retry_reason_slots> retries_by_reason{};
     std::array<std::atomic<std::uint64_t>, latency_bucket_bounds.size() + 1> latency{};
     std::atomic<std::uint64_t> latency_sum_us{0};
+    std::atomic<std::size_t> queued{0}, backing_off{0};  ///< mirrors of the shard's lists' sizes
 };
 
 class client_impl;
@@ -53,6 +55,11 @@ struct attempt_report {
     const http_response* response = nullptr;
     std::string error;  ///< for diagnostics: what went wrong on the wire
     std::optional<errc> forced;  ///< the shard aborted the exchange with this code
+    // For the observer (filled only when there is one; cheap counters otherwise).
+    connection_use connection = connection_use::none;
+    std::size_t bytes_sent = 0;
+    std::size_t bytes_received = 0;
+    std::chrono::microseconds connect{0}, tls_handshake{0}, time_to_first_byte{0};
 };
 
 class shard : public std::enable_shared_from_this<shard> {
@@ -115,6 +122,10 @@ private:
     bool take_token();
     void check_shutdown_done();
     void cancel_everything(errc why);
+    /// Observer events (callers check `observer_` first: one branch when there is none).
+    void attempt_started(request_op* op, bool reused);
+    void attempt_ended(request_op* op, const attempt_report* r, unsigned status, errc error, bool retried,
+                       retry_reason reason, milliseconds backoff, std::string_view request_id);
 
     client_impl& owner_;
     boost::asio::any_io_executor ex_;
@@ -139,6 +150,7 @@ private:
     std::unique_ptr<boost::asio::steady_timer> pacing_timer_;
     bool pacing_armed_ = false;
     shard_metrics metrics_;
+    client_observer* observer_ = nullptr;  ///< client_params::observer, kept alive by the params
     op_pool pool_;  // last: freed ops' timers go before the rest
 };
 
@@ -160,7 +172,11 @@ public:
 
     void set_logger(log_function fn);
     bool logging() const noexcept { return has_logger_.load(std::memory_order_relaxed); }
-    /// Calls the user's logger; whatever it throws is swallowed (logging never breaks a call).
+    /// Is a message of level `l` wanted (a logger, and `l` >= min_log_level)? Checked before
+    /// a message is formatted.
+    bool logs(log_level l) const noexcept { return l >= params_.min_log_level && logging(); }
+    /// Calls the user's logger (when `logs(l)`); whatever it throws is swallowed (logging
+    /// never breaks a call).
     void log(log_level l, std::string_view msg) const noexcept;
     /// Runs an owned thread's io_context until it stops; a handler that throws is logged and
     /// the loop goes on (the process is not terminated).

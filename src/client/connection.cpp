@@ -49,7 +49,8 @@ public:
           stream_(s.get_executor(), impl_->tls()),
           resolver_(s.get_executor()),
           watchdog_(s.get_executor()),
-          wake_(s.get_executor()) {
+          wake_(s.get_executor()),
+          observed_(impl_->params().observer != nullptr) {
         rbuf_.resize(initial_read_buffer);
         // Asio sets SSL_MODE_RELEASE_BUFFERS on every SSL object: OpenSSL then frees its
         // record buffers whenever they are empty and allocates them again for the next
@@ -152,6 +153,10 @@ private:
     bool watchdog_armed_ = false;
     std::uint64_t watchdog_gen_ = 0;
     steady::time_point wake_at_ = steady::time_point::max();
+    // For the observer: what establishing this connection took, and how.
+    const bool observed_;
+    bool tls_resumed_ = false;
+    std::chrono::microseconds connect_time_{0}, tls_time_{0};
 };
 
 // The deadline of the current step is enforced by one timer per connection that is re-armed
@@ -198,6 +203,7 @@ bool connection::peer_closed() noexcept {
 
 net::awaitable<bool> connection::establish(request_op* op, attempt_report& rep) {
     const auto& o = impl_->target();
+    const auto began = steady::now();
     std::vector<tcp::endpoint> endpoints;
     if (o.host_is_ip) {
         error_code ec;
@@ -259,6 +265,7 @@ net::awaitable<bool> connection::establish(request_op* op, attempt_report& rep) 
     }
     tcp_open_ = true;
     facts_.opened = steady::now();
+    connect_time_ = std::chrono::duration_cast<std::chrono::microseconds>(facts_.opened - began);
     shard_.stats().connections_opened.fetch_add(1, std::memory_order_relaxed);
     error_code ignored;
     sock.set_option(tcp::no_delay(true), ignored);
@@ -272,7 +279,7 @@ net::awaitable<bool> connection::establish(request_op* op, attempt_report& rep) 
         } else {
             SSL_set1_host(ssl, verify_name.c_str());
         }
-    } else if (impl_->logging()) {
+    } else if (impl_->logs(log_level::warning)) {
         impl_->log(log_level::warning, "TLS peer verification is OFF (tls.insecure_skip_verify)");
     } else {
         // Switching verification off must never be silent, not even without a logger.
@@ -287,6 +294,7 @@ net::awaitable<bool> connection::establish(request_op* op, attempt_report& rep) 
         co_return false;
     }
     auto [hec] = co_await stream_.async_handshake(net::ssl::stream_base::client, use_tuple);
+    tls_time_ = std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - facts_.opened);
     if (hec || abort_ || timed_out_) {
         auto e = facts_of(io_step::handshake, op, false);
         const long v = SSL_get_verify_result(ssl);
@@ -300,14 +308,25 @@ net::awaitable<bool> connection::establish(request_op* op, attempt_report& rep) 
     }
     end_steps();
     const bool resumed = SSL_session_reused(ssl) == 1;
+    tls_resumed_ = resumed;
     (resumed ? shard_.stats().tls_resumed : shard_.stats().tls_full).fetch_add(1, std::memory_order_relaxed);
-    if (impl_->logging())
+    if (impl_->logs(log_level::debug))
         impl_->log(log_level::debug, "connected to " + o.host_header + (resumed ? " (TLS session resumed)" : " (full TLS handshake)"));
     co_return true;
 }
 
 void connection::report(request_op* op, attempt_report& rep, bool reused) {
     current_ = nullptr;
+    if (observed_) {
+        rep.bytes_received = rlen_;
+        if (reused) {
+            rep.connection = connection_use::reused;
+        } else if (tcp_open_) {
+            rep.connection = tls_resumed_ ? connection_use::new_resumed : connection_use::new_connection;
+            rep.connect = connect_time_;
+            rep.tls_handshake = tls_time_;
+        }
+    }
     end_steps();
     shard_.attempt_done(op, rep, reused);
     abort_.reset();
@@ -342,6 +361,7 @@ net::awaitable<void> connection::run(request_op* op) {
                     wbuf_ += op->key;
                     wbuf_ += "\r\n";
                 }
+                wbuf_ += op->extra_headers;
                 char num[24];
                 auto [end, ec0] = std::to_chars(num, num + sizeof num, op->body.size());
                 (void)ec0;
@@ -351,8 +371,9 @@ net::awaitable<void> connection::run(request_op* op) {
                 wbuf_ += op->body;
 
                 op->sent = true;
+                const auto write_at = observed_ ? steady::now() : steady::time_point{};
                 auto [wec, written] = co_await net::async_write(stream_, net::buffer(wbuf_), use_tuple);
-                (void)written;
+                rep.bytes_sent = written;
                 if (wec || abort_ || timed_out_) {
                     auto e = facts_of(io_step::write, op, reused);
                     e.eof_like = is_eof_like(wec);
@@ -389,6 +410,8 @@ net::awaitable<void> connection::run(request_op* op) {
                                     (abort_ ? std::string("cancelled") : timed_out_ ? std::string("attempt timed out") : rec.message());
                         break;
                     }
+                    if (observed_ && rlen_ == 0 && n > 0)
+                        rep.time_to_first_byte = std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - write_at);
                     rlen_ += n;
                     auto st = parse_response(rbuf_.data(), rlen_, params_.max_response_body, header_limit, resp_, progress_);
                     if (st == parse_status::need_more) continue;

@@ -9,6 +9,7 @@ void op_list::push_back(request_op* op) noexcept {
     (tail ? tail->next : head) = op;
     tail = op;
     ++size;
+    if (mirror) mirror->store(size, std::memory_order_relaxed);
 }
 void op_list::push_front(request_op* op) noexcept {
     op->prev = nullptr;
@@ -16,6 +17,7 @@ void op_list::push_front(request_op* op) noexcept {
     (head ? head->prev : tail) = op;
     head = op;
     ++size;
+    if (mirror) mirror->store(size, std::memory_order_relaxed);
 }
 request_op* op_list::pop_front() noexcept {
     auto* op = head;
@@ -27,6 +29,7 @@ void op_list::erase(request_op* op) noexcept {
     (op->next ? op->next->prev : tail) = op->prev;
     op->prev = op->next = nullptr;
     --size;
+    if (mirror) mirror->store(size, std::memory_order_relaxed);
 }
 
 // --- op_pool ------------------------------------------------------------------------------
@@ -54,10 +57,12 @@ void op_pool::release(request_op* op) noexcept {
     op->diag = nullptr;
     op->body.clear();
     op->key.clear();
+    op->extra_headers.clear();
+    op->observer_context.clear();
     op->state = op_state::idle;
     op->conn = nullptr;
     op->prev = op->next = nullptr;
-    op->retrying = op->sent = false;
+    op->retrying = op->sent = op->attempt_open = false;
     op->attempts = op->stale_retries = 0;
     op->owner = nullptr;
     {

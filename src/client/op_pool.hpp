@@ -43,6 +43,8 @@ struct request_op {
     shard* owner = nullptr;
     std::string body;
     std::string key;                  ///< Idempotency-Key, "" = none
+    std::string extra_headers;        ///< request_options::headers, as "Name: value\r\n" lines
+    std::string observer_context;     ///< request_options::observer_context
     bool ambiguous_retry_ok = false;
     diagnostics* diag = nullptr;
     create_session_handler handler;
@@ -51,6 +53,11 @@ struct request_op {
     boost::asio::any_completion_executor handler_work;
     std::shared_ptr<cancel_link> link;  ///< set when the caller's handler has a cancellation slot
     steady::time_point start{};
+    // For the observer only: when the call became ready for a connection (its start, the end
+    // of a backoff, a requeue), when its current attempt started, and whether one is open.
+    steady::time_point ready_at{};
+    steady::time_point attempt_start{};
+    bool attempt_open = false;
     steady::time_point deadline = steady::time_point::max();
     retry_params retry;
     unsigned attempts = 0;
@@ -69,6 +76,8 @@ struct op_list {
     request_op* head = nullptr;
     request_op* tail = nullptr;
     std::size_t size = 0;
+    /// When set, `size` is copied there on every change (a gauge readable from any thread).
+    std::atomic<std::size_t>* mirror = nullptr;
     void push_back(request_op* op) noexcept;
     void push_front(request_op* op) noexcept;
     request_op* pop_front() noexcept;

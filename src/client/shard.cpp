@@ -28,6 +28,24 @@ bool has(net::cancellation_type_t set, net::cancellation_type_t t) {
 // Free call objects kept per shard: enough for the peak a shard sees in practice; a burst
 // beyond it allocates and frees.
 std::size_t pool_cap(std::size_t max_connections) { return 1024 + 2 * max_connections; }
+
+// What one attempt alone amounts to, for the observer (the call may go on).
+errc attempt_errc(attempt_result r, unsigned status, std::string_view api_code) {
+    switch (r) {
+    case attempt_result::response: return status_to_errc(status, api_code);
+    case attempt_result::connect_failed: return errc::connect_failed;
+    case attempt_result::tls_handshake_failed:
+    case attempt_result::tls_rejected: return errc::tls_failed;
+    case attempt_result::stale_connection:
+    case attempt_result::ambiguous:
+    case attempt_result::answer_cut_short: return errc::outcome_unknown;
+    case attempt_result::attempt_timeout:
+    case attempt_result::overall_timeout: return errc::timeout;
+    case attempt_result::protocol_error: return errc::protocol_error;
+    case attempt_result::cancelled: return errc::cancelled;
+    }
+    return errc::unexpected_status;
+}
 }  // namespace
 
 shard::shard(client_impl& owner, net::any_io_executor ex, net::any_io_executor handler_ex, std::size_t max_connections,
@@ -43,7 +61,11 @@ shard::shard(client_impl& owner, net::any_io_executor ex, net::any_io_executor h
       queue_limit_(queue_limit),
       pacing_(owner.params().pacing.rate_per_second / static_cast<double>(owner.shard_count()),
               owner.params().pacing.burst, steady::now()),
-      pool_(pool_cap(max_connections)) {}
+      observer_(owner.params().observer.get()),
+      pool_(pool_cap(max_connections)) {
+    queue_.mirror = &metrics_.queued;
+    backoff_.mirror = &metrics_.backing_off;
+}
 
 shard::~shard() {
     if (tls_session_) SSL_SESSION_free(tls_session_);
@@ -70,6 +92,7 @@ bool shard::take_token() {
 void shard::submit(request_op* op) {
     ++active_requests_;
     op->owner = this;
+    op->ready_at = op->start;
     if (shutting_down_) {
         if (op->diag) op->diag->detail = "the client is shutting down";
         return finish(op, errc::shutting_down);
@@ -92,12 +115,17 @@ void shard::submit(request_op* op) {
 void shard::enqueue(request_op* op, bool front) {
     op->conn = nullptr;
     op->state = op_state::queued;
+    if (observer_) op->ready_at = steady::now();
     if (front) queue_.push_front(op);
     else queue_.push_back(op);
     if (op->deadline != steady::time_point::max()) arm_op_timer(op, op->deadline);
 }
 
 void shard::requeue_front(request_op* op) {
+    // Handed to a connection that found itself closed before writing: that attempt ends
+    // unsent, and the call is sent again at once.
+    if (op->attempt_open)
+        attempt_ended(op, nullptr, 0, errc{}, true, retry_reason::stale_connection, milliseconds(0), {});
     enqueue(op, true);
     dispatch();
 }
@@ -126,6 +154,7 @@ void shard::dispatch() {
         if (!reuse && (all_.size() >= max_connections_ || stopped_)) return;
         auto* op = pop_ready();
         if (!op) return;
+        if (observer_) attempt_started(op, reuse);
         if (reuse) {
             auto* c = idle_.back();
             idle_.pop_back();
@@ -141,6 +170,7 @@ request_op* shard::next_request(connection* c, bool& close) {
     close = false;
     if (auto* op = pop_ready()) {
         op->conn = c;
+        if (observer_) attempt_started(op, true);
         return op;
     }
     if (shutting_down_ && queue_.size == 0) {
@@ -229,6 +259,9 @@ void shard::attempt_done(request_op* op, const attempt_report& r, bool reused) {
                     d->no_retry_reason = "malformed answer is final";
                     d->history.push_back({resp.status, "malformed body", retry_reason::none, milliseconds(0)});
                 }
+                if (observer_)
+                    attempt_ended(op, &r, resp.status, errc::protocol_error, false, retry_reason::none, milliseconds(0),
+                                  resp.request_id);
                 return finish(op, errc::protocol_error);
             }
             s.replayed = resp.replayed;
@@ -238,6 +271,8 @@ void shard::attempt_done(request_op* op, const attempt_report& r, bool reused) {
                 d->request_id = std::string(resp.request_id);
                 d->history.push_back({resp.status, {}, retry_reason::none, milliseconds(0)});
             }
+            if (observer_)
+                attempt_ended(op, &r, resp.status, errc{}, false, retry_reason::none, milliseconds(0), resp.request_id);
             return finish(op, {}, std::move(s));
         }
         // Error answers: their body is read when someone will look (diagnostics) or when the
@@ -288,19 +323,33 @@ void shard::attempt_done(request_op* op, const attempt_report& r, bool reused) {
         if (o.status == 0) d->http_status = 0;
     }
 
+    const std::string_view request_id =
+        r.result == attempt_result::response ? r.response->request_id : std::string_view();
+    if (observer_) {
+        const bool retried = decision.action != next_action::fail;
+        attempt_ended(op, &r, o.status, retried ? attempt_errc(r.result, o.status, o.api_code) : decision.error,
+                      retried, decision.reason, decision.action == next_action::retry ? decision.wait : milliseconds(0),
+                      request_id);
+    }
+
     switch (decision.action) {
     case next_action::succeed:  // handled above
     case next_action::fail:
         if (d && !decision.no_retry_reason.empty()) d->no_retry_reason = std::string(decision.no_retry_reason);
-        if (owner_.logging() && decision.action == next_action::fail && o.status == 0) {
-            owner_.log(log_level::info, "request failed (" + std::string(to_string(decision.error)) + "): " + r.error);
+        if (decision.action == next_action::fail && owner_.logs(log_level::info)) {
+            if (o.status == 0)
+                owner_.log(log_level::info, "request failed (" + std::string(to_string(decision.error)) + "): " + r.error);
+            else
+                owner_.log(log_level::info, "request failed (" + std::string(to_string(decision.error)) + ", HTTP " +
+                                                std::to_string(o.status) + ") after attempt " + std::to_string(op->attempts) +
+                                                (request_id.empty() ? std::string() : ", request id " + std::string(request_id)));
         }
         return finish(op, decision.error);
     case next_action::retry_now:
         ++op->stale_retries;
         metrics_.retries.fetch_add(1, std::memory_order_relaxed);
         metrics_.retries_by_reason[static_cast<std::size_t>(decision.reason)].fetch_add(1, std::memory_order_relaxed);
-        if (owner_.logging()) owner_.log(log_level::debug, "stale keep-alive connection: resending on another connection");
+        if (owner_.logs(log_level::debug)) owner_.log(log_level::debug, "stale keep-alive connection: resending on another connection");
         // Back at the front with its deadline timer: pop_ready() refuses it once the
         // deadline has passed, and the timer completes it if no connection comes.
         enqueue(op, true);
@@ -313,11 +362,12 @@ void shard::attempt_done(request_op* op, const attempt_report& r, bool reused) {
         }
         metrics_.retries.fetch_add(1, std::memory_order_relaxed);
         metrics_.retries_by_reason[static_cast<std::size_t>(decision.reason)].fetch_add(1, std::memory_order_relaxed);
-        if (owner_.logging()) {
+        if (owner_.logs(log_level::info)) {
             owner_.log(log_level::info, "retrying (" + std::string(to_string(decision.reason)) +
                                             (o.status ? ", HTTP " + std::to_string(o.status) : std::string()) +
                                             ") after attempt " + std::to_string(op->attempts) + ", backoff " +
-                                            std::to_string(decision.wait.count()) + " ms");
+                                            std::to_string(decision.wait.count()) + " ms" +
+                                            (request_id.empty() ? std::string() : ", request id " + std::string(request_id)));
         }
         op->state = op_state::backoff;
         backoff_.push_back(op);
@@ -325,6 +375,52 @@ void shard::attempt_done(request_op* op, const attempt_report& r, bool reused) {
         return;
     }
     (void)reused;
+}
+
+void shard::attempt_started(request_op* op, bool reused) {
+    const auto now = steady::now();
+    op->attempt_start = now;
+    op->attempt_open = true;
+    attempt_start_event e;
+    e.attempt = op->attempts + 1;
+    e.connection = reused ? connection_use::reused : connection_use::new_connection;
+    e.queue_wait = duration_cast<std::chrono::microseconds>(now - op->ready_at);
+    e.context = op->observer_context;
+    try {
+        observer_->on_attempt_start(e);
+    } catch (...) {
+        owner_.log(log_level::warning, "the observer's on_attempt_start threw (ignored)");
+    }
+}
+
+void shard::attempt_ended(request_op* op, const attempt_report* r, unsigned status, errc error, bool retried,
+                          retry_reason reason, milliseconds backoff, std::string_view request_id) {
+    op->attempt_open = false;
+    attempt_end_event e;
+    // attempt_done() has counted this attempt already (a stale resend is not counted).
+    e.attempt = op->attempts + ((r && r->result != attempt_result::stale_connection) ? 0 : 1);
+    e.http_status = status;
+    if (error != errc{}) e.error = error;
+    e.retried = retried;
+    e.reason = reason;
+    e.backoff = backoff;
+    if (r) {
+        e.connection = r->connection;
+        e.bytes_sent = r->bytes_sent;
+        e.bytes_received = r->bytes_received;
+        e.connect = r->connect;
+        e.tls_handshake = r->tls_handshake;
+        e.time_to_first_byte = r->time_to_first_byte;
+    }
+    e.queue_wait = duration_cast<std::chrono::microseconds>(op->attempt_start - op->ready_at);
+    e.total = duration_cast<std::chrono::microseconds>(steady::now() - op->attempt_start);
+    e.request_id = request_id;
+    e.context = op->observer_context;
+    try {
+        observer_->on_attempt_end(e);
+    } catch (...) {
+        owner_.log(log_level::warning, "the observer's on_attempt_end threw (ignored)");
+    }
 }
 
 void shard::remove_idle(connection* c) {
@@ -344,6 +440,10 @@ void shard::connection_closed(connection* c) {
 }
 
 void shard::finish(request_op* op, error_code ec, session s) {
+    if (op->attempt_open) {  // only with an observer: an attempt never left without its end
+        const errc e = ec && ec.category() == catalyst_category() ? static_cast<errc>(ec.value()) : errc{};
+        attempt_ended(op, nullptr, 0, e, false, retry_reason::none, milliseconds(0), {});
+    }
     op->state = op_state::done;
     --active_requests_;
     if (op->retrying) --active_retries_;

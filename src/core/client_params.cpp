@@ -3,6 +3,8 @@
 #include <catalyst/config.hpp>
 
 #include "client/origin.hpp"
+#include "core/header_rules.hpp"
+#include "core/label_rules.hpp"
 
 #include <cmath>
 #include <ostream>
@@ -20,15 +22,8 @@ void non_negative(const char* key, milliseconds d) {
     if (d.count() < 0) refuse(key, "must be >= 0");
 }
 
-// The one header-value rule (RFC 9110 field-value): visible characters, spaces and TABs; any
-// other control character (a CR or LF would inject headers into every request) is refused.
-bool header_safe(std::string_view s) {
-    for (char ch : s) {
-        const auto c = static_cast<unsigned char>(ch);
-        if ((c < 0x20 && c != '\t') || c == 0x7F) return false;
-    }
-    return true;
-}
+// The one header-value rule (see header_rules.hpp).
+bool header_safe(std::string_view s) { return detail::header_value_safe(s); }
 
 // The one base-URL rule: what the client's origin parser accepts (https only, a host, no
 // user info, query or fragment).
@@ -86,6 +81,23 @@ void check(const client_params& p) {
         refuse("tls.server_name", "must not contain spaces or control characters");
     if (p.threads > 1024) refuse("threads", "must be <= 1024");
     if (!header_safe(p.user_agent)) refuse("user_agent", "must not contain control characters");
+    switch (p.min_log_level) {
+        case log_level::trace:
+        case log_level::debug:
+        case log_level::info:
+        case log_level::warning:
+        case log_level::error: break;
+        default: refuse("min_log_level", "must be trace, debug, info, warning or error");
+    }
+    for (std::size_t i = 0; i < p.metrics_labels.size(); ++i) {
+        const std::string& name = p.metrics_labels[i].first;
+        const std::string key = "metrics_labels[" + std::to_string(i) + "].name";
+        if (!detail::prometheus_label_name(name)) refuse(key.c_str(), "must match [a-zA-Z_][a-zA-Z0-9_]* and not start with __");
+        if (name == "le" || name == "code" || name == "reason" || name == "kind")
+            refuse(key.c_str(), "is one of the client's own labels (le, code, reason, kind)");
+        for (std::size_t j = 0; j < i; ++j)
+            if (p.metrics_labels[j].first == name) refuse(key.c_str(), "is given twice");
+    }
 }
 
 std::string redact_api_key(std::string_view key) {
@@ -129,7 +141,9 @@ std::ostream& operator<<(std::ostream& out, const client_params& p) {
        << "tls.insecure_skip_verify = " << flag(p.tls.insecure_skip_verify) << '\n'
        << "tls.session_resumption = " << flag(p.tls.session_resumption) << '\n'
        << "threads = " << p.threads << '\n'
-       << "user_agent = " << p.user_agent << '\n';
+       << "user_agent = " << p.user_agent << '\n'
+       << "min_log_level = " << to_string(p.min_log_level) << '\n';
+    for (const auto& [name, value] : p.metrics_labels) os << "metrics_labels." << name << " = " << value << '\n';
     // The key pasted into another setting by mistake must not leak through that one either
     // (a short key would match ordinary text; such keys are no secret worth the garbling).
     std::string text = std::move(os).str();

@@ -2,6 +2,7 @@
 // struct with the same names; every refusal names the key (or variable) it is about.
 #include <catalyst/config.hpp>
 #include <catalyst/diagnostics.hpp>
+#include <catalyst/logging.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -65,6 +66,25 @@ public:
         else if (s == "caller_keys_only") out = idempotency_policy::caller_keys_only;
         else if (s == "disabled") out = idempotency_policy::disabled;
         else fail(key, "must be automatic, caller_keys_only or disabled");
+    }
+    void level(const char* key, log_level& out) {
+        std::string s;
+        if (!find(key)) return;
+        string(key, s);
+        if (auto l = parse_log_level(s)) out = *l;
+        else fail(key, "must be trace, debug, info, warning or error");
+    }
+    /// {"name": "value", ...}, in order.
+    void labels(const char* key, std::vector<std::pair<std::string, std::string>>& out) {
+        const json::value* v = find(key);
+        if (!v) return;
+        if (!v->is_object()) fail(key, "must be an object of label names to string values");
+        out.clear();
+        for (const auto& kv : v->get_object()) {
+            const json::string* s = kv.value().if_string();
+            if (!s) fail(key, std::string("label ") + bounded_excerpt(kv.key(), 64) + ": must be a string");
+            out.emplace_back(std::string(kv.key()), std::string(s->data(), s->size()));
+        }
     }
     const json::object* object(const char* key) {
         const json::value* v = find(key);
@@ -148,6 +168,8 @@ void apply_object(client_params& p, const json::object& root) {
     }
     r.unsigned_integer("threads", p.threads);
     r.string("user_agent", p.user_agent);
+    r.level("min_log_level", p.min_log_level);
+    r.labels("metrics_labels", p.metrics_labels);
     r.finish();
 }
 
@@ -248,6 +270,10 @@ void apply_env(client_params& p, const env_lookup& getenv_fn) {
     each("CATALYST_TLS_INSECURE_SKIP_VERIFY",
          [&](auto n, auto v) { next.tls.insecure_skip_verify = parse_bool(n, v); });
     each("CATALYST_THREADS", [&](auto n, auto v) { next.threads = parse_unsigned<unsigned>(n, v); });
+    each("CATALYST_LOG_LEVEL", [&](auto n, auto v) {
+        if (auto l = parse_log_level(v)) next.min_log_level = *l;
+        else throw config_error(n, "must be trace, debug, info, warning or error");
+    });
     p = std::move(next);
 }
 

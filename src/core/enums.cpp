@@ -1,6 +1,7 @@
 // Wire spellings of the model's enums, and their parsers.
 #include <catalyst/diagnostics.hpp>
 #include <catalyst/logging.hpp>
+#include <catalyst/observer.hpp>
 #include <catalyst/session.hpp>
 #include <catalyst/session_request.hpp>
 
@@ -102,6 +103,27 @@ std::string_view to_string(log_level l) noexcept {
         case log_level::info: return "info";
         case log_level::warning: return "warning";
         case log_level::error: return "error";
+    }
+    return "unknown";
+}
+
+std::optional<log_level> parse_log_level(std::string_view s) noexcept {
+    static constexpr std::array<std::pair<std::string_view, log_level>, 5> levels = {{
+        {"trace", log_level::trace},
+        {"debug", log_level::debug},
+        {"info", log_level::info},
+        {"warning", log_level::warning},
+        {"error", log_level::error},
+    }};
+    return find_exact(levels, s);
+}
+
+std::string_view to_string(connection_use u) noexcept {
+    switch (u) {
+        case connection_use::none: return "none";
+        case connection_use::new_connection: return "new";
+        case connection_use::new_resumed: return "new_resumed";
+        case connection_use::reused: return "reused";
     }
     return "unknown";
 }

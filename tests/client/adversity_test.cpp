@@ -83,16 +83,6 @@ hostile_reply act(hostile_action a) {
 
 long long ms(steady::duration d) { return duration_cast<milliseconds>(d).count(); }
 
-client_params params_for(const hostile_server& s) {
-    client_params p;
-    p.base_url = s.base_url();
-    p.api_key = "rk_test_123";
-    p.tls.ca_pem = s.ca_pem();
-    p.retry.base_backoff = 5ms;
-    p.retry.max_backoff = 50ms;
-    return p;
-}
-
 // Calls made at once and their completions, each recorded with its time. Handlers may run on
 // any thread and keep the tracker alive (a call that outlives a failed test finds it); `wait`
 // is bounded.

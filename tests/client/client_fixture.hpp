@@ -5,6 +5,8 @@
 #include <catalyst/client.hpp>
 #include <catalyst/sandbox.hpp>
 
+#include "support/hostile_server.hpp"
+
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -21,6 +23,17 @@ inline session_request valid_request(std::string email = "max@example.com") {
     r.lead.email = std::move(email);
     r.lead.country = "DE";
     return r;
+}
+
+/// Client params that trust a hostile test server, with short backoffs.
+inline client_params params_for(const hostile_server& s) {
+    client_params p;
+    p.base_url = s.base_url();
+    p.api_key = "rk_test_123";
+    p.tls.ca_pem = s.ca_pem();
+    p.retry.base_backoff = std::chrono::milliseconds(5);
+    p.retry.max_backoff = std::chrono::milliseconds(50);
+    return p;
 }
 
 /// An in-process sandbox on port 0 and client params that trust it.

@@ -188,6 +188,12 @@ TEST(config, check_refuses_invalid_settings_naming_the_key) {
         {[](client_params& p) { p.api_key = "rk_abc\r\nX-Evil: 1"; }, "api_key"},
         {[](client_params& p) { p.user_agent = "ua\r\nX: y"; }, "user_agent"},
         {[](client_params& p) { p.threads = 100000; }, "threads"},
+        {[](client_params& p) { p.metrics_labels = {{"9lives", "x"}}; }, "metrics_labels[0].name"},
+        {[](client_params& p) { p.metrics_labels = {{"ok", "x"}, {"has-dash", "x"}}; }, "metrics_labels[1].name"},
+        {[](client_params& p) { p.metrics_labels = {{"__reserved", "x"}}; }, "metrics_labels[0].name"},
+        {[](client_params& p) { p.metrics_labels = {{"le", "x"}}; }, "metrics_labels[0].name"},
+        {[](client_params& p) { p.metrics_labels = {{"a", "x"}, {"a", "y"}}; }, "metrics_labels[1].name"},
+        {[](client_params& p) { p.min_log_level = static_cast<catalyst::log_level>(42); }, "min_log_level"},
     };
     for (const auto& [mutate, key] : cases) {
         client_params p;
@@ -208,6 +214,21 @@ TEST(config, check_accepts_what_is_fine) {
     EXPECT_NO_THROW(catalyst::check(p));
     p.base_url = "https://[::1]:8443/api/v1";
     EXPECT_NO_THROW(catalyst::check(p));
+}
+
+TEST(config, log_level_and_metrics_labels_from_file_and_environment) {
+    client_params p;
+    catalyst::apply_json(p, R"({"min_log_level": "warning", "metrics_labels": {"client": "checkout", "region": "eu"}})");
+    EXPECT_EQ(p.min_log_level, catalyst::log_level::warning);
+    ASSERT_EQ(p.metrics_labels.size(), 2u);
+    EXPECT_EQ(p.metrics_labels[0], (std::pair<std::string, std::string>("client", "checkout")));
+    EXPECT_EQ(p.metrics_labels[1], (std::pair<std::string, std::string>("region", "eu")));
+    EXPECT_EQ(refused_key([&] { catalyst::apply_json(p, R"({"min_log_level": "loud"})"); }), "min_log_level");
+    EXPECT_EQ(refused_key([&] { catalyst::apply_json(p, R"({"metrics_labels": {"a": 1}})"); }), "metrics_labels");
+    fake_env env;
+    env.vars["CATALYST_LOG_LEVEL"] = "error";
+    catalyst::apply_env(p, env.fn());
+    EXPECT_EQ(p.min_log_level, catalyst::log_level::error);
 }
 
 TEST(config, redact_api_key) {
@@ -335,6 +356,7 @@ TEST(config, malformed_environment_values_name_the_variable) {
         {"CATALYST_IDEMPOTENCY", "always"},     {"CATALYST_RATE_PER_SECOND", "fast"},
         {"CATALYST_RATE_PER_SECOND", "-1"},     {"CATALYST_RATE_PER_SECOND", "inf"},
         {"CATALYST_TLS_INSECURE_SKIP_VERIFY", "maybe"}, {"CATALYST_THREADS", "two"},
+        {"CATALYST_LOG_LEVEL", "verbose"},      {"CATALYST_LOG_LEVEL", "INFO "},
     };
     for (const auto& [name, value] : cases) {
         fake_env env;

@@ -223,6 +223,7 @@ struct hostile_server::impl {
             hostile_request r;
             r.read_at = std::chrono::steady_clock::now();
             r.idempotency_key = header_value(std::string_view(buf).substr(0, head_end), "Idempotency-Key");
+            if (opt.keep_ledger) r.head.assign(buf, 0, head_end);
             r.connection = c->index;
             r.index_on_connection = on_conn;
             buf.erase(0, total);

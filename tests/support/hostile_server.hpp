@@ -47,6 +47,7 @@ struct hostile_reply {
 struct hostile_request {
     std::chrono::steady_clock::time_point read_at;  ///< when its last byte was read
     std::string idempotency_key;                    ///< "" when the request had none
+    std::string head;                               ///< the request line and headers, as read
     std::size_t connection = 0;                     ///< accept order, from 0
     std::size_t index_on_connection = 0;            ///< 0 for the first request on it
     std::size_t seq = 0;                            ///< order among all requests, from 0
