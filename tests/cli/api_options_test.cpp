@@ -4,7 +4,6 @@
 
 #include <catalyst/config.hpp>
 
-
 #include <gtest/gtest.h>
 
 #include <cstdio>
