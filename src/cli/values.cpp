@@ -26,14 +26,18 @@ bool parse_bool(std::string_view text) {
 std::chrono::nanoseconds parse_duration(std::string_view text, std::chrono::nanoseconds plain_unit) {
     using namespace std::chrono;
     const auto refuse = [&] {
-        return value_error("expected a duration such as 500ms, 30s, 2m or 24h (a plain number counts " +
-                           std::string(plain_unit == milliseconds(1) ? "milliseconds" : plain_unit == seconds(1) ? "seconds" : "its historic unit") +
-                           "), got " + quoted(text));
+        const char* plain = plain_unit == nanoseconds(0) ? " with its unit"
+                            : plain_unit == milliseconds(1) ? " (a plain number counts milliseconds)"
+                            : plain_unit == seconds(1)      ? " (a plain number counts seconds)"
+                                                            : "";
+        return value_error(std::string("expected a duration such as 500ms, 30s, 2m, 24h or 7d") + plain + ", got " +
+                           quoted(text));
     };
     struct suffix { std::string_view name; nanoseconds unit; };
     // "ms" before "m" and "s": the longest suffix that matches wins.
     static constexpr suffix suffixes[] = {
-        {"ms", milliseconds(1)}, {"us", microseconds(1)}, {"h", hours(1)}, {"m", minutes(1)}, {"s", seconds(1)}};
+        {"ms", milliseconds(1)}, {"us", microseconds(1)}, {"d", hours(24)}, {"h", hours(1)}, {"m", minutes(1)},
+        {"s", seconds(1)}};
     std::string_view number = text;
     nanoseconds unit = plain_unit;
     for (const auto& s : suffixes) {
@@ -44,7 +48,7 @@ std::chrono::nanoseconds parse_duration(std::string_view text, std::chrono::nano
         }
     }
     double value = 0;
-    if (!to_double(number, value) || value < 0) throw refuse();
+    if (unit == nanoseconds(0) || !to_double(number, value) || value < 0) throw refuse();
     const double ns = value * static_cast<double>(unit.count());
     if (!(ns < 9.2e18)) throw refuse();
     return nanoseconds(static_cast<std::int64_t>(std::llround(ns)));

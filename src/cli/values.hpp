@@ -21,9 +21,10 @@ public:
 /// 1/0, true/false, yes/no, on/off (as the CATALYST_* variables); anything else is refused.
 bool parse_bool(std::string_view text);
 
-/// "500ms", "30s", "2m", "24h", "1.5s", or a plain number counted in `plain_unit` (the
+/// "500ms", "30s", "2m", "24h", "7d", "1.5s", "250us", or a plain number counted in `plain_unit` (the
 /// flag's historic unit: --deadline-ms counts milliseconds, --duration seconds). Refuses
-/// negative, non-finite, unknown units, and values beyond about 290 years.
+/// negative, non-finite, unknown units, and values beyond about 290 years. A `plain_unit` of
+/// zero: the flag has no historic unit, and a plain number is refused.
 std::chrono::nanoseconds parse_duration(std::string_view text, std::chrono::nanoseconds plain_unit);
 
 /// A whole number in [min, max].

@@ -16,6 +16,7 @@ TEST(cli_values, durations_with_units) {
     EXPECT_EQ(parse_duration("30s", 1ms), 30s);
     EXPECT_EQ(parse_duration("2m", 1ms), 2min);
     EXPECT_EQ(parse_duration("24h", 1ms), 24h);
+    EXPECT_EQ(parse_duration("7d", 1ms), 168h);
     EXPECT_EQ(parse_duration("1.5s", 1ms), 1500ms);
     EXPECT_EQ(parse_duration("250us", 1s), 250us);
     EXPECT_EQ(parse_duration("0s", 1s), 0s);
@@ -25,6 +26,8 @@ TEST(cli_values, a_plain_number_keeps_the_flags_historic_unit) {
     EXPECT_EQ(parse_duration("30", 1ms), 30ms);  // --deadline-ms 30
     EXPECT_EQ(parse_duration("30", 1s), 30s);    // --duration 30
     EXPECT_EQ(parse_duration("2.5", 1s), 2500ms);
+    EXPECT_THROW(parse_duration("24", 0s), value_error);  // a new flag: the unit is required
+    EXPECT_EQ(parse_duration("24h", 0s), 24h);
 }
 
 TEST(cli_values, bad_durations_are_refused_with_the_value) {
@@ -36,6 +39,7 @@ TEST(cli_values, bad_durations_are_refused_with_the_value) {
         } catch (const value_error& e) {
             EXPECT_NE(std::string(e.what()).find("'" + std::string(bad) + "'"), std::string::npos) << e.what();
             EXPECT_NE(std::string(e.what()).find("30s"), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find("plain number counts seconds"), std::string::npos) << e.what();
         }
     }
 }
