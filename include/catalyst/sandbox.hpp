@@ -146,6 +146,24 @@ struct sandbox_params {
     std::vector<std::string> gateways;
     /// false: `Idempotency-Key` is ignored, as the real API may do.
     bool honour_idempotency = true;
+    /// How long a key is remembered, counted from its first request: after that a resend
+    /// with the same key creates a new session, as a real API that forgets keys (typically
+    /// after 24 h) does. 0 = for ever (the default).
+    std::chrono::milliseconds idempotency_ttl{0};
+    /// At most this many idempotency records (>= 1); when full, the oldest record is
+    /// forgotten (a resend of its key then creates a new session). A record holds the
+    /// SHA-256 of the request body and what a replay needs (the token, a short error body,
+    /// nothing for a 400, which is recomputed): about 200 bytes.
+    std::size_t max_idempotency_records = 1'000'000;
+    /// At most this many sessions in the ledger (>= 1); when full, the oldest session is
+    /// evicted: GET of its token answers 404 and a reject/reuse campaign forgets its lead.
+    /// Creating never fails because of this cap (long benchmarks keep running); the count
+    /// is in `sandbox_stats::sessions_evicted`.
+    std::size_t max_sessions = 1'000'000;
+    /// Bearer token of the admin endpoints `/sandbox/*` (except `/sandbox/health`). When set
+    /// it is always required; when empty and the sandbox listens on a non-loopback address,
+    /// those endpoints answer 403. Compared in constant time; never logged.
+    std::string admin_token;
     /// Token bucket per API key; 0 = no limit. Burst 0 = max(1, rate).
     double rate_limit_per_second = 0;
     unsigned rate_limit_burst = 0;
@@ -179,6 +197,11 @@ struct sandbox_stats {
     std::uint64_t idempotency_in_progress = 0; ///< 409 idempotency_request_in_progress
     std::uint64_t rate_limited = 0;          ///< 429 from the rate limiter (faults not included)
     std::uint64_t malformed = 0;             ///< unparsable HTTP or TLS, limits exceeded, timeouts
+    std::uint64_t sessions_evicted = 0;      ///< dropped from the ledger by `max_sessions`
+    std::uint64_t idempotency_expired = 0;   ///< records forgotten after `idempotency_ttl`
+    std::uint64_t idempotency_evicted = 0;   ///< records dropped by `max_idempotency_records`
+    std::uint64_t sessions_held = 0;         ///< sessions in the ledger now
+    std::uint64_t idempotency_records_held = 0;  ///< idempotency records kept now
     std::map<unsigned, std::uint64_t> responses_by_status;  ///< answers sent, by status
     std::map<std::string, std::uint64_t> faults_injected;   ///< by fault name (see fault_names)
 };
@@ -229,15 +252,21 @@ public:
 
     unsigned short port() const;
     /// "https://127.0.0.1:<port>/api/v1" ("http://" when plain; IPv6 hosts in brackets).
+    /// A wildcard listen address (0.0.0.0, ::) is replaced by its loopback: a URL to connect to.
     std::string base_url() const;
+    /// The address actually bound, "0.0.0.0:8443" or "[::]:8443" (after `start()`).
+    std::string bound_address() const;
     /// PEM of the CA that signed the server certificate; "" with a user cert_file.
     std::string ca_pem() const;
     /// Path of ca.crt when `cert_dir` is set and the certificates were generated; else "".
     std::string ca_file() const;
 
     sandbox_stats stats() const;
-    /// Every session created, in no particular order.
+    /// The sessions held (at most `max_sessions`), oldest first.
     std::vector<ledger_entry> ledger() const;
+    /// Forgets every session, lead and idempotency record and zeroes the counters (as
+    /// `POST /sandbox/reset`); the configuration and the faults stay.
+    void reset();
     /// Replaces the faults (and restarts their every-N-th counting). Thread-safe, takes
     /// effect on the next request of every connection.
     void set_faults(const fault_params& f);
@@ -250,7 +279,7 @@ private:
 };
 
 /// Reads config/sandbox.json's format (keys as in sandbox_params; "listen": "HOST:PORT";
-/// "faults" and "limits" objects, durations in "*_ms"). Unknown keys and bad values throw
+/// "faults" and "limits" objects, durations in "*_ms", e.g. "idempotency_ttl_ms"). Unknown keys and bad values throw
 /// `sandbox_config_error` naming the key; a file that cannot be read names the file.
 sandbox_params load_sandbox_params(const std::string& json_file);
 /// The same from JSON text, applied onto `p`.
@@ -265,6 +294,16 @@ void apply_fault_setting(fault_params& f, std::string_view setting);
 
 /// "rk_****" + the last 4 characters when the key is longer than 12, else "rk_****".
 std::string redact_sandbox_key(std::string_view key);
+
+/// True for 127.0.0.0/8, ::1 and ::ffff:127.x.y.z; false for anything else (0.0.0.0, ::, a
+/// host name). Off loopback the admin endpoints need `admin_token`.
+bool is_loopback_address(std::string_view ip) noexcept;
+
+/// A liveness probe for container health checks (`catalyst-sandbox --health-check URL`):
+/// GET `url` (http:// or https://; the certificate is NOT verified, the probe sends nothing
+/// secret) and true when the answer is 200 within `timeout`. Otherwise false and `error`
+/// says why.
+bool probe_sandbox_health(std::string_view url, std::chrono::milliseconds timeout, std::string& error);
 
 }  // namespace catalyst
 

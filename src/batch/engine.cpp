@@ -8,7 +8,9 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "batch/pacer.hpp"
+#include "batch/timestamp.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -69,6 +71,7 @@ std::string describe(const diagnostics& d, const boost::system::error_code& ec) 
 struct pending {
     input_item item;
     clock::time_point started;
+    std::int64_t sent_ms = 0;  // first sent: by this run, or by an earlier one (resume)
     diagnostics diag;
 };
 
@@ -130,14 +133,11 @@ private:
             while (src.next(item)) {
                 bytes_read_.store(src.bytes_read(), std::memory_order_relaxed);
                 if (stop_reading_) break;  // the last line may be cut: never sent
-                if (out_.resume().is_done(item.line)) {
-                    const auto& sample = out_.resume().sample_keys;
-                    if (auto k = sample.find(item.line); k != sample.end() && k->second != item.key.hex)
-                        throw input_error("line " + std::to_string(item.line) +
-                                          " differs from the one recorded in the output file (another input, "
-                                          "or an edited line that already has a session): use another --output");
-                    continue;
-                }
+                // Every line the file knows is checked (a pre-pass did it already for a regular
+                // file; this covers stdin): an edited input stops the run, it is not mixed in.
+                if (auto why = check_line(out_.resume(), item.line, item.key.hex); !why.empty())
+                    throw input_error(why);
+                if (out_.resume().is_done(item.line)) continue;
                 if (!p_.shard.contains(item.key)) {
                     ++other;
                     continue;
@@ -169,6 +169,7 @@ private:
             r.key = it.key.hex;
             r.ok = it.valid();
             r.dry_run = p_.dry_run && r.ok;
+            r.finished_ms = now_ms();
             if (!r.ok) {
                 r.error = std::string(to_string(errc::validation_failed));
                 r.message = scrub_personal(join_fields(it.errors), it.request.lead);
@@ -182,6 +183,7 @@ private:
     }
 
     void pump() {
+        std::vector<std::shared_ptr<pending>> batch;
         while (!stopping_ && in_flight_ < p_.concurrency && !ready_.empty()) {
             auto key_it = in_flight_keys_.find(ready_.front().key.hex);
             if (key_it != in_flight_keys_.end()) {
@@ -194,19 +196,37 @@ private:
                 const auto wait = pacer_.try_acquire(clock::now());
                 if (wait > clock::duration::zero()) {
                     arm_pace(wait);
-                    return;
+                    break;
                 }
             }
             auto op = std::make_shared<pending>();
             op->item = std::move(ready_.front());
             ready_.pop_front();
-            start(std::move(op));
+            in_flight_keys_.try_emplace(op->item.key.hex);
+            ++in_flight_;
+            batch.push_back(std::move(op));
         }
+        if (batch.empty()) return;
+        // The `sending` records reach the file before the requests leave: a crash after this
+        // point leaves a record saying that (and since when) these lines may have sessions.
+        const std::int64_t now = now_ms();
+        const auto& first_sent = out_.resume().first_sent;
+        for (auto& op : batch) {
+            const auto earlier = first_sent.find(op->item.line);
+            op->sent_ms = earlier != first_sent.end() && earlier->second > 0 ? std::min(earlier->second, now) : now;
+            result_record intent;
+            intent.line = op->item.line;
+            intent.key = op->item.key.hex;
+            intent.sending = true;
+            intent.sent_ms = op->sent_ms;
+            out_.append(intent);
+        }
+        flush_out();
+        if (write_error_) return;  // nothing leaves without its record; the run is ending
+        for (auto& op : batch) start(std::move(op));
     }
 
     void start(std::shared_ptr<pending> op) {
-        in_flight_keys_.try_emplace(op->item.key.hex);
-        ++in_flight_;
         op->started = clock::now();
         request_options o = p_.request;
         o.idempotency_key = idempotency_key(op->item.key);
@@ -225,6 +245,8 @@ private:
         r.latency_ms = ms_since(op.started);
         r.attempts = op.diag.attempts;
         r.http_status = op.diag.http_status;
+        r.sent_ms = op.sent_ms;
+        r.finished_ms = now_ms();
         if (!ec) {
             r.ok = true;
             r.session_token = s.token;
@@ -270,7 +292,7 @@ private:
         pace_timer_.cancel();
         signals_.cancel();
         flush_out();
-        out_.sync();
+        sync_out();
         if (p_.progress != engine_params::progress_style::none) {
             print_progress();
             if (p_.progress == engine_params::progress_style::bar) std::fputc('\n', stderr);
@@ -284,13 +306,19 @@ private:
         if (out_.wants_flush()) flush_out();
     }
 
-    void flush_out() {
+    void flush_out() { persist([this] { out_.flush(); }); }
+    void sync_out() { persist([this] { out_.sync(); }); }
+
+    template <class Step>
+    void persist(Step step) {
+        if (write_error_) return;
         try {
-            out_.flush();
+            step();
         } catch (...) {
             // Nothing more can be recorded: stop now; lines not written are redone by a rerun.
-            if (!write_error_) write_error_ = std::current_exception();
+            write_error_ = std::current_exception();
             stop_reading_ = true;
+            stopping_ = true;
             ctx_.stop();
         }
     }
@@ -301,7 +329,7 @@ private:
             if (ec || finished_) return;
             flush_out();
             if (clock::now() - last_sync_ >= p_.sync_interval) {
-                out_.sync();
+                sync_out();
                 last_sync_ = clock::now();
             }
             arm_flush();
@@ -444,10 +472,25 @@ std::optional<std::uint64_t> count_records(int fd, input_format f) {
 }
 
 std::string scrub_personal(std::string message, const lead& l) {
+    // A long value is masked wherever it appears; a short one (a first name "Jo", a postal code
+    // part) wherever it stands as a word of its own, so that "Jo" is masked in `"Jo" is too
+    // short` but the "jo" of "major" is left alone.
+    auto is_alnum = [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+               static_cast<unsigned char>(c) >= 0x80;
+    };
     auto mask = [&](std::string_view value) {
-        if (value.size() < 3) return;
-        for (std::size_t pos = message.find(value); pos != std::string::npos; pos = message.find(value, pos + 3))
+        if (value.empty()) return;
+        const bool whole_word = value.size() < 3;
+        for (std::size_t pos = message.find(value); pos != std::string::npos;) {
+            const std::size_t end = pos + value.size();
+            if (whole_word && ((pos > 0 && is_alnum(message[pos - 1])) || (end < message.size() && is_alnum(message[end])))) {
+                pos = message.find(value, pos + 1);
+                continue;
+            }
             message.replace(pos, value.size(), "***");
+            pos = message.find(value, pos + 3);
+        }
     };
     mask(l.email);
     mask(l.first_name);

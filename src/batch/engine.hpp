@@ -50,7 +50,8 @@ engine_result run_engine(boost::asio::io_context& ctx, client* cl, output_file& 
 std::optional<std::uint64_t> count_records(int fd, input_format f);
 
 /// A result's message without a lead's personal data: every value of the lead's personal
-/// fields (3 characters or more) and anything shaped like an email address is masked.
+/// fields (values under 3 characters where they stand as a word of their own) and anything
+/// shaped like an email address is masked.
 std::string scrub_personal(std::string message, const lead& l);
 
 }  // namespace catalyst::batch

@@ -156,16 +156,17 @@ void input_source::read_header() {
         if (name.starts_with("lead.")) name.remove_prefix(5);
         auto it = std::find(field_names.begin(), field_names.end(), name);
         if (it == field_names.end())
-            throw input_error("CSV header, column " + std::to_string(i + 1) + ": unknown field \"" +
-                              std::string(name) + "\" (known: first_name, last_name, email, country, "
-                              "address, city, postal_code, phone, campaign_id, customer_ip, amount, "
+            // The cell's text is not quoted: a data row given as the header would put a lead's
+            // values into the job's logs. The column number finds it.
+            throw input_error("CSV header, column " + std::to_string(i + 1) + ": not a known field name (known: first_name, "
+                              "last_name, email, country, address, city, postal_code, phone, campaign_id, customer_ip, amount, "
                               "currency, billing_type, billing_frequency, trial_interval_unit, "
                               "trial_period, trial_price, gateway_id, max_payment_attempts, "
                               "webhook_profile_id, hosted_page_id)");
         const auto id = static_cast<int>(it - field_names.begin());
         if (seen[static_cast<std::size_t>(id)])
-            throw input_error("CSV header, column " + std::to_string(i + 1) + ": field \"" + std::string(name) +
-                              "\" appears twice");
+            throw input_error("CSV header, column " + std::to_string(i + 1) + ": field " +
+                              std::string(field_names[static_cast<std::size_t>(id)]) + " appears twice");
         seen[static_cast<std::size_t>(id)] = true;
         columns_.push_back(id);
     }

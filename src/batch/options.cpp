@@ -17,6 +17,23 @@ T parse_number(std::string_view flag, std::string_view v) {
 
 }  // namespace
 
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view s) {
+    std::size_t digits = 0;
+    while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
+    if (digits == 0 || digits > 12) return std::nullopt;
+    long long n = 0;
+    std::from_chars(s.data(), s.data() + digits, n);
+    const auto unit = s.substr(digits);
+    long long scale = 0;
+    if (unit == "ms") scale = 1;
+    else if (unit == "s") scale = 1000;
+    else if (unit == "m") scale = 60'000;
+    else if (unit == "h") scale = 3'600'000;
+    else if (unit == "d") scale = 86'400'000;
+    if (scale == 0 || n == 0) return std::nullopt;
+    return std::chrono::milliseconds(n * scale);
+}
+
 std::string help_text() {
     return R"(usage: catalyst-batch [options] INPUT
 Creates one payment session per line of INPUT (a .jsonl or .csv file, or - for stdin) and
@@ -40,10 +57,22 @@ Sending:
   --max-attempts N        attempts per session, the first included (default: retry.max_attempts)
   --config FILE           client settings (JSON, keys as client_params); then the
                           CATALYST_* environment variables apply on top
-  --base-url URL          API base URL up to /api/v1 (or CATALYST_BASE_URL). With none
-                          configured, an embedded sandbox is started and used.
+  --base-url URL          API base URL up to /api/v1 (or CATALYST_BASE_URL, or base_url in
+                          the --config file). One of these, or --sandbox, is required.
+  --sandbox               send to an embedded sandbox started for this run (a demo: nothing
+                          leaves this machine, and the sandbox forgets everything at exit)
   --api-key-file FILE     file holding the API key (or CATALYST_API_KEY). A key is never
                           accepted as a command-line value (--api-key is refused).
+
+Resuming (an existing --output was written by an earlier run; its header is compared):
+  --accept-target-change  resume although the API's address changed (a migration of the same
+                          API, which keeps the idempotency keys already sent)
+  --accept-key-change     resume although the API key changed (a rotated key of the same
+                          account, which keeps the idempotency keys already sent)
+  --key-retention D       how long the API keeps an idempotency key (default 24h; 30s, 15m,
+                          24h, 7d). A line first sent longer ago is not sent again: a resend
+                          (--retry-failed, or a line in flight at a crash) is refused (exit 2)
+  --accept-duplicate-risk resend such lines anyway: the API may create a second session
 
 Sharding (several workers over one input, no overlap):
   --shard I/N             take only the lines whose key hashes to I modulo N
@@ -57,8 +86,9 @@ People:
   --help, -h              this text
   --version               the version
 
-Exit codes: 0 every line ok, 1 some lines failed, 2 usage or configuration error,
-3 aborted by SIGINT/SIGTERM (in-flight lines finished and written; rerun to resume).
+Exit codes: 0 every line ok, 1 some lines failed, 2 usage, configuration, input or output
+error (an output written for another input, target, key, campaign or shards; a resend past
+--key-retention; a failed write, fdatasync or close), 3 aborted by SIGINT/SIGTERM (in-flight lines finished and written; rerun to resume).
 )";
 }
 
@@ -133,6 +163,20 @@ options parse_options(const std::vector<std::string_view>& args, const env_looku
             o.api_key_file = value();
         } else if (flag == "--base-url") {
             o.base_url = std::string(value());
+        } else if (flag == "--sandbox") {
+            o.sandbox = true;
+        } else if (flag == "--accept-target-change") {
+            o.accept_target_change = true;
+        } else if (flag == "--accept-key-change") {
+            o.accept_key_change = true;
+        } else if (flag == "--accept-duplicate-risk") {
+            o.accept_duplicate_risk = true;
+        } else if (flag == "--key-retention") {
+            auto v = value();
+            auto d = parse_duration(v);
+            if (!d) throw usage_error("--key-retention: expected a duration like 30s, 15m, 24h or 7d, got \"" +
+                                      std::string(v) + "\"");
+            o.key_retention = *d;
         } else if (flag == "--shard") {
             auto v = value();
             auto s = parse_shard(v);

@@ -30,6 +30,11 @@ struct options {
     std::string config_file;
     std::string api_key_file;
     std::optional<std::string> base_url;
+    bool sandbox = false;                   ///< --sandbox: the embedded sandbox is the target
+    bool accept_target_change = false;      ///< resume an output written against another target
+    bool accept_key_change = false;         ///< resume an output written with another API key
+    std::chrono::milliseconds key_retention{std::chrono::hours(24)};  ///< how long the server keeps keys
+    bool accept_duplicate_risk = false;     ///< resend lines first sent longer ago than that
     shard_spec shard;
     bool dry_run = false;
     bool retry_failed = false;              ///< resend lines whose record is an error (not validation)
@@ -52,6 +57,9 @@ public:
 options parse_options(const std::vector<std::string_view>& args, const env_lookup& getenv_fn = {});
 
 std::string help_text();
+
+/// "30s", "15m", "24h", "7d" (also "500ms"); std::nullopt for anything else or zero.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view s);
 
 }  // namespace catalyst::batch
 

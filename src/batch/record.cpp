@@ -1,5 +1,7 @@
 #include "batch/record.hpp"
 
+#include "batch/timestamp.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -12,7 +14,13 @@ void append_record(const result_record& r, std::string& out) {
     json::object o;
     o["line"] = r.line;
     o["key"] = r.key;
-    o["outcome"] = r.ok ? "ok" : "error";
+    o["outcome"] = r.sending ? "sending" : r.ok ? "ok" : "error";
+    if (r.sending) {
+        if (r.sent_ms) o["sent_at"] = format_utc(*r.sent_ms);
+        out.append(json::serialize(o));
+        out.push_back('\n');
+        return;
+    }
     if (r.ok) {
         if (r.dry_run) {
             o["dry_run"] = true;
@@ -30,6 +38,8 @@ void append_record(const result_record& r, std::string& out) {
     o["http_status"] = r.http_status;
     o["attempts"] = r.attempts;
     o["latency_ms"] = r.latency_ms;
+    if (r.sent_ms) o["sent_at"] = format_utc(*r.sent_ms);
+    if (r.finished_ms) o["finished_at"] = format_utc(*r.finished_ms);
     out.append(json::serialize(o));
     out.push_back('\n');
 }
@@ -49,6 +59,7 @@ std::optional<result_record> parse_record(std::string_view line) {
     else return std::nullopt;
     r.key = key->get_string();
     if (outcome->get_string() == "ok") r.ok = true;
+    else if (outcome->get_string() == "sending") r.sending = true;
     else if (outcome->get_string() != "error") return std::nullopt;
     auto str = [&](const char* name, std::string& dst) {
         if (const auto* p = o.if_contains(name); p && p->is_string()) dst = p->get_string();
@@ -74,6 +85,11 @@ std::optional<result_record> parse_record(std::string_view line) {
     number("http_status", r.http_status);
     number("attempts", r.attempts);
     number("latency_ms", r.latency_ms);
+    auto time = [&](const char* name, std::optional<std::int64_t>& dst) {
+        if (const auto* p = o.if_contains(name); p && p->is_string()) dst = parse_utc(p->get_string());
+    };
+    time("sent_at", r.sent_ms);
+    time("finished_at", r.finished_ms);
     return r;
 }
 

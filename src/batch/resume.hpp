@@ -1,42 +1,69 @@
 #ifndef CATALYST_BATCH_RESUME_HPP
 #define CATALYST_BATCH_RESUME_HPP
 
+#include "batch/header.hpp"
 #include "batch/line_reader.hpp"
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace catalyst::batch {
 
+/// What is kept per input line to check a rerun's input against the file: 64 bits of the line's
+/// key, whose lowest bit says whether the line has an outcome (else it only has a `sending`
+/// record). 0: nothing recorded for the line.
+std::uint64_t line_key_hash(std::string_view key) noexcept;
+
 /// What an existing output file says was already done.
 struct resume_state {
-    std::vector<bool> done;           ///< indexed by input line number
-    std::uint64_t records = 0;        ///< distinct lines with a record
+    /// Indexed by input line number: `line_key_hash` of the line's key | done bit; 0 = nothing.
+    /// 8 bytes per input line (80 MB for 10 million lines).
+    std::vector<std::uint64_t> lines;
+    std::optional<run_header> header; ///< the file's last header (the run that wrote last)
+    std::uint64_t headers = 0;        ///< runs that wrote to the file
+    std::uint64_t records = 0;        ///< distinct lines with an outcome
     std::uint64_t ok = 0;
     std::uint64_t failed = 0;
     std::uint64_t dry_run = 0;        ///< records written by --dry-run
     std::map<std::string, std::uint64_t> failed_by_reason;
     std::uint64_t valid_bytes = 0;    ///< the file is cut here: everything after is a torn record
-    bool torn = false;                ///< the last line had no '\n' (a crash mid-write)
-    /// Keys of the first `ok` records, by line: a rerun against another input shows up as a
-    /// different key on one of these lines.
-    std::map<std::uint64_t, std::string> sample_keys;
+    bool torn = false;                ///< the last line had no '\n' and is not whole (a crash mid-write)
+    bool unterminated = false;        ///< the last line is a whole record without its '\n' (kept)
+    /// When each line that will be sent again was first sent (ms since the epoch; 0 = unknown):
+    /// lines with a `sending` record and no outcome (in flight at a crash), and with
+    /// `collect_retriable` the lines whose outcome is an error other than validation_failed.
+    std::unordered_map<std::uint64_t, std::int64_t> first_sent;
+    std::vector<std::uint64_t> retriable;  ///< with `collect_retriable`: those error lines
 
-    bool is_done(std::uint64_t line) const noexcept { return line < done.size() && done[line]; }
+    bool is_done(std::uint64_t line) const noexcept { return line < lines.size() && (lines[line] & 1); }
+    /// The key hash recorded for `line` (done or only sent), or 0.
+    std::uint64_t key_hash(std::uint64_t line) const noexcept { return line < lines.size() ? lines[line] & ~std::uint64_t{1} : 0; }
+    /// The highest line with anything recorded.
+    std::uint64_t last_line() const noexcept;
 };
 
-/// The file is not an output of ours (a complete line that is not a record): exit code 2.
+/// The file is not an output of ours, or one we cannot resume safely: exit code 2.
 class resume_error : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
 
-/// Reads an output file, streaming. A last line without '\n' is torn: it is left out and
-/// `valid_bytes` ends before it. Memory: one bit per input line.
-resume_state scan_output(read_function read);
+/// Reads an output file, streaming. Its first line must be a header (`run_header`): a file
+/// without one (an older catalyst-batch's, or another program's) is refused. A last line
+/// without '\n' is kept when it is a whole record or header of ours, cut (`torn`, `valid_bytes`
+/// ends before it) when it is the start of one, and refused otherwise (the file is not ours:
+/// nothing of it is changed).
+resume_state scan_output(read_function read, bool collect_retriable = false);
+
+/// The first line of `item_key` that differs from what `st` recorded for its number, as a
+/// message; "" when it matches or nothing is recorded.
+std::string check_line(const resume_state& st, std::uint64_t line, std::string_view item_key);
 
 }  // namespace catalyst::batch
 

@@ -1,7 +1,9 @@
 #include "batch/tool.hpp"
 
 #include "batch/engine.hpp"
+#include "batch/header.hpp"
 #include "batch/options.hpp"
+#include "batch/timestamp.hpp"
 
 #include <catalyst/config.hpp>
 #include <catalyst/sandbox.hpp>
@@ -51,6 +53,61 @@ std::string read_key_file(const std::string& path) {
     return key;
 }
 
+// A resume reads the input once before anything is sent: every line the output file has a
+// record for must still be the same line (its key), or nothing goes out. Regular files only
+// (stdin cannot be read twice; the engine checks those lines as they come). Returns "" or why.
+std::string verify_input(int fd, const input_params& ip, const resume_state& st) {
+    const std::uint64_t last = st.last_line();
+    if (last == 0) return {};
+    struct stat info {};
+    if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) return {};
+    off_t offset = 0;
+    input_source src(
+        [fd, &offset](char* buf, std::size_t n) -> std::size_t {
+            for (;;) {
+                const ssize_t k = ::pread(fd, buf, n, offset);
+                if (k >= 0) {
+                    offset += k;
+                    return static_cast<std::size_t>(k);
+                }
+                if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "read input");
+            }
+        },
+        ip);
+    input_item item;
+    while (src.next(item) && item.line <= last)
+        if (auto why = check_line(st, item.line, item.key.hex); !why.empty()) return why;
+    return {};
+}
+
+// Lines about to be sent again (in flight at a crash; --retry-failed) whose key went out longer
+// ago than the API keeps keys. Returns "" or the refusal.
+std::string check_retention(const resume_state& st, std::chrono::milliseconds retention) {
+    const std::int64_t now = now_ms();
+    std::uint64_t count = 0;
+    std::uint64_t first_line = 0;
+    std::int64_t first_sent = 0;
+    for (const auto& [line, sent] : st.first_sent) {
+        if (sent > 0 && now - sent <= retention.count()) continue;
+        ++count;
+        if (first_line == 0 || line < first_line) {
+            first_line = line;
+            first_sent = sent;
+        }
+    }
+    if (count == 0) return {};
+    const std::string when = first_sent > 0 ? "first sent " + format_duration(now - first_sent) + " ago (" +
+                                                  format_utc(first_sent) + ")"
+                                            : "first sent at an unknown time";
+    std::string msg = std::to_string(count) + " line" + (count == 1 ? "" : "s") +
+                      " would be sent again although first sent longer ago than --key-retention " +
+                      format_duration(retention.count()) + " (line " + std::to_string(first_line) + ": " + when +
+                      "): the API may have forgotten " + (count == 1 ? "its idempotency key" : "their idempotency keys") +
+                      " and create a second session";
+    return msg + ". Check those sessions with the API first; then resend with --accept-duplicate-risk, or give "
+                 "the API's real retention with --key-retention";
+}
+
 }  // namespace
 
 int run_tool(int argc, char** argv) {
@@ -68,7 +125,7 @@ int run_tool(int argc, char** argv) {
         return exit_ok;
     }
     if (opt.version) {
-        std::puts("catalyst-batch 0.1.0");
+        std::printf("catalyst-batch %s\n", std::string(tool_version).c_str());
         return exit_ok;
     }
 
@@ -79,20 +136,30 @@ int run_tool(int argc, char** argv) {
 
     // Configuration: defaults, the file, the environment, then the flags.
     client_params params;
-    bool embedded = false;
+    const bool embedded = opt.sandbox;
+    bool has_target = false;
     try {
         params = load_client_params(opt.config_file);
         if (opt.base_url) params.base_url = *opt.base_url;
         if (!opt.api_key_file.empty()) params.api_key = read_key_file(opt.api_key_file);
         const char* env_url = std::getenv("CATALYST_BASE_URL");
-        embedded = !opt.base_url && !(env_url && *env_url) &&
-                   !(!opt.config_file.empty() && config_sets_base_url(opt.config_file));
+        has_target = opt.base_url || (env_url && *env_url) ||
+                     (!opt.config_file.empty() && config_sets_base_url(opt.config_file));
+        // The target is never guessed: an unset variable must not turn a real run into a demo.
+        if (embedded && has_target)
+            throw config_error("--sandbox", "a base URL is configured too (--base-url, CATALYST_BASE_URL or "
+                                            "base_url in the --config file): give one target, not both");
+        if (!embedded && !has_target && !opt.dry_run)
+            throw config_error("base_url", "no API to send to. Give its base URL (up to /api/v1) with --base-url URL, "
+                                           "or the CATALYST_BASE_URL environment variable, or \"base_url\" in the "
+                                           "--config FILE; or pass --sandbox to try the tool against an embedded "
+                                           "sandbox (nothing leaves this machine)");
         if (params.idempotency == idempotency_policy::disabled)
             throw config_error("CATALYST_IDEMPOTENCY", "catalyst-batch needs idempotency keys for exactly-once "
                                                        "sessions; \"disabled\" is refused");
         if (!embedded && !opt.dry_run && params.api_key.empty())
             throw config_error("CATALYST_API_KEY", "no API key: set CATALYST_API_KEY or pass --api-key-file FILE");
-        if (!embedded) check(params);
+        if (!embedded && has_target) check(params);
     } catch (const config_error& e) {
         say(std::string("configuration: ") + e.what());
         return exit_usage;
@@ -117,7 +184,33 @@ int run_tool(int argc, char** argv) {
         }
     } closer{in_fd};
 
+    // What this run is: the header it writes, and what an earlier run's header must match.
+    run_header header;
+    header.campaign = opt.campaign;
+    header.shard = opt.shard;
+    header.dry_run = opt.dry_run;
+    header.started_ms = now_ms();
+    if (embedded) {
+        header.target.embedded_sandbox = true;
+        header.key_fingerprint = key_fingerprint(params.api_key.empty() ? sandbox_params{}.api_keys.front()
+                                                                        : params.api_key);
+    } else if (has_target) {
+        auto t = target_of(params.base_url);
+        if (!t) {
+            say("configuration: base URL: not an https URL the client accepts");
+            return exit_usage;
+        }
+        header.target = *t;
+        header.key_fingerprint = key_fingerprint(params.api_key);
+    } else {
+        header.target.none = true;
+    }
+
     // Output (and what an earlier run already did).
+    input_params ip;
+    ip.format = *opt.format;
+    ip.default_campaign = opt.campaign;
+    ip.max_line = opt.max_line;
     std::unique_ptr<output_file> out;
     try {
         out = std::make_unique<output_file>(opt.output, opt.retry_failed);
@@ -126,21 +219,76 @@ int run_tool(int argc, char** argv) {
         return exit_usage;
     }
     const auto& resumed = out->resume();
-    if (out->dropped() > 0)
-        say("--retry-failed: " + std::to_string(out->dropped()) + " error records removed; their lines are sent again");
-    if (resumed.records > 0) {
-        if ((resumed.dry_run > 0) != opt.dry_run) {
+    if (resumed.header) {
+        const run_header& before = *resumed.header;
+        if (before.dry_run != opt.dry_run) {
             say("output " + opt.output + (opt.dry_run ? " holds real results: a --dry-run needs another file"
                                                       : " holds --dry-run records: use another output file"));
             return exit_usage;
         }
+        const auto diff = header_mismatches(before, header, {opt.accept_target_change, opt.accept_key_change});
+        if (!diff.empty()) {
+            std::string msg = "output " + opt.output + " was written with other settings, not resumed:";
+            for (const auto& d : diff) msg += "\n  - " + d;
+            msg += "\nUse the earlier settings, or another --output file.";
+            say(msg);
+            return exit_usage;
+        }
+        if (!(before.target == header.target))
+            say("--accept-target-change: resuming " + opt.output + " (written against " + before.target.describe() +
+                ") against " + header.target.describe());
+        if (before.key_fingerprint != header.key_fingerprint && !opt.dry_run)
+            say("--accept-key-change: resuming " + opt.output + " with another API key");
+        if (before.version != header.version)
+            say("output " + opt.output + " was last written by catalyst-batch " + before.version + "; this is " +
+                header.version);
+    }
+    try {
+        if (auto why = verify_input(in_fd, ip, resumed); !why.empty()) {
+            say("resume of " + opt.output + " refused: " + why);
+            return exit_usage;
+        }
+    } catch (const input_error& e) {
+        say(std::string("input ") + opt.input + ": " + e.what());
+        return exit_usage;
+    } catch (const std::exception& e) {
+        say(std::string("input ") + opt.input + ": " + e.what());
+        return exit_usage;
+    }
+    if (!opt.dry_run) {
+        if (auto why = check_retention(resumed, opt.key_retention); !why.empty()) {
+            if (!opt.accept_duplicate_risk) {
+                say(why);
+                return exit_usage;
+            }
+            say("--accept-duplicate-risk: resending anyway; " +
+                why.substr(0, why.find(". Check")));
+        }
+    }
+    try {
+        if (const auto dropped = out->drop_retriable(); dropped > 0)
+            say("--retry-failed: " + std::to_string(dropped) + " error records removed; their lines are sent again");
+    } catch (const std::exception& e) {
+        say(e.what());
+        return exit_usage;
+    }
+    if (resumed.records > 0) {
         say("resuming " + opt.output + ": " + std::to_string(resumed.records) + " lines already done" +
             (resumed.torn ? " (a torn last record was cut)" : ""));
     } else if (resumed.torn) {
         say("output " + opt.output + ": a torn record was cut");
     }
+    if (!resumed.first_sent.empty() && !opt.retry_failed)
+        say(std::to_string(resumed.first_sent.size()) +
+            " lines were in flight when an earlier run stopped: sent again with the same keys");
+    try {
+        out->write_header(header);
+    } catch (const std::exception& e) {
+        say(e.what());
+        return exit_usage;
+    }
 
-    // The embedded sandbox: the demo default when no API is configured.
+    // The embedded sandbox, asked for with --sandbox.
     std::unique_ptr<sandbox> sb;
     if (embedded && !opt.dry_run) {
         try {
@@ -153,15 +301,13 @@ int run_tool(int argc, char** argv) {
         params.base_url = sb->base_url();
         params.tls.ca_pem = sb->ca_pem();
         if (params.api_key.empty()) params.api_key = sb->params().api_keys.front();
-        say("no base URL configured (--base-url, CATALYST_BASE_URL or the config file): running against the "
-            "embedded sandbox at " + params.base_url + "; nothing leaves this machine");
+        say("--sandbox: running against an embedded sandbox at " + params.base_url +
+            "; nothing leaves this machine, and its sessions are gone when the run ends");
     }
 
     engine_params ep;
     ep.input_fd = in_fd;
-    ep.input.format = *opt.format;
-    ep.input.default_campaign = opt.campaign;
-    ep.input.max_line = opt.max_line;
+    ep.input = ip;
     ep.shard = opt.shard;
     ep.concurrency = opt.concurrency;
     ep.rate = opt.rate;
@@ -207,6 +353,7 @@ int run_tool(int argc, char** argv) {
         }
         result = run_engine(ctx, cl.get(), *out, ep, stats);
         cl.reset();
+        out->close();  // fdatasync and close report here what the file system lost (NFS)
     } catch (const input_error& e) {
         say(std::string("input ") + opt.input + ": " + e.what());
         return exit_usage;

@@ -5,10 +5,13 @@
 #include <boost/json.hpp>
 
 #include <charconv>
+#include <cstring>
 #include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include <arpa/inet.h>
 
 namespace catalyst {
 
@@ -54,6 +57,18 @@ std::string redact_sandbox_key(std::string_view key) {
     std::string out = "rk_****";
     if (key.size() > 12) out.append(key.substr(key.size() - 4));
     return out;
+}
+
+bool is_loopback_address(std::string_view ip) noexcept {
+    std::string text(ip);
+    if (text.size() >= 2 && text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
+    unsigned char v4[4], v6[16];
+    if (inet_pton(AF_INET, text.c_str(), v4) == 1) return v4[0] == 127;
+    if (inet_pton(AF_INET6, text.c_str(), v6) != 1) return false;
+    static constexpr unsigned char loopback6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    static constexpr unsigned char mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::memcmp(v6, loopback6, 16) == 0) return true;
+    return std::memcmp(v6, mapped_prefix, 12) == 0 && v6[12] == 127;
 }
 
 namespace {
@@ -302,6 +317,14 @@ void apply_sandbox_json(sandbox_params& p, std::string_view text) {
             for (const auto& e : v.get_array()) p.gateways.push_back(as_string(e, key + "[" + std::to_string(i++) + "]"));
         } else if (key == "honour_idempotency") {
             p.honour_idempotency = as_bool(v, key);
+        } else if (key == "idempotency_ttl_ms") {
+            p.idempotency_ttl = milliseconds(static_cast<long long>(as_uint(v, key, 366ull * 24 * 3600 * 1000)));
+        } else if (key == "max_idempotency_records") {
+            p.max_idempotency_records = as_uint(v, key, 1'000'000'000);
+        } else if (key == "max_sessions") {
+            p.max_sessions = as_uint(v, key, 1'000'000'000);
+        } else if (key == "admin_token") {
+            p.admin_token = as_string(v, key);
         } else if (key == "rate_limit_per_second") {
             p.rate_limit_per_second = as_double(v, key);
         } else if (key == "rate_limit_burst") {
@@ -434,6 +457,12 @@ sandbox_params normalize(sandbox_params p) {
     if (!(p.rate_limit_per_second >= 0) || std::isinf(p.rate_limit_per_second))
         fail("rate_limit_per_second", "must be a finite number >= 0");
     if (p.threads == 0) p.threads = 1;
+    if (p.idempotency_ttl.count() < 0) fail("idempotency_ttl_ms", "must be >= 0");
+    if (p.max_idempotency_records == 0) fail("max_idempotency_records", "must be >= 1");
+    if (p.max_sessions == 0) fail("max_sessions", "must be >= 1");
+    // The token travels in an HTTP header: no control characters, no spaces around it.
+    for (const char c : p.admin_token)
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) fail("admin_token", "must be printable ASCII without spaces");
     if (p.cert_file.empty() != p.key_file.empty()) fail(p.cert_file.empty() ? "cert_file" : "key_file", "cert_file and key_file go together");
     if (p.limits.max_header_bytes < 256) fail("limits.max_header_bytes", "must be >= 256");
     if (p.limits.max_connections == 0) fail("limits.max_connections", "must be > 0");

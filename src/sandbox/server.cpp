@@ -35,6 +35,7 @@
 #include <atomic>
 #include <filesystem>
 #include <charconv>
+#include <cstdio>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -207,6 +208,17 @@ public:
         if (ec)
             throw std::runtime_error("listen " + where + ": " + ec.message());
         port_ = acceptor_->local_endpoint().port();
+        bound_host_ = acceptor_->local_endpoint().address().to_string();
+        if (!is_loopback_address(bound_host_)) {
+            // Said by the library, not only the CLI: every embedder binding 0.0.0.0 hears it.
+            // The admin token itself is never printed.
+            std::fprintf(stderr,
+                         "catalyst-sandbox: warning: listening on %s, not a loopback address: anyone who can reach it "
+                         "can create sessions with its API keys; the admin endpoints %s\n",
+                         bound_address().c_str(),
+                         params_.admin_token.empty() ? "are disabled (set admin_token to use them)"
+                                                     : "require the admin token");
+        }
         net::co_spawn(*ctxs_[0], accept_loop(), net::detached);
         for (auto& c : ctxs_) {
             guards_.emplace_back(c->get_executor());
@@ -239,6 +251,12 @@ public:
     }
 
     unsigned short port() const { return port_; }
+
+    std::string bound_address() const {
+        std::string host = bound_host_;
+        if (host.find(':') != std::string::npos) host = "[" + host + "]";
+        return host + ":" + std::to_string(port_);
+    }
 
     std::string base_url() const {
         std::string host = params_.listen_address;
@@ -564,6 +582,7 @@ private:
     std::optional<tcp::acceptor> acceptor_;
     std::atomic<std::size_t> active_{0};
     std::atomic<unsigned short> port_{0};
+    std::string bound_host_;
 };
 
 }  // namespace detail
@@ -576,7 +595,9 @@ unsigned short sandbox::port() const { return impl_->port(); }
 std::string sandbox::base_url() const { return impl_->base_url(); }
 std::string sandbox::ca_pem() const { return impl_->ca_pem_; }
 std::string sandbox::ca_file() const { return impl_->ca_file_; }
-sandbox_stats sandbox::stats() const { return impl_->service_.stats().snapshot(); }
+std::string sandbox::bound_address() const { return impl_->bound_address(); }
+sandbox_stats sandbox::stats() const { return impl_->service_.stats_snapshot(); }
+void sandbox::reset() { impl_->service_.reset(); }
 std::vector<ledger_entry> sandbox::ledger() const { return impl_->service_.ledger(); }
 void sandbox::set_faults(const fault_params& f) { impl_->service_.set_faults(f); }
 fault_params sandbox::faults() const { return *impl_->service_.faults(); }

@@ -5,6 +5,7 @@
 #include <catalyst/validation.hpp>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -67,6 +68,14 @@ void append_uint(std::string& out, std::uint64_t v) {
     auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
     (void)ec;
     out.append(buf, p);
+}
+
+/// The duplicate-lead index key: campaign + lower-case email.
+std::string lead_key(std::string_view campaign_id, std::string_view email) {
+    std::string k(campaign_id);
+    k += '\n';
+    for (char c : email) k += lower(c);
+    return k;
 }
 
 }  // namespace
@@ -170,11 +179,31 @@ sandbox_stats stats_counters::snapshot() const {
     s.idempotency_in_progress = ld(idempotency_in_progress);
     s.rate_limited = ld(rate_limited);
     s.malformed = ld(malformed);
+    s.sessions_evicted = ld(sessions_evicted);
+    s.idempotency_expired = ld(idempotency_expired);
+    s.idempotency_evicted = ld(idempotency_evicted);
     for (unsigned i = 0; i < by_status.size(); ++i)
         if (auto v = ld(by_status[i])) s.responses_by_status[i] = v;
     for (unsigned i = 0; i < faults.size(); ++i)
         if (auto v = ld(faults[i])) s.faults_injected[std::string(name(static_cast<fault_kind>(i)))] = v;
     return s;
+}
+
+void stats_counters::zero() noexcept {
+    for (auto* a : {&connections, &connections_rejected, &requests, &created, &replayed, &duplicates_rejected,
+                    &duplicates_reused, &idempotency_conflicts, &idempotency_in_progress, &rate_limited, &malformed,
+                    &sessions_evicted, &idempotency_expired, &idempotency_evicted})
+        a->store(0, std::memory_order_relaxed);
+    for (auto& a : by_status) a.store(0, std::memory_order_relaxed);
+    for (auto& a : faults) a.store(0, std::memory_order_relaxed);
+}
+
+std::array<unsigned char, 32> sha256(std::string_view data) {
+    std::array<unsigned char, 32> out{};
+    unsigned int n = 0;
+    if (EVP_Digest(data.data(), data.size(), out.data(), &n, EVP_sha256(), nullptr) != 1 || n != out.size())
+        throw std::runtime_error("SHA-256 failed");
+    return out;
 }
 
 unsigned token_bucket::take(clock::time_point now) {
@@ -203,81 +232,152 @@ std::string idempotency_store::map_key(unsigned key_index, std::string_view key)
     return k;
 }
 
-idempotency_store::shard& idempotency_store::shard_for(const std::string& k) {
-    return shards_[std::hash<std::string>{}(k) % shard_count];
+void idempotency_store::erase_oldest() {
+    auto it = map_.find(*order_.front());
+    order_.pop_front();
+    if (it != map_.end()) map_.erase(it);
+}
+
+void idempotency_store::expire(clock::time_point now) {
+    if (ttl_.count() <= 0) return;
+    // `order_` is oldest first: the expired records are a prefix of it.
+    while (!order_.empty()) {
+        auto it = map_.find(*order_.front());
+        if (it != map_.end() && now - it->second.first_seen < ttl_) return;
+        erase_oldest();
+        stats_.idempotency_expired.fetch_add(1, std::memory_order_relaxed);
+    }
 }
 
 idempotency_outcome idempotency_store::begin(unsigned key_index, std::string_view key, std::string_view request_body,
-                                             unsigned& status, std::string& body) {
+                                             unsigned& status, std::string& payload) {
     const auto k = map_key(key_index, key);
-    auto& s = shard_for(k);
-    std::lock_guard lock(s.m);
-    auto [it, inserted] = s.map.try_emplace(k);
+    const digest h = sha256(request_body);
+    const auto now = clock::now();
+    std::lock_guard lock(m_);
+    expire(now);
+    auto [it, inserted] = map_.try_emplace(k);
     if (inserted) {
-        it->second.request_body.assign(request_body);
+        it->second.body_hash = h;
+        it->second.first_seen = now;
+        it->second.age = order_.insert(order_.end(), &it->first);
+        if (map_.size() > max_) {
+            // The oldest is another record: this one is at the back and max_ >= 1.
+            erase_oldest();
+            stats_.idempotency_evicted.fetch_add(1, std::memory_order_relaxed);
+        }
         return idempotency_outcome::proceed;
     }
-    if (it->second.request_body != request_body) return idempotency_outcome::conflict;
+    if (CRYPTO_memcmp(it->second.body_hash.data(), h.data(), h.size()) != 0) return idempotency_outcome::conflict;
     if (!it->second.done) return idempotency_outcome::in_progress;
     status = it->second.status;
-    body = it->second.response_body;
+    payload = it->second.payload;
     return idempotency_outcome::replay;
 }
 
-void idempotency_store::complete(unsigned key_index, std::string_view key, unsigned status, std::string_view body) {
+void idempotency_store::complete(unsigned key_index, std::string_view key, unsigned status, std::string_view payload) {
     const auto k = map_key(key_index, key);
-    auto& s = shard_for(k);
-    std::lock_guard lock(s.m);
-    auto it = s.map.find(k);
-    if (it == s.map.end()) return;
+    std::lock_guard lock(m_);
+    auto it = map_.find(k);
+    if (it == map_.end()) return;  // expired or evicted meanwhile
     it->second.done = true;
     it->second.status = status;
-    it->second.response_body.assign(body);
+    it->second.payload.assign(payload);
 }
 
 void idempotency_store::abandon(unsigned key_index, std::string_view key) {
     const auto k = map_key(key_index, key);
-    auto& s = shard_for(k);
-    std::lock_guard lock(s.m);
-    s.map.erase(k);
+    std::lock_guard lock(m_);
+    auto it = map_.find(k);
+    if (it == map_.end()) return;
+    order_.erase(it->second.age);
+    map_.erase(it);
 }
 
-std::size_t session_store::shard_of(std::string_view token) noexcept {
-    // Tokens are random: their last characters spread them evenly.
-    std::size_t h = 0;
-    for (std::size_t i = token.size() > 4 ? token.size() - 4 : 0; i < token.size(); ++i)
-        h = h * 31 + static_cast<unsigned char>(token[i]);
-    return h % shard_count;
+std::size_t idempotency_store::clear() {
+    std::lock_guard lock(m_);
+    const std::size_t n = map_.size();
+    order_.clear();
+    map_.clear();
+    return n;
 }
 
-void session_store::insert(session_record r) {
-    auto& s = shards_[shard_of(r.token)];
-    std::lock_guard lock(s.m);
-    s.records.push_back(std::move(r));
+std::size_t idempotency_store::size() {
+    std::lock_guard lock(m_);
+    return map_.size();
+}
+
+void session_store::insert(session_record r, std::vector<session_record>& evicted) {
+    std::lock_guard lock(m_);
+    records_.push_back(std::move(r));
+    by_token_.emplace(records_.back().token, first_number_ + records_.size() - 1);
+    while (records_.size() > max_) {
+        by_token_.erase(records_.front().token);
+        evicted.push_back(std::move(records_.front()));
+        records_.pop_front();
+        ++first_number_;
+    }
 }
 
 bool session_store::find(std::string_view token, session_record& out) {
-    auto& s = shards_[shard_of(token)];
-    std::lock_guard lock(s.m);
-    for (auto it = s.records.rbegin(); it != s.records.rend(); ++it) {
-        if (it->token == token) {
-            out = *it;
-            return true;
-        }
-    }
-    return false;
+    std::lock_guard lock(m_);
+    auto it = by_token_.find(token);
+    if (it == by_token_.end()) return false;
+    out = records_[it->second - first_number_];
+    return true;
 }
 
 std::vector<session_record> session_store::all() {
-    std::vector<session_record> out;
-    for (auto& s : shards_) {
-        std::lock_guard lock(s.m);
-        out.insert(out.end(), s.records.begin(), s.records.end());
-    }
-    return out;
+    std::lock_guard lock(m_);
+    return {records_.begin(), records_.end()};
 }
 
-service::service(const sandbox_params& p) : params_(p), faults_(std::make_shared<const fault_params>(p.faults)) {
+std::vector<session_record> session_store::page(std::uint64_t from, std::size_t limit, std::uint64_t& first,
+                                                std::uint64_t& next) {
+    std::lock_guard lock(m_);
+    const std::uint64_t end = first_number_ + records_.size();
+    first = std::clamp(from, first_number_, end);
+    const std::uint64_t last = first + std::min<std::uint64_t>(limit, end - first);
+    next = last < end ? last : 0;
+    return {records_.begin() + static_cast<std::ptrdiff_t>(first - first_number_),
+            records_.begin() + static_cast<std::ptrdiff_t>(last - first_number_)};
+}
+
+std::size_t session_store::size() {
+    std::lock_guard lock(m_);
+    return records_.size();
+}
+
+std::size_t session_store::clear() {
+    std::size_t n = 0;
+    {
+        std::lock_guard lock(m_);
+        n = records_.size();
+        by_token_.clear();
+        records_.clear();
+        first_number_ = 0;
+    }
+    for (auto& s : lead_shards_) {
+        std::lock_guard lock(s.m);
+        s.map.clear();
+    }
+    return n;
+}
+
+void session_store::forget_lead(const std::string& lead_key, std::string_view token) {
+    auto& s = lead_shards_[std::hash<std::string>{}(lead_key) % shard_count];
+    std::lock_guard lock(s.m);
+    auto it = s.map.find(lead_key);
+    if (it != s.map.end() && it->second == token) s.map.erase(it);
+}
+
+service::service(const sandbox_params& p)
+    : params_(p),
+      idempotency_(p.idempotency_ttl, p.max_idempotency_records, stats_),
+      sessions_(p.max_sessions),
+      faults_(std::make_shared<const fault_params>(p.faults)) {
+    admin_token_needed_ = !params_.admin_token.empty() || !is_loopback_address(params_.listen_address);
+    if (!params_.admin_token.empty()) admin_token_hash_ = sha256(params_.admin_token);
     append_json_string(payment_url_base_json_, params_.payment_url_base);
     payment_url_base_json_.pop_back();  // the token follows inside the same string literal
     buckets_ = std::make_unique<bucket[]>(params_.api_keys.size());
@@ -325,6 +425,19 @@ std::vector<ledger_entry> service::ledger() {
         out.push_back(std::move(e));
     }
     return out;
+}
+
+sandbox_stats service::stats_snapshot() {
+    auto s = stats_.snapshot();
+    s.sessions_held = sessions_.size();
+    s.idempotency_records_held = idempotency_.size();
+    return s;
+}
+
+void service::reset() {
+    sessions_.clear();
+    idempotency_.clear();
+    stats_.zero();
 }
 
 std::string service::new_token() {
@@ -462,6 +575,54 @@ void service::get_session(std::string_view token, unsigned key_index, api_respon
     out.body += ",\"created\":\"" + iso_time(rec.created) + "\"}";
 }
 
+bool service::read_request(std::string_view body, session_request& req, api_response& out) {
+    field_errors errors;
+    decode(body, req, errors, unknown_fields::ignore);
+    // As DRF does, every problem at once: type errors from decoding, then the rules for
+    // the fields that decoded (unless the body was not a JSON object at all).
+    const bool parsed =
+        std::none_of(errors.begin(), errors.end(), [](const field_error& e) { return e.field == "non_field_errors"; });
+    if (parsed) {
+        for (auto& e : validate(req)) {
+            const bool seen =
+                std::any_of(errors.begin(), errors.end(), [&](const field_error& d) { return d.field == e.field; });
+            if (!seen) errors.push_back(std::move(e));
+        }
+    }
+    if (errors.empty()) return true;
+    out.status = 400;
+    out.body = field_errors_body(errors);
+    return false;
+}
+
+void service::replay(std::string_view body, unsigned status, std::string& payload, api_response& out) {
+    // What complete() kept: the token of a 200/201, nothing for a 400 (the same body gives the
+    // same errors again), the body of anything else (short, fixed texts).
+    if (status == 200 || status == 201) {
+        out.status = status;
+        out.body.clear();
+        session_body(out.body, payload);
+    } else if (status == 400) {
+        session_request req;
+        read_request(body, req, out);
+        out.status = 400;
+    } else {
+        out.status = status;
+        out.body = std::move(payload);
+    }
+    out.headers += "Idempotent-Replayed: true\r\n";
+    stats_.replayed.fetch_add(1, std::memory_order_relaxed);
+}
+
+void service::remember_session(session_record rec) {
+    std::vector<session_record> evicted;
+    sessions_.insert(std::move(rec), evicted);
+    for (const auto& e : evicted) {
+        if (!e.campaign_id.empty()) sessions_.forget_lead(lead_key(e.campaign_id, e.email), e.token);
+        stats_.sessions_evicted.fetch_add(1, std::memory_order_relaxed);
+    }
+}
+
 void service::create_session(const api_request& r, unsigned key_index, api_response& out) {
     if (!r.has_content_type) {
         detail(out, 415, "Unsupported media type \"\" in request.");
@@ -487,13 +648,10 @@ void service::create_session(const api_request& r, unsigned key_index, api_respo
             return;
         }
         unsigned status = 0;
-        switch (idempotency_.begin(key_index, r.idempotency_key, r.body, status, out.body)) {
+        std::string payload;
+        switch (idempotency_.begin(key_index, r.idempotency_key, r.body, status, payload)) {
         case idempotency_outcome::proceed: break;
-        case idempotency_outcome::replay:
-            out.status = status;
-            out.headers += "Idempotent-Replayed: true\r\n";
-            stats_.replayed.fetch_add(1, std::memory_order_relaxed);
-            return;
+        case idempotency_outcome::replay: return replay(r.body, status, payload, out);
         case idempotency_outcome::conflict:
             stats_.idempotency_conflicts.fetch_add(1, std::memory_order_relaxed);
             detail_code(out, 422, "This Idempotency-Key was already used with another request body.",
@@ -507,25 +665,10 @@ void service::create_session(const api_request& r, unsigned key_index, api_respo
             return;
         }
     }
+    std::string token;  // of the answer, when it carries one
     try {
         session_request req;
-        field_errors errors;
-        decode(r.body, req, errors, unknown_fields::ignore);
-        // As DRF does, every problem at once: type errors from decoding, then the rules for
-        // the fields that decoded (unless the body was not a JSON object at all).
-        const bool parsed = std::none_of(errors.begin(), errors.end(),
-                                         [](const field_error& e) { return e.field == "non_field_errors"; });
-        if (parsed) {
-            for (auto& e : validate(req)) {
-                const bool seen = std::any_of(errors.begin(), errors.end(),
-                                              [&](const field_error& d) { return d.field == e.field; });
-                if (!seen) errors.push_back(std::move(e));
-            }
-        }
-        if (!errors.empty()) {
-            out.status = 400;
-            out.body = field_errors_body(errors);
-        } else {
+        if (read_request(r.body, req, out)) {
             const sandbox_campaign* campaign = nullptr;
             if (req.campaign_id) {
                 for (const auto& c : params_.campaigns)
@@ -547,10 +690,8 @@ void service::create_session(const api_request& r, unsigned key_index, api_respo
                 if (use_key) rec.idempotency_key.assign(r.idempotency_key);
                 bool existed = false;
                 if (campaign && campaign->duplicates != duplicate_policy::allow) {
-                    std::string lead_key = campaign->id;
-                    lead_key += '\n';
-                    for (char c : req.lead.email) lead_key += lower(c);
-                    existed = sessions_.find_or_create_lead(lead_key, rec.token, [&] { return new_token(); });
+                    existed = sessions_.find_or_create_lead(lead_key(campaign->id, req.lead.email), rec.token,
+                                                            [&] { return new_token(); });
                 } else {
                     rec.token = new_token();
                 }
@@ -560,9 +701,10 @@ void service::create_session(const api_request& r, unsigned key_index, api_respo
                     out.body.clear();
                     session_body(out.body, rec.token);
                     out.created = true;
+                    token = rec.token;
                     stats_.created.fetch_add(1, std::memory_order_relaxed);
                     if (journal_) journal(rec);
-                    sessions_.insert(std::move(rec));
+                    remember_session(std::move(rec));
                 } else if (campaign->duplicates == duplicate_policy::reject) {
                     stats_.duplicates_rejected.fetch_add(1, std::memory_order_relaxed);
                     detail_code(out, 409, "A lead with this email already exists in this campaign.", "duplicate_lead");
@@ -571,6 +713,7 @@ void service::create_session(const api_request& r, unsigned key_index, api_respo
                     out.status = 200;
                     out.body.clear();
                     session_body(out.body, rec.token);
+                    token = rec.token;
                 }
             }
         }
@@ -578,7 +721,12 @@ void service::create_session(const api_request& r, unsigned key_index, api_respo
         if (use_key) idempotency_.abandon(key_index, r.idempotency_key);
         throw;
     }
-    if (use_key) idempotency_.complete(key_index, r.idempotency_key, out.status, out.body);
+    if (use_key) {
+        const std::string_view payload = !token.empty() ? std::string_view(token)
+                                         : out.status == 400 ? std::string_view()
+                                                             : std::string_view(out.body);
+        idempotency_.complete(key_index, r.idempotency_key, out.status, payload);
+    }
 }
 
 void service::journal(const session_record& rec) {
@@ -625,19 +773,113 @@ void service::fault_server_error(const fault_params& f, api_response& out) {
     }
 }
 
+bool service::admin_allowed(const api_request& r, api_response& out) const {
+    if (!admin_token_needed_) return true;
+    if (params_.admin_token.empty()) {
+        detail(out, 403,
+               "Admin endpoints are disabled: the sandbox listens on a non-loopback address and has no admin_token.");
+        return false;
+    }
+    // Hashes of equal length compared in constant time: neither the token's bytes nor its
+    // length leak through timing.
+    std::string_view presented;
+    const std::string_view a = trim(r.authorization);
+    if (r.has_authorization && a.size() > 7 && iequals(a.substr(0, 7), "bearer ")) presented = trim(a.substr(7));
+    const auto h = sha256(presented);
+    if (presented.empty() || CRYPTO_memcmp(h.data(), admin_token_hash_.data(), h.size()) != 0) {
+        detail(out, 401, "Admin endpoints need Authorization: Bearer <admin token>.");
+        out.headers += "WWW-Authenticate: Bearer realm=\"sandbox-admin\"\r\n";
+        return false;
+    }
+    return true;
+}
+
+namespace {
+
+/// `name`'s value in a query string ("a=1&b=2"); false when absent.
+bool query_param(std::string_view query, std::string_view name, std::string_view& value) {
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const std::string_view pair = query.substr(0, amp);
+        const auto eq = pair.find('=');
+        if (pair.substr(0, eq) == name) {
+            value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+            return true;
+        }
+        if (amp == std::string_view::npos) break;
+        query.remove_prefix(amp + 1);
+    }
+    return false;
+}
+
+bool parse_uint(std::string_view s, std::uint64_t& v) {
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    return !s.empty() && ec == std::errc{} && p == s.data() + s.size();
+}
+
+}  // namespace
+
+void service::ledger_page(std::string_view query, api_response& out) {
+    constexpr std::uint64_t default_limit = 100, max_limit = 1000;
+    std::uint64_t offset = 0, limit = default_limit;
+    std::string_view v;
+    if (query_param(query, "offset", v) && !parse_uint(v, offset))
+        return detail(out, 400, "offset: must be a non-negative integer.");
+    if (query_param(query, "limit", v) && (!parse_uint(v, limit) || limit < 1 || limit > max_limit))
+        return detail(out, 400, "limit: must be an integer from 1 to 1000.");
+    std::uint64_t first = 0, next = 0;
+    const auto page = sessions_.page(offset, static_cast<std::size_t>(limit), first, next);
+    // No email and no idempotency key over the wire: the ledger may end up in logs.
+    std::string& b = out.body;
+    b = "{\"offset\":";
+    append_uint(b, first);
+    b += ",\"next_offset\":";
+    if (next) append_uint(b, next);
+    else b += "null";
+    b += ",\"held\":";
+    append_uint(b, sessions_.size());
+    b += ",\"evicted\":";
+    append_uint(b, stats_.sessions_evicted.load(std::memory_order_relaxed));
+    b += ",\"sessions\":[";
+    bool first_entry = true;
+    for (const auto& rec : page) {
+        if (!first_entry) b += ',';
+        first_entry = false;
+        b += "{\"token\":";
+        append_json_string(b, rec.token);
+        b += ",\"api_key\":";
+        append_json_string(b, redact_sandbox_key(params_.api_keys[rec.key_index]));
+        b += ",\"campaign_id\":";
+        if (rec.campaign_id.empty()) b += "null";
+        else append_json_string(b, rec.campaign_id);
+        b += ",\"idempotent\":";
+        b += rec.idempotency_key.empty() ? "false" : "true";
+        b += ",\"created\":\"" + iso_time(rec.created) + "\"}";
+    }
+    b += "]}";
+    out.status = 200;
+}
+
 void service::handle_admin(const api_request& r, api_response& out) {
-    const std::string_view path = r.target.substr(0, r.target.find('?'));
+    const auto q = r.target.find('?');
+    const std::string_view path = r.target.substr(0, q);
+    const std::string_view query = q == std::string_view::npos ? std::string_view() : r.target.substr(q + 1);
     auto allow = [&](std::string_view methods) {
         detail(out, 405, "Method not allowed.");
         out.headers += "Allow: " + std::string(methods) + "\r\n";
     };
-    if (path == "/sandbox/health" || path == "/sandbox/health/") {
+    auto is = [&](std::string_view name) { return path == name || (path.size() == name.size() + 1 && path.starts_with(name) && path.back() == '/'); };
+    // Health is open to all (container health checks carry no token); it tells nothing.
+    if (is("/sandbox/health")) {
         if (r.method != http_method::get) return allow("GET");
         out.status = 200;
         out.body = R"({"status":"ok"})";
-    } else if (path == "/sandbox/stats" || path == "/sandbox/stats/") {
+        return;
+    }
+    if (!admin_allowed(r, out)) return;
+    if (is("/sandbox/stats")) {
         if (r.method != http_method::get) return allow("GET");
-        const auto s = stats_.snapshot();
+        const auto s = stats_snapshot();
         std::string& b = out.body;
         b = "{";
         auto field = [&](std::string_view n, std::uint64_t v) {
@@ -658,6 +900,11 @@ void service::handle_admin(const api_request& r, api_response& out) {
         field("idempotency_in_progress", s.idempotency_in_progress);
         field("rate_limited", s.rate_limited);
         field("malformed", s.malformed);
+        field("sessions_evicted", s.sessions_evicted);
+        field("idempotency_expired", s.idempotency_expired);
+        field("idempotency_evicted", s.idempotency_evicted);
+        field("sessions_held", s.sessions_held);
+        field("idempotency_records_held", s.idempotency_records_held);
         b += "\"responses_by_status\":{";
         bool first = true;
         for (const auto& [k, v] : s.responses_by_status) {
@@ -679,29 +926,21 @@ void service::handle_admin(const api_request& r, api_response& out) {
         }
         b += "}}";
         out.status = 200;
-    } else if (path == "/sandbox/ledger" || path == "/sandbox/ledger/") {
+    } else if (is("/sandbox/ledger")) {
         if (r.method != http_method::get) return allow("GET");
-        // No email and no idempotency key over the wire: the ledger may end up in logs.
-        std::string& b = out.body;
-        b = "[";
-        bool first = true;
-        for (const auto& rec : sessions_.all()) {
-            if (!first) b += ',';
-            first = false;
-            b += "{\"token\":";
-            append_json_string(b, rec.token);
-            b += ",\"api_key\":";
-            append_json_string(b, redact_sandbox_key(params_.api_keys[rec.key_index]));
-            b += ",\"campaign_id\":";
-            if (rec.campaign_id.empty()) b += "null";
-            else append_json_string(b, rec.campaign_id);
-            b += ",\"idempotent\":";
-            b += rec.idempotency_key.empty() ? "false" : "true";
-            b += ",\"created\":\"" + iso_time(rec.created) + "\"}";
-        }
-        b += ']';
+        ledger_page(query, out);
+    } else if (is("/sandbox/reset")) {
+        if (r.method != http_method::post) return allow("POST");
+        const std::size_t sessions = sessions_.clear();
+        const std::size_t records = idempotency_.clear();
+        stats_.zero();
         out.status = 200;
-    } else if (path == "/sandbox/faults" || path == "/sandbox/faults/") {
+        out.body = "{\"sessions_forgotten\":";
+        append_uint(out.body, sessions);
+        out.body += ",\"idempotency_records_forgotten\":";
+        append_uint(out.body, records);
+        out.body += '}';
+    } else if (is("/sandbox/faults")) {
         if (r.method == http_method::put) {
             try {
                 set_faults(parse_faults_json(r.body));

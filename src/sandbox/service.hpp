@@ -6,6 +6,7 @@
 
 #include <catalyst/field_error.hpp>
 #include <catalyst/sandbox.hpp>
+#include <catalyst/session_request.hpp>
 
 #include "sandbox/faults.hpp"
 
@@ -15,6 +16,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <deque>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -27,7 +29,7 @@ namespace catalyst::sandbox_detail {
 struct stats_counters {
     std::atomic<std::uint64_t> connections{0}, connections_rejected{0}, requests{0}, created{0}, replayed{0},
         duplicates_rejected{0}, duplicates_reused{0}, idempotency_conflicts{0}, idempotency_in_progress{0},
-        rate_limited{0}, malformed{0};
+        rate_limited{0}, malformed{0}, sessions_evicted{0}, idempotency_expired{0}, idempotency_evicted{0};
     std::array<std::atomic<std::uint64_t>, 600> by_status{};
     std::array<std::atomic<std::uint64_t>, fault_kind_count> faults{};
 
@@ -36,6 +38,8 @@ struct stats_counters {
     }
     void count_fault(fault_kind k) noexcept { faults[static_cast<unsigned>(k)].fetch_add(1, std::memory_order_relaxed); }
     sandbox_stats snapshot() const;
+    /// Every counter back to 0 (POST /sandbox/reset).
+    void zero() noexcept;
 };
 
 /// A token bucket, clock passed in: `take` returns 0 when a token was taken, else the
@@ -55,31 +59,46 @@ private:
 /// What the idempotency store says about a request carrying a key.
 enum class idempotency_outcome { proceed, replay, conflict, in_progress };
 
-/// Sharded by key: no lock is shared by requests with different keys (most of the time).
+/// The idempotency records, bounded in time (`ttl`, 0 = none) and in number: one map and one
+/// list of the keys, oldest first, under one lock (expiry and eviction both take the oldest).
+/// A record holds the SHA-256 of the request body, never the body.
 class idempotency_store {
 public:
+    using clock = std::chrono::steady_clock;
+    idempotency_store(std::chrono::milliseconds ttl, std::size_t max_records, stats_counters& stats)
+        : ttl_(ttl), max_(max_records), stats_(stats) {}
+
     /// proceed: the caller owns the key and must `complete` or `abandon` it.
-    /// replay: `status`/`body` hold the first answer.
+    /// replay: `status`/`payload` hold what `complete` stored for the first answer.
     idempotency_outcome begin(unsigned key_index, std::string_view key, std::string_view request_body, unsigned& status,
-                              std::string& body);
-    void complete(unsigned key_index, std::string_view key, unsigned status, std::string_view body);
+                              std::string& payload);
+    /// `payload`: what a replay needs to rebuild the answer (see service::create_session).
+    void complete(unsigned key_index, std::string_view key, unsigned status, std::string_view payload);
     void abandon(unsigned key_index, std::string_view key);
+    /// Forgets everything; returns how many records there were.
+    std::size_t clear();
+    std::size_t size();
 
 private:
+    using digest = std::array<unsigned char, 32>;
     struct record {
+        digest body_hash{};
         bool done = false;
-        std::string request_body;
         unsigned status = 0;
-        std::string response_body;
+        std::string payload;
+        clock::time_point first_seen;
+        std::list<const std::string*>::iterator age;  ///< its place in `order_`
     };
-    struct shard {
-        std::mutex m;
-        std::unordered_map<std::string, record> map;
-    };
-    static constexpr std::size_t shard_count = 64;
     static std::string map_key(unsigned key_index, std::string_view key);
-    shard& shard_for(const std::string& k);
-    std::array<shard, shard_count> shards_;
+    void erase_oldest();
+    void expire(clock::time_point now);
+
+    std::chrono::milliseconds ttl_;
+    std::size_t max_;
+    stats_counters& stats_;
+    std::mutex m_;
+    std::unordered_map<std::string, record> map_;
+    std::list<const std::string*> order_;  ///< the map's keys (stable addresses), oldest first
 };
 
 struct session_record {
@@ -92,12 +111,24 @@ struct session_record {
     std::chrono::system_clock::time_point created;
 };
 
-/// The ledger (by token) and the duplicate-lead index (by campaign + lower-case email).
+/// The ledger (in creation order, at most `max_sessions`, by token through an index) and the
+/// duplicate-lead index (by campaign + lower-case email).
 class session_store {
 public:
-    void insert(session_record r);
+    explicit session_store(std::size_t max_sessions) : max_(max_sessions) {}
+
+    /// Appends `r`; when the ledger is full the oldest record is moved to `evicted` (its
+    /// lead, if any, is the caller's to forget).
+    void insert(session_record r, std::vector<session_record>& evicted);
     bool find(std::string_view token, session_record& out);
     std::vector<session_record> all();
+    /// Up to `limit` records from creation number `from` (0 = the first since start/reset;
+    /// evicted numbers are skipped). `first` is the number of the first returned, `next` the
+    /// number after the last returned, or 0 when nothing follows.
+    std::vector<session_record> page(std::uint64_t from, std::size_t limit, std::uint64_t& first, std::uint64_t& next);
+    std::size_t size();
+    /// Forgets every session and lead; returns how many sessions there were.
+    std::size_t clear();
 
     /// Under the lead's shard lock: the existing token for (campaign, email), or, when none,
     /// `make()` is called to create one, which is remembered. Returns true when it existed.
@@ -114,21 +145,20 @@ public:
         s.map.emplace(lead_key, token);
         return false;
     }
+    /// Forgets the lead when it still names `token`.
+    void forget_lead(const std::string& lead_key, std::string_view token);
 
 private:
     static constexpr std::size_t shard_count = 64;
-    // Append-only: a hash map of every session cost more than the rest of a request under
-    // load (cache misses, rehashing). `find` scans one shard; it serves a sandbox extension.
-    struct shard {
-        std::mutex m;
-        std::deque<session_record> records;
-    };
-    static std::size_t shard_of(std::string_view token) noexcept;
+    std::size_t max_;
+    std::mutex m_;
+    std::deque<session_record> records_;  ///< oldest first; push_back/pop_front keep the others in place
+    std::uint64_t first_number_ = 0;      ///< creation number of records_.front()
+    std::unordered_map<std::string_view, std::uint64_t> by_token_;  ///< views of records_[i].token
     struct lead_shard {
         std::mutex m;
         std::unordered_map<std::string, std::string> map;
     };
-    std::array<shard, shard_count> shards_;
     std::array<lead_shard, shard_count> lead_shards_;
 };
 
@@ -178,7 +208,9 @@ public:
     void fault_server_error(const fault_params& f, api_response& out);
 
     stats_counters& stats() noexcept { return stats_; }
+    sandbox_stats stats_snapshot();
     std::vector<ledger_entry> ledger();
+    void reset();
 
     void set_faults(const fault_params& f);
     std::shared_ptr<const fault_params> faults() const;
@@ -191,6 +223,14 @@ public:
 
 private:
     void create_session(const api_request& r, unsigned key_index, api_response& out);
+    /// Decodes and validates the body; false with the 400 in `out` when it is invalid.
+    bool read_request(std::string_view body, session_request& req, api_response& out);
+    /// The answer of an idempotency replay, rebuilt from what the record kept.
+    void replay(std::string_view body, unsigned status, std::string& payload, api_response& out);
+    void remember_session(session_record rec);
+    /// False with 401/403 in `out` when an admin endpoint may not be used.
+    bool admin_allowed(const api_request& r, api_response& out) const;
+    void ledger_page(std::string_view query, api_response& out);
     void get_session(std::string_view token, unsigned key_index, api_response& out);
     bool authenticate(const api_request& r, unsigned& key_index, api_response& out);
     bool throttle(unsigned key_index, api_response& out);
@@ -200,6 +240,8 @@ private:
 
     sandbox_params params_;
     std::string payment_url_base_json_;  ///< escaped once
+    bool admin_token_needed_ = false;    ///< a token is set, or the listen address is not loopback
+    std::array<unsigned char, 32> admin_token_hash_{};
     stats_counters stats_;
     idempotency_store idempotency_;
     session_store sessions_;
@@ -218,6 +260,9 @@ private:
     std::mutex journal_mutex_;
     std::FILE* journal_ = nullptr;
 };
+
+/// SHA-256 of `data`.
+std::array<unsigned char, 32> sha256(std::string_view data);
 
 /// Appends `s` as a JSON string literal (quotes included).
 void append_json_string(std::string& out, std::string_view s);

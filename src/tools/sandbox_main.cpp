@@ -2,6 +2,8 @@
 
 #include <catalyst/sandbox.hpp>
 
+#include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -35,6 +37,17 @@ Options:
   --rate-limit R[:B]   per-key token bucket: R requests/s, burst B
   --no-idempotency     ignore Idempotency-Key, as the real API may
   --journal FILE       append one JSON line per created session
+  --idempotency-ttl D  forget an idempotency key D after its first request (e.g. 500ms, 30s,
+                       24h; default: never): a resend then creates a new session, as a real
+                       API that forgets keys does
+  --max-idempotency-records N
+                       keep at most N idempotency records, forget the oldest (default 1000000)
+  --max-sessions N     keep at most N sessions in the ledger, evict the oldest (default 1000000)
+  --admin-token TOKEN  Bearer token required by the admin endpoints (all but /sandbox/health);
+                       also $CATALYST_SANDBOX_ADMIN_TOKEN or "admin_token" in --config. Without
+                       one, a sandbox listening off loopback disables those endpoints (403)
+  --health-check URL   GET URL (e.g. https://127.0.0.1:8443/sandbox/health), exit 0 when it
+                       answers 200, else 1; the certificate is not verified. For containers
   --fault NAME.FIELD=VALUE
                        inject a fault (repeatable), e.g. --fault server_error.every_nth=3
                        --fault server_error.status=502 --fault latency.probability=0.1
@@ -44,7 +57,8 @@ Options:
                        trickle connection_close idle_timeout_ms
   -h, --help           this text
 
-Admin endpoints: GET /sandbox/stats, GET /sandbox/ledger, GET|PUT /sandbox/faults.
+Admin endpoints: GET /sandbox/health, GET /sandbox/stats, GET /sandbox/ledger?offset=N&limit=M,
+POST /sandbox/reset, GET|PUT /sandbox/faults.
 SIGINT or SIGTERM stops the server.
 )";
 
@@ -53,6 +67,36 @@ std::string default_cert_dir() {
     if (const char* h = std::getenv("HOME"); h && *h)
         return (std::filesystem::path(h) / ".local" / "state" / "catalyst-sandbox").string();
     return ".catalyst-sandbox";
+}
+
+/// "500ms", "30s", "15m", "24h" or plain milliseconds.
+std::chrono::milliseconds parse_duration(const std::string& flag, const std::string& v) {
+    std::size_t used = 0;
+    unsigned long long n = 0;
+    try {
+        if (v.empty() || v.front() < '0' || v.front() > '9') throw std::invalid_argument(v);
+        n = std::stoull(v, &used);
+    } catch (const std::exception&) {
+        throw catalyst::sandbox_config_error(flag, "expected a duration like 500ms, 30s, 15m or 24h, got \"" + v + "\"");
+    }
+    const std::string unit = v.substr(used);
+    unsigned long long scale = 0;
+    if (unit.empty() || unit == "ms") scale = 1;
+    else if (unit == "s") scale = 1000;
+    else if (unit == "m") scale = 60'000;
+    else if (unit == "h") scale = 3'600'000;
+    else throw catalyst::sandbox_config_error(flag, "unknown unit \"" + unit + "\" (ms, s, m or h)");
+    if (n > 366ull * 24 * 3'600'000 / scale) throw catalyst::sandbox_config_error(flag, "at most 366 days");
+    return std::chrono::milliseconds(static_cast<long long>(n * scale));
+}
+
+std::size_t parse_count(const std::string& flag, const std::string& v) {
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+    if (v.empty() || v.front() == '-' || !end || *end || errno || n < 1 || n > 1'000'000'000)
+        throw catalyst::sandbox_config_error(flag, "must be 1..1000000000");
+    return static_cast<std::size_t>(n);
 }
 
 }  // namespace
@@ -64,6 +108,7 @@ int main(int argc, char** argv) {
     p.threads = std::max(1u, std::thread::hardware_concurrency());
     bool cert_dir_set = false;
     bool keys_replaced = false;
+    bool admin_token_flag = false;
     try {
         for (std::size_t i = 0; i < args.size(); ++i) {
             const std::string_view a = args[i];
@@ -122,6 +167,21 @@ int main(int argc, char** argv) {
                 p.honour_idempotency = false;
             } else if (a == "--journal") {
                 p.journal_file = value();
+            } else if (a == "--idempotency-ttl") {
+                p.idempotency_ttl = parse_duration("--idempotency-ttl", value());
+            } else if (a == "--max-idempotency-records") {
+                p.max_idempotency_records = parse_count("--max-idempotency-records", value());
+            } else if (a == "--max-sessions") {
+                p.max_sessions = parse_count("--max-sessions", value());
+            } else if (a == "--admin-token") {
+                p.admin_token = value();
+                admin_token_flag = true;
+            } else if (a == "--health-check") {
+                const auto url = value();
+                std::string error;
+                if (catalyst::probe_sandbox_health(url, std::chrono::seconds(5), error)) return 0;
+                std::cerr << "catalyst-sandbox: health check " << url << ": " << error << "\n";
+                return 1;
             } else if (a == "--fault") {
                 catalyst::apply_fault_setting(p.faults, value());
             } else {
@@ -133,6 +193,8 @@ int main(int argc, char** argv) {
         std::cerr << "catalyst-sandbox: " << e.what() << "\n";
         return 2;
     }
+    // Precedence: --admin-token, then the environment, then the config file.
+    if (const char* t = std::getenv("CATALYST_SANDBOX_ADMIN_TOKEN"); t && *t && !admin_token_flag) p.admin_token = t;
     if (!p.plain_http && p.cert_file.empty() && p.cert_dir.empty() && !cert_dir_set) p.cert_dir = default_cert_dir();
 
     // The threads the sandbox starts inherit this mask: only sigwait below sees the signals.
@@ -145,8 +207,12 @@ int main(int argc, char** argv) {
     try {
         catalyst::sandbox sb(p);
         sb.start();
-        std::cout << "catalyst-sandbox listening on " << sb.base_url() << " (" << sb.params().threads << " thread"
+        // The address actually bound; then, when that is a wildcard, the URL to use from here.
+        const std::string scheme = sb.params().plain_http ? "http://" : "https://";
+        const std::string bound_url = scheme + sb.bound_address() + "/api/v1";
+        std::cout << "catalyst-sandbox listening on " << bound_url << " (" << sb.params().threads << " thread"
                   << (sb.params().threads == 1 ? "" : "s") << ")\n";
+        if (bound_url != sb.base_url()) std::cout << "from this host: " << sb.base_url() << "\n";
         if (!sb.ca_file().empty()) {
             std::cout << "CA certificate: " << sb.ca_file() << "\n"
                       << "try: curl --cacert " << sb.ca_file() << " " << sb.base_url() << "/payment-sessions/ \\\n"

@@ -14,7 +14,7 @@ TEST(scrub_personal, masks_the_leads_values_and_any_email) {
     l.last_name = "Lovelace";
     l.email = "ada@example.com";
     l.phone = "+4420790000";
-    l.city = "Li";  // too short to mask: it would garble words, and says nothing alone
+    l.city = "Li";
     const auto s = scrub_personal(
         "lead.email: ada@example.com exists (Ada Lovelace, +4420790000); other: bob@example.org; lead.city: Li", l);
     EXPECT_EQ(s.find("ada@"), std::string::npos) << s;
@@ -23,7 +23,29 @@ TEST(scrub_personal, masks_the_leads_values_and_any_email) {
     EXPECT_EQ(s.find("+4420790000"), std::string::npos) << s;
     EXPECT_EQ(s.find("bob@example.org"), std::string::npos) << s;
     EXPECT_NE(s.find("lead.email:"), std::string::npos) << s;  // field paths stay
-    EXPECT_NE(s.find("lead.city: Li"), std::string::npos) << s;
+    EXPECT_EQ(s.find("Li"), std::string::npos) << s;  // short values are personal data too
+    EXPECT_NE(s.find("lead.city: ***"), std::string::npos) << s;
+}
+
+TEST(scrub_personal, short_values_are_masked_where_they_stand_as_words) {
+    lead l;
+    l.first_name = "Jo";
+    l.last_name = "Ng";
+    l.email = "j@x.io";
+    l.postal_code = "N1";
+    const auto s = scrub_personal(R"(lead.first_name: "Jo" rejected; Ng,N1 unknown; a major issue (Jo))", l);
+    EXPECT_EQ(s.find("\"Jo\""), std::string::npos) << s;
+    EXPECT_EQ(s.find("(Jo)"), std::string::npos) << s;
+    EXPECT_EQ(s.find("Ng"), std::string::npos) << s;
+    EXPECT_EQ(s.find("N1"), std::string::npos) << s;
+    EXPECT_NE(s.find("major"), std::string::npos) << s;  // inside a word: not the value
+    EXPECT_NE(s.find("lead.first_name:"), std::string::npos) << s;
+    // A one-character value too.
+    lead one;
+    one.first_name = "X";
+    EXPECT_EQ(scrub_personal("lead.first_name: X is too short", one), "lead.first_name: *** is too short");
+    // An empty value masks nothing (and does not loop).
+    EXPECT_EQ(scrub_personal("nothing here", lead{}), "nothing here");
 }
 
 class temp_file {

@@ -56,6 +56,25 @@ TEST(options, usage_errors) {
     EXPECT_TRUE(parse({"--help"}).help);
 }
 
+TEST(options, target_and_retention_flags) {
+    auto o = parse({"a.jsonl"});
+    EXPECT_FALSE(o.sandbox);  // the target is never implied
+    EXPECT_EQ(o.key_retention, std::chrono::hours(24));
+    EXPECT_FALSE(o.accept_duplicate_risk);
+    o = parse({"a.jsonl", "--sandbox", "--key-retention", "15m", "--accept-duplicate-risk", "--accept-target-change",
+               "--accept-key-change"});
+    EXPECT_TRUE(o.sandbox);
+    EXPECT_EQ(o.key_retention, std::chrono::minutes(15));
+    EXPECT_TRUE(o.accept_duplicate_risk);
+    EXPECT_TRUE(o.accept_target_change);
+    EXPECT_TRUE(o.accept_key_change);
+    EXPECT_EQ(parse({"a.jsonl", "--key-retention=30s"}).key_retention, std::chrono::seconds(30));
+    EXPECT_EQ(parse({"a.jsonl", "--key-retention", "7d"}).key_retention, std::chrono::hours(7 * 24));
+    EXPECT_EQ(parse({"a.jsonl", "--key-retention", "1500ms"}).key_retention, std::chrono::milliseconds(1500));
+    for (const char* bad : {"24", "0h", "-1h", "1.5h", "h", "24hours", ""})
+        EXPECT_THROW(parse({"a.jsonl", "--key-retention", bad}), usage_error) << bad;
+}
+
 TEST(options, shards_from_indexed_job) {
     auto o = parse({"a.jsonl", "--shards", "4"}, {{"JOB_COMPLETION_INDEX", "3"}});
     EXPECT_EQ(o.shard.index, 3u);
@@ -77,7 +96,9 @@ TEST(options, help_names_every_flag_we_parse) {
     for (const char* f : {"--input", "--format", "--output", "--campaign", "--max-line-bytes", "--dry-run",
                           "--concurrency", "--rate", "--deadline-ms", "--max-attempts", "--config", "--base-url",
                           "--api-key-file", "--shard", "--shards", "--progress", "--progress-interval-ms",
-                          "--flush-ms", "--retry-failed", "--help", "--version"})
+                          "--flush-ms", "--retry-failed", "--help", "--version", "--sandbox",
+                          "--accept-target-change", "--accept-key-change", "--key-retention",
+                          "--accept-duplicate-risk"})
         EXPECT_NE(h.find(f), std::string::npos) << f;
 }
 

@@ -16,7 +16,10 @@
 #include <thread>
 #include <vector>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -203,6 +206,91 @@ TEST_F(SandboxCli, PlainHttpAndFaultFlags) {
     EXPECT_EQ(r.status, 502u);
     c.signal(SIGINT);
     EXPECT_EQ(c.wait(20s), 0);
+}
+
+TEST_F(SandboxCli, OffLoopbackTheBannerShowsTheBoundAddressAndWarns) {
+    const std::string token = "cli-adm-7f3a9c";
+    child c({"--listen", "0.0.0.0:0", "--cert-dir", dir_.string(), "--threads", "1", "--admin-token", token});
+    ASSERT_TRUE(c.started());
+    const auto out = c.read_until("CA certificate:", 20s);
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(out, m, std::regex(R"(listening on https://0\.0\.0\.0:(\d+)/api/v1)"))) << out;
+    const std::string port = m[1];
+    EXPECT_NE(out.find("from this host: https://127.0.0.1:" + port + "/api/v1"), std::string::npos) << out;
+    EXPECT_NE(out.find("warning: listening on 0.0.0.0:" + port + ", not a loopback address"), std::string::npos) << out;
+    EXPECT_NE(out.find("require the admin token"), std::string::npos) << out;
+
+    // The container health check mode, against the running server (connecting to 127.0.0.1).
+    {
+        child probe({"--health-check", "https://127.0.0.1:" + port + "/sandbox/health"});
+        EXPECT_EQ(probe.wait(20s), 0) << probe.read_until("", 0ms);
+    }
+    std::ifstream in(dir_ / "ca.crt");
+    std::stringstream pem;
+    pem << in.rdbuf();
+    test_client_options o;
+    o.port = static_cast<unsigned short>(std::stoi(port));
+    o.ca_pem = pem.str();
+    https_test_client client(o);
+    http_reply r;
+    ASSERT_FALSE(client.request("GET", "/sandbox/stats", {}, "", r));
+    EXPECT_EQ(r.status, 401u);
+    ASSERT_FALSE(client.request("GET", "/sandbox/stats", {{"Authorization", "Bearer " + token}}, "", r));
+    EXPECT_EQ(r.status, 200u);
+    c.signal(SIGTERM);
+    EXPECT_EQ(c.wait(20s), 0);
+    EXPECT_EQ(c.read_until("", 0ms).find(token), std::string::npos) << "the admin token must never be printed";
+}
+
+TEST_F(SandboxCli, HealthCheckFailsWhenNothingAnswers) {
+    // A port that was just free: bind, read it, close.
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    child probe({"--health-check", "https://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + "/sandbox/health"});
+    EXPECT_EQ(probe.wait(20s), 1);
+    EXPECT_NE(probe.read_until("", 0ms).find("health check"), std::string::npos);
+    child bad({"--health-check", "ftp://x/"});
+    EXPECT_EQ(bad.wait(20s), 1);
+}
+
+TEST_F(SandboxCli, RetentionFlagsAndTheAdminTokenFromTheEnvironment) {
+    ::setenv("CATALYST_SANDBOX_ADMIN_TOKEN", "env-adm-1234", 1);
+    child c({"--listen", "0.0.0.0:0", "--plain-http", "--threads", "1", "--max-sessions", "2", "--max-idempotency-records",
+             "3", "--idempotency-ttl", "24h"});
+    ::unsetenv("CATALYST_SANDBOX_ADMIN_TOKEN");
+    ASSERT_TRUE(c.started());
+    const auto out = c.read_until("from this host:", 20s);
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(out, m, std::regex(R"(listening on http://0\.0\.0\.0:(\d+)/api/v1)"))) << out;
+    test_client_options o;
+    o.port = static_cast<unsigned short>(std::stoi(m[1]));
+    o.tls = false;
+    https_test_client client(o);
+    http_reply r;
+    for (int i = 0; i < 4; ++i) {
+        ASSERT_FALSE(client.request("POST", "/api/v1/payment-sessions/", create_headers("rk_your_api_key", "k" + std::to_string(i)),
+                                    example_create_body(), r));
+        EXPECT_EQ(r.status, 201u);
+    }
+    ASSERT_FALSE(client.request("GET", "/sandbox/stats", {{"Authorization", "Bearer env-adm-1234"}}, "", r));
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_NE(r.body.find("\"sessions_held\":2,"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("\"idempotency_records_held\":3,"), std::string::npos) << r.body;
+    c.signal(SIGTERM);
+    EXPECT_EQ(c.wait(20s), 0);
+
+    for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
+             {"--idempotency-ttl", "soon"}, {"--idempotency-ttl", "5d"}, {"--max-sessions", "0"}, {"--max-idempotency-records", "-1"}}) {
+        child bad({flag, value});
+        EXPECT_EQ(bad.wait(10s), 2) << flag << " " << value;
+        EXPECT_NE(bad.read_until("", 0ms).find(flag), std::string::npos) << flag;
+    }
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include <catalyst/sandbox.hpp>
 
 #include <boost/json.hpp>
@@ -237,7 +239,8 @@ TEST(SandboxTokenBucket, BurstThenWait) {
 }
 
 TEST(SandboxIdempotency, ProceedReplayConflictInProgress) {
-    idempotency_store s;
+    stats_counters stats;
+    idempotency_store s(std::chrono::milliseconds(0), 1000, stats);
     unsigned status = 0;
     std::string body;
     EXPECT_EQ(s.begin(0, "k1", "{a}", status, body), idempotency_outcome::proceed);
@@ -251,6 +254,69 @@ TEST(SandboxIdempotency, ProceedReplayConflictInProgress) {
     EXPECT_EQ(s.begin(1, "k1", "{b}", status, body), idempotency_outcome::proceed);
     s.abandon(1, "k1");
     EXPECT_EQ(s.begin(1, "k1", "{c}", status, body), idempotency_outcome::proceed);
+}
+
+TEST(SandboxIdempotency, RecordsExpireAfterTheTtl) {
+    stats_counters stats;
+    idempotency_store s(std::chrono::milliseconds(100), 1000, stats);
+    unsigned status = 0;
+    std::string payload;
+    ASSERT_EQ(s.begin(0, "k1", "{a}", status, payload), idempotency_outcome::proceed);
+    s.complete(0, "k1", 201, "ps_1");
+    EXPECT_EQ(s.begin(0, "k1", "{a}", status, payload), idempotency_outcome::replay);
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    // Forgotten: the same key is new again, even with another body.
+    EXPECT_EQ(s.begin(0, "k1", "{other}", status, payload), idempotency_outcome::proceed);
+    EXPECT_EQ(stats.idempotency_expired.load(), 1u);
+    EXPECT_EQ(s.size(), 1u);
+}
+
+TEST(SandboxIdempotency, TheCapEvictsTheOldest) {
+    stats_counters stats;
+    idempotency_store s(std::chrono::milliseconds(0), 3, stats);
+    unsigned status = 0;
+    std::string payload;
+    for (int i = 0; i < 10; ++i) {
+        const auto k = "k" + std::to_string(i);
+        ASSERT_EQ(s.begin(0, k, "{}", status, payload), idempotency_outcome::proceed);
+        s.complete(0, k, 201, "ps_" + std::to_string(i));
+        EXPECT_LE(s.size(), 3u);
+    }
+    EXPECT_EQ(stats.idempotency_evicted.load(), 7u);
+    EXPECT_EQ(s.begin(0, "k9", "{}", status, payload), idempotency_outcome::replay);  // the newest stay
+    EXPECT_EQ(payload, "ps_9");
+    EXPECT_EQ(s.begin(0, "k0", "{}", status, payload), idempotency_outcome::proceed);  // the oldest went
+    EXPECT_EQ(s.clear(), 3u);
+    EXPECT_EQ(s.size(), 0u);
+}
+
+TEST(SandboxSessions, TheLedgerKeepsTheNewestAndPages) {
+    session_store s(4);
+    std::vector<session_record> evicted;
+    for (int i = 0; i < 6; ++i) {
+        session_record r;
+        r.token = "ps_" + std::to_string(i);
+        s.insert(std::move(r), evicted);
+    }
+    ASSERT_EQ(evicted.size(), 2u);
+    EXPECT_EQ(evicted[0].token, "ps_0");
+    EXPECT_EQ(s.size(), 4u);
+    session_record found;
+    EXPECT_FALSE(s.find("ps_1", found));
+    ASSERT_TRUE(s.find("ps_4", found));
+    EXPECT_EQ(found.token, "ps_4");
+    std::uint64_t first = 0, next = 0;
+    auto page = s.page(0, 3, first, next);  // 0 and 1 were evicted: starts at 2
+    ASSERT_EQ(page.size(), 3u);
+    EXPECT_EQ(first, 2u);
+    EXPECT_EQ(page[0].token, "ps_2");
+    EXPECT_EQ(next, 5u);
+    page = s.page(next, 3, first, next);
+    ASSERT_EQ(page.size(), 1u);
+    EXPECT_EQ(page[0].token, "ps_5");
+    EXPECT_EQ(next, 0u);  // nothing follows
+    EXPECT_EQ(s.clear(), 4u);
+    EXPECT_FALSE(s.find("ps_4", found));
 }
 
 TEST(SandboxErrors, DrfShapeNestsLead) {
