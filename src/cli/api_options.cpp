@@ -9,6 +9,11 @@
 
 namespace catalyst::cli {
 
+std::string api_key_refusal() {
+    return "a key on the command line is visible to every user of this machine (ps, /proc) and stays in shell "
+           "history. Put it in CATALYST_API_KEY or in a file read with --api-key-file FILE.";
+}
+
 api_option_handles add_api_options(command_line& cl, api_options& o, const api_option_names& names) {
     cl.text("--config", "FILE", "client settings (JSON, keys as client_params); the CATALYST_* environment applies on top",
             o.config_file);
@@ -16,9 +21,7 @@ api_option_handles add_api_options(command_line& cl, api_options& o, const api_o
                        o.base_url);
     auto ca = cl.text(names.cacert, "FILE", "PEM bundle of the CAs to trust (as curl; else CATALYST_CA_FILE)", o.ca_file);
     cl.text("--api-key-file", "FILE", "file holding the API key (else CATALYST_API_KEY)", o.api_key_file);
-    cl.refuse("--api-key,--api_key",
-              "a key on the command line is visible to every user of this machine (ps, /proc) and stays in shell "
-              "history. Put it in CATALYST_API_KEY or in a file read with --api-key-file FILE.");
+    cl.refuse("--api-key,--api_key", api_key_refusal());
     return {url, ca};
 }
 

@@ -36,6 +36,9 @@ struct api_option_handles {
 /// Adds --config, --base-url, --cacert and --api-key-file, and refuses --api-key.
 api_option_handles add_api_options(command_line& cl, api_options& o, const api_option_names& names = {});
 
+/// Why an API key is refused on the command line (for a tool that refuses more spellings).
+std::string api_key_refusal();
+
 /// What the settings resolve to.
 struct resolved_api {
     client_params params;
