@@ -28,3 +28,7 @@ endif()
 if(TARGET catalyst_cli)
   catalyst_add_test_suite(cli catalyst_cli)
 endif()
+# catalyst-sandbox's command-line style (tests/sandbox/cli_style_test.cpp) checks --version.
+if(TARGET catalyst_sandbox_tests AND TARGET catalyst_cli)
+  target_link_libraries(catalyst_sandbox_tests PRIVATE catalyst_cli)
+endif()
