@@ -213,7 +213,8 @@ private:
         const auto& first_sent = out_.resume().first_sent;
         for (auto& op : batch) {
             const auto earlier = first_sent.find(op->item.line);
-            op->sent_ms = earlier != first_sent.end() && earlier->second > 0 ? std::min(earlier->second, now) : now;
+            const bool resent = earlier != first_sent.end() && earlier->second > 0;
+            op->sent_ms = resent ? std::min(earlier->second, now) : now;
             result_record intent;
             intent.line = op->item.line;
             intent.key = op->item.key.hex;
@@ -484,7 +485,9 @@ std::string scrub_personal(std::string message, const lead& l) {
         const bool whole_word = value.size() < 3;
         for (std::size_t pos = message.find(value); pos != std::string::npos;) {
             const std::size_t end = pos + value.size();
-            if (whole_word && ((pos > 0 && is_alnum(message[pos - 1])) || (end < message.size() && is_alnum(message[end])))) {
+            const bool inside_word = (pos > 0 && is_alnum(message[pos - 1])) ||
+                                     (end < message.size() && is_alnum(message[end]));
+            if (whole_word && inside_word) {
                 pos = message.find(value, pos + 1);
                 continue;
             }

@@ -7,8 +7,6 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
-#include <openssl/evp.h>
-
 #include <charconv>
 
 namespace catalyst::batch {
@@ -34,18 +32,7 @@ std::optional<run_target> target_of(std::string_view base_url) {
 }
 
 std::string key_fingerprint(std::string_view api_key) {
-    if (api_key.empty()) return {};
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (EVP_Digest(api_key.data(), api_key.size(), md, &len, EVP_sha256(), nullptr) != 1 || len < 4)
-        throw std::runtime_error("SHA-256 failed (OpenSSL)");
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string s;
-    for (int i = 0; i < 4; ++i) {
-        s.push_back(hex[md[i] >> 4]);
-        s.push_back(hex[md[i] & 0xF]);
-    }
-    return s;
+    return api_key.empty() ? std::string{} : sha256_hex(api_key, 8);
 }
 
 namespace {
@@ -128,8 +115,8 @@ std::optional<run_header> parse_header(std::string_view line) {
         const auto* host = t.if_contains("host");
         const auto* port = t.if_contains("port");
         const auto* path = t.if_contains("path");
-        if (!s || !s->is_string() || !host || !host->is_string() || !port || (!port->is_uint64() && !port->is_int64()) ||
-            !path || !path->is_string())
+        const bool port_ok = port && (port->is_uint64() || port->is_int64());
+        if (!s || !s->is_string() || !host || !host->is_string() || !port_ok || !path || !path->is_string())
             return std::nullopt;
         h.target.scheme = s->get_string();
         h.target.host = host->get_string();

@@ -158,11 +158,12 @@ void input_source::read_header() {
         if (it == field_names.end())
             // The cell's text is not quoted: a data row given as the header would put a lead's
             // values into the job's logs. The column number finds it.
-            throw input_error("CSV header, column " + std::to_string(i + 1) + ": not a known field name (known: first_name, "
-                              "last_name, email, country, address, city, postal_code, phone, campaign_id, customer_ip, amount, "
-                              "currency, billing_type, billing_frequency, trial_interval_unit, "
-                              "trial_period, trial_price, gateway_id, max_payment_attempts, "
-                              "webhook_profile_id, hosted_page_id)");
+            throw input_error("CSV header, column " + std::to_string(i + 1) +
+                              ": not a known field name (known: first_name, last_name, email, "
+                              "country, address, city, postal_code, phone, campaign_id, "
+                              "customer_ip, amount, currency, billing_type, billing_frequency, "
+                              "trial_interval_unit, trial_period, trial_price, gateway_id, "
+                              "max_payment_attempts, webhook_profile_id, hosted_page_id)");
         const auto id = static_cast<int>(it - field_names.begin());
         if (seen[static_cast<std::size_t>(id)])
             throw input_error("CSV header, column " + std::to_string(i + 1) + ": field " +

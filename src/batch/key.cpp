@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <charconv>
 #include <stdexcept>
 
@@ -31,19 +32,30 @@ void put_int(std::string& out, std::string_view name, const std::optional<long l
     if (v) put(out, name, std::to_string(*v));
 }
 
-line_key digest(std::string_view data) {
+struct sha256_digest {
     unsigned char md[EVP_MAX_MD_SIZE];
+};
+
+sha256_digest sha256(std::string_view data) {
+    sha256_digest d;
     unsigned int len = 0;
-    if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1 || len < 16)
+    if (EVP_Digest(data.data(), data.size(), d.md, &len, EVP_sha256(), nullptr) != 1 || len != 32)
         throw std::runtime_error("SHA-256 failed (OpenSSL)");
+    return d;
+}
+
+std::string hex_prefix(const sha256_digest& d, std::size_t digits) {
     static constexpr char hex[] = "0123456789abcdef";
+    std::string s(digits, '0');
+    for (std::size_t i = 0; i < digits; ++i) s[i] = hex[i % 2 == 0 ? d.md[i / 2] >> 4 : d.md[i / 2] & 0xF];
+    return s;
+}
+
+line_key digest(std::string_view data) {
+    const auto d = sha256(data);
     line_key k;
-    k.hex.resize(32);
-    for (int i = 0; i < 16; ++i) {
-        k.hex[2 * i] = hex[md[i] >> 4];
-        k.hex[2 * i + 1] = hex[md[i] & 0xF];
-    }
-    for (int i = 0; i < 8; ++i) k.shard_hash = (k.shard_hash << 8) | md[i];
+    k.hex = hex_prefix(d, 32);
+    for (int i = 0; i < 8; ++i) k.shard_hash = (k.shard_hash << 8) | d.md[i];
     return k;
 }
 
@@ -81,6 +93,10 @@ line_key key_of_raw(std::string_view raw) {
     std::string data = "catalyst-batch/raw/1\n";
     data.append(raw);
     return digest(data);
+}
+
+std::string sha256_hex(std::string_view data, std::size_t digits) {
+    return hex_prefix(sha256(data), std::min<std::size_t>(digits, 64));
 }
 
 std::string idempotency_key(const line_key& k) { return "cb1-" + k.hex; }

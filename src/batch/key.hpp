@@ -28,6 +28,9 @@ line_key key_of(const session_request& req);
 /// The key of a line that could not be read as a request (its raw bytes).
 line_key key_of_raw(std::string_view raw);
 
+/// The first `digits` (at most 64) lower-case hex digits of SHA-256 over `data`.
+std::string sha256_hex(std::string_view data, std::size_t digits);
+
 /// "cb1-" + the key: what is sent as Idempotency-Key.
 std::string idempotency_key(const line_key& k);
 

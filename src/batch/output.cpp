@@ -156,7 +156,7 @@ std::uint64_t output_file::drop_retriable() {
     ::close(old_fd);
     // The dropped lines are no longer done; what else the scan found still holds.
     for (std::uint64_t line : drop) {
-        resume_.lines[line] &= ~std::uint64_t{1};
+        resume_.lines.at(line) &= ~std::uint64_t{1};
         --resume_.records;
         --resume_.failed;
     }

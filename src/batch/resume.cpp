@@ -9,16 +9,11 @@ namespace {
 // foreign file) must not size an allocation, nor overflow `line + 1`.
 constexpr std::uint64_t max_resume_line = std::uint64_t{1} << 32;
 
-void grow(resume_state& st, std::uint64_t line) {
-    if (line > max_resume_line)
-        throw resume_error("output file has a record for input line " + std::to_string(line) +
-                           ", beyond any input (at most " + std::to_string(max_resume_line) + " lines)");
-    if (line >= st.lines.size()) st.lines.resize(std::max<std::size_t>(line + 1, st.lines.size() * 2));
-}
-
 void count(resume_state& st, const result_record& r, bool collect_retriable) {
-    grow(st, r.line);
-    auto& slot = st.lines[r.line];
+    if (r.line > max_resume_line)
+        throw resume_error("output file has a record for input line " + std::to_string(r.line) +
+                           ", beyond any input (at most " + std::to_string(max_resume_line) + " lines)");
+    auto& slot = st.lines.at(r.line);
     if (slot & 1) return;  // an outcome already: the first one counts
     const std::uint64_t hash = line_key_hash(r.key);
     if (r.sending) {
@@ -89,10 +84,27 @@ std::uint64_t line_key_hash(std::string_view key) noexcept {
     return h == 0 ? 2 : h;  // never 0: 0 means "nothing recorded"
 }
 
-std::uint64_t resume_state::last_line() const noexcept {
-    for (std::size_t i = lines.size(); i > 0; --i)
-        if (lines[i - 1] != 0) return i - 1;
+std::uint64_t& line_table::at(std::uint64_t line) {
+    const auto c = static_cast<std::size_t>(line >> chunk_bits);
+    if (c >= chunks_.size()) chunks_.resize(c + 1);
+    if (!chunks_[c]) chunks_[c] = std::make_unique<std::uint64_t[]>(chunk_mask + 1);  // zeroed
+    return chunks_[c][line & chunk_mask];
+}
+
+std::uint64_t line_table::last_set() const noexcept {
+    for (std::size_t c = chunks_.size(); c > 0; --c) {
+        if (!chunks_[c - 1]) continue;
+        for (std::uint64_t i = chunk_mask + 1; i > 0; --i)
+            if (chunks_[c - 1][i - 1] != 0) return ((c - 1) << chunk_bits) + (i - 1);
+    }
     return 0;
+}
+
+std::size_t line_table::bytes() const noexcept {
+    std::size_t n = 0;
+    for (const auto& c : chunks_)
+        if (c) n += (chunk_mask + 1) * sizeof(std::uint64_t);
+    return n;
 }
 
 std::string check_line(const resume_state& st, std::uint64_t line, std::string_view item_key) {

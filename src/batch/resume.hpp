@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -20,11 +21,32 @@ namespace catalyst::batch {
 /// record). 0: nothing recorded for the line.
 std::uint64_t line_key_hash(std::string_view key) noexcept;
 
+/// One 64-bit value per input line number, 0 for lines never set. Stored in chunks of 64 Ki
+/// lines allocated as they are touched: exactly 8 bytes per line up to the highest one set,
+/// and no copy (no doubling peak) while it grows.
+class line_table {
+public:
+    std::uint64_t get(std::uint64_t line) const noexcept {
+        const auto c = line >> chunk_bits;
+        return c < chunks_.size() && chunks_[c] ? chunks_[c][line & chunk_mask] : 0;
+    }
+    /// The slot of `line`, allocated (zero) when new.
+    std::uint64_t& at(std::uint64_t line);
+    /// The highest line whose value is not 0, or 0.
+    std::uint64_t last_set() const noexcept;
+    std::size_t bytes() const noexcept;
+
+private:
+    static constexpr unsigned chunk_bits = 16;
+    static constexpr std::uint64_t chunk_mask = (std::uint64_t{1} << chunk_bits) - 1;
+    std::vector<std::unique_ptr<std::uint64_t[]>> chunks_;
+};
+
 /// What an existing output file says was already done.
 struct resume_state {
-    /// Indexed by input line number: `line_key_hash` of the line's key | done bit; 0 = nothing.
-    /// 8 bytes per input line (80 MB for 10 million lines).
-    std::vector<std::uint64_t> lines;
+    /// By input line number: `line_key_hash` of the line's key | done bit; 0 = nothing.
+    /// 8 bytes per input line (8 MB per million lines, 80 MB for 10 million).
+    line_table lines;
     std::optional<run_header> header; ///< the file's last header (the run that wrote last)
     std::uint64_t headers = 0;        ///< runs that wrote to the file
     std::uint64_t records = 0;        ///< distinct lines with an outcome
@@ -41,11 +63,11 @@ struct resume_state {
     std::unordered_map<std::uint64_t, std::int64_t> first_sent;
     std::vector<std::uint64_t> retriable;  ///< with `collect_retriable`: those error lines
 
-    bool is_done(std::uint64_t line) const noexcept { return line < lines.size() && (lines[line] & 1); }
+    bool is_done(std::uint64_t line) const noexcept { return lines.get(line) & 1; }
     /// The key hash recorded for `line` (done or only sent), or 0.
-    std::uint64_t key_hash(std::uint64_t line) const noexcept { return line < lines.size() ? lines[line] & ~std::uint64_t{1} : 0; }
+    std::uint64_t key_hash(std::uint64_t line) const noexcept { return lines.get(line) & ~std::uint64_t{1}; }
     /// The highest line with anything recorded.
-    std::uint64_t last_line() const noexcept;
+    std::uint64_t last_line() const noexcept { return lines.last_set(); }
 };
 
 /// The file is not an output of ours, or one we cannot resume safely: exit code 2.

@@ -78,8 +78,8 @@ std::string check_retention(const resume_state& st, std::chrono::milliseconds re
     std::string msg = std::to_string(count) + " line" + (count == 1 ? "" : "s") +
                       " would be sent again although first sent longer ago than --key-retention " +
                       format_duration(retention.count()) + " (line " + std::to_string(first_line) + ": " + when +
-                      "): the API may have forgotten " + (count == 1 ? "its idempotency key" : "their idempotency keys") +
-                      " and create a second session";
+                      "): the API may have forgotten " +
+                      (count == 1 ? "its idempotency key" : "their idempotency keys") + " and create a second session";
     return msg + ". Check those sessions with the API first; then resend with --accept-duplicate-risk, or give "
                  "the API's real retention with --key-retention";
 }

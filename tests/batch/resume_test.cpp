@@ -147,5 +147,22 @@ TEST(resume, output_without_header_is_refused) {
     EXPECT_THROW(scan_output(test::string_source(rec(1, true).substr(0, 10))), resume_error);
 }
 
+TEST(line_table, eight_bytes_per_line_allocated_as_touched) {
+    line_table t;
+    EXPECT_EQ(t.get(5), 0u);
+    EXPECT_EQ(t.last_set(), 0u);
+    EXPECT_EQ(t.bytes(), 0u);
+    t.at(1) = 7;
+    t.at(1'000'000) = 9;
+    EXPECT_EQ(t.get(1), 7u);
+    EXPECT_EQ(t.get(1'000'000), 9u);
+    EXPECT_EQ(t.get(999'999), 0u);
+    EXPECT_EQ(t.get(50'000'000), 0u);  // beyond: nothing, no allocation
+    EXPECT_EQ(t.last_set(), 1'000'000u);
+    EXPECT_EQ(t.bytes(), 2u * 65536 * 8);  // two chunks touched
+    for (std::uint64_t i = 0; i < 1'000'000; ++i) t.at(i) = i + 1;
+    EXPECT_LE(t.bytes(), 1'000'001u * 8 + 65536 * 8);  // 8 bytes a line, one chunk of slack
+}
+
 }  // namespace
 }  // namespace catalyst::batch
