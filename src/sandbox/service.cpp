@@ -729,21 +729,30 @@ void service::create_session(const api_request& r, unsigned key_index, api_respo
     }
 }
 
+void service::append_session_json(std::string& out, const session_record& rec, bool with_gateway) const {
+    // No API key (only its redacted form), no idempotency key, no lead field: the ledger
+    // endpoint and the journal may end up in logs.
+    out += "{\"token\":";
+    append_json_string(out, rec.token);
+    out += ",\"api_key\":";
+    append_json_string(out, redact_sandbox_key(params_.api_keys[rec.key_index]));
+    out += ",\"campaign_id\":";
+    if (rec.campaign_id.empty()) out += "null";
+    else append_json_string(out, rec.campaign_id);
+    if (with_gateway) {
+        out += ",\"gateway_id\":";
+        if (rec.gateway_id.empty()) out += "null";
+        else append_json_string(out, rec.gateway_id);
+    }
+    out += ",\"idempotent\":";
+    out += rec.idempotency_key.empty() ? "false" : "true";
+    out += ",\"created\":\"" + iso_time(rec.created) + "\"}";
+}
+
 void service::journal(const session_record& rec) {
-    // No API key (only its redacted form), no idempotency key, no lead field.
-    std::string line = "{\"token\":";
-    append_json_string(line, rec.token);
-    line += ",\"api_key\":";
-    append_json_string(line, redact_sandbox_key(params_.api_keys[rec.key_index]));
-    line += ",\"campaign_id\":";
-    if (rec.campaign_id.empty()) line += "null";
-    else append_json_string(line, rec.campaign_id);
-    line += ",\"gateway_id\":";
-    if (rec.gateway_id.empty()) line += "null";
-    else append_json_string(line, rec.gateway_id);
-    line += ",\"idempotent\":";
-    line += rec.idempotency_key.empty() ? "false" : "true";
-    line += ",\"created\":\"" + iso_time(rec.created) + "\"}\n";
+    std::string line;
+    append_session_json(line, rec, true);
+    line += '\n';
     std::lock_guard lock(journal_mutex_);
     std::fwrite(line.data(), 1, line.size(), journal_);
     std::fflush(journal_);
@@ -829,7 +838,6 @@ void service::ledger_page(std::string_view query, api_response& out) {
         return detail(out, 400, "limit: must be an integer from 1 to 1000.");
     std::uint64_t first = 0, next = 0;
     const auto page = sessions_.page(offset, static_cast<std::size_t>(limit), first, next);
-    // No email and no idempotency key over the wire: the ledger may end up in logs.
     std::string& b = out.body;
     b = "{\"offset\":";
     append_uint(b, first);
@@ -845,16 +853,7 @@ void service::ledger_page(std::string_view query, api_response& out) {
     for (const auto& rec : page) {
         if (!first_entry) b += ',';
         first_entry = false;
-        b += "{\"token\":";
-        append_json_string(b, rec.token);
-        b += ",\"api_key\":";
-        append_json_string(b, redact_sandbox_key(params_.api_keys[rec.key_index]));
-        b += ",\"campaign_id\":";
-        if (rec.campaign_id.empty()) b += "null";
-        else append_json_string(b, rec.campaign_id);
-        b += ",\"idempotent\":";
-        b += rec.idempotency_key.empty() ? "false" : "true";
-        b += ",\"created\":\"" + iso_time(rec.created) + "\"}";
+        append_session_json(b, rec, false);
     }
     b += "]}";
     out.status = 200;

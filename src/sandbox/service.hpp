@@ -237,6 +237,8 @@ private:
     void session_body(std::string& out, std::string_view token) const;
     std::string new_token();
     void journal(const session_record& rec);
+    /// One session as a JSON object: token, redacted API key, campaign[, gateway], idempotent, created.
+    void append_session_json(std::string& out, const session_record& rec, bool with_gateway) const;
 
     sandbox_params params_;
     std::string payment_url_base_json_;  ///< escaped once

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <regex>
 #include <sstream>
@@ -116,6 +117,19 @@ std::string run_capture(const std::string& command) {
     return out;
 }
 
+/// A plain-HTTP client to the port the banner in `out` names after `listening on <prefix>`.
+std::unique_ptr<https_test_client> plain_client_from_banner(const std::string& out, const std::string& prefix) {
+    std::smatch m;
+    if (!std::regex_search(out, m, std::regex("listening on " + prefix + R"(:(\d+)/api/v1)"))) {
+        ADD_FAILURE() << "no \"listening on " << prefix << "\" in: " << out;
+        return nullptr;
+    }
+    test_client_options o;
+    o.port = static_cast<unsigned short>(std::stoi(m[1]));
+    o.tls = false;
+    return std::make_unique<https_test_client>(o);
+}
+
 class SandboxCli : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -194,15 +208,10 @@ TEST_F(SandboxCli, PlainHttpAndFaultFlags) {
     child c({"--listen", "127.0.0.1:0", "--plain-http", "--threads", "2", "--fault", "server_error.every_nth=1", "--fault",
              "server_error.status=502"});
     ASSERT_TRUE(c.started());
-    const auto out = c.read_until("faults:", 20s);
-    std::smatch m;
-    ASSERT_TRUE(std::regex_search(out, m, std::regex(R"(listening on http://127\.0\.0\.1:(\d+)/api/v1)"))) << out;
-    test_client_options o;
-    o.port = static_cast<unsigned short>(std::stoi(m[1]));
-    o.tls = false;
-    https_test_client client(o);
+    const auto client = plain_client_from_banner(c.read_until("faults:", 20s), R"(http://127\.0\.0\.1)");
+    ASSERT_TRUE(client);
     http_reply r;
-    ASSERT_FALSE(client.request("POST", "/api/v1/payment-sessions/", create_headers(), example_create_body(), r));
+    ASSERT_FALSE(client->request("POST", "/api/v1/payment-sessions/", create_headers(), example_create_body(), r));
     EXPECT_EQ(r.status, 502u);
     c.signal(SIGINT);
     EXPECT_EQ(c.wait(20s), 0);
@@ -265,20 +274,15 @@ TEST_F(SandboxCli, RetentionFlagsAndTheAdminTokenFromTheEnvironment) {
              "3", "--idempotency-ttl", "24h"});
     ::unsetenv("CATALYST_SANDBOX_ADMIN_TOKEN");
     ASSERT_TRUE(c.started());
-    const auto out = c.read_until("from this host:", 20s);
-    std::smatch m;
-    ASSERT_TRUE(std::regex_search(out, m, std::regex(R"(listening on http://0\.0\.0\.0:(\d+)/api/v1)"))) << out;
-    test_client_options o;
-    o.port = static_cast<unsigned short>(std::stoi(m[1]));
-    o.tls = false;
-    https_test_client client(o);
+    const auto client = plain_client_from_banner(c.read_until("from this host:", 20s), R"(http://0\.0\.0\.0)");
+    ASSERT_TRUE(client);
     http_reply r;
     for (int i = 0; i < 4; ++i) {
-        ASSERT_FALSE(client.request("POST", "/api/v1/payment-sessions/", create_headers("rk_your_api_key", "k" + std::to_string(i)),
+        ASSERT_FALSE(client->request("POST", "/api/v1/payment-sessions/", create_headers("rk_your_api_key", "k" + std::to_string(i)),
                                     example_create_body(), r));
         EXPECT_EQ(r.status, 201u);
     }
-    ASSERT_FALSE(client.request("GET", "/sandbox/stats", {{"Authorization", "Bearer env-adm-1234"}}, "", r));
+    ASSERT_FALSE(client->request("GET", "/sandbox/stats", {{"Authorization", "Bearer env-adm-1234"}}, "", r));
     ASSERT_EQ(r.status, 200u) << r.body;
     EXPECT_NE(r.body.find("\"sessions_held\":2,"), std::string::npos) << r.body;
     EXPECT_NE(r.body.find("\"idempotency_records_held\":3,"), std::string::npos) << r.body;
