@@ -148,6 +148,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (st.health_check) {
+        std::signal(SIGPIPE, SIG_IGN);  // a server closing mid-request is an answer, not a crash
         std::string error;
         if (catalyst::probe_sandbox_health(*st.health_check, std::chrono::seconds(5), error)) return 0;
         std::cerr << "catalyst-sandbox: health check " << *st.health_check << ": " << error << "\n";
