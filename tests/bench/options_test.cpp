@@ -158,7 +158,8 @@ TEST(bench_options, help_and_version) {
     const std::string usage = catalyst::bench::usage();
     for (const char* part : {"--sweep", "--cacert", "--config", "CATALYST_BENCH_URL", "CATALYST_CA_FILE", "Exit codes:"})
         EXPECT_NE(usage.find(part), std::string::npos) << part;
-    EXPECT_EQ(usage.find("/work/"), std::string::npos) << "--help names a path of the build machine";
+    EXPECT_EQ(usage.find(CATALYST_SOURCE_DIR), std::string::npos) << "--help names a path of the build machine";
+    EXPECT_EQ(usage.find("shared/bench"), std::string::npos) << "--help names a script outside the repository";
 }
 
 TEST(bench_options, base_url_from_endpoint_or_base) {

@@ -37,7 +37,8 @@ TEST_F(tools_cli, help_lists_the_shared_options_and_the_exit_codes) {
         EXPECT_EQ(r.code, 0) << exe << r.err;
         for (const char* part : {"--help", "--version", "Exit codes:", "  2  usage"})
             EXPECT_NE(r.out.find(part), std::string::npos) << exe << " --help lacks " << part;
-        EXPECT_EQ(r.out.find("/work/"), std::string::npos) << exe << " --help names a path of the build machine";
+        for (const char* here : {CATALYST_SOURCE_DIR, CATALYST_BINARY_DIR})
+            EXPECT_EQ(r.out.find(here), std::string::npos) << exe << " --help names a path of the build machine";
     }
     auto b = bench({"-h"});
     for (const char* part : {"--cacert", "--config", "--api-key-file", "CATALYST_BENCH_URL", "CATALYST_CA_FILE"})
