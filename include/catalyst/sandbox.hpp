@@ -153,7 +153,8 @@ struct sandbox_params {
     /// At most this many idempotency records (>= 1); when full, the oldest record is
     /// forgotten (a resend of its key then creates a new session). A record holds the
     /// SHA-256 of the request body and what a replay needs (the token, a short error body,
-    /// nothing for a 400, which is recomputed): about 200 bytes.
+    /// nothing for a 400, which is recomputed): about 370 bytes with a 36-character key
+    /// (measured; docs/sandbox.md, "Memory").
     std::size_t max_idempotency_records = 1'000'000;
     /// At most this many sessions in the ledger (>= 1); when full, the oldest session is
     /// evicted: GET of its token answers 404 and a reject/reuse campaign forgets its lead.
