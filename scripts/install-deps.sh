@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   clang libclang-rt-14-dev
   curl ca-certificates
+  libcli11-dev
 )
 [ "${CATALYST_WITH_BENCH_TOOLS:-0}" = 1 ] && packages+=(wrk nginx-light time)
 missing=()

@@ -9,6 +9,8 @@
 #include "report.hpp"
 #include "resources.hpp"
 
+#include "cli/command_line.hpp"
+
 #include <catalyst/client.hpp>
 #include <catalyst/sandbox.hpp>
 
@@ -187,22 +189,22 @@ int run(const options& o) {
         write_chart(o, {}, "throughput and p99 latency by concurrency");
         return 0;
     }
-    client_params p;
+    // The client settings as every tool reads them: defaults, --config, CATALYST_*, the flags.
+    auto resolved = cli::resolve(o.api);
+    client_params p = std::move(resolved.params);
     std::optional<embedded_target> embedded;
     std::string target;
-    if (o.url.empty()) {
+    if (!resolved.base_url_configured) {
         embedded = start_sandbox();
         p.base_url = embedded->server->base_url();
+        p.tls.ca_file.clear();  // the embedded sandbox brings its own CA
+        p.tls.ca_dir.clear();
         p.tls.ca_pem = embedded->server->ca_pem();
         target = "embedded sandbox (" + p.base_url + ", 1 thread)";
     } else {
-        p.base_url = o.url;
-        p.tls.ca_file = o.ca_file;
-        target = o.url;
+        target = p.base_url;
     }
-    if (!o.api_key_file.empty()) p.api_key = trim(read_file(o.api_key_file, "--api-key-file"));
-    else if (!o.api_key.empty()) p.api_key = o.api_key;
-    else p.api_key = "rk_test_123";  // what wrk-post.lua sends; accepted by the sandbox too
+    if (p.api_key.empty()) p.api_key = "rk_test_123";  // the reference bench's key; accepted by the sandbox too
     p.threads = o.threads;
     check(p);
 
@@ -253,9 +255,13 @@ int main(int argc, char** argv) {
         std::cout << usage();
         return 0;
     }
+    if (parsed.opts.version) {
+        std::cout << cli::version_line("catalyst-bench") << "\n";
+        return 0;
+    }
     try {
         return run(parsed.opts);
-    } catch (const std::exception& e) {
+    } catch (const std::exception& e) {  // config_error included: exit 2
         std::fprintf(stderr, "catalyst-bench: %s\n", e.what());
         return 2;
     }

@@ -1,8 +1,11 @@
 #ifndef CATALYST_BENCH_OPTIONS_HPP
 #define CATALYST_BENCH_OPTIONS_HPP
 
+#include "cli/api_options.hpp"
+
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,6 +13,7 @@
 namespace catalyst::bench {
 
 /// What one invocation of catalyst-bench is asked to do. Flags win over the environment.
+/// Durations take units (500ms, 30s, 2m); a plain number counts seconds, as it always did.
 struct options {
     std::uint64_t sessions = 0;   ///< --sessions N: stop after N requests (0 = by time)
     double duration_s = 0;        ///< --duration S; default 5 s when neither is given
@@ -17,10 +21,9 @@ struct options {
     double rate = 0;              ///< --rate R: open loop at R requests/s (excludes --concurrency)
     std::vector<unsigned> sweep;  ///< --sweep 1,16,64: one closed-loop run per concurrency
     double warmup_s = 0;          ///< --warmup S: run this long first, not measured
-    std::string url;              ///< base URL up to /api/v1 ("" = the embedded sandbox)
-    std::string ca_file;          ///< --ca FILE
-    std::string api_key;          ///< from --api-key-file or CATALYST_API_KEY; never printed
-    std::string api_key_file;
+    std::string url;              ///< --url: base URL up to /api/v1 ("" = as configured, else the embedded sandbox)
+    /// --config, --cacert (--ca), --api-key-file as every tool; api.base_url mirrors `url`.
+    cli::api_options api;
     unsigned threads = 1;         ///< --threads N: client-owned threads (0 = the bench's own, via a strand)
     std::size_t max_connections = 0;  ///< --max-connections; 0 = the concurrency (open loop: 64)
     std::size_t max_in_flight = 0;    ///< --max-in-flight (open loop); 0 = 100000
@@ -34,10 +37,11 @@ struct options {
     std::string chart_title;      ///< --title: "" = a title naming the target
     bool brief = false;           ///< --brief: one line (default when driven by compare.sh)
     bool help = false;
+    bool version = false;
 };
 
 /// Looks up an environment variable; nullptr when unset.
-using env_function = std::function<const char*(const char*)>;
+using env_function = cli::env_function;
 
 struct parse_outcome {
     options opts;
@@ -45,8 +49,9 @@ struct parse_outcome {
 };
 
 /// Parses the arguments (without argv[0]) over CATALYST_BENCH_URL, CATALYST_BENCH_CA,
-/// CATALYST_BENCH_CONCURRENCY, CATALYST_BENCH_SECONDS and CATALYST_API_KEY.
-/// Reads no file (the API key file is read by the caller).
+/// CATALYST_BENCH_CONCURRENCY, CATALYST_BENCH_SECONDS, CATALYST_THREADS and
+/// CATALYST_MAX_CONNECTIONS. Reads no file: the client settings (--config, the CATALYST_*
+/// environment, the key file) are resolved by the caller with cli::resolve(opts.api).
 parse_outcome parse_options(const std::vector<std::string_view>& args, const env_function& env);
 
 /// The base URL ("https://h:p/api/v1") from either a base URL or the full endpoint
@@ -56,6 +61,7 @@ std::string base_url_from(std::string_view url);
 /// "1,16,64" -> {1, 16, 64}; empty on any malformed or zero entry.
 std::vector<unsigned> parse_list(std::string_view s);
 
+/// The --help text.
 std::string usage();
 
 }  // namespace catalyst::bench

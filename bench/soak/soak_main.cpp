@@ -6,8 +6,13 @@
 // The sandbox runs in a child process (forked before any thread exists), so that its ledger,
 // which grows with every session by design, does not hide or fake a trend in the client.
 //
-//   catalyst-soak [--duration-s 600] [--sample-s 5] [--concurrency 64] [--connections 16]
-//                 [--no-faults]
+// It fails (exit 1) when a threshold is crossed: error rate, p99 latency, client memory or
+// descriptor growth from the warm sample to the end, so that CI can run it. See --help.
+#include "cli/command_line.hpp"
+#include "cli/values.hpp"
+#include "histogram.hpp"
+#include "verdict.hpp"
+
 #include <catalyst/client.hpp>
 #include <catalyst/sandbox.hpp>
 
@@ -18,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -26,6 +32,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,6 +40,51 @@
 namespace {
 
 using namespace std::chrono_literals;
+using std::chrono::nanoseconds;
+
+struct soak_options {
+    nanoseconds duration = 600s;
+    nanoseconds sample = 5s;
+    unsigned concurrency = 64;
+    std::size_t connections = 16;
+    bool no_faults = false;
+    catalyst::soak::thresholds limits;  ///< max_error_rate: 0.001 with --no-faults unless given
+};
+
+void describe(catalyst::cli::command_line& cl, soak_options& o) {
+    namespace cli = catalyst::cli;
+    cl.section("Load");
+    cl.duration("--duration,--duration-s", "how long (default 10m; a plain number counts seconds)", 1s,
+                [&o](nanoseconds d) {
+                    if (d < 1s) throw cli::value_error("expected at least 1s");
+                    o.duration = d;
+                });
+    cl.duration("--sample,--sample-s", "RSS and descriptors sampled this often (default 5s; plain: seconds)", 1s,
+                [&o](nanoseconds d) {
+                    if (d < 1s) throw cli::value_error("expected at least 1s");
+                    o.sample = d;
+                });
+    cl.whole("--concurrency", "sessions in flight (default 64)", 1, 100'000,
+             [&o](std::uint64_t n) { o.concurrency = static_cast<unsigned>(n); });
+    cl.whole("--connections", "client connection cap (default 16)", 1, 100'000,
+             [&o](std::uint64_t n) { o.connections = n; });
+    cl.flag("--no-faults", "the sandbox injects no fault", o.no_faults);
+    cl.section("Thresholds (exit 1 when one is crossed)");
+    cl.number("--max-error-rate", "failed sessions / all, after retries (default 0.25 with faults, 0.001 without)", 0, 1,
+              o.limits.max_error_rate);
+    cl.duration("--max-p99", "99th percentile of a session's latency, retries included (default 5s; plain: ms)", 1ms,
+                [&o](nanoseconds d) { o.limits.max_p99 = d; });
+    cl.whole("--max-rss-growth-kib", "client resident memory, last samples over the warm one (default 8192)", 0,
+             UINT64_MAX, [&o](std::uint64_t n) { o.limits.max_rss_growth_kib = n; });
+    cl.whole("--max-fd-growth", "client open descriptors, last sample over the warm one (default 8)", 0, UINT64_MAX,
+             [&o](std::uint64_t n) { o.limits.max_fd_growth = n; });
+    cl.footer("Memory and descriptors are judged from the second sample (warm) to the end; with fewer than\n"
+              "three samples they are not judged (said on stderr).\n\n" +
+              cli::exit_codes_text({{0, "every threshold held"},
+                                    {1, "a threshold was crossed (each one named on stderr)"},
+                                    {2, "usage error (the message names the flag)"},
+                                    {3, "the sandbox child could not be started"}}));
+}
 
 long rss_kb(pid_t pid) {
     std::ifstream f("/proc/" + std::to_string(pid) + "/status");
@@ -97,39 +149,24 @@ catalyst::fault_params soak_faults() {
 }  // namespace
 
 int main(int argc, char** argv) {
-    int duration_s = 600, sample_s = 5;
-    unsigned concurrency = 64;
-    std::size_t connections = 16;
-    bool faults = true;
-    for (int i = 1; i < argc; ++i) {
-        std::string a = argv[i];
-        auto value = [&] {
-            if (i + 1 >= argc) {
-                std::fprintf(stderr, "%s needs a value\n", a.c_str());
-                std::exit(2);
-            }
-            return std::atol(argv[++i]);
-        };
-        if (a == "--duration-s") duration_s = static_cast<int>(value());
-        else if (a == "--sample-s") sample_s = static_cast<int>(value());
-        else if (a == "--concurrency") concurrency = static_cast<unsigned>(value());
-        else if (a == "--connections") connections = static_cast<std::size_t>(value());
-        else if (a == "--no-faults") faults = false;
-        else {
-            std::fprintf(stderr, "usage: catalyst-soak [--duration-s N] [--sample-s N] [--concurrency N] "
-                                 "[--connections N] [--no-faults]\n");
-            return 2;
-        }
+    soak_options o;
+    {
+        catalyst::cli::command_line cl("catalyst-soak",
+                                       "catalyst-soak: sustained closed-loop load on one client against a sandbox "
+                                       "that injects faults; fails when errors, latency, memory or descriptors climb.");
+        describe(cl, o);
+        if (auto code = catalyst::cli::parse_or_exit(cl, argc, argv)) return *code;
+        if (o.no_faults && !cl.given("--max-error-rate")) o.limits.max_error_rate = 0.001;
     }
-    if (duration_s < 1 || sample_s < 1 || concurrency < 1 || connections < 1) {
-        std::fprintf(stderr, "every value must be >= 1\n");
-        return 2;
-    }
+    const bool faults = !o.no_faults;
+    const auto sample_s = std::chrono::duration_cast<std::chrono::seconds>(o.sample).count();
+    const auto duration_s = std::chrono::duration_cast<std::chrono::seconds>(o.duration).count();
+    const unsigned concurrency = o.concurrency;
 
     int pipefd[2];
-    if (::pipe(pipefd) != 0) return 1;
+    if (::pipe(pipefd) != 0) return 3;
     const pid_t child = ::fork();
-    if (child < 0) return 1;
+    if (child < 0) return 3;
     if (child == 0) {
         ::close(pipefd[0]);
         run_sandbox(pipefd[1], faults);
@@ -141,15 +178,15 @@ int main(int argc, char** argv) {
     ::close(pipefd[0]);
     const auto nl = hello.find('\n');
     if (nl == std::string::npos) {
-        std::fprintf(stderr, "the sandbox did not start\n");
-        return 1;
+        std::fprintf(stderr, "catalyst-soak: the sandbox did not start\n");
+        return 3;
     }
 
     catalyst::client_params p;
     p.base_url = "https://127.0.0.1:" + hello.substr(0, nl) + "/api/v1";
     p.api_key = "rk_test_123";
     p.tls.ca_pem = hello.substr(nl + 1);
-    p.max_connections = connections;
+    p.max_connections = o.connections;
     p.threads = 1;
     p.retry.base_backoff = 5ms;
     p.retry.max_backoff = 100ms;
@@ -162,6 +199,8 @@ int main(int argc, char** argv) {
     std::map<std::string, std::uint64_t> by_error;
     std::atomic<bool> stopping{false};
     std::atomic<unsigned> in_flight{0};
+    catalyst::bench::histogram latency;  // written on the client's one thread, read after it ends
+    std::vector<long> rss, fds;
     {
         catalyst::client cl(p);
         std::function<void()> one;
@@ -175,7 +214,9 @@ int main(int argc, char** argv) {
             r.lead.email = "soak" + std::to_string(n) + "@example.com";
             r.lead.country = "FR";
             in_flight.fetch_add(1);
-            cl.async_create_session(r, [&](boost::system::error_code ec, catalyst::session) {
+            const auto sent = std::chrono::steady_clock::now();
+            cl.async_create_session(r, [&, sent](boost::system::error_code ec, catalyst::session) {
+                latency.record(static_cast<std::uint64_t>((std::chrono::steady_clock::now() - sent).count()));
                 if (ec) {
                     failed.fetch_add(1);
                     std::lock_guard lock(m);
@@ -193,17 +234,16 @@ int main(int argc, char** argv) {
                     "fds", "sbx_rss", "sbx_fds");
         const auto t0 = std::chrono::steady_clock::now();
         std::uint64_t last_done = 0;
-        std::vector<long> rss, fds;
-        for (int t = sample_s; t <= duration_s; t += sample_s) {
+        for (long long t = sample_s; t <= duration_s; t += sample_s) {
             std::this_thread::sleep_until(t0 + std::chrono::seconds(t));
             const std::uint64_t done = ok.load() + failed.load();
             const long r = rss_kb(::getpid()), f = open_fds(::getpid());
             rss.push_back(r);
             fds.push_back(f);
-            std::printf("%8d %10llu %10llu %8llu %9.0f %7ld %9ld %7ld %6ld\n", t,
+            std::printf("%8lld %10llu %10llu %8llu %9.0f %7ld %9ld %7ld %6ld\n", t,
                         static_cast<unsigned long long>(done), static_cast<unsigned long long>(ok.load()),
                         static_cast<unsigned long long>(failed.load()),
-                        static_cast<double>(done - last_done) / sample_s, r, f, rss_kb(child), open_fds(child));
+                        static_cast<double>(done - last_done) / static_cast<double>(sample_s), r, f, rss_kb(child), open_fds(child));
             std::fflush(stdout);
             last_done = done;
         }
@@ -220,17 +260,26 @@ int main(int argc, char** argv) {
             std::lock_guard lock(m);
             for (const auto& [e, n] : by_error) std::printf("  error %-40s %llu\n", e.c_str(), static_cast<unsigned long long>(n));
         }
-        // Flat: compare the second sample (warm) with the last.
-        if (rss.size() >= 3) {
-            long rmax = 0, fmax = 0;
-            for (auto v : rss) rmax = std::max(rmax, v);
-            for (auto v : fds) fmax = std::max(fmax, v);
-            std::printf("client rss_kb: warm %ld, last %ld, max %ld; fds: warm %ld, last %ld, max %ld\n", rss[1],
-                        rss.back(), rmax, fds[1], fds.back(), fmax);
-        }
     }
     ::kill(child, SIGTERM);
     int status = 0;
     ::waitpid(child, &status, 0);
-    return 0;
+
+    // The verdict: every threshold, each crossing named.
+    catalyst::soak::run_figures run{ok.load(), failed.load(), nanoseconds(latency.percentile(99)), rss, fds};
+    const std::uint64_t done = run.ok + run.failed;
+    std::printf("error rate %.4f (max %.4f); latency p50 %.1f ms p99 %.1f ms (max %.1f ms)\n",
+                done ? static_cast<double>(run.failed) / static_cast<double>(done) : 0.0, o.limits.max_error_rate,
+                static_cast<double>(latency.percentile(50)) / 1e6, static_cast<double>(run.p99.count()) / 1e6,
+                static_cast<double>(o.limits.max_p99.count()) / 1e6);
+    if (rss.size() >= 3)
+        std::printf("client rss_kb: warm %ld, last %ld, max %ld; fds: warm %ld, last %ld, max %ld\n", rss[1],
+                    rss.back(), *std::max_element(rss.begin(), rss.end()), fds[1], fds.back(),
+                    *std::max_element(fds.begin(), fds.end()));
+    const auto v = catalyst::soak::judge(run, o.limits);
+    if (!v.memory_judged)
+        std::fprintf(stderr, "catalyst-soak: memory and descriptors not judged: %zu samples (3 needed; raise "
+                             "--duration or lower --sample)\n", rss.size());
+    for (const auto& c : v.crossed) std::fprintf(stderr, "catalyst-soak: FAIL %s\n", c.c_str());
+    return v.crossed.empty() ? 0 : 1;
 }

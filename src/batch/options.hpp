@@ -3,6 +3,7 @@
 
 #include "batch/input.hpp"
 #include "batch/key.hpp"
+#include "cli/api_options.hpp"
 
 #include <catalyst/config.hpp>
 
@@ -18,7 +19,8 @@ namespace catalyst::batch {
 enum class progress_mode { automatic, bar, plain, none };
 
 /// The command line of catalyst-batch, parsed; nothing is opened or checked on disk here.
-struct options {
+/// --config, --base-url, --cacert and --api-key-file are those of every tool (cli::api_options).
+struct options : cli::api_options {
     std::string input;                      ///< path, or "-" for stdin
     std::optional<input_format> format;     ///< unset: from the input's extension
     std::string output;                     ///< "" or "-": stdout (no resume possible)
@@ -27,9 +29,6 @@ struct options {
     double rate = 0;                        ///< lines started per second, 0 = unpaced
     std::optional<std::chrono::milliseconds> deadline;
     std::optional<unsigned> max_attempts;
-    std::string config_file;
-    std::string api_key_file;
-    std::optional<std::string> base_url;
     bool sandbox = false;                   ///< --sandbox: the embedded sandbox is the target
     bool accept_target_change = false;      ///< resume an output written against another target
     bool accept_key_change = false;         ///< resume an output written with another API key
@@ -47,19 +46,13 @@ struct options {
 };
 
 /// A command line we refuse: exit code 2 with this message.
-class usage_error : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
+using usage_error = cli::usage_error;
 
 /// Parses `args` (without the program name). The environment supplies `JOB_COMPLETION_INDEX`
 /// (with `--shards N` or `CATALYST_BATCH_SHARDS`). Throws `usage_error`, e.g. for `--api-key`.
 options parse_options(const std::vector<std::string_view>& args, const env_lookup& getenv_fn = {});
 
 std::string help_text();
-
-/// "30s", "15m", "24h", "7d" (also "500ms"); std::nullopt for anything else or zero.
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view s);
 
 }  // namespace catalyst::batch
 

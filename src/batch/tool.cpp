@@ -4,22 +4,19 @@
 #include "batch/header.hpp"
 #include "batch/options.hpp"
 #include "batch/timestamp.hpp"
+#include "cli/version.hpp"
 
 #include <catalyst/config.hpp>
 #include <catalyst/sandbox.hpp>
 #include <catalyst/validation.hpp>
 #include <catalyst/version.hpp>
 
-#include <boost/json/parse.hpp>
-
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -31,27 +28,6 @@ namespace {
 void say(const std::string& s) {
     std::fprintf(stderr, "catalyst-batch: %s\n", s.c_str());
     std::fflush(stderr);
-}
-
-// True when the config file names a base URL of its own (then no embedded sandbox).
-bool config_sets_base_url(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return false;  // apply_file reports the unreadable file
-    std::stringstream ss;
-    ss << in.rdbuf();
-    boost::system::error_code ec;
-    auto v = boost::json::parse(ss.str(), ec);
-    return !ec && v.is_object() && v.get_object().contains("base_url");
-}
-
-std::string read_key_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw config_error("--api-key-file", "cannot read " + path + ": " + std::strerror(errno));
-    std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    while (!key.empty() && (key.back() == '\n' || key.back() == '\r' || key.back() == ' ' || key.back() == '\t'))
-        key.pop_back();
-    if (key.empty()) throw config_error("--api-key-file", path + " is empty");
-    return key;
 }
 
 // A resume reads the input once before anything is sent: every line the output file has a
@@ -126,7 +102,7 @@ int run_tool(int argc, char** argv) {
         return exit_ok;
     }
     if (opt.version) {
-        std::puts("catalyst-batch " CATALYST_VERSION_STRING);
+        std::printf("%s\n", cli::version_line("catalyst-batch").c_str());
         return exit_ok;
     }
 
@@ -135,17 +111,15 @@ int run_tool(int argc, char** argv) {
         return exit_usage;
     }
 
-    // Configuration: defaults, the file, the environment, then the flags.
+    // Configuration: defaults, the file, the environment, then the flags (as every tool).
     client_params params;
     const bool embedded = opt.sandbox;
     bool has_target = false;
     try {
-        params = load_client_params(opt.config_file);
-        if (opt.base_url) params.base_url = *opt.base_url;
-        if (!opt.api_key_file.empty()) params.api_key = read_key_file(opt.api_key_file);
-        const char* env_url = std::getenv("CATALYST_BASE_URL");
-        has_target = opt.base_url || (env_url && *env_url) ||
-                     (!opt.config_file.empty() && config_sets_base_url(opt.config_file));
+        auto resolved = cli::resolve(opt);
+        params = std::move(resolved.params);
+        has_target = resolved.base_url_configured;
+        check(params);
         // The target is never guessed: an unset variable must not turn a real run into a demo.
         if (embedded && has_target)
             throw config_error("--sandbox", "a base URL is configured too (--base-url, CATALYST_BASE_URL or "
@@ -300,6 +274,8 @@ int run_tool(int argc, char** argv) {
             return exit_usage;
         }
         params.base_url = sb->base_url();
+        params.tls.ca_file.clear();  // the embedded sandbox brings its own CA
+        params.tls.ca_dir.clear();
         params.tls.ca_pem = sb->ca_pem();
         if (params.api_key.empty()) params.api_key = sb->params().api_keys.front();
         say("--sandbox: running against an embedded sandbox at " + params.base_url +

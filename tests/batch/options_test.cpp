@@ -71,7 +71,8 @@ TEST(options, target_and_retention_flags) {
     EXPECT_EQ(parse({"a.jsonl", "--key-retention=30s"}).key_retention, std::chrono::seconds(30));
     EXPECT_EQ(parse({"a.jsonl", "--key-retention", "7d"}).key_retention, std::chrono::hours(7 * 24));
     EXPECT_EQ(parse({"a.jsonl", "--key-retention", "1500ms"}).key_retention, std::chrono::milliseconds(1500));
-    for (const char* bad : {"24", "0h", "-1h", "1.5h", "h", "24hours", ""})
+    EXPECT_EQ(parse({"a.jsonl", "--key-retention", "1.5h"}).key_retention, std::chrono::minutes(90));
+    for (const char* bad : {"24", "0h", "-1h", "h", "24hours", ""})
         EXPECT_THROW(parse({"a.jsonl", "--key-retention", bad}), usage_error) << bad;
 }
 

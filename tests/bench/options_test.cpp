@@ -1,5 +1,7 @@
 #include "options.hpp"
 
+#include "cli/fake_env.hpp"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -8,18 +10,9 @@
 using catalyst::bench::base_url_from;
 using catalyst::bench::parse_list;
 using catalyst::bench::parse_options;
+using catalyst::cli::test::fake_env;
 
 namespace {
-
-struct fake_env {
-    std::map<std::string, std::string> vars;
-    catalyst::bench::env_function fn() const {
-        return [this](const char* name) -> const char* {
-            auto it = vars.find(name);
-            return it == vars.end() ? nullptr : it->second.c_str();
-        };
-    }
-};
 
 catalyst::bench::parse_outcome parse(std::vector<std::string_view> args, const fake_env& env = {}) {
     return parse_options(args, env.fn());
@@ -46,7 +39,8 @@ TEST(bench_options, compare_sh_environment_drives_a_brief_run) {
     auto r = parse({}, env);
     ASSERT_EQ(r.error, "");
     EXPECT_EQ(r.opts.url, "https://127.0.0.1:18443/api/v1");
-    EXPECT_EQ(r.opts.ca_file, "/tmp/ref/ca.crt");
+    EXPECT_EQ(r.opts.api.ca_file, "/tmp/ref/ca.crt");
+    EXPECT_EQ(r.opts.api.base_url, "https://127.0.0.1:18443/api/v1");
     EXPECT_EQ(r.opts.concurrency, 16u);
     EXPECT_EQ(r.opts.duration_s, 8.0);
     EXPECT_TRUE(r.opts.brief);
@@ -61,7 +55,6 @@ TEST(bench_options, flags_win_over_the_environment) {
     EXPECT_EQ(r.opts.duration_s, 0.0);  // the count given on the command line decides
     EXPECT_TRUE(r.opts.json);
     EXPECT_FALSE(r.opts.brief);
-    EXPECT_EQ(r.opts.api_key, "rk_env");
 }
 
 TEST(bench_options, open_loop_and_sweep) {
@@ -91,10 +84,15 @@ TEST(bench_options, bad_input_names_the_flag_or_variable) {
         {{"--sweep", "1", "--reference", "wrk.txt"}, "--reference"},
         {{"--chart", "x.svg", "--reference", "wrk.txt", "-c", "4"}, "only draws"},
         {{"--url", "ftp://x"}, "--url"},
-        {{"--ca", "ca.pem"}, "--ca"},
+        {{"--ca", "ca.pem"}, "--cacert: only meaningful with --url"},
+        {{"--cacert=ca.pem"}, "--cacert: only meaningful with --url"},
+        {{"--json=maybe"}, "--json: expected true or false"},
+        {{"--duration", "0"}, "--duration"},
+        {{"--duration=5x"}, "--duration"},
+        {{"--api-key", "rk_live_x"}, "--api-key is refused"},
         {{"--threads", "1000"}, "--threads"},
         {{"--duration"}, "--duration: missing value"},
-        {{"--frobnicate"}, "unknown argument '--frobnicate'"},
+        {{"--frobnicate"}, "unknown option '--frobnicate'"},
     };
     for (const auto& c : cases) {
         auto r = parse(c.args);
@@ -104,6 +102,41 @@ TEST(bench_options, bad_input_names_the_flag_or_variable) {
     EXPECT_NE(parse({}, env).error.find("CATALYST_BENCH_CONCURRENCY"), std::string::npos);
     fake_env env2{{{"CATALYST_BENCH_SECONDS", "-1"}}};
     EXPECT_NE(parse({}, env2).error.find("CATALYST_BENCH_SECONDS"), std::string::npos);
+}
+
+TEST(bench_options, durations_take_units_and_plain_numbers_count_seconds) {
+    auto r = parse({"--duration=500ms", "--warmup", "2m"});
+    ASSERT_EQ(r.error, "");
+    EXPECT_DOUBLE_EQ(r.opts.duration_s, 0.5);
+    EXPECT_DOUBLE_EQ(r.opts.warmup_s, 120.0);
+    auto plain = parse({"-d", "2.5"});
+    ASSERT_EQ(plain.error, "");
+    EXPECT_DOUBLE_EQ(plain.opts.duration_s, 2.5);
+    fake_env env{{{"CATALYST_BENCH_SECONDS", "1m"}}};
+    EXPECT_DOUBLE_EQ(parse({}, env).opts.duration_s, 60.0);
+}
+
+TEST(bench_options, every_flag_takes_the_equals_form_and_booleans_their_value) {
+    auto r = parse({"--concurrency=8", "--url=https://h:1/api/v1/payment-sessions/", "--cacert=ca.pem", "--json=false",
+                    "--brief=true", "--threads=0", "--max-connections=4", "--config=c.json", "--api-key-file=k"});
+    ASSERT_EQ(r.error, "");
+    EXPECT_EQ(r.opts.concurrency, 8u);
+    EXPECT_EQ(r.opts.url, "https://h:1/api/v1");
+    EXPECT_EQ(r.opts.api.ca_file, "ca.pem");
+    EXPECT_FALSE(r.opts.json);
+    EXPECT_TRUE(r.opts.brief);
+    EXPECT_EQ(r.opts.threads, 0u);
+    EXPECT_EQ(r.opts.max_connections, 4u);
+    EXPECT_EQ(r.opts.api.config_file, "c.json");
+    EXPECT_EQ(r.opts.api.api_key_file, "k");
+}
+
+TEST(bench_options, the_catalyst_environment_and_a_config_file_make_cacert_meaningful) {
+    fake_env env{{{"CATALYST_BASE_URL", "https://h:1/api/v1"}, {"CATALYST_THREADS", "3"}}};
+    auto r = parse({"--cacert", "ca.pem"}, env);
+    ASSERT_EQ(r.error, "");
+    EXPECT_EQ(r.opts.threads, 3u);
+    EXPECT_EQ(parse({"--cacert", "ca.pem", "--config", "c.json"}).error, "");
 }
 
 TEST(bench_options, chart_only_draws_references) {
@@ -117,11 +150,16 @@ TEST(bench_options, chart_only_draws_references) {
     EXPECT_FALSE(with_sweep.opts.chart_only);
 }
 
-TEST(bench_options, help) {
+TEST(bench_options, help_and_version) {
     auto r = parse({"--help"});
     EXPECT_EQ(r.error, "");
     EXPECT_TRUE(r.opts.help);
-    EXPECT_NE(catalyst::bench::usage().find("--sweep"), std::string::npos);
+    EXPECT_TRUE(parse({"--version"}).opts.version);
+    const std::string usage = catalyst::bench::usage();
+    for (const char* part : {"--sweep", "--cacert", "--config", "CATALYST_BENCH_URL", "CATALYST_CA_FILE", "Exit codes:"})
+        EXPECT_NE(usage.find(part), std::string::npos) << part;
+    EXPECT_EQ(usage.find(CATALYST_SOURCE_DIR), std::string::npos) << "--help names a path of the build machine";
+    EXPECT_EQ(usage.find("shared/bench"), std::string::npos) << "--help names a script outside the repository";
 }
 
 TEST(bench_options, base_url_from_endpoint_or_base) {

@@ -290,7 +290,7 @@ TEST_F(SandboxCli, RetentionFlagsAndTheAdminTokenFromTheEnvironment) {
     EXPECT_EQ(c.wait(20s), 0);
 
     for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
-             {"--idempotency-ttl", "soon"}, {"--idempotency-ttl", "5d"}, {"--max-sessions", "0"}, {"--max-idempotency-records", "-1"}}) {
+             {"--idempotency-ttl", "soon"}, {"--idempotency-ttl", "400d"}, {"--max-sessions", "0"}, {"--max-idempotency-records", "-1"}}) {
         child bad({flag, value});
         EXPECT_EQ(bad.wait(10s), 2) << flag << " " << value;
         EXPECT_NE(bad.read_until("", 0ms).find(flag), std::string::npos) << flag;
