@@ -126,6 +126,8 @@ private:
     void read_loop() {
         std::uint64_t empty = 0;
         std::uint64_t other = 0;
+        std::uint64_t read = 0;
+        std::uint64_t skipped = 0;
         std::exception_ptr error;
         try {
             input_source src([this](char* b, std::size_t n) { return read_input(b, n); }, p_.input);
@@ -133,11 +135,15 @@ private:
             while (src.next(item)) {
                 bytes_read_.store(src.bytes_read(), std::memory_order_relaxed);
                 if (stop_reading_) break;  // the last line may be cut: never sent
+                ++read;
                 // Every line the file knows is checked (a pre-pass did it already for a regular
                 // file; this covers stdin): an edited input stops the run, it is not mixed in.
                 if (auto why = check_line(out_.resume(), item.line, item.key.hex); !why.empty())
                     throw input_error(why);
-                if (out_.resume().is_done(item.line)) continue;
+                if (out_.resume().is_done(item.line)) {
+                    ++skipped;
+                    continue;
+                }
                 if (!p_.shard.contains(item.key)) {
                     ++other;
                     continue;
@@ -154,7 +160,11 @@ private:
         } catch (...) {
             error = std::current_exception();
         }
-        net::post(ctx_, [this, empty, other, error] { on_input_end(empty, other, error); });
+        net::post(ctx_, [this, empty, other, read, skipped, error] {
+            stats_.lines_read = read;
+            stats_.skipped_done = skipped;
+            on_input_end(empty, other, error);
+        });
     }
 
     // --- the event loop -------------------------------------------------------------

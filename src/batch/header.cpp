@@ -31,14 +31,6 @@ std::optional<run_target> target_of(std::string_view base_url) {
     return t;
 }
 
-std::string key_fingerprint(std::string_view api_key) {
-    return api_key.empty() ? std::string{} : sha256_hex(api_key, 8);
-}
-
-namespace {
-
-std::string shard_text(const shard_spec& s) { return std::to_string(s.index) + "/" + std::to_string(s.count); }
-
 json::object target_json(const run_target& t) {
     json::object o;
     if (t.embedded_sandbox) {
@@ -53,6 +45,14 @@ json::object target_json(const run_target& t) {
     }
     return o;
 }
+
+std::string key_fingerprint(std::string_view api_key) {
+    return api_key.empty() ? std::string{} : sha256_hex(api_key, 8);
+}
+
+namespace {
+
+std::string shard_text(const shard_spec& s) { return std::to_string(s.index) + "/" + std::to_string(s.count); }
 
 }  // namespace
 

@@ -5,6 +5,8 @@
 
 #include <catalyst/version.hpp>
 
+#include <boost/json/fwd.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -29,6 +31,10 @@ struct run_target {
     std::string describe() const;
     friend bool operator==(const run_target&, const run_target&) = default;
 };
+
+/// The target as the header writes it: `{"scheme","host","port","path"}`, or
+/// `{"embedded_sandbox":true}`, or `{"none":true}`.
+boost::json::object target_json(const run_target& t);
 
 /// Reads a target from a base URL; std::nullopt when the client would refuse it.
 std::optional<run_target> target_of(std::string_view base_url);

@@ -33,6 +33,9 @@ void describe(cli::command_line& cl, options& o, extras& x) {
              });
     cl.text("--output,-o", "FILE", "results, one JSON record per input line (default: stdout). An existing file is "
             "resumed: lines already in it are skipped", o.output);
+    cl.text("--summary", "FILE", "at the end of every run (failed, refused or aborted too), a JSON summary for job "
+            "systems, replaced atomically: version, times, target, campaign, shard, paths, counts, exit code. Never "
+            "a lead's field, never the API key (see docs/batch.md)", o.summary);
     cl.text("--campaign", "UUID", "campaign for requests that name none", o.campaign);
     cl.flag("--retry-failed", "resume, and send again the lines whose record is an error other than "
             "validation_failed (their records are replaced, same keys)", o.retry_failed);
@@ -114,7 +117,7 @@ void describe(cli::command_line& cl, options& o, extras& x) {
                    {exit_failed, "some lines failed"},
                    {exit_usage, "usage, configuration, input or output error (an output written for another input, "
                                 "target, key, campaign or shards; a resend past --key-retention; a failed write, "
-                                "fdatasync or close)"},
+                                "fdatasync or close; a --summary FILE that cannot be written, after a run otherwise ok)"},
                    {exit_aborted, "aborted by SIGINT/SIGTERM (in-flight lines finished and written; rerun to resume)"}}));
 }
 

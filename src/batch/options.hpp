@@ -25,6 +25,7 @@ struct options : cli::api_options {
     std::optional<input_format> format;     ///< unset: from the input's extension
     std::string output;                     ///< "" or "-": stdout (no resume possible)
     std::optional<std::string> campaign;
+    std::string summary;                    ///< --summary FILE: a JSON summary for job systems ("" = none)
     unsigned concurrency = 64;
     double rate = 0;                        ///< lines started per second, 0 = unpaced
     std::optional<std::chrono::milliseconds> deadline;

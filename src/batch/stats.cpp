@@ -64,7 +64,10 @@ void run_stats::add(const result_record& r) {
     } else {
         ++created;
     }
-    if (r.attempts > 0) latency.add(r.latency_ms);
+    if (r.attempts > 0) {
+        ++sent;
+        latency.add(r.latency_ms);
+    }
 }
 
 std::string format_summary(const run_stats& s, std::chrono::milliseconds wall, bool aborted) {

@@ -37,6 +37,9 @@ struct run_stats {
     std::uint64_t validated = 0;  ///< --dry-run: valid lines
     std::uint64_t failed = 0;
     std::map<std::string, std::uint64_t> failed_by_reason;
+    std::uint64_t sent = 0;          ///< lines with a request sent (at least one attempt)
+    std::uint64_t lines_read = 0;    ///< input records read (empty lines not counted)
+    std::uint64_t skipped_done = 0;  ///< lines read that an earlier run already has an outcome for
     std::uint64_t empty_lines = 0;
     std::uint64_t other_shards = 0;
     std::uint64_t previous_ok = 0;
@@ -46,6 +49,7 @@ struct run_stats {
 
     void add(const result_record& r);
     std::uint64_t done() const noexcept { return created + replayed + reused + validated + failed; }
+    std::uint64_t ok() const noexcept { return created + replayed + reused + validated; }
 };
 
 /// The final summary, several lines for people.

@@ -3,6 +3,7 @@
 #include "batch/engine.hpp"
 #include "batch/header.hpp"
 #include "batch/options.hpp"
+#include "batch/summary.hpp"
 #include "batch/timestamp.hpp"
 #include "cli/version.hpp"
 
@@ -85,30 +86,18 @@ std::string check_retention(const resume_state& st, std::chrono::milliseconds re
                  "the API's real retention with --key-retention";
 }
 
-}  // namespace
+// Says why the run stops (exit 2) and keeps it for the summary. The tool's messages name lines,
+// columns and settings, never an input cell's value nor the API key.
+int refuse(run_report& rep, std::string why) {
+    say(why);
+    rep.error = std::move(why);
+    return exit_usage;
+}
 
-int run_tool(int argc, char** argv) {
-    std::signal(SIGPIPE, SIG_IGN);
-    options opt;
-    try {
-        std::vector<std::string_view> args(argv + 1, argv + argc);
-        opt = parse_options(args);
-    } catch (const usage_error& e) {
-        say(e.what());
-        return exit_usage;
-    }
-    if (opt.help) {
-        std::fputs(help_text().c_str(), stdout);
-        return exit_ok;
-    }
-    if (opt.version) {
-        std::printf("%s\n", cli::version_line("catalyst-batch").c_str());
-        return exit_ok;
-    }
-
+// The run proper, after the command line: fills `rep` as far as it gets; returns the exit code.
+int run(options& opt, run_report& rep) {
     if (opt.campaign && !rules::is_uuid(*opt.campaign)) {
-        say("--campaign: \"" + *opt.campaign + "\" is not a lower-case hyphenated UUID");
-        return exit_usage;
+        return refuse(rep, "--campaign: \"" + *opt.campaign + "\" is not a lower-case hyphenated UUID");
     }
 
     // Configuration: defaults, the file, the environment, then the flags (as every tool).
@@ -136,11 +125,9 @@ int run_tool(int argc, char** argv) {
             throw config_error("CATALYST_API_KEY", "no API key: set CATALYST_API_KEY or pass --api-key-file FILE");
         if (!embedded && has_target) check(params);
     } catch (const config_error& e) {
-        say(std::string("configuration: ") + e.what());
-        return exit_usage;
+        return refuse(rep, std::string("configuration: ") + e.what());
     } catch (const std::exception& e) {
-        say(std::string("configuration: ") + e.what());
-        return exit_usage;
+        return refuse(rep, std::string("configuration: ") + e.what());
     }
 
     // Input.
@@ -148,8 +135,7 @@ int run_tool(int argc, char** argv) {
     if (opt.input != "-") {
         in_fd = ::open(opt.input.c_str(), O_RDONLY | O_CLOEXEC);
         if (in_fd < 0) {
-            say("cannot open input " + opt.input + ": " + std::strerror(errno));
-            return exit_usage;
+            return refuse(rep, "cannot open input " + opt.input + ": " + std::strerror(errno));
         }
     }
     struct input_closer {
@@ -160,11 +146,7 @@ int run_tool(int argc, char** argv) {
     } closer{in_fd};
 
     // What this run is: the header it writes, and what an earlier run's header must match.
-    run_header header;
-    header.campaign = opt.campaign;
-    header.shard = opt.shard;
-    header.dry_run = opt.dry_run;
-    header.started_ms = now_ms();
+    run_header& header = rep.header;  // version, campaign, shard, dry_run and start: run_tool
     if (embedded) {
         header.target.embedded_sandbox = true;
         header.key_fingerprint = key_fingerprint(params.api_key.empty() ? sandbox_params{}.api_keys.front()
@@ -172,14 +154,14 @@ int run_tool(int argc, char** argv) {
     } else if (has_target) {
         auto t = target_of(params.base_url);
         if (!t) {
-            say("configuration: base URL: not an https URL the client accepts");
-            return exit_usage;
+            return refuse(rep, "configuration: base URL: not an https URL the client accepts");
         }
         header.target = *t;
         header.key_fingerprint = key_fingerprint(params.api_key);
     } else {
         header.target.none = true;
     }
+    rep.target_known = true;
 
     // Output (and what an earlier run already did).
     input_params ip;
@@ -190,24 +172,21 @@ int run_tool(int argc, char** argv) {
     try {
         out = std::make_unique<output_file>(opt.output, opt.retry_failed);
     } catch (const std::exception& e) {
-        say(e.what());
-        return exit_usage;
+        return refuse(rep, e.what());
     }
     const auto& resumed = out->resume();
     if (resumed.header) {
         const run_header& before = *resumed.header;
         if (before.dry_run != opt.dry_run) {
-            say("output " + opt.output + (opt.dry_run ? " holds real results: a --dry-run needs another file"
+            return refuse(rep, "output " + opt.output + (opt.dry_run ? " holds real results: a --dry-run needs another file"
                                                       : " holds --dry-run records: use another output file"));
-            return exit_usage;
         }
         const auto diff = header_mismatches(before, header, {opt.accept_target_change, opt.accept_key_change});
         if (!diff.empty()) {
             std::string msg = "output " + opt.output + " was written with other settings, not resumed:";
             for (const auto& d : diff) msg += "\n  - " + d;
             msg += "\nUse the earlier settings, or another --output file.";
-            say(msg);
-            return exit_usage;
+            return refuse(rep, msg);
         }
         if (!(before.target == header.target))
             say("--accept-target-change: resuming " + opt.output + " (written against " + before.target.describe() +
@@ -220,21 +199,17 @@ int run_tool(int argc, char** argv) {
     }
     try {
         if (auto why = verify_input(in_fd, ip, resumed); !why.empty()) {
-            say("resume of " + opt.output + " refused: " + why);
-            return exit_usage;
+            return refuse(rep, "resume of " + opt.output + " refused: " + why);
         }
     } catch (const input_error& e) {
-        say(std::string("input ") + opt.input + ": " + e.what());
-        return exit_usage;
+        return refuse(rep, std::string("input ") + opt.input + ": " + e.what());
     } catch (const std::exception& e) {
-        say(std::string("input ") + opt.input + ": " + e.what());
-        return exit_usage;
+        return refuse(rep, std::string("input ") + opt.input + ": " + e.what());
     }
     if (!opt.dry_run) {
         if (auto why = check_retention(resumed, opt.key_retention); !why.empty()) {
             if (!opt.accept_duplicate_risk) {
-                say(why);
-                return exit_usage;
+                return refuse(rep, why);
             }
             say("--accept-duplicate-risk: resending anyway; " +
                 why.substr(0, why.find(". Check")));
@@ -244,8 +219,7 @@ int run_tool(int argc, char** argv) {
         if (const auto dropped = out->drop_retriable(); dropped > 0)
             say("--retry-failed: " + std::to_string(dropped) + " error records removed; their lines are sent again");
     } catch (const std::exception& e) {
-        say(e.what());
-        return exit_usage;
+        return refuse(rep, e.what());
     }
     if (resumed.records > 0) {
         say("resuming " + opt.output + ": " + std::to_string(resumed.records) + " lines already done" +
@@ -259,8 +233,7 @@ int run_tool(int argc, char** argv) {
     try {
         out->write_header(header);
     } catch (const std::exception& e) {
-        say(e.what());
-        return exit_usage;
+        return refuse(rep, e.what());
     }
 
     // The embedded sandbox, asked for with --sandbox.
@@ -270,8 +243,7 @@ int run_tool(int argc, char** argv) {
             sb = std::make_unique<sandbox>(sandbox_params{});
             sb->start();
         } catch (const std::exception& e) {
-            say(std::string("cannot start the embedded sandbox: ") + e.what());
-            return exit_usage;
+            return refuse(rep, std::string("cannot start the embedded sandbox: ") + e.what());
         }
         params.base_url = sb->base_url();
         params.tls.ca_file.clear();  // the embedded sandbox brings its own CA
@@ -314,7 +286,7 @@ int run_tool(int argc, char** argv) {
             ep.total = count_records(in_fd, *opt.format);
     }
 
-    run_stats stats;
+    run_stats& stats = rep.stats;
     stats.previous_ok = resumed.ok;
     stats.previous_failed = resumed.failed;
     stats.previous_failed_by_reason = resumed.failed_by_reason;
@@ -332,20 +304,61 @@ int run_tool(int argc, char** argv) {
         cl.reset();
         out->close();  // fdatasync and close report here what the file system lost (NFS)
     } catch (const input_error& e) {
-        say(std::string("input ") + opt.input + ": " + e.what());
-        return exit_usage;
+        return refuse(rep, std::string("input ") + opt.input + ": " + e.what());
     } catch (const config_error& e) {
-        say(std::string("configuration: ") + e.what());
-        return exit_usage;
+        return refuse(rep, std::string("configuration: ") + e.what());
     } catch (const std::exception& e) {
-        say(e.what());
-        return exit_usage;
+        return refuse(rep, e.what());
     }
     const auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
     std::fputs(format_summary(stats, wall, result == engine_result::aborted).c_str(), stderr);
     if (sb) sb->stop();
     if (result == engine_result::aborted) return exit_aborted;
     return stats.failed + stats.previous_failed > 0 ? exit_failed : exit_ok;
+}
+
+}  // namespace
+
+int run_tool(int argc, char** argv) {
+    std::signal(SIGPIPE, SIG_IGN);
+    options opt;
+    try {
+        std::vector<std::string_view> args(argv + 1, argv + argc);
+        opt = parse_options(args);
+    } catch (const usage_error& e) {
+        say(e.what());
+        return exit_usage;
+    }
+    if (opt.help) {
+        std::fputs(help_text().c_str(), stdout);
+        return exit_ok;
+    }
+    if (opt.version) {
+        std::printf("%s\n", cli::version_line("catalyst-batch").c_str());
+        return exit_ok;
+    }
+
+    // Everything after this point ends with the --summary file, whatever the exit code.
+    run_report rep;
+    rep.header.started_ms = now_ms();
+    const auto t0 = std::chrono::steady_clock::now();
+    rep.input = opt.input;
+    rep.output = opt.output;
+    rep.header.shard = opt.shard;
+    rep.header.dry_run = opt.dry_run;
+    if (opt.campaign && rules::is_uuid(*opt.campaign)) rep.header.campaign = opt.campaign;
+    int code = run(opt, rep);
+    if (!opt.summary.empty()) {
+        const auto elapsed =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+        try {
+            write_file_atomically(opt.summary, summary_json(rep, code, now_ms(), elapsed.count()));
+        } catch (const std::exception& e) {
+            say(e.what());
+            if (code == exit_ok) code = exit_usage;
+        }
+    }
+    return code;
 }
 
 }  // namespace catalyst::batch
