@@ -138,5 +138,23 @@ TEST_F(batch_summary, a_summary_that_cannot_be_written_turns_success_into_exit_2
     EXPECT_EQ(outcomes_in(path("out.jsonl")), 2);  // the run itself went through
 }
 
+TEST_F(batch_summary, an_aborted_run_writes_a_summary_with_exit_3_and_the_counts_so_far) {
+    constexpr int n = 300;
+    test::spit(path("in.jsonl"), leads(n));
+    auto c = test::spawn(exe, {path("in.jsonl"), "-o", path("out.jsonl"), "--rate", "200", "--concurrency", "4",
+                               "--summary", path("summary.json")},
+                         env(), dir_.string());
+    for (int i = 0; i < 3000 && outcomes_in(path("out.jsonl")) == 0; ++i) std::this_thread::sleep_for(10ms);
+    ::kill(c.pid, SIGINT);
+    ASSERT_EQ(test::wait_for(c), 3) << test::slurp(c.err_path);
+    const auto partial = records(path("out.jsonl"));
+    const auto s = summary(path("summary.json"));
+    ASSERT_FALSE(s.empty());
+    EXPECT_EQ(s.at("exit_code"), json::value(3));
+    EXPECT_EQ(count(s, "records"), partial.size());
+    EXPECT_EQ(count(s, "ok"), partial.size());
+    EXPECT_LT(count(s, "records"), static_cast<std::uint64_t>(n));
+}
+
 }  // namespace
 }  // namespace catalyst::batch
