@@ -66,6 +66,36 @@ std::size_t count(const std::vector<outcome>& v, error_code ec) {
     return n;
 }
 
+/// A TCP listener on 127.0.0.1 that accepts and holds connections but never says a word (a
+/// server stalled before the TLS handshake), on its own thread until destroyed.
+class silent_listener {
+public:
+    silent_listener() {
+        accept();
+        thread_ = std::thread([this] { ctx_.run_for(30s); });
+    }
+    ~silent_listener() {
+        ctx_.stop();
+        thread_.join();
+    }
+    std::string base_url() const {
+        return "https://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + "/api/v1";
+    }
+
+private:
+    void accept() {
+        acceptor_.async_accept([this](error_code ec, net::ip::tcp::socket s) {
+            if (ec) return;
+            held_.push_back(std::move(s));
+            accept();
+        });
+    }
+    net::io_context ctx_;
+    net::ip::tcp::acceptor acceptor_{ctx_, {net::ip::make_address("127.0.0.1"), 0}};
+    std::vector<net::ip::tcp::socket> held_;
+    std::thread thread_;
+};
+
 }  // namespace
 
 // --- completion styles -----------------------------------------------------------------------
@@ -529,20 +559,9 @@ TEST_F(client_test, attempt_and_overall_timeouts) {
 
 TEST_F(client_test, tls_handshake_timeout_against_a_silent_server) {
     start();  // only for the fixture; the target is a listener that never speaks
-    net::io_context server;
-    net::ip::tcp::acceptor acc(server, {net::ip::make_address("127.0.0.1"), 0});
-    std::vector<net::ip::tcp::socket> held;
-    std::function<void()> accept = [&] {
-        acc.async_accept([&](error_code ec, net::ip::tcp::socket s) {
-            if (ec) return;
-            held.push_back(std::move(s));
-            accept();
-        });
-    };
-    accept();
-    std::thread t([&] { server.run_for(30s); });
+    silent_listener server;
     auto p = params();
-    p.base_url = "https://127.0.0.1:" + std::to_string(acc.local_endpoint().port()) + "/api/v1";
+    p.base_url = server.base_url();
     p.tls_handshake_timeout = 100ms;
     p.retry.max_attempts = 2;
     client c(p);
@@ -551,8 +570,6 @@ TEST_F(client_test, tls_handshake_timeout_against_a_silent_server) {
     EXPECT_THROW(f.get(), boost::system::system_error);
     EXPECT_EQ(d.attempts, 2u);
     EXPECT_NE(d.detail.find("timed out"), std::string::npos) << d.detail;
-    server.stop();
-    t.join();
 }
 
 TEST_F(client_test, connect_failure_is_retried_then_reported) {
@@ -655,20 +672,9 @@ TEST_F(client_test, total_cancellation_is_refused_once_sent) {
 // once instead of waiting for the handshake to time out.
 TEST_F(client_test, total_cancellation_is_honoured_while_connecting) {
     start();  // only for the fixture; the target is a listener that never speaks TLS
-    net::io_context server;
-    net::ip::tcp::acceptor acc(server, {net::ip::make_address("127.0.0.1"), 0});
-    std::vector<net::ip::tcp::socket> held;
-    std::function<void()> accept = [&] {
-        acc.async_accept([&](error_code ec, net::ip::tcp::socket s) {
-            if (ec) return;
-            held.push_back(std::move(s));
-            accept();
-        });
-    };
-    accept();
-    std::thread st([&] { server.run_for(30s); });
+    silent_listener server;
     auto p = params();
-    p.base_url = "https://127.0.0.1:" + std::to_string(acc.local_endpoint().port()) + "/api/v1";
+    p.base_url = server.base_url();
     p.tls_handshake_timeout = 10s;
     net::io_context ioc;
     client c(ioc, p);
@@ -688,8 +694,6 @@ TEST_F(client_test, total_cancellation_is_honoured_while_connecting) {
     EXPECT_TRUE(done);
     EXPECT_EQ(got, errc::cancelled) << d.to_string();
     EXPECT_LT(std::chrono::steady_clock::now() - start_at, 5s);
-    server.stop();
-    st.join();
 }
 
 // --- TLS -------------------------------------------------------------------------------------
