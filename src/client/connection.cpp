@@ -109,6 +109,13 @@ private:
     /// Did the server close (FIN, reset, a close_notify or any unsolicited byte) while we
     /// were idle? A peek, no read: such a connection is dropped before a request is written.
     bool peer_closed() noexcept;
+    /// While idle, a readiness wait on the TCP socket (not an SSL read: the TLS state is
+    /// never touched) sees a FIN, a reset or unsolicited bytes at once. Its handler only sets
+    /// `peer_stirred_` and wakes the coroutine, which alone decides what to do.
+    void watch_idle();
+    /// Cancels the idle watch and awaits its handler: nothing else uses the socket, and the
+    /// coroutine does not end, while it is outstanding.
+    net::awaitable<void> unwatch_idle();
     void cancel_io() {
         error_code ignored;
         stream_.next_layer().cancel(ignored);
@@ -148,6 +155,8 @@ private:
     bool tcp_open_ = false;
     bool session_saved_ = false;
     bool finished_ = false;
+    bool idle_watch_ = false;    ///< the idle readiness wait is outstanding
+    bool peer_stirred_ = false;  ///< it completed: the socket became readable while idle
     steady::time_point deadline_ = steady::time_point::max();
     steady::time_point watchdog_at_ = steady::time_point::max();
     bool watchdog_armed_ = false;
@@ -199,6 +208,26 @@ bool connection::peer_closed() noexcept {
     const auto n = ::recv(stream_.next_layer().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n >= 0) return true;  // 0: FIN; > 0: bytes nobody asked for (a close_notify, say)
     return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+}
+
+void connection::watch_idle() {
+    peer_stirred_ = false;
+    idle_watch_ = true;
+    stream_.next_layer().async_wait(tcp::socket::wait_read, [self = shared_from_this()](const error_code& ec) {
+        self->idle_watch_ = false;
+        // Readable (or an error on the socket: a reset); only our own cancel is not news.
+        if (ec != net::error::operation_aborted) self->peer_stirred_ = true;
+        self->wake_.cancel();
+    });
+}
+
+net::awaitable<void> connection::unwatch_idle() {
+    error_code ignored;
+    stream_.next_layer().cancel(ignored);
+    // Its completion (operation_aborted, or readiness already queued) cancels wake_.
+    wake_at_ = steady::time_point::max();
+    wake_.expires_at(wake_at_);
+    while (idle_watch_) co_await wake_.async_wait(use_tuple);
 }
 
 net::awaitable<bool> connection::establish(request_op* op, attempt_report& rep) {
@@ -463,8 +492,11 @@ net::awaitable<void> connection::run(request_op* op) {
             bool close = false;
             bool waited = false;
             op = shard_.next_request(this, close);
+            // Idle (only now, not on the busy path): watch the socket for the server's close.
+            if (!op && !close) watch_idle();
             while (!op && !close) {
-                // Idle: wait to be handed a request, or for the idle deadline.
+                // Idle: wait to be handed a request, for the idle deadline, or for the
+                // server to close (or send what nobody asked for).
                 waited = true;
                 const auto idle_at = idle_deadline(facts_, params_);
                 if (wake_at_ != idle_at) {
@@ -475,7 +507,7 @@ net::awaitable<void> connection::run(request_op* op) {
                 if (pending_) {
                     op = pending_;
                     pending_ = nullptr;
-                } else if (close_requested_) {
+                } else if (close_requested_ || peer_stirred_) {
                     shard_.remove_idle(this);
                     close = true;
                 } else if (!wec && steady::now() >= idle_deadline(facts_, params_)) {
@@ -483,15 +515,17 @@ net::awaitable<void> connection::run(request_op* op) {
                     close = true;
                 }
             }
+            if (idle_watch_) co_await unwatch_idle();
             if (close) break;
             current_ = op;
             // Too old, idle too long, or closed by the server while idle: give the request
             // back (nothing was sent) and close.
-            // The peek (one system call) only after a real idle period: a close that could
-            // have arrived in less than a millisecond is the race a pending read would not
-            // see either (and a stale connection with a key is resent).
+            // The idle watch normally sees a close first; the peek (one system call) is a
+            // second line of defence, only after a real idle period: a close that could have
+            // arrived in less than a millisecond is a race no check can win (and a stale
+            // connection with a key is resent).
             const auto reuse_at = steady::now();
-            if (!close_reason(facts_, params_, reuse_at).empty() ||
+            if (!close_reason(facts_, params_, reuse_at).empty() || peer_stirred_ ||
                 (waited && reuse_at - facts_.last_used >= std::chrono::milliseconds(1) && peer_closed())) {
                 current_ = nullptr;
                 shard_.requeue_front(op);

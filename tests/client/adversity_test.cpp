@@ -653,4 +653,50 @@ TEST_P(idle_close_test, a_server_closing_idle_connections_costs_no_call) {
 INSTANTIATE_TEST_SUITE_P(keep_alive_header, idle_close_test, ::testing::Bool(),
                          [](const auto& info) { return info.param ? std::string("announced") : std::string("silent"); });
 
+// An idle connection is watched: the server's FIN is seen while the connection waits, and it
+// is closed at once (counted, its descriptor released), not only when a call would reuse it
+// or at idle_timeout (30 s here). Then the next call opens a new one and succeeds; no key is
+// sent, so a resend cannot hide a request written to the closed connection.
+TEST(client_adversity, an_idle_connection_closed_by_the_server_is_closed_at_once) {
+    hostile_options so;
+    so.idle_close = 300ms;
+    hostile_server server(so);
+    auto p = params_for(server);
+    p.idempotency = idempotency_policy::disabled;
+    p.max_connections = 1;
+    p.idle_timeout = 30s;
+    std::array<diagnostics, 2> diags;  // declared first: they outlive the calls
+    client c(p);
+    auto call = [&](int i) {
+        request_options o;
+        o.deadline = 5s;
+        auto f = c.async_create_session(valid_request("watched" + std::to_string(i) + "@example.com"), o, diags[i],
+                                        net::use_future);
+        if (f.wait_for(10s) != std::future_status::ready) return std::string("never completed");
+        try {
+            f.get();
+        } catch (const boost::system::system_error& e) {
+            return e.code().message() + " (" + diags[i].to_string() + ")";
+        }
+        return std::string();
+    };
+    ASSERT_EQ(call(0), "");
+    ASSERT_EQ(c.metrics().connections_opened, 1u);
+    // The server closes after 300 ms idle; the client must notice well before any reuse.
+    const bool closed = eventually(
+        [&] {
+            const auto m = c.metrics();
+            return m.connections_closed == m.connections_opened && m.open_connections == 0;
+        },
+        sanitized ? 1800ms : 800ms);
+    const auto m = c.metrics();
+    EXPECT_TRUE(closed) << "the idle connection was not closed after the server's FIN: opened "
+                        << m.connections_opened << ", closed " << m.connections_closed << ", open "
+                        << m.open_connections;
+    EXPECT_EQ(call(1), "");
+    EXPECT_EQ(c.metrics().connections_opened, 2u);
+    EXPECT_EQ(c.metrics().failures_by_errc[static_cast<std::size_t>(errc::outcome_unknown)], 0u);
+    EXPECT_EQ(server.requests(), 2u);
+}
+
 }  // namespace
