@@ -118,7 +118,15 @@ private:
     net::awaitable<void> unwatch_idle();
     void cancel_io() {
         error_code ignored;
-        stream_.next_layer().cancel(ignored);
+        auto& sock = stream_.next_layer();
+        sock.cancel(ignored);
+        // The handshake and every SSL read or write are composed operations: when an inner
+        // socket read had already completed (a TLS 1.3 session ticket, part of a record),
+        // the next inner read starts after this cancel() and nothing would bound it. A
+        // shutdown makes that read and any later one fail at once. Only while an exchange
+        // is under way: its connection is discarded afterwards (the stream's state is
+        // unknown), whereas an idle connection handed a call must stay usable.
+        if (tcp_open_ && current_) sock.shutdown(tcp::socket::shutdown_both, ignored);
         resolver_.cancel();
     }
     void close_socket() {
@@ -480,6 +488,9 @@ net::awaitable<void> connection::run(request_op* op) {
             } else {
                 facts_.broken = true;
             }
+            // An abort or the watchdog that came once the answer was complete has shut the
+            // socket down (cancel_io): the answer stands, the connection does not.
+            if (abort_ || timed_out_) facts_.broken = true;
             report(op, rep, reused);  // reads resp_ (in rbuf_) synchronously
             op = nullptr;
             if (!facts_.broken) {
