@@ -1,17 +1,15 @@
 // One pooled connection: a single coroutine that connects, handshakes, then serves requests
-// from its shard one at a time over HTTP/1.1 keep-alive. The only unit that instantiates the
-// SSL stream's coroutine operations (the expensive part of the build).
+// from its shard one at a time over HTTP/1.1 keep-alive.
 #include "client/client_impl.hpp"
 #include "client/io_outcome.hpp"
+#include "tls/tls_stream.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -46,16 +44,12 @@ public:
         : impl_(std::move(impl)),
           shard_(s),
           params_(impl_->params()),
-          stream_(s.get_executor(), impl_->tls()),
+          stream_(s.get_executor(), impl_->tls().native_handle()),
           resolver_(s.get_executor()),
           watchdog_(s.get_executor()),
           wake_(s.get_executor()),
           observed_(impl_->params().observer != nullptr) {
         rbuf_.resize(initial_read_buffer);
-        // Asio sets SSL_MODE_RELEASE_BUFFERS on every SSL object: OpenSSL then frees its
-        // record buffers whenever they are empty and allocates them again for the next
-        // record, several allocations per request on a busy keep-alive connection.
-        SSL_clear_mode(stream_.native_handle(), SSL_MODE_RELEASE_BUFFERS);
     }
 
     net::awaitable<void> run(request_op* op);
@@ -118,14 +112,13 @@ private:
     net::awaitable<void> unwatch_idle();
     void cancel_io() {
         error_code ignored;
-        auto& sock = stream_.next_layer();
+        auto& sock = stream_.socket();
         sock.cancel(ignored);
-        // The handshake and every SSL read or write are composed operations: when an inner
-        // socket read had already completed (a TLS 1.3 session ticket, part of a record),
-        // the next inner read starts after this cancel() and nothing would bound it. A
-        // shutdown makes that read and any later one fail at once. Only while an exchange
-        // is under way: its connection is discarded afterwards (the stream's state is
-        // unknown), whereas an idle connection handed a call must stay usable.
+        // A cancel() reaches only the readiness wait pending at this moment: when the wait
+        // had already completed, the stream's next read or wait starts after it. A shutdown
+        // makes that one and any later one fail at once. Only while an exchange is under
+        // way: its connection is discarded afterwards (the stream's state is unknown),
+        // whereas an idle connection handed a call must stay usable.
         if (tcp_open_ && current_) sock.shutdown(tcp::socket::shutdown_both, ignored);
         resolver_.cancel();
     }
@@ -133,19 +126,16 @@ private:
         // OpenSSL marks the session of a connection freed without a shutdown as not
         // resumable, and that session object is the one we keep for the next connection.
         // A quiet shutdown records the shutdown without writing anything.
-        if (tcp_open_) {
-            SSL_set_quiet_shutdown(stream_.native_handle(), 1);
-            SSL_shutdown(stream_.native_handle());
-        }
+        if (tcp_open_) stream_.quiet_shutdown();
         error_code ignored;
-        stream_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
-        stream_.next_layer().close(ignored);
+        stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        stream_.socket().close(ignored);
     }
 
     std::shared_ptr<client_impl> impl_;
     shard& shard_;
     const client_params& params_;
-    net::ssl::stream<tcp::socket> stream_;
+    tls_stream stream_;
     tcp::resolver resolver_;
     net::steady_timer watchdog_;
     net::steady_timer wake_;
@@ -214,9 +204,9 @@ void connection::arm_watchdog(steady::time_point at) {
 }
 
 bool connection::peer_closed() noexcept {
-    if (SSL_pending(stream_.native_handle()) > 0) return true;
+    if (stream_.has_buffered()) return true;
     char c;
-    const auto n = ::recv(stream_.next_layer().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    const auto n = ::recv(stream_.socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n >= 0) return true;  // 0: FIN; > 0: bytes nobody asked for (a close_notify, say)
     return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
 }
@@ -224,7 +214,9 @@ bool connection::peer_closed() noexcept {
 void connection::watch_idle() {
     peer_stirred_ = false;
     idle_watch_ = true;
-    stream_.next_layer().async_wait(tcp::socket::wait_read, [self = shared_from_this()](const error_code& ec) {
+    // An idle spell: OpenSSL's record buffers (some 34 KB) go back to the heap meanwhile.
+    stream_.release_buffers();
+    stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](const error_code& ec) {
         self->idle_watch_ = false;
         // Readable (or an error on the socket: a reset); only our own cancel is not news.
         if (ec != net::error::operation_aborted) self->peer_stirred_ = true;
@@ -234,7 +226,7 @@ void connection::watch_idle() {
 
 net::awaitable<void> connection::unwatch_idle() {
     error_code ignored;
-    stream_.next_layer().cancel(ignored);
+    stream_.socket().cancel(ignored);
     // Its completion (operation_aborted, or readiness already queued) cancels wake_.
     wake_at_ = steady::time_point::max();
     wake_.expires_at(wake_at_);
@@ -270,7 +262,7 @@ net::awaitable<bool> connection::establish(request_op* op, attempt_report& rep) 
         }
     }
 
-    auto& sock = stream_.next_layer();
+    auto& sock = stream_.socket();
     std::string last_error = "no address";
     bool connected = false;
     for (const auto& ep : endpoints) {
@@ -333,7 +325,7 @@ net::awaitable<bool> connection::establish(request_op* op, attempt_report& rep) 
         rep.error = abort_ ? "TLS handshake not started: cancelled" : "TLS handshake not started: deadline passed";
         co_return false;
     }
-    auto [hec] = co_await stream_.async_handshake(net::ssl::stream_base::client, use_tuple);
+    const auto hec = co_await stream_.handshake(tls_role::client);
     tls_time_ = std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - facts_.opened);
     if (hec || abort_ || timed_out_) {
         auto e = facts_of(io_step::handshake, op, false);
@@ -412,7 +404,7 @@ net::awaitable<void> connection::run(request_op* op) {
 
                 op->sent = true;
                 const auto write_at = observed_ ? steady::now() : steady::time_point{};
-                auto [wec, written] = co_await net::async_write(stream_, net::buffer(wbuf_), use_tuple);
+                auto [wec, written] = co_await stream_.write(wbuf_.data(), wbuf_.size());
                 rep.bytes_sent = written;
                 if (wec || abort_ || timed_out_) {
                     auto e = facts_of(io_step::write, op, reused);
@@ -440,7 +432,8 @@ net::awaitable<void> connection::run(request_op* op) {
                         rep.error = "response larger than max_response_body";
                         break;
                     }
-                    auto [rec, n] = co_await stream_.async_read_some(net::buffer(rbuf_.data() + rlen_, rbuf_.size() - rlen_), use_tuple);
+                    // Right after the write nothing can have arrived yet: wait before reading.
+                    auto [rec, n] = co_await stream_.read_some(rbuf_.data() + rlen_, rbuf_.size() - rlen_, rlen_ == 0);
                     if (rec) {
                         auto e = facts_of(io_step::read, op, reused);
                         e.answer_bytes = rlen_;

@@ -1,0 +1,286 @@
+#include "tls/tls_stream.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <cerrno>
+#include <climits>
+#include <new>
+#include <sys/socket.h>
+
+namespace catalyst::detail {
+
+namespace net = boost::asio;
+using boost::system::error_code;
+
+// The BIO between OpenSSL and the socket. It reads the descriptor from the socket object at
+// every call rather than keeping a copy: whoever closes the socket (a watchdog, a reset
+// fault) leaves OpenSSL with EBADF, never with a descriptor number since reused by another
+// connection.
+template <class Executor>
+struct basic_tls_stream<Executor>::bio_access {
+    static basic_tls_stream* owner(BIO* b) noexcept { return static_cast<basic_tls_stream*>(BIO_get_data(b)); }
+
+    static int write(BIO* b, const char* data, int len) noexcept {
+        auto* s = owner(b);
+        BIO_clear_retry_flags(b);
+        const int fd = s->socket_.native_handle();
+        if (fd < 0) {
+            s->last_errno_ = EBADF;
+            return -1;
+        }
+        for (;;) {
+            const auto n = ::send(fd, data, static_cast<std::size_t>(len), MSG_NOSIGNAL);
+            if (n >= 0) return static_cast<int>(n);
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                BIO_set_retry_write(b);
+                s->blocked_ = true;
+            } else {
+                s->last_errno_ = errno;
+            }
+            return -1;
+        }
+    }
+
+    static int read(BIO* b, char* data, int len) noexcept {
+        auto* s = owner(b);
+        BIO_clear_retry_flags(b);
+        const int fd = s->socket_.native_handle();
+        if (fd < 0) {
+            s->last_errno_ = EBADF;
+            return -1;
+        }
+        for (;;) {
+            const auto n = ::recv(fd, data, static_cast<std::size_t>(len), 0);
+            if (n > 0) return static_cast<int>(n);
+            if (n == 0) {
+                s->eof_ = true;
+                return 0;
+            }
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                BIO_set_retry_read(b);
+                s->blocked_ = true;
+            } else {
+                s->last_errno_ = errno;
+            }
+            return -1;
+        }
+    }
+
+    static long ctrl(BIO* b, int cmd, long, void*) noexcept {
+        switch (cmd) {
+        case BIO_CTRL_FLUSH: return 1;  // nothing is buffered here
+        case BIO_CTRL_EOF: return owner(b)->eof_ ? 1 : 0;  // tells a truncation from a retry
+        default: return 0;
+        }
+    }
+
+    static BIO_METHOD* method() {
+        static BIO_METHOD* const m = [] {
+            BIO_METHOD* bm = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "catalyst socket");
+            if (!bm || !BIO_meth_set_write(bm, &write) || !BIO_meth_set_read(bm, &read) || !BIO_meth_set_ctrl(bm, &ctrl))
+                throw std::bad_alloc();
+            return bm;
+        }();
+        return m;
+    }
+};
+
+template <class Executor>
+basic_tls_stream<Executor>::basic_tls_stream(const Executor& ex, SSL_CTX* ctx) : socket_(ex) {
+    ssl_ = SSL_new(ctx);
+    if (!ssl_) throw std::bad_alloc();
+    attach();
+}
+
+template <class Executor>
+basic_tls_stream<Executor>::basic_tls_stream(socket_type&& sock, SSL_CTX* ctx) : socket_(std::move(sock)) {
+    ssl_ = SSL_new(ctx);
+    if (!ssl_) throw std::bad_alloc();
+    attach();
+}
+
+template <class Executor>
+void basic_tls_stream<Executor>::attach() {
+    BIO* bio = BIO_new(bio_access::method());
+    if (!bio) {
+        SSL_free(ssl_);
+        throw std::bad_alloc();
+    }
+    BIO_set_data(bio, this);
+    BIO_set_init(bio, 1);
+    SSL_set_bio(ssl_, bio, bio);
+    // Partial writes: a record that the socket took is never encrypted twice, and the buffer
+    // may be another object when the write is retried.
+    SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    // Records buffers stay between requests (released only for idle spells, release_buffers):
+    // releasing them whenever empty costs allocations on every request.
+    SSL_clear_mode(ssl_, SSL_MODE_RELEASE_BUFFERS);
+    // Without auto-retry SSL_read returns after each record that carries no data (a session
+    // ticket, a key update): a peer that streams such records cannot keep one call busy
+    // forever, and the loop below yields between them.
+    SSL_clear_mode(ssl_, SSL_MODE_AUTO_RETRY);
+    // Read ahead: one recv() takes whatever has arrived, a whole answer in one system call
+    // instead of a header read and a body read per record.
+    SSL_set_read_ahead(ssl_, 1);
+    SSL_set_options(ssl_, SSL_OP_NO_RENEGOTIATION);
+}
+
+template <class Executor>
+basic_tls_stream<Executor>::~basic_tls_stream() {
+    SSL_free(ssl_);  // frees the BIO too
+}
+
+template <class Executor>
+bool basic_tls_stream<Executor>::has_buffered() const noexcept {
+    return SSL_has_pending(ssl_) == 1;
+}
+
+template <class Executor>
+void basic_tls_stream<Executor>::release_buffers() noexcept {
+    SSL_free_buffers(ssl_);  // refuses (harmlessly) while a record is partly buffered
+}
+
+template <class Executor>
+void basic_tls_stream<Executor>::quiet_shutdown() noexcept {
+    SSL_set_quiet_shutdown(ssl_, 1);
+    SSL_shutdown(ssl_);
+}
+
+template <class Executor>
+void basic_tls_stream<Executor>::begin_call() noexcept {
+    ERR_clear_error();
+    last_errno_ = 0;
+    blocked_ = false;
+}
+
+template <class Executor>
+auto basic_tls_stream<Executor>::after_failure(int ret, error_code& ec) noexcept -> want {
+    switch (SSL_get_error(ssl_, ret)) {
+    case SSL_ERROR_WANT_READ: return want::read;
+    case SSL_ERROR_WANT_WRITE: return want::write;
+    case SSL_ERROR_ZERO_RETURN: ec = net::error::eof; break;
+    case SSL_ERROR_SYSCALL:
+        // No errno: the TCP stream ended without a close_notify.
+        if (last_errno_ != 0) ec = error_code(last_errno_, boost::system::system_category());
+        else ec = net::ssl::error::stream_truncated;
+        break;
+    default: {
+        const unsigned long e = ERR_get_error();
+        if (ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING || (e == 0 && eof_))
+            ec = net::ssl::error::stream_truncated;
+        else if (e == 0 && last_errno_ != 0)
+            ec = error_code(last_errno_, boost::system::system_category());
+        else
+            ec = error_code(static_cast<int>(e), net::error::get_ssl_category());
+        break;
+    }
+    }
+    ERR_clear_error();
+    if (!ec) ec = net::ssl::error::stream_truncated;  // an SSL error with nothing queued
+    return want::none;
+}
+
+// Waits until the socket can do what OpenSSL wants. When OpenSSL wanted to read but the
+// socket did not say "would block" (it stopped after a record without data, and more may
+// already be buffered), the wait is a yield to the executor instead: other handlers and the
+// timers run, and the loop tries again at once.
+template <class Executor>
+auto basic_tls_stream<Executor>::wait_for(want w) -> task<error_code> {
+    constexpr auto use = net::as_tuple(net::use_awaitable_t<Executor>{});
+    if (!blocked_) {
+        co_await net::post(socket_.get_executor(), net::use_awaitable_t<Executor>{});
+        co_return error_code{};
+    }
+    auto [ec] = co_await socket_.async_wait(w == want::read ? socket_type::wait_read : socket_type::wait_write, use);
+    co_return ec;
+}
+
+template <class Executor>
+auto basic_tls_stream<Executor>::handshake(tls_role role) -> task<error_code> {
+    if (role == tls_role::client) SSL_set_connect_state(ssl_);
+    else SSL_set_accept_state(ssl_);
+    error_code ec;
+    socket_.non_blocking(true, ec);
+    if (ec) co_return ec;
+    for (;;) {
+        begin_call();
+        const int r = SSL_do_handshake(ssl_);
+        if (r == 1) co_return error_code{};
+        const want w = after_failure(r, ec);
+        if (w == want::none) co_return ec;
+        if (auto wec = co_await wait_for(w)) co_return wec;
+    }
+}
+
+template <class Executor>
+auto basic_tls_stream<Executor>::read_some(char* data, std::size_t size, bool expect_wait) -> task<tls_io_result> {
+    if (size == 0) co_return tls_io_result{};
+    if (size > INT_MAX) size = INT_MAX;
+    if (expect_wait && !has_buffered()) {
+        blocked_ = true;
+        if (auto wec = co_await wait_for(want::read)) co_return tls_io_result{wec, 0};
+    }
+    for (;;) {
+        begin_call();
+        std::size_t n = 0;
+        const int r = SSL_read_ex(ssl_, data, size, &n);
+        if (r == 1) co_return tls_io_result{{}, n};
+        error_code ec;
+        const want w = after_failure(r, ec);
+        if (w == want::none) co_return tls_io_result{ec, 0};
+        if (auto wec = co_await wait_for(w)) co_return tls_io_result{wec, 0};
+    }
+}
+
+template <class Executor>
+auto basic_tls_stream<Executor>::write(const char* data, std::size_t size) -> task<tls_io_result> {
+    std::size_t done = 0;
+    while (done < size) {
+        begin_call();
+        std::size_t n = 0;
+        const int r = SSL_write_ex(ssl_, data + done, size - done, &n);
+        if (r == 1) {
+            done += n;
+            continue;
+        }
+        error_code ec;
+        const want w = after_failure(r, ec);
+        if (w == want::none) co_return tls_io_result{ec, done};
+        if (auto wec = co_await wait_for(w)) co_return tls_io_result{wec, done};
+    }
+    co_return tls_io_result{{}, done};
+}
+
+template <class Executor>
+auto basic_tls_stream<Executor>::shutdown() -> task<error_code> {
+    // 1: both close_notify done; 0: ours sent, the peer's not yet read. A peer that keeps
+    // sending data instead is read and dropped until the caller's timer closes the socket.
+    for (;;) {
+        begin_call();
+        const int r = SSL_shutdown(ssl_);
+        if (r == 1) co_return error_code{};
+        error_code ec;
+        want w = want::read;
+        if (r < 0) {
+            w = after_failure(r, ec);
+            if (w == want::none) co_return ec;
+        } else {
+            blocked_ = true;  // OpenSSL 3 reads the peer's close_notify on the next call
+        }
+        if (auto wec = co_await wait_for(w)) co_return wec;
+    }
+}
+
+template class basic_tls_stream<net::any_io_executor>;
+template class basic_tls_stream<net::io_context::executor_type>;
+
+}  // namespace catalyst::detail

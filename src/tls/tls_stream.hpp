@@ -1,0 +1,107 @@
+// TLS on a TCP socket, with OpenSSL reading and writing the socket itself.
+//
+// Asio's ssl::stream puts a BIO pair and two 17 KB buffers between OpenSSL and the socket:
+// every byte is copied once more each way, a read that OpenSSL could satisfy costs a
+// "want read" round trip through the composed operation first, and a cancel() reaches only
+// the inner socket operation pending at that moment. Here OpenSSL's BIO is the socket (a
+// small BIO of ours: send() with MSG_NOSIGNAL, so a closed peer is an EPIPE, never a
+// SIGPIPE that kills the embedding process), and Asio is used only to wait for readiness.
+// Every operation is a plain loop "try the SSL call; on want-read/want-write wait for the
+// socket": a cancel or a socket shutdown ends the wait, and there is no hidden inner
+// operation left to run unbounded.
+//
+// Used by the client's connections and by the sandbox; compiled once (tls_stream.cpp) for
+// the two executor types they use.
+#pragma once
+
+#include <catalyst/export.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <cstddef>
+
+using SSL = struct ssl_st;
+using SSL_CTX = struct ssl_ctx_st;
+using BIO = struct bio_st;
+
+namespace catalyst::detail {
+
+enum class tls_role { client, server };
+
+/// What a read or a write did: `bytes` moved before `ec` (if any) ended it.
+struct tls_io_result {
+    boost::system::error_code ec;
+    std::size_t bytes = 0;
+};
+
+template <class Executor>
+class CATALYST_DECL basic_tls_stream {
+public:
+    using executor_type = Executor;
+    using socket_type = boost::asio::basic_stream_socket<boost::asio::ip::tcp, Executor>;
+    template <class T>
+    using task = boost::asio::awaitable<T, Executor>;
+
+    /// A stream whose socket is not open yet (the client connects it later).
+    basic_tls_stream(const Executor& ex, SSL_CTX* ctx);
+    /// A stream on an accepted socket.
+    basic_tls_stream(socket_type&& sock, SSL_CTX* ctx);
+    ~basic_tls_stream();
+    basic_tls_stream(const basic_tls_stream&) = delete;
+    basic_tls_stream& operator=(const basic_tls_stream&) = delete;
+
+    socket_type& socket() noexcept { return socket_; }
+    executor_type get_executor() noexcept { return socket_.get_executor(); }
+    /// For settings made before the handshake (SNI, verified name, session to resume).
+    SSL* native_handle() const noexcept { return ssl_; }
+
+    /// The handshake, in the given role. Errors: Asio's SSL category for a TLS failure
+    /// (certificate refused, protocol), the system category for the socket.
+    task<boost::system::error_code> handshake(tls_role role);
+    /// Up to `size` decrypted bytes; at least one unless `ec`. `net::error::eof` after the
+    /// peer's close_notify; `ssl::error::stream_truncated` when the TCP stream ended without
+    /// one. `expect_wait`: the caller knows nothing can have arrived yet (a request was just
+    /// written), so the stream waits for the socket before its first read attempt.
+    task<tls_io_result> read_some(char* data, std::size_t size, bool expect_wait = false);
+    /// All of `size` bytes (records of up to 16 KB), unless `ec`.
+    task<tls_io_result> write(const char* data, std::size_t size);
+    /// Sends close_notify and waits for the peer's. The caller bounds the wait (a timer
+    /// that closes the socket).
+    task<boost::system::error_code> shutdown();
+
+    /// Decrypted or received bytes OpenSSL holds that the socket will not signal again.
+    bool has_buffered() const noexcept;
+    /// Returns OpenSSL's record buffers to the heap while the connection is idle (they are
+    /// allocated again on the next use: only for an idle spell, not between busy requests).
+    void release_buffers() noexcept;
+    /// Marks the session as shut down without writing anything: OpenSSL keeps a session
+    /// that ended without a shutdown out of the resumption cache.
+    void quiet_shutdown() noexcept;
+
+private:
+    struct bio_access;
+    enum class want { none, read, write };
+    void attach();
+    /// Clears what the last call left (OpenSSL's error queue, the BIO's findings).
+    void begin_call() noexcept;
+    want after_failure(int ret, boost::system::error_code& ec) noexcept;
+    task<boost::system::error_code> wait_for(want w);
+
+    socket_type socket_;
+    SSL* ssl_ = nullptr;
+    int last_errno_ = 0;  ///< the socket error behind an SSL_ERROR_SYSCALL
+    bool eof_ = false;    ///< recv() returned 0
+    bool blocked_ = false;  ///< the socket said "would block" during the last call
+};
+
+using tls_stream = basic_tls_stream<boost::asio::any_io_executor>;
+using io_context_tls_stream = basic_tls_stream<boost::asio::io_context::executor_type>;
+
+extern template class basic_tls_stream<boost::asio::any_io_executor>;
+extern template class basic_tls_stream<boost::asio::io_context::executor_type>;
+
+}  // namespace catalyst::detail
