@@ -4,6 +4,7 @@
 
 #include <catalyst/sandbox.hpp>
 
+#include "tls/tls_stream.hpp"
 #include "sandbox/certs.hpp"
 #include "sandbox/config.hpp"
 #include "sandbox/service.hpp"
@@ -17,7 +18,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/asio/basic_stream_socket.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -57,11 +57,25 @@ constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 // Connections run on their io_context's own executor type: no any_io_executor on the hot path.
 using executor_t = net::io_context::executor_type;
 using socket_t = net::basic_stream_socket<tcp, executor_t>;
-using tls_stream_t = ssl::stream<socket_t>;
+using tls_stream_t = io_context_tls_stream;
 using timer_t = net::basic_waitable_timer<std::chrono::steady_clock, net::wait_traits<std::chrono::steady_clock>, executor_t>;
 template <class T = void>
 using task = net::awaitable<T, executor_t>;
 constexpr auto use_task = net::as_tuple(net::use_awaitable_t<executor_t>{});
+
+// The two streams a connection may be served over, behind one pair of calls.
+task<tls_io_result> read_some(socket_t& s, net::mutable_buffer b) {
+    auto [ec, n] = co_await s.async_read_some(b, use_task);
+    co_return tls_io_result{ec, n};
+}
+task<tls_io_result> read_some(tls_stream_t& s, net::mutable_buffer b) {
+    return s.read_some(static_cast<char*>(b.data()), b.size());
+}
+task<tls_io_result> write_bytes(socket_t& s, std::string_view bytes) {
+    auto [ec, n] = co_await net::async_write(s, net::buffer(bytes.data(), bytes.size()), use_task);
+    co_return tls_io_result{ec, n};
+}
+task<tls_io_result> write_bytes(tls_stream_t& s, std::string_view bytes) { return s.write(bytes.data(), bytes.size()); }
 
 /// One timer per connection enforces every timeout: the steps only move `deadline`, and the
 /// timer is re-armed when it wakes up, not on every read and write (a timer operation per
@@ -346,17 +360,17 @@ private:
                 w->finished = true;
                 w->timer.cancel();
             } else {
-                tls_stream_t ss(std::move(sock), *tls_);
-                auto w = std::make_shared<watchdog>(ss.get_executor(), ss.next_layer());
+                tls_stream_t ss(std::move(sock), tls_->native_handle());
+                auto w = std::make_shared<watchdog>(ss.get_executor(), ss.socket());
                 release r{w};
                 w->arm(params_.limits.handshake_timeout);
                 net::co_spawn(ss.get_executor(), run_watchdog(w), net::detached);
-                auto [ec] = co_await ss.async_handshake(ssl::stream_base::server, use_task);
+                const auto ec = co_await ss.handshake(tls_role::server);
                 if (!ec) {
-                    if (co_await serve(ss, ss.next_layer(), *w)) {
+                    if (co_await serve(ss, ss.socket(), *w)) {
                         // An orderly close gets a close_notify; the peer has a moment to answer it.
                         w->arm(std::chrono::seconds(1));
-                        co_await ss.async_shutdown(use_task);
+                        co_await ss.shutdown();
                     }
                 } else {
                     service_.stats().malformed.fetch_add(1, std::memory_order_relaxed);
@@ -372,8 +386,8 @@ private:
     template <class Stream>
     task<bool> write_all(Stream& s, watchdog& w, std::string_view bytes) {
         w.extend(params_.limits.write_timeout);
-        auto [ec, n] = co_await net::async_write(s, net::buffer(bytes.data(), bytes.size()), use_task);
-        co_return !ec;
+        const auto r = co_await write_bytes(s, bytes);
+        co_return !r.ec;
     }
 
     template <class Stream>
@@ -416,7 +430,7 @@ private:
                 // connection, part of the header time).
                 const bool short_idle = !first && faults->idle_timeout.count() > 0;
                 w.arm(first ? lim.header_timeout : short_idle ? faults->idle_timeout : lim.idle_timeout);
-                auto [ec, n] = co_await s.async_read_some(buf.prepare(4096), use_task);
+                auto [ec, n] = co_await read_some(s, buf.prepare(4096));
                 if (ec) {
                     if (w.fired && short_idle) stats.count_fault(fault_kind::idle_timeout);
                     else if (w.fired) stats.malformed.fetch_add(1, std::memory_order_relaxed);
@@ -461,7 +475,7 @@ private:
                     w.arm(lim.header_timeout);
                     timer_set = true;
                 }
-                auto [ec, n] = co_await s.async_read_some(buf.prepare(16 * 1024), use_task);
+                auto [ec, n] = co_await read_some(s, buf.prepare(16 * 1024));
                 if (ec) {
                     co_await on_read_error(s, w, w.fired ? beast::error::timeout : ec, out);
                     co_return false;
