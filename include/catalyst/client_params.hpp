@@ -76,6 +76,11 @@ struct client_params {
     /// "rk_..."; never printed (formatting redacts it).
     std::string api_key;
     std::size_t max_connections = 64;       ///< per origin
+    /// Connections being opened (DNS, TCP, TLS handshake) at once, per origin (divided among
+    /// the client's threads like max_connections); more calls wait in the queue meanwhile. A handshake holds some 40 KB of buffers for
+    /// its duration: 256 at the same moment set the process's peak memory, in turns of 32
+    /// the memory is reused (and a cold start with N calls still opens N connections).
+    std::size_t max_opening_connections = 32;
     std::size_t queue_limit = 100'000;      ///< requests waiting for a connection; more: queue_full
     milliseconds connect_timeout{5'000};    ///< DNS + TCP connect, per address
     milliseconds tls_handshake_timeout{5'000};

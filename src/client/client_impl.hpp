@@ -101,7 +101,12 @@ public:
     void store_tls_session(SSL_SESSION* s);  ///< takes ownership
 
     bool shutting_down() const noexcept { return shutting_down_; }
-    void register_connection(connection* c) { all_.push_back(c); }
+    void register_connection(connection* c) {
+        all_.push_back(c);
+        ++opening_;
+    }
+    /// A new connection finished opening (DNS, TCP, TLS), or gave up: the next may start.
+    void connection_opened();
 
 private:
     /// The one path from the queue to the wire: hands queued calls to idle connections, or
@@ -135,8 +140,11 @@ private:
     op_list queue_;
     op_list backoff_;
     std::size_t queue_limit_;
+    std::size_t max_opening_;  ///< max_opening_connections, this shard's share
     std::vector<connection*> idle_;
     std::vector<connection*> all_;
+    /// Connections being opened, at most `max_opening_connections` (client_params.hpp says why).
+    std::size_t opening_ = 0;
     std::size_t active_requests_ = 0;  ///< accepted here, not completed
     std::size_t active_retries_ = 0;
     std::vector<boost::asio::ip::tcp::endpoint> dns_;

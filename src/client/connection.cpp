@@ -29,6 +29,7 @@ namespace {
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 constexpr std::size_t header_limit = 16 * 1024;
 constexpr std::size_t initial_read_buffer = 4096;
+constexpr long small_record = 4096;
 
 using std::chrono::milliseconds;
 
@@ -70,6 +71,10 @@ public:
         cancel_io();
     }
     bool busy() const { return current_ != nullptr || pending_ != nullptr; }
+    /// Tells the shard, once, that this connection is no longer being opened.
+    void opened() {
+        if (std::exchange(opening_, false)) shard_.connection_opened();
+    }
     /// Marks the first op as this connection's before its coroutine has started, so that a
     /// shutdown in between aborts it instead of taking the connection for an idle one.
     void start_with(request_op* op) { current_ = op; }
@@ -153,6 +158,7 @@ private:
     bool tcp_open_ = false;
     bool session_saved_ = false;
     bool finished_ = false;
+    bool opening_ = true;  ///< counted in the shard's connections being opened
     bool idle_watch_ = false;    ///< the idle readiness wait is outstanding
     bool peer_stirred_ = false;  ///< it completed: the socket became readable while idle
     steady::time_point deadline_ = steady::time_point::max();
@@ -318,6 +324,12 @@ net::awaitable<bool> connection::establish(request_op* op, attempt_report& rep) 
         std::fputs("catalyst: warning: TLS peer verification is OFF (tls.insecure_skip_verify)\n", stderr);
     }
     if (named || !o.host_is_ip) SSL_set_tlsext_host_name(ssl, verify_name.c_str());
+    // Records of up to 4 KB each way (a request and an answer are well under 1 KB): OpenSSL
+    // sizes its record buffers by the largest record, 17 KB each by default, which made them
+    // most of a connection's memory. The answer's side is the server's to grant (the
+    // max_fragment_length extension); one that ignores it leaves that buffer at 17 KB.
+    SSL_set_max_send_fragment(ssl, small_record);
+    SSL_set_tlsext_max_fragment_length(ssl, TLSEXT_max_fragment_length_4096);
     if (params_.tls.session_resumption && shard_.tls_session()) SSL_set_session(ssl, shard_.tls_session());
 
     if (!begin_step(op, steady::now() + params_.tls_handshake_timeout)) {
@@ -369,6 +381,7 @@ net::awaitable<void> connection::run(request_op* op) {
     current_ = op;
     attempt_report rep;
     bool ok = co_await establish(op, rep);
+    opened();
     if (!ok) {
         facts_.broken = true;
         report(op, rep, false);
@@ -564,6 +577,7 @@ void connection::finish_connection(const char* why) noexcept {
     if (tcp_open_) shard_.stats().connections_closed.fetch_add(1, std::memory_order_relaxed);
     close_socket();
     try {
+        opened();
         // Only after an exception: a call this connection still holds is completed (it may
         // have been sent: never retried without a key), a call handed to it goes back.
         if (auto* op = std::exchange(current_, nullptr)) {

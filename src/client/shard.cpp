@@ -59,6 +59,7 @@ shard::shard(client_impl& owner, net::any_io_executor ex, net::any_io_executor h
                          : net::any_completion_executor(handler_ex_)),
       max_connections_(max_connections),
       queue_limit_(queue_limit),
+      max_opening_(std::max<std::size_t>(1, owner.params().max_opening_connections / owner.shard_count())),
       pacing_(owner.params().pacing.rate_per_second / static_cast<double>(owner.shard_count()),
               owner.params().pacing.burst, steady::now()),
       observer_(owner.params().observer.get()),
@@ -151,7 +152,7 @@ request_op* shard::pop_ready() {
 void shard::dispatch() {
     while (queue_.size > 0) {
         const bool reuse = !idle_.empty();
-        if (!reuse && (all_.size() >= max_connections_ || stopped_)) return;
+        if (!reuse && (all_.size() >= max_connections_ || opening_ >= max_opening_ || stopped_)) return;
         auto* op = pop_ready();
         if (!op) return;
         if (observer_) attempt_started(op, reuse);
@@ -426,6 +427,11 @@ void shard::attempt_ended(request_op* op, const attempt_report* r, unsigned stat
 void shard::remove_idle(connection* c) {
     auto it = std::find(idle_.begin(), idle_.end(), c);
     if (it != idle_.end()) idle_.erase(it);
+}
+
+void shard::connection_opened() {
+    --opening_;
+    dispatch();
 }
 
 void shard::connection_closed(connection* c) {

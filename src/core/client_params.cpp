@@ -51,6 +51,7 @@ void check(const client_params& p) {
     if (!header_safe(p.api_key) || p.api_key.find_first_of(" \t") != std::string::npos)
         refuse("api_key", "must not contain spaces or control characters");
     if (p.max_connections == 0) refuse("max_connections", "must be > 0");
+    if (p.max_opening_connections == 0) refuse("max_opening_connections", "must be > 0");
     positive("connect_timeout_ms", p.connect_timeout);
     positive("tls_handshake_timeout_ms", p.tls_handshake_timeout);
     positive("attempt_timeout_ms", p.attempt_timeout);
@@ -114,6 +115,7 @@ std::ostream& operator<<(std::ostream& out, const client_params& p) {
     os << "base_url = " << p.base_url << '\n'
        << "api_key = " << (p.api_key.empty() ? "(none)" : redact_api_key(p.api_key)) << '\n'
        << "max_connections = " << p.max_connections << '\n'
+       << "max_opening_connections = " << p.max_opening_connections << '\n'
        << "queue_limit = " << p.queue_limit << '\n'
        << "connect_timeout_ms = " << ms(p.connect_timeout) << '\n'
        << "tls_handshake_timeout_ms = " << ms(p.tls_handshake_timeout) << '\n'

@@ -129,6 +129,7 @@ void apply_object(client_params& p, const json::object& root) {
     r.string("base_url", p.base_url);
     r.string("api_key", p.api_key);
     r.unsigned_integer("max_connections", p.max_connections);
+    r.unsigned_integer("max_opening_connections", p.max_opening_connections);
     r.unsigned_integer("queue_limit", p.queue_limit);
     r.duration("connect_timeout_ms", p.connect_timeout);
     r.duration("tls_handshake_timeout_ms", p.tls_handshake_timeout);
@@ -253,6 +254,8 @@ void apply_env(client_params& p, const env_lookup& getenv_fn) {
     each("CATALYST_BASE_URL", [&](auto, auto v) { next.base_url = v; });
     each("CATALYST_API_KEY", [&](auto, auto v) { next.api_key = v; });
     each("CATALYST_MAX_CONNECTIONS", [&](auto n, auto v) { next.max_connections = parse_unsigned<std::size_t>(n, v); });
+    each("CATALYST_MAX_OPENING_CONNECTIONS",
+         [&](auto n, auto v) { next.max_opening_connections = parse_unsigned<std::size_t>(n, v); });
     each("CATALYST_QUEUE_LIMIT", [&](auto n, auto v) { next.queue_limit = parse_unsigned<std::size_t>(n, v); });
     each("CATALYST_CONNECT_TIMEOUT_MS", [&](auto n, auto v) { next.connect_timeout = parse_ms(n, v); });
     each("CATALYST_TLS_HANDSHAKE_TIMEOUT_MS", [&](auto n, auto v) { next.tls_handshake_timeout = parse_ms(n, v); });

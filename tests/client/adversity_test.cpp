@@ -268,6 +268,41 @@ INSTANTIATE_TEST_SUITE_P(
                       stall_case{"trickle", hostile_action::trickle, 64}),
     [](const auto& info) { return std::string(info.param.name) + "_pool" + std::to_string(info.param.pool); });
 
+// A cold start opens connections in turns: at most max_opening_connections handshakes at once
+// (each holds some 40 KB of buffers while it lasts), the other calls wait in the queue and
+// still end by their deadline.
+TEST(opening_test, at_most_max_opening_connections_are_opened_at_once) {
+    for (const std::size_t cap : {std::size_t{4}, std::size_t{64}}) {
+        hostile_options so;
+        so.on_connect = [](std::size_t) { return true; };  // every handshake stalls
+        hostile_server server(so);
+        auto p = params_for(server);
+        p.max_connections = 64;
+        p.max_opening_connections = cap;
+        constexpr std::size_t n = 20;
+        const milliseconds deadline = 800ms;
+        auto calls = std::make_shared<call_tracker>(n);
+        client c(p);
+        const auto first = steady::now();
+        for (std::size_t i = 0; i < n; ++i) {
+            request_options o;
+            o.deadline = deadline;
+            calls->start(c, i, o);
+        }
+        const std::size_t expected = std::min(cap, n);
+        EXPECT_TRUE(eventually([&] { return server.connections_accepted() >= expected; }, 2000ms))
+            << "cap " << cap << ": " << server.connections_accepted() << " connections accepted";
+        std::this_thread::sleep_for(200ms);  // while every handshake stalls, no more may start
+        if (steady::now() < first + deadline) {
+            EXPECT_EQ(server.connections_accepted(), expected) << "cap " << cap;
+        }
+        EXPECT_EQ(calls->wait(first + deadline + slack() + 2s), n) << "cap " << cap;
+        for (const auto& r : calls->snapshot()) {
+            EXPECT_LE(ms(r.done - r.start), ms(deadline + slack())) << "cap " << cap << ": " << r.ec.message();
+        }
+    }
+}
+
 // A call resent after a stale keep-alive connection, then held back by pacing, keeps its
 // deadline: it completes by it, and is not written after it. (Today the resend goes back to
 // the queue without its deadline timer and waits for the next pacing token.)
