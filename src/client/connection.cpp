@@ -15,8 +15,6 @@
 #include <openssl/x509v3.h>
 
 #include <charconv>
-#include <cerrno>
-#include <sys/socket.h>
 #include <cstdio>
 
 namespace catalyst::detail {
@@ -105,8 +103,9 @@ private:
         rep.result = classify(e);
         if (e.aborted) rep.forced = *abort_;
     }
-    /// Did the server close (FIN, reset, a close_notify or any unsolicited byte) while we
-    /// were idle? A peek, no read: such a connection is dropped before a request is written.
+    /// Did the server close (FIN, reset, a close_notify, data nobody asked for) while we
+    /// were idle? A TLS 1.3 session ticket is not news. Such a connection is dropped before
+    /// a request is written.
     bool peer_closed() noexcept;
     /// While idle, a readiness wait on the TCP socket (not an SSL read: the TLS state is
     /// never touched) sees a FIN, a reset or unsolicited bytes at once. Its handler only sets
@@ -209,13 +208,7 @@ void connection::arm_watchdog(steady::time_point at) {
     });
 }
 
-bool connection::peer_closed() noexcept {
-    if (stream_.has_buffered()) return true;
-    char c;
-    const auto n = ::recv(stream_.socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n >= 0) return true;  // 0: FIN; > 0: bytes nobody asked for (a close_notify, say)
-    return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
-}
+bool connection::peer_closed() noexcept { return stream_.peer_spoke_while_idle(); }
 
 void connection::watch_idle() {
     peer_stirred_ = false;
@@ -531,9 +524,11 @@ net::awaitable<void> connection::run(request_op* op) {
                 if (pending_) {
                     op = pending_;
                     pending_ = nullptr;
-                } else if (close_requested_ || peer_stirred_) {
+                } else if (close_requested_ || (peer_stirred_ && peer_closed())) {
                     shard_.remove_idle(this);
                     close = true;
+                } else if (peer_stirred_) {
+                    watch_idle();  // a session ticket or a key update: still usable
                 } else if (!wec && steady::now() >= idle_deadline(facts_, params_)) {
                     shard_.remove_idle(this);
                     close = true;
@@ -547,7 +542,7 @@ net::awaitable<void> connection::run(request_op* op) {
             current_ = op;
             // Too old, idle too long, or closed by the server while idle: give the request
             // back (nothing was sent) and close.
-            // The idle watch normally sees a close first; the peek (one system call) is a
+            // The idle watch normally sees a close first; the peek (one SSL_peek) is a
             // second line of defence, only after a real idle period: a close that could have
             // arrived in less than a millisecond is a race no check can win (and a stale
             // connection with a key is resent).

@@ -145,6 +145,23 @@ bool basic_tls_stream<Executor>::has_buffered() const noexcept {
 }
 
 template <class Executor>
+bool basic_tls_stream<Executor>::peer_spoke_while_idle() noexcept {
+    // A peek takes the socket's bytes into OpenSSL and processes records up to the first
+    // one with data. Without auto-retry each call stops after a record without data, so a
+    // few calls cover the tickets a server sends; one that sends more is not worth keeping.
+    for (int records = 0; records < 8; ++records) {
+        begin_call();
+        char byte;
+        std::size_t n = 0;
+        if (SSL_peek_ex(ssl_, &byte, 1, &n) == 1) return true;
+        error_code ec;
+        if (after_failure(0, ec) == want::none) return true;
+        if (blocked_) return false;  // the socket has nothing more
+    }
+    return true;
+}
+
+template <class Executor>
 void basic_tls_stream<Executor>::release_buffers() noexcept {
     SSL_free_buffers(ssl_);  // refuses (harmlessly) while a record is partly buffered
 }

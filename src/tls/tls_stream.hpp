@@ -75,6 +75,10 @@ public:
 
     /// Decrypted or received bytes OpenSSL holds that the socket will not signal again.
     bool has_buffered() const noexcept;
+    /// For an idle connection: did the peer send anything that ends it (data nobody asked
+    /// for, a close_notify, a FIN, a reset)? Records without data (TLS 1.3 session tickets,
+    /// key updates) are processed and do not count. Never waits.
+    bool peer_spoke_while_idle() noexcept;
     /// Returns OpenSSL's record buffers to the heap while the connection is idle (they are
     /// allocated again on the next use: only for an idle spell, not between busy requests).
     void release_buffers() noexcept;
