@@ -688,6 +688,28 @@ TEST_P(idle_close_test, a_server_closing_idle_connections_costs_no_call) {
 INSTANTIATE_TEST_SUITE_P(keep_alive_header, idle_close_test, ::testing::Bool(),
                          [](const auto& info) { return info.param ? std::string("announced") : std::string("silent"); });
 
+// A TLS 1.3 server may send a session ticket at any time, also to an idle connection: the
+// idle watch sees the socket readable, but a record without data is no reason to drop the
+// connection (and open a new one, with a handshake, for the next call).
+TEST(client_adversity, a_session_ticket_on_an_idle_connection_keeps_it) {
+    hostile_options so;
+    so.ticket_after_answer = 150ms;  // after the idle watch started (50 ms)
+    hostile_server server(so);
+    auto p = params_for(server);
+    p.max_connections = 1;
+    client c(p);
+    for (int i = 0; i < 3; ++i) {
+        if (i > 0) std::this_thread::sleep_for(400ms);
+        request_options o;
+        o.deadline = 5s;
+        auto f = c.async_create_session(valid_request("ticket" + std::to_string(i) + "@example.com"), o, net::use_future);
+        ASSERT_EQ(f.wait_for(10s), std::future_status::ready) << "call " << i << " never completed";
+        EXPECT_NO_THROW(f.get()) << "call " << i;
+    }
+    EXPECT_EQ(server.requests(), 3u);
+    EXPECT_EQ(server.connections_accepted(), 1u) << "an idle connection was dropped for a session ticket";
+}
+
 // An idle connection is watched: the server's FIN is seen while the connection waits, and it
 // is closed at once (counted, its descriptor released), not only when a call would reuse it
 // or at idle_timeout (30 s here). Then the next call opens a new one and succeeds; no key is

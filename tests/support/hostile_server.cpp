@@ -245,6 +245,14 @@ struct hostile_server::impl {
                 auto [wec, n] = co_await net::async_write(c->stream, net::buffer(all), use_tuple);
                 (void)n;
                 if (wec) co_return;
+                if (opt.ticket_after_answer.count() > 0) {
+                    c->timer.expires_after(opt.ticket_after_answer);
+                    co_await c->timer.async_wait(use_tuple);
+                    // OpenSSL sends a requested ticket on the next handshake call.
+                    SSL_new_session_ticket(c->stream.native_handle());
+                    auto [hec] = co_await c->stream.async_handshake(net::ssl::stream_base::server, use_tuple);
+                    if (hec) co_return;
+                }
                 continue;
             }
             case hostile_action::stall_handshake:  // only meaningful at accept; here: never answer

@@ -62,6 +62,9 @@ struct hostile_options {
     /// Close a connection on which no request byte arrived for this long (no `Connection:
     /// close`, no TLS close_notify: a FIN, as a server's keep-alive timeout does). 0 = never.
     std::chrono::milliseconds idle_close{0};
+    /// After each answer, wait this long and send a TLS 1.3 session ticket (a record with no
+    /// data, as servers send after a handshake or a resumption). 0 = never.
+    std::chrono::milliseconds ticket_after_answer{0};
     /// Sent as `Keep-Alive: <value>` on answers (e.g. "timeout=1"); "" = no such header.
     std::string keep_alive_header;
     /// Keep the ledger (a long memory test turns it off so that it does not grow).
