@@ -201,8 +201,9 @@ public:
     /// closed loop or a server does) makes no heap allocation per request in steady state
     /// (see docs/client.md, "Allocations").
     ///
-    /// `out` is written on the client's thread before the handler runs, and must be left
-    /// alone (neither read nor written) from the call until then. On error it is cleared.
+    /// `out` is written before the handler runs (on the client's thread, or on the calling
+    /// one for a request refused before the wire) and must be left alone (neither read nor
+    /// written) from the call until then. On error it is cleared.
     ///
     /// (`Session` is `session`: a template parameter checked first, so that the other
     /// overloads' calls never ask whether their token suits this signature.)

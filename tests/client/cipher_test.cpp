@@ -30,6 +30,18 @@ struct cipher_observer : client_observer {
     }
 };
 
+/// One call into `out`, run to completion on `ctx` (bounded: 10 s).
+error_code call_into(boost::asio::io_context& ctx, client& c, const session_request& req, session& out) {
+    bool done = false;
+    error_code result = errc::timeout;
+    c.async_create_session(req, request_options{}, out, [&](error_code ec) {
+        result = ec;
+        done = true;
+    });
+    for (int i = 0; i < 1000 && !done; ++i) ctx.run_for(10ms);
+    return result;
+}
+
 class cipher_test : public client_test {
 protected:
     /// The suite of one call's connection, as the observer saw it.
@@ -38,14 +50,8 @@ protected:
         p.observer = obs;
         boost::asio::io_context ctx;
         client c(ctx, std::move(p));
-        bool done = false;
-        error_code result;
-        c.async_create_session(valid_request(), [&](error_code ec, session) {
-            result = ec;
-            done = true;
-        });
-        for (int i = 0; i < 1000 && !done; ++i) ctx.run_for(10ms);
-        EXPECT_TRUE(done);
+        session out;
+        const error_code result = call_into(ctx, c, valid_request(), out);
         if (expected == errc{}) EXPECT_FALSE(result) << result.message();
         else EXPECT_EQ(result, expected) << result.message();
         std::lock_guard lock(obs->m);
@@ -117,15 +123,7 @@ TEST_F(cipher_test, a_session_given_by_the_caller_is_filled_and_reused) {
     out.token = "stale";
     std::string first;
     for (int round = 0; round < 2; ++round) {
-        bool done = false;
-        error_code result;
-        c.async_create_session(valid_request("r" + std::to_string(round) + "@example.com"), request_options{}, out,
-                               [&](error_code ec) {
-                                   result = ec;
-                                   done = true;
-                               });
-        for (int i = 0; i < 1000 && !done; ++i) ctx.run_for(10ms);
-        ASSERT_TRUE(done);
+        const error_code result = call_into(ctx, c, valid_request("r" + std::to_string(round) + "@example.com"), out);
         ASSERT_FALSE(result) << result.message();
         EXPECT_EQ(out.token.rfind("ps_", 0), 0u) << out.token;
         EXPECT_EQ(out.status, session_status::pending);
@@ -136,15 +134,7 @@ TEST_F(cipher_test, a_session_given_by_the_caller_is_filled_and_reused) {
     // Refused before the wire: the session is emptied, the handler gets the code.
     session_request bad = valid_request();
     bad.lead.email = "not an email";
-    bool done = false;
-    error_code result;
-    c.async_create_session(bad, request_options{}, out, [&](error_code ec) {
-        result = ec;
-        done = true;
-    });
-    for (int i = 0; i < 1000 && !done; ++i) ctx.run_for(10ms);
-    ASSERT_TRUE(done);
-    EXPECT_EQ(result, errc::validation_failed);
+    EXPECT_EQ(call_into(ctx, c, bad, out), errc::validation_failed);
     EXPECT_EQ(out, session{});
 }
 

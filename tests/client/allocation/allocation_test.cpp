@@ -8,8 +8,7 @@
 //
 // Set CATALYST_ALLOC_BACKTRACE=N to print the stack of the first N counted allocations of the
 // measured window (OpenSSL's aside) (resolve with `addr2line -e <this binary> -f -C <offset>`).
-#include <catalyst/client.hpp>
-#include <catalyst/sandbox.hpp>
+#include "client/client_fixture.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -178,24 +177,13 @@ constexpr unsigned warm_up = 2'000;
 constexpr unsigned measured = 10'000;
 constexpr unsigned chains = 4;  // requests in flight at once (and connections)
 
-session_request request() {
-    session_request r;
-    r.campaign_id = "a1b2c3d4-e5f6-7890-abcd-ef1234567890";
-    r.customer_ip = "203.0.113.50";
-    r.lead.first_name = "Max";
-    r.lead.last_name = "Mustermann";
-    r.lead.email = "max@example.com";
-    r.lead.country = "DE";
-    return r;
-}
-
 /// `chains` closed loops, each sending its next request from the completion of the previous
 /// one (on the client's thread), as catalyst-bench does. Counting is armed at the completion
 /// of request `warm_up` and disarmed at that of request `warm_up + measured`, both on a
 /// counted thread: nothing but the steady state falls inside.
 struct load {
     client& c;
-    session_request req = request();
+    session_request req = valid_request();
     request_options opts;
     std::atomic<unsigned> started{0};
     std::atomic<unsigned> completed{0};
@@ -328,15 +316,21 @@ TEST(allocation_counter, hooks_are_installed) {
     EXPECT_EQ(counts.openssl, 1u);
 }
 
-// Steady state, the caller reusing one session per chain; the client owns its thread.
-TEST_F(allocation_test, owned_thread) {
-    client c(params_for(*sb_, 1));
-    load l(c);
+/// The load on a client that owns its thread, the caller waiting (bounded: 90 s).
+void run_owned(const sandbox& sb, bool by_value) {
+    client c(params_for(sb, 1));
+    load l(c, by_value);
     l.start();
     const auto limit = std::chrono::steady_clock::now() + 90s;
     while (!l.done && std::chrono::steady_clock::now() < limit) std::this_thread::sleep_for(1ms);
     ASSERT_TRUE(l.done) << "timed out after " << l.completed << " requests";
     ASSERT_EQ(l.failed, 0u);
+}
+
+// Steady state, the caller reusing one session per chain; the client owns its thread.
+TEST_F(allocation_test, owned_thread) {
+    run_owned(*sb_, false);
+    if (HasFatalFailure()) return;
     report("threads = 1");
     expect_steady_state_without_allocations();
 }
@@ -366,13 +360,8 @@ TEST_F(allocation_test, caller_io_context) {
 // The session returned by value: its strings (token and payment URL, longer than the
 // small-string buffer) are the only allocations.
 TEST_F(allocation_test, session_by_value) {
-    client c(params_for(*sb_, 1));
-    load l(c, true);
-    l.start();
-    const auto limit = std::chrono::steady_clock::now() + 90s;
-    while (!l.done && std::chrono::steady_clock::now() < limit) std::this_thread::sleep_for(1ms);
-    ASSERT_TRUE(l.done) << "timed out after " << l.completed << " requests";
-    ASSERT_EQ(l.failed, 0u);
+    run_owned(*sb_, true);
+    if (HasFatalFailure()) return;
     report("threads = 1, session by value");
     EXPECT_LE(counts.operator_new, 2u * measured);
     EXPECT_LE(counts.malloc * 1000, measured);
