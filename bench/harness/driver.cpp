@@ -81,14 +81,17 @@ struct finish_flag {
         if (claimed.exchange(true, std::memory_order_acq_rel)) return;  // two paths may both see the end
         end = t;
         done.store(true, std::memory_order_release);
-        net::post(ioc, [] {});  // wakes run_one()
+        // Ends run() in wait(); posted, so that a set() before wait() runs is not lost.
+        net::post(ioc, [&c = ioc] { c.stop(); });
     }
     void wait() {
-        // A previous phase (the warm-up) that ran out of work left the context stopped, and a
-        // stopped context's run_one() returns at once: this loop would spin on a core that the
-        // client's own thread needs.
-        if (ioc.stopped()) ioc.restart();
-        while (!done.load(std::memory_order_acquire)) ioc.run_one();
+        // run(), not a run_one() loop: Asio's per-thread cache of handler memory lives for one
+        // run*() call, and a run_one() loop would make every handler on this thread allocate
+        // (with --threads 0 the client runs here). A previous phase left the context stopped.
+        while (!done.load(std::memory_order_acquire)) {
+            if (ioc.stopped()) ioc.restart();
+            ioc.run();
+        }
     }
 };
 
@@ -99,6 +102,7 @@ struct closed_state;
 struct closed_worker {
     closed_state* state = nullptr;
     session_request req;  // one copy per chain: the client may keep a reference while it works
+    session out;          // the result, its strings reused by every request of the chain
     clock::time_point sent{};
 
     void send();
@@ -119,12 +123,13 @@ struct closed_state {
 
 struct closed_completion {
     closed_worker* w;
-    void operator()(boost::system::error_code ec, session) const { w->on_done(ec); }
+    void operator()(boost::system::error_code ec) const { w->on_done(ec); }
 };
 
 void closed_worker::send() {
     sent = clock::now();
-    state->c.async_create_session(req, state->opts, nullptr, closed_completion{this});
+    // Into the chain's session: the client's path without a heap allocation per request.
+    state->c.async_create_session(req, state->opts, out, nullptr, closed_completion{this});
 }
 
 void closed_worker::on_done(const boost::system::error_code& ec) {
@@ -149,6 +154,7 @@ struct open_state;
 struct open_slot {
     open_state* state = nullptr;
     session_request req;
+    session out;  // reused by the slot's requests
     clock::time_point intended{};
 };
 
@@ -184,7 +190,7 @@ struct open_state {
             }
         }
         if (slots.size() >= max_in_flight) return nullptr;
-        slots.push_back(std::make_unique<open_slot>(open_slot{this, prototype, {}}));
+        slots.push_back(std::make_unique<open_slot>(open_slot{this, prototype, {}, {}}));
         return slots.back().get();
     }
 
@@ -196,7 +202,7 @@ struct open_state {
 
 struct open_completion {
     open_slot* slot;
-    void operator()(boost::system::error_code ec, session) const {
+    void operator()(boost::system::error_code ec) const {
         auto& st = *slot->state;
         const auto now = clock::now();
         st.rec.local().record(ec, now - slot->intended);
@@ -223,7 +229,7 @@ public:
             s->intended = st_.start + st_.schedule.intended(st_.issued);
             ++st_.issued;
             st_.in_flight.fetch_add(1, std::memory_order_relaxed);
-            st_.c.async_create_session(s->req, st_.opts, nullptr, open_completion{s});
+            st_.c.async_create_session(s->req, st_.opts, s->out, nullptr, open_completion{s});
         }
         if (st_.issued >= st_.total) {
             st_.sending_done.store(true, std::memory_order_release);

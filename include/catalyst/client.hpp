@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -59,7 +60,9 @@ class client_impl;
 /// Completion signatures (a comma inside a macro argument needs a name).
 using create_session_signature = void(boost::system::error_code, session);
 using shutdown_signature = void(boost::system::error_code);
+using create_session_into_signature = void(boost::system::error_code);
 using create_session_handler = boost::asio::any_completion_handler<create_session_signature>;
+using create_session_into_handler = boost::asio::any_completion_handler<create_session_into_signature>;
 using shutdown_handler = boost::asio::any_completion_handler<shutdown_signature>;
 
 /// An asynchronous HTTPS client of the CatalystPay session API: a pool of keep-alive TLS
@@ -188,6 +191,40 @@ public:
                                     std::forward<CompletionToken>(token));
     }
 
+    /// Creates a payment session into `out`: as above, but the session is written into `out`
+    /// and the handler gets only the error code. Signature `void(boost::system::error_code)`.
+    ///
+    /// Why: a `session` returned by value is new strings on every call (the token and the
+    /// payment URL are longer than the small-string buffer), whereas `out`'s strings keep
+    /// their capacity from one call to the next. A caller that keeps one `session` per call
+    /// in flight and calls from the client's threads (from its completion handlers, as a
+    /// closed loop or a server does) makes no heap allocation per request in steady state
+    /// (see docs/client.md, "Allocations").
+    ///
+    /// `out` is written before the handler runs (on the client's thread, or on the calling
+    /// one for a request refused before the wire) and must be left alone (neither read nor
+    /// written) from the call until then. On error it is cleared.
+    ///
+    /// (`Session` is `session`: a template parameter checked first, so that the other
+    /// overloads' calls never ask whether their token suits this signature.)
+    template <class Session, class CompletionToken = boost::asio::default_completion_token_t<executor_type>>
+        requires std::is_same_v<Session, session> &&
+                 boost::asio::completion_token_for<CompletionToken, create_session_into_signature>
+    auto async_create_session(const session_request& req, const request_options& opts, Session& out, diagnostics* diag,
+                              CompletionToken&& token = {}) {
+        return boost::asio::async_initiate<CompletionToken, create_session_into_signature>(
+            create_into_initiation{this}, token, std::cref(req), std::cref(opts), std::ref(out), diag);
+    }
+    /// As above, without diagnostics.
+    template <class Session, class CompletionToken = boost::asio::default_completion_token_t<executor_type>>
+        requires std::is_same_v<Session, session> &&
+                 boost::asio::completion_token_for<CompletionToken, create_session_into_signature>
+    auto async_create_session(const session_request& req, const request_options& opts, Session& out,
+                              CompletionToken&& token = {}) {
+        return async_create_session(req, opts, out, static_cast<diagnostics*>(nullptr),
+                                    std::forward<CompletionToken>(token));
+    }
+
     /// Graceful stop. Signature `void(boost::system::error_code)` (always success). May be
     /// called more than once, concurrently: every call's handler runs (a shorter grace given
     /// later shortens the grace).
@@ -224,6 +261,16 @@ private:
             self->create_session_erased(r, o, d, create_session_handler(std::forward<Handler>(h)));
         }
     };
+    struct create_into_initiation {
+        client* self;
+        using executor_type = client::executor_type;
+        executor_type get_executor() const noexcept { return self->get_executor(); }
+        template <class Handler>
+        void operator()(Handler&& h, const session_request& r, const request_options& o, session& out,
+                        diagnostics* d) const {
+            self->create_session_into_erased(r, o, out, d, create_session_into_handler(std::forward<Handler>(h)));
+        }
+    };
     struct shutdown_initiation {
         client* self;
         using executor_type = client::executor_type;
@@ -236,6 +283,8 @@ private:
 
     void create_session_erased(const session_request& req, const request_options& opts, diagnostics* diag,
                                create_session_handler handler);
+    void create_session_into_erased(const session_request& req, const request_options& opts, session& out,
+                                    diagnostics* diag, create_session_into_handler handler);
     void shutdown_erased(std::chrono::milliseconds grace, shutdown_handler handler);
     std::shared_ptr<detail::client_impl> impl_;
 };

@@ -38,7 +38,7 @@ CATALYST_DECL void apply_file(client_params& p, const std::string& path);
 /// CATALYST_MAX_ATTEMPTS, CATALYST_BASE_BACKOFF_MS, CATALYST_MAX_BACKOFF_MS,
 /// CATALYST_IDEMPOTENCY (automatic|caller_keys_only|disabled), CATALYST_RATE_PER_SECOND,
 /// CATALYST_CA_FILE, CATALYST_CA_DIR, CATALYST_TLS_SERVER_NAME, CATALYST_TLS_INSECURE_SKIP_VERIFY,
-/// CATALYST_THREADS. `getenv` is injectable for tests (empty: the process environment).
+/// CATALYST_TLS13_CIPHERSUITES, CATALYST_TLS12_CIPHERS, CATALYST_THREADS. `getenv` is injectable for tests (empty: the process environment).
 /// An empty variable counts as unset. Booleans: 1/0/true/false/yes/no/on/off. A malformed
 /// value throws config_error naming the variable; `p` is then left unchanged.
 using env_lookup = std::function<const char*(const char*)>;

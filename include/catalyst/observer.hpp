@@ -56,6 +56,10 @@ struct attempt_end_event {
     std::chrono::microseconds time_to_first_byte{0}; ///< from the write to the first answer byte
     std::chrono::microseconds total{0};              ///< from the start event to now
     std::string_view request_id;  ///< the server's `X-Request-Id`, "" when none
+    /// The TLS cipher suite of the connection used, as OpenSSL names it
+    /// ("TLS_AES_128_GCM_SHA256"); "" when no TLS session was established. See
+    /// `tls_params::tls13_ciphersuites`.
+    std::string_view tls_cipher;
     std::string_view context;     ///< `request_options::observer_context`
 };
 

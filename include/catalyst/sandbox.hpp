@@ -176,6 +176,17 @@ struct sandbox_params {
     /// Optional JSON-lines journal of created sessions ("" = none). The API key is redacted;
     /// the lead's email is NOT written (only its campaign and the token).
     std::string journal_file;
+    /// TLS 1.3 cipher suites the server accepts (OpenSSL names, colon-separated), in its order
+    /// of preference: the client's default order, AES-128-GCM first. Refused when empty or
+    /// naming an unknown suite.
+    std::string tls13_ciphersuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+    /// false (the default): the suite is the first of the client's list that the server
+    /// accepts, as nginx's default and Mozilla's recommended TLS 1.3 settings do: the client
+    /// knows whether it has AES hardware, and the client's own choice is what tests and
+    /// benchmarks against the sandbox then see. true: the server's order wins
+    /// (SSL_OP_CIPHER_SERVER_PREFERENCE), e.g. to give every client of a comparison (wrk,
+    /// catalyst) the same suite.
+    bool prefer_server_ciphers = false;
     sandbox_limits limits;
 };
 

@@ -93,8 +93,13 @@ using boost::system::error_code;
 client::client(executor_type ex, client_params params) {
     // The state on a strand; handlers on `ex` itself, so that a slow callback does not hold
     // the strand (and the pool) while it runs.
-    impl_ = std::make_shared<detail::client_impl>(std::move(params),
-                                                  std::vector<net::any_io_executor>{net::make_strand(ex)}, ex);
+    // A strand of an io_context's own executor fits any_io_executor's small buffer; a strand
+    // of the type-erased executor does not, and every copy of the shard's executor (each
+    // handler, each I/O operation) would then allocate.
+    net::any_io_executor state_ex;
+    if (const auto* io = ex.target<net::io_context::executor_type>()) state_ex = net::make_strand(*io);
+    else state_ex = net::make_strand(ex);
+    impl_ = std::make_shared<detail::client_impl>(std::move(params), std::vector<net::any_io_executor>{state_ex}, ex);
 }
 
 client::client(net::io_context& ctx, client_params params) : client(ctx.get_executor(), std::move(params)) {}
@@ -231,14 +236,13 @@ bool valid_key(std::string_view k) {
     }
     return true;
 }
-}  // namespace
 
-void client::create_session_erased(const session_request& req, const request_options& opts, diagnostics* diag,
-                                   create_session_handler handler) {
+// What both result styles share: the checks (a refused call gets `validation_failed` and no
+// call object: nullptr) and the call object, minus its handler.
+detail::request_op* prepare_call(detail::client_impl& impl, detail::shard& s, const session_request& req,
+                                 const request_options& opts, diagnostics* diag) {
     using namespace detail;
     const auto start = steady::now();
-    auto& impl = *impl_;
-    shard& s = impl.pick_shard();
     s.stats().requests.fetch_add(1, std::memory_order_relaxed);
     if (diag) diag->clear();
 
@@ -257,8 +261,7 @@ void client::create_session_erased(const session_request& req, const request_opt
         m.failures.fetch_add(1, std::memory_order_relaxed);
         m.failures_by_errc[static_cast<std::size_t>(errc::validation_failed)].fetch_add(1, std::memory_order_relaxed);
         m.latency[0].fetch_add(1, std::memory_order_relaxed);
-        net::post(s.handler_executor(), net::append(std::move(handler), error_code(errc::validation_failed), session{}));
-        return;
+        return nullptr;
     }
 
     request_op* op = s.pool().acquire();
@@ -286,21 +289,56 @@ void client::create_session_erased(const session_request& req, const request_opt
     encode(req, op->body);
     if (!opts.headers.empty()) format_headers(opts, op->extra_headers);
     if (!opts.observer_context.empty()) op->observer_context = opts.observer_context;
-    // Not `op->handler = std::move(handler)`: Asio 1.26's move assignment of
-    // any_completion_handler wraps the handler in itself, recursively.
-    handler.swap(op->handler);
+    return op;
+}
+
+// The handler's executor (work kept on it when it is not the default one), its cancellation
+// slot, then the hand-over to the shard.
+template <class Handler>
+void launch_call(const std::shared_ptr<detail::client_impl>& impl, detail::shard& s, detail::request_op* op,
+                 const Handler& handler) {
+    using namespace detail;
     {
         const auto& own = s.completion_executor();
-        auto ex = net::get_associated_executor(op->handler, own);
+        auto ex = net::get_associated_executor(handler, own);
         if (ex != own) op->handler_work = net::prefer(ex, net::execution::outstanding_work.tracked);
     }
-    auto slot = net::get_associated_cancellation_slot(op->handler);
+    auto slot = net::get_associated_cancellation_slot(handler);
     if (slot.is_connected()) {
         op->link = std::make_shared<cancel_link>();
         op->link->op = op;
-        slot.template emplace<op_canceller>(op_canceller{impl_, &s, op->link});
+        slot.template emplace<op_canceller>(op_canceller{impl, &s, op->link});
     }
-    net::post(s.get_executor(), [keep = impl_, sp = &s, op] { sp->submit(op); });
+    net::post(s.get_executor(), [keep = impl, sp = &s, op] { sp->submit(op); });
+}
+}  // namespace
+
+void client::create_session_erased(const session_request& req, const request_options& opts, diagnostics* diag,
+                                   create_session_handler handler) {
+    detail::shard& s = impl_->pick_shard();
+    detail::request_op* op = prepare_call(*impl_, s, req, opts, diag);
+    if (!op) {
+        net::post(s.handler_executor(), net::append(std::move(handler), error_code(errc::validation_failed), session{}));
+        return;
+    }
+    // Not `op->handler = std::move(handler)`: Asio 1.26's move assignment of
+    // any_completion_handler wraps the handler in itself, recursively.
+    handler.swap(op->handler);
+    launch_call(impl_, s, op, op->handler);
+}
+
+void client::create_session_into_erased(const session_request& req, const request_options& opts, session& out,
+                                        diagnostics* diag, create_session_into_handler handler) {
+    detail::shard& s = impl_->pick_shard();
+    detail::request_op* op = prepare_call(*impl_, s, req, opts, diag);
+    if (!op) {
+        out = session{};
+        net::post(s.handler_executor(), net::append(std::move(handler), error_code(errc::validation_failed)));
+        return;
+    }
+    op->out = &out;
+    handler.swap(op->into_handler);
+    launch_call(impl_, s, op, op->into_handler);
 }
 
 void client::shutdown_erased(std::chrono::milliseconds grace, shutdown_handler handler) {

@@ -60,6 +60,7 @@ struct attempt_report {
     std::size_t bytes_sent = 0;
     std::size_t bytes_received = 0;
     std::chrono::microseconds connect{0}, tls_handshake{0}, time_to_first_byte{0};
+    std::string_view tls_cipher;  ///< the connection's negotiated suite (OpenSSL's static name)
 };
 
 class shard : public std::enable_shared_from_this<shard> {
@@ -122,6 +123,9 @@ private:
     void arm_op_timer(request_op* op, steady::time_point at);
     void on_op_timer(request_op* op, std::uint32_t gen);
     void finish(request_op* op, boost::system::error_code ec, session s = {});
+    /// Posts a completion to the handler's executor (`work` when it has its own).
+    template <class Run>
+    void post_completion(boost::asio::any_completion_executor work, Run run);
     void open_connection(request_op* first);
     /// Pacing: may one more request go to the wire now? If not, a timer calls dispatch().
     bool take_token();

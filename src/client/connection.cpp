@@ -169,6 +169,7 @@ private:
     const bool observed_;
     bool tls_resumed_ = false;
     std::chrono::microseconds connect_time_{0}, tls_time_{0};
+    std::string_view tls_cipher_;  ///< OpenSSL's static name of the negotiated suite (issue 13)
 };
 
 /// How long a connection stays idle before its socket is watched for the server's close.
@@ -346,6 +347,7 @@ net::awaitable<bool> connection::establish(request_op* op, attempt_report& rep) 
     end_steps();
     const bool resumed = SSL_session_reused(ssl) == 1;
     tls_resumed_ = resumed;
+    tls_cipher_ = SSL_get_cipher_name(ssl);  // for the observer (issue 13)
     (resumed ? shard_.stats().tls_resumed : shard_.stats().tls_full).fetch_add(1, std::memory_order_relaxed);
     if (impl_->logs(log_level::debug))
         impl_->log(log_level::debug, "connected to " + o.host_header + (resumed ? " (TLS session resumed)" : " (full TLS handshake)"));
@@ -355,6 +357,7 @@ net::awaitable<bool> connection::establish(request_op* op, attempt_report& rep) 
 void connection::report(request_op* op, attempt_report& rep, bool reused) {
     current_ = nullptr;
     if (observed_) {
+        rep.tls_cipher = tls_cipher_;  // (issue 13)
         rep.bytes_received = rlen_;
         if (reused) {
             rep.connection = connection_use::reused;

@@ -55,6 +55,7 @@ void op_pool::release(request_op* op) noexcept {
     op->handler_work = nullptr;
     op->link.reset();
     op->diag = nullptr;
+    op->out = nullptr;
     op->body.clear();
     op->key.clear();
     op->extra_headers.clear();

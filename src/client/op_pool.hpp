@@ -48,6 +48,10 @@ struct request_op {
     bool ambiguous_retry_ok = false;
     diagnostics* diag = nullptr;
     create_session_handler handler;
+    /// The other result style (`async_create_session(..., session& out, ...)`): the answer is
+    /// decoded into `*out` (its strings' capacity reused) and `into_handler` gets the code.
+    session* out = nullptr;
+    create_session_into_handler into_handler;
     /// Outstanding work on the handler's own executor when it is not the default one, so that
     /// its run() waits for the completion; empty otherwise.
     boost::asio::any_completion_executor handler_work;

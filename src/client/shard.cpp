@@ -29,6 +29,15 @@ bool has(net::cancellation_type_t set, net::cancellation_type_t t) {
 // beyond it allocates and frees.
 std::size_t pool_cap(std::size_t max_connections) { return 1024 + 2 * max_connections; }
 
+// Empties a caller's session without giving back its strings' capacity.
+void clear_session(session& s) noexcept {
+    s.token.clear();
+    s.status_text.clear();
+    s.payment_url.clear();
+    s.status = session_status::unknown;
+    s.replayed = s.reused = false;
+}
+
 // What one attempt alone amounts to, for the observer (the call may go on).
 errc attempt_errc(attempt_result r, unsigned status, std::string_view api_code) {
     switch (r) {
@@ -250,7 +259,10 @@ void shard::attempt_done(request_op* op, const attempt_report& r, bool reused) {
             o.retry_after = parse_retry_after(resp.retry_after, std::chrono::system_clock::now());
         }
         if (resp.status == 200 || resp.status == 201) {
-            session s;
+            // Into the caller's session when it gave one: its strings keep their capacity.
+            session local;
+            session& s = op->out ? *op->out : local;
+            if (op->out) clear_session(s);
             if (auto ec = decode(resp.body, s)) {
                 if (d) {
                     d->http_status = resp.status;
@@ -274,7 +286,7 @@ void shard::attempt_done(request_op* op, const attempt_report& r, bool reused) {
             }
             if (observer_)
                 attempt_ended(op, &r, resp.status, errc{}, false, retry_reason::none, milliseconds(0), resp.request_id);
-            return finish(op, {}, std::move(s));
+            return finish(op, {}, std::move(local));
         }
         // Error answers: their body is read when someone will look (diagnostics) or when the
         // decision depends on it (409 in-progress).
@@ -412,6 +424,7 @@ void shard::attempt_ended(request_op* op, const attempt_report* r, unsigned stat
         e.connect = r->connect;
         e.tls_handshake = r->tls_handshake;
         e.time_to_first_byte = r->time_to_first_byte;
+        e.tls_cipher = r->tls_cipher;
     }
     e.queue_wait = duration_cast<std::chrono::microseconds>(op->attempt_start - op->ready_at);
     e.total = duration_cast<std::chrono::microseconds>(steady::now() - op->attempt_start);
@@ -474,19 +487,35 @@ void shard::finish(request_op* op, error_code ec, session s) {
         if (ec && d->detail.empty()) d->detail = std::string(to_string(static_cast<errc>(ec.value())));
     }
     if (op->link) op->link->op = nullptr;  // a late cancellation finds nothing
-    auto handler = std::move(op->handler);
     auto work = std::move(op->handler_work);  // released after the post has taken over
-    pool_.release(op);
     // The handler runs on its associated executor (the default one unless it binds another),
     // never inline. A plain function is posted: posting the any_completion_handler itself
     // would look up and wrap its executor, two allocations per call. The cancellation slot is
     // cleared there, just before the handler runs, on the executor where cancellation is
     // emitted.
-    auto run = [h = std::move(handler), ec, s = std::move(s)]() mutable {
-        auto slot = net::get_associated_cancellation_slot(h);
-        if (slot.is_connected()) slot.clear();
-        std::move(h)(ec, std::move(s));
-    };
+    if (session* out = op->out) {
+        if (ec) clear_session(*out);  // what a malformed answer left there
+        auto handler = std::move(op->into_handler);
+        pool_.release(op);
+        post_completion(std::move(work), [h = std::move(handler), ec]() mutable {
+            auto slot = net::get_associated_cancellation_slot(h);
+            if (slot.is_connected()) slot.clear();
+            std::move(h)(ec);
+        });
+    } else {
+        auto handler = std::move(op->handler);
+        pool_.release(op);
+        post_completion(std::move(work), [h = std::move(handler), ec, s = std::move(s)]() mutable {
+            auto slot = net::get_associated_cancellation_slot(h);
+            if (slot.is_connected()) slot.clear();
+            std::move(h)(ec, std::move(s));
+        });
+    }
+    if (shutting_down_) check_shutdown_done();
+}
+
+template <class Run>
+void shard::post_completion(net::any_completion_executor work, Run run) {
     if (!work) {
         net::post(handler_ex_, std::move(run));
     } else {
@@ -494,7 +523,6 @@ void shard::finish(request_op* op, error_code ec, session s) {
         // connection that failed, say) happens before the caller sees the completion.
         net::post(ex_, [run = std::move(run), work = std::move(work)]() mutable { net::dispatch(work, std::move(run)); });
     }
-    if (shutting_down_) check_shutdown_done();
 }
 
 void shard::begin_shutdown(steady::time_point grace_deadline, std::function<void()> done) {

@@ -1,5 +1,6 @@
 // Small helpers of the client: ids, randomness, error bodies, the TLS context.
 #include "client/client_impl.hpp"
+#include "core/tls_ciphers.hpp"
 
 #include <catalyst/config.hpp>
 
@@ -92,6 +93,11 @@ void read_error_body(const http_response& r, diagnostics& d, std::string& api_co
 void configure_tls(boost::asio::ssl::context& ctx, const client_params& p) {
     SSL_CTX* native = ctx.native_handle();
     SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+    // The cipher order (tls_params: AES-128-GCM first); check() has vetted both lists.
+    if (!set_tls13_suites(native, p.tls.tls13_ciphersuites))
+        throw config_error("tls.tls13_ciphersuites", "refused by OpenSSL: " + p.tls.tls13_ciphersuites);
+    if (!set_tls12_ciphers(native, p.tls.tls12_ciphers))
+        throw config_error("tls.tls12_ciphers", "refused by OpenSSL: " + p.tls.tls12_ciphers);
     ctx.set_options(boost::asio::ssl::context::default_workarounds | boost::asio::ssl::context::no_compression);
     // We keep sessions ourselves (the last one per shard); OpenSSL must still treat this
     // as a caching client, or TLS 1.3 tickets are not made resumable.

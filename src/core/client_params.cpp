@@ -5,6 +5,7 @@
 #include "client/origin.hpp"
 #include "core/header_rules.hpp"
 #include "core/label_rules.hpp"
+#include "core/tls_ciphers.hpp"
 
 #include <cmath>
 #include <ostream>
@@ -80,6 +81,9 @@ void check(const client_params& p) {
         refuse("pacing.rate_per_second", "must be a finite number >= 0");
     if (!header_safe(p.tls.server_name) || p.tls.server_name.find_first_of(" \t") != std::string::npos)
         refuse("tls.server_name", "must not contain spaces or control characters");
+    if (auto why = detail::tls13_suites_problem(p.tls.tls13_ciphersuites); !why.empty())
+        refuse("tls.tls13_ciphersuites", why);
+    if (auto why = detail::tls12_ciphers_problem(p.tls.tls12_ciphers); !why.empty()) refuse("tls.tls12_ciphers", why);
     if (p.threads > 1024) refuse("threads", "must be <= 1024");
     if (!header_safe(p.user_agent)) refuse("user_agent", "must not contain control characters");
     switch (p.min_log_level) {
@@ -142,6 +146,8 @@ std::ostream& operator<<(std::ostream& out, const client_params& p) {
        << "tls.server_name = " << p.tls.server_name << '\n'
        << "tls.insecure_skip_verify = " << flag(p.tls.insecure_skip_verify) << '\n'
        << "tls.session_resumption = " << flag(p.tls.session_resumption) << '\n'
+       << "tls.tls13_ciphersuites = " << p.tls.tls13_ciphersuites << '\n'
+       << "tls.tls12_ciphers = " << p.tls.tls12_ciphers << '\n'
        << "threads = " << p.threads << '\n'
        << "user_agent = " << p.user_agent << '\n'
        << "min_log_level = " << to_string(p.min_log_level) << '\n';

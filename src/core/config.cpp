@@ -165,6 +165,8 @@ void apply_object(client_params& p, const json::object& root) {
         n.string("server_name", p.tls.server_name);
         n.boolean("insecure_skip_verify", p.tls.insecure_skip_verify);
         n.boolean("session_resumption", p.tls.session_resumption);
+        n.string("tls13_ciphersuites", p.tls.tls13_ciphersuites);
+        n.string("tls12_ciphers", p.tls.tls12_ciphers);
         n.finish();
     }
     r.unsigned_integer("threads", p.threads);
@@ -270,6 +272,8 @@ void apply_env(client_params& p, const env_lookup& getenv_fn) {
     each("CATALYST_CA_FILE", [&](auto, auto v) { next.tls.ca_file = v; });
     each("CATALYST_CA_DIR", [&](auto, auto v) { next.tls.ca_dir = v; });
     each("CATALYST_TLS_SERVER_NAME", [&](auto, auto v) { next.tls.server_name = v; });
+    each("CATALYST_TLS13_CIPHERSUITES", [&](auto, auto v) { next.tls.tls13_ciphersuites = v; });
+    each("CATALYST_TLS12_CIPHERS", [&](auto, auto v) { next.tls.tls12_ciphers = v; });
     each("CATALYST_TLS_INSECURE_SKIP_VERIFY",
          [&](auto n, auto v) { next.tls.insecure_skip_verify = parse_bool(n, v); });
     each("CATALYST_THREADS", [&](auto n, auto v) { next.threads = parse_unsigned<unsigned>(n, v); });

@@ -1,6 +1,7 @@
 #include "sandbox/config.hpp"
 
 #include "sandbox/faults.hpp"
+#include "core/tls_ciphers.hpp"
 
 #include <boost/json.hpp>
 
@@ -338,6 +339,10 @@ void apply_sandbox_json(sandbox_params& p, std::string_view text) {
             p.payment_url_base = as_string(v, key);
         } else if (key == "journal_file") {
             p.journal_file = as_string(v, key);
+        } else if (key == "tls13_ciphersuites") {
+            p.tls13_ciphersuites = as_string(v, key);
+        } else if (key == "prefer_server_ciphers") {
+            p.prefer_server_ciphers = as_bool(v, key);
         } else if (key == "limits") {
             read_limits(p.limits, as_object(v, key), key);
         } else if (key == "comment" || key == "$comment") {
@@ -460,6 +465,7 @@ sandbox_params normalize(sandbox_params p) {
     if (p.idempotency_ttl.count() < 0) fail("idempotency_ttl_ms", "must be >= 0");
     if (p.max_idempotency_records == 0) fail("max_idempotency_records", "must be >= 1");
     if (p.max_sessions == 0) fail("max_sessions", "must be >= 1");
+    if (auto why = detail::tls13_suites_problem(p.tls13_ciphersuites); !why.empty()) fail("tls13_ciphersuites", why);
     // The token travels in an HTTP header: no control characters, no spaces around it.
     for (const char c : p.admin_token)
         if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) fail("admin_token", "must be printable ASCII without spaces");

@@ -8,6 +8,7 @@
 #include "sandbox/certs.hpp"
 #include "sandbox/config.hpp"
 #include "sandbox/service.hpp"
+#include "core/tls_ciphers.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -292,6 +293,9 @@ private:
                         ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
         SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
         SSL_CTX_set_session_cache_mode(ctx.native_handle(), SSL_SESS_CACHE_SERVER);
+        // Cipher choice (issue 13): see sandbox_params::tls13_ciphersuites (checked by normalize).
+        detail::set_tls13_suites(ctx.native_handle(), params_.tls13_ciphersuites);
+        if (params_.prefer_server_ciphers) SSL_CTX_set_options(ctx.native_handle(), SSL_OP_CIPHER_SERVER_PREFERENCE);
         cert_bundle certs;
         if (!params_.cert_file.empty()) {
             certs.cert_pem = read_file(params_.cert_file, "cert_file");

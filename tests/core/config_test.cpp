@@ -103,7 +103,8 @@ TEST(config, apply_json_reads_every_key) {
       "idempotency": "caller_keys_only",
       "pacing": {"rate_per_second": 2.5, "burst": 23},
       "tls": {"ca_file": "/ca.pem", "ca_dir": "/ca", "ca_pem": "PEM", "server_name": "api.local",
-              "insecure_skip_verify": true, "session_resumption": false},
+              "insecure_skip_verify": true, "session_resumption": false,
+              "tls13_ciphersuites": "TLS_AES_256_GCM_SHA384", "tls12_ciphers": "ECDHE-RSA-AES256-GCM-SHA384"},
       "threads": 2, "user_agent": "ua/1"})");
     EXPECT_EQ(p.base_url, "https://127.0.0.1:8080/api/v1/");
     EXPECT_EQ(p.api_key, "rk_test_123");
@@ -133,6 +134,8 @@ TEST(config, apply_json_reads_every_key) {
     EXPECT_EQ(p.tls.server_name, "api.local");
     EXPECT_TRUE(p.tls.insecure_skip_verify);
     EXPECT_FALSE(p.tls.session_resumption);
+    EXPECT_EQ(p.tls.tls13_ciphersuites, "TLS_AES_256_GCM_SHA384");
+    EXPECT_EQ(p.tls.tls12_ciphers, "ECDHE-RSA-AES256-GCM-SHA384");
     EXPECT_EQ(p.threads, 2u);
     EXPECT_EQ(p.user_agent, "ua/1");
     EXPECT_NO_THROW(catalyst::check(p));
@@ -194,12 +197,36 @@ TEST(config, check_refuses_invalid_settings_naming_the_key) {
         {[](client_params& p) { p.metrics_labels = {{"le", "x"}}; }, "metrics_labels[0].name"},
         {[](client_params& p) { p.metrics_labels = {{"a", "x"}, {"a", "y"}}; }, "metrics_labels[1].name"},
         {[](client_params& p) { p.min_log_level = static_cast<catalyst::log_level>(42); }, "min_log_level"},
+        {[](client_params& p) { p.tls.tls13_ciphersuites = ""; }, "tls.tls13_ciphersuites"},
+        {[](client_params& p) { p.tls.tls13_ciphersuites = "TLS_AES_128_GCM_SHA256:TLS_AES_512_GCM"; }, "tls.tls13_ciphersuites"},
+        {[](client_params& p) { p.tls.tls13_ciphersuites = "TLS_AES_128_GCM_SHA256::TLS_AES_256_GCM_SHA384"; }, "tls.tls13_ciphersuites"},
+        {[](client_params& p) { p.tls.tls13_ciphersuites = "ECDHE-RSA-AES128-GCM-SHA256"; }, "tls.tls13_ciphersuites"},
+        {[](client_params& p) { p.tls.tls13_ciphersuites = std::string("TLS_AES_128_GCM_SHA256\0x", 24); }, "tls.tls13_ciphersuites"},
+        {[](client_params& p) { p.tls.tls12_ciphers = ""; }, "tls.tls12_ciphers"},
+        {[](client_params& p) { p.tls.tls12_ciphers = "NO-SUCH-CIPHER"; }, "tls.tls12_ciphers"},
+        {[](client_params& p) { p.tls.tls12_ciphers = "TLS_AES_128_GCM_SHA256"; }, "tls.tls12_ciphers"},
     };
     for (const auto& [mutate, key] : cases) {
         client_params p;
         mutate(p);
         EXPECT_EQ(refused_key([&] { catalyst::check(p); }), key);
     }
+}
+
+TEST(config, an_unknown_cipher_suite_is_named) {
+    client_params p;
+    p.tls.tls13_ciphersuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA348";  // a typo
+    try {
+        catalyst::check(p);
+        ADD_FAILURE() << "accepted";
+    } catch (const catalyst::config_error& e) {
+        EXPECT_EQ(e.key(), "tls.tls13_ciphersuites");
+        EXPECT_NE(std::string(e.what()).find("\"TLS_AES_256_GCM_SHA348\""), std::string::npos) << e.what();
+    }
+    // Every suite OpenSSL offers for TLS 1.3, in any order, and a cipher-list rule for TLS 1.2.
+    p.tls.tls13_ciphersuites = "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_CCM_SHA256:TLS_AES_256_GCM_SHA384";
+    p.tls.tls12_ciphers = "ECDHE+AESGCM:!aNULL";
+    EXPECT_NO_THROW(catalyst::check(p));
 }
 
 TEST(config, check_accepts_what_is_fine) {
@@ -256,7 +283,9 @@ TEST(config, printing_shows_every_setting_and_never_the_key) {
                             "retry.budget_min_concurrency = 10", "idempotency = automatic",
                             "pacing.rate_per_second = 0", "pacing.burst = 0", "tls.ca_file = ", "tls.ca_dir = ",
                             "tls.ca_pem = 27 bytes", "tls.server_name = ", "tls.insecure_skip_verify = false",
-                            "tls.session_resumption = true", "threads = 0", "user_agent = catalyst/" CATALYST_VERSION_STRING "\n"})
+                            "tls.session_resumption = true",
+                            "tls.tls13_ciphersuites = TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256",
+                            "tls.tls12_ciphers = ECDHE-ECDSA-AES128-GCM-SHA256:", "threads = 0", "user_agent = catalyst/" CATALYST_VERSION_STRING "\n"})
         EXPECT_NE(s.find(key), std::string::npos) << key;
 }
 
@@ -313,6 +342,8 @@ TEST(config, every_environment_variable) {
         {"CATALYST_CA_DIR", "/ca"},
         {"CATALYST_TLS_SERVER_NAME", "api.test"},
         {"CATALYST_TLS_INSECURE_SKIP_VERIFY", "true"},
+        {"CATALYST_TLS13_CIPHERSUITES", "TLS_CHACHA20_POLY1305_SHA256"},
+        {"CATALYST_TLS12_CIPHERS", "ECDHE-ECDSA-CHACHA20-POLY1305"},
         {"CATALYST_THREADS", "2"},
     };
     const client_params p = catalyst::load_client_params({}, env.fn());
@@ -334,6 +365,8 @@ TEST(config, every_environment_variable) {
     EXPECT_EQ(p.tls.ca_dir, "/ca");
     EXPECT_EQ(p.tls.server_name, "api.test");
     EXPECT_TRUE(p.tls.insecure_skip_verify);
+    EXPECT_EQ(p.tls.tls13_ciphersuites, "TLS_CHACHA20_POLY1305_SHA256");
+    EXPECT_EQ(p.tls.tls12_ciphers, "ECDHE-ECDSA-CHACHA20-POLY1305");
     EXPECT_EQ(p.threads, 2u);
     // Each variable on its own changes its setting (none is read under another's name).
     for (const auto& [name, value] : env.vars) {
