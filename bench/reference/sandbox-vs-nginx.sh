@@ -11,12 +11,14 @@
 # Throughput is the 2xx answers wrk received per second: the same counter for both servers; a
 # non-2xx answer fails the run (exit 1), socket errors are counted and shown. Server CPU is the
 # user + system time of the server's processes over the run (/proc/PID/stat: the sandbox's
-# threads, nginx's master and worker). Prints each run, then per connection count the medians
-# and the sandbox/nginx ratios (target: throughput >= 0.8). -o writes OUT_DIR/
-# sandbox-vs-nginx-runs.csv (every run), sandbox-vs-nginx.tsv (one line per count:
-# "connections nginx_rps sandbox_rps nginx_us sandbox_us throughput_ratio cpu_ratio"),
-# sandbox-vs-nginx.md and, when BUILD_DIR/bench/harness/catalyst-bench is built,
-# sandbox-vs-nginx.svg (throughput and server CPU per request by connections).
+# threads, nginx's master and worker); its share of the run's wall time says whether the
+# server was the bottleneck (near 100 %) or waited for wrk or for a busy machine. Prints each
+# run, then per connection count the medians and the sandbox/nginx ratios (target: throughput
+# >= 0.8). -o writes OUT_DIR/sandbox-vs-nginx-runs.csv (every run), sandbox-vs-nginx.tsv
+# (one line per count: "connections nginx_rps sandbox_rps nginx_us sandbox_us
+# throughput_ratio cpu_ratio nginx_busy_percent sandbox_busy_percent"), sandbox-vs-nginx.md
+# and, when BUILD_DIR/bench/harness/catalyst-bench is built, sandbox-vs-nginx.svg
+# (throughput and server CPU per request by connections).
 # Not the same work: nginx sends a fixed 201 body (nginx.conf.in, a fresh $request_id in it);
 # the sandbox checks the key, parses and validates the request and creates a session in its
 # ledger.
@@ -30,7 +32,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=$root/build concs="16 64 256" secs=5 rounds=3 out=""
-usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while getopts "b:c:d:r:o:h" opt; do
   case $opt in
     b) build=$OPTARG ;; c) concs=$OPTARG ;; d) secs=$OPTARG ;; r) rounds=$OPTARG ;;
@@ -154,30 +156,31 @@ run() {
 median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 pick() { awk -F, -v s="$1" -v c="$2" -v col="$3" 'NR > 1 && $1 == s && $3 == c {print $col}' "$work/runs.csv" | median; }
 
-echo "server,round,connections,ok_2xx,non_2xx,socket_errors,wall_s,server_cpu_s,server_counted,requests_per_s,server_cpu_us_per_request" >"$work/runs.csv"
+echo "server,round,connections,ok_2xx,non_2xx,socket_errors,wall_s,server_cpu_s,server_counted,requests_per_s,server_cpu_us_per_request,server_busy_percent" >"$work/runs.csv"
 : >"$work/runs"
 : >"$work/tsv"
 echo "wrk -t1 pinned to CPU $client_cpu; nginx (1 worker) and catalyst-sandbox (--threads 1) pinned to CPU $server_cpu; ${rounds} x ${secs} s"
-printf "%-8s %5s %11s %12s %16s %9s %13s\n" server conns round requests/s "server CPU us/req" non-2xx socket-errors
+printf "%-8s %5s %5s %11s %17s %12s %8s %13s\n" server conns round requests/s "server CPU us/req" "server busy" non-2xx socket-errors
 for conns in $concs; do
   for round in $(seq "$rounds"); do
     for side in nginx sandbox; do
       : >"$work/runs"
       run "$side" "$conns" "$round"
       awk -F, '{
-          us = $4 > 0 ? 1e6 * $8 / $4 : 0
-          printf "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%.2f\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, us >> csv
-          printf "%-8s %5s %11s %12s %16.2f %9s %13s\n", $1, $3, $2, $10, us, $5, $6
+          us = $4 > 0 ? 1e6 * $8 / $4 : 0; busy = $7 > 0 ? 100 * $8 / $7 : 0
+          printf "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%.2f,%.0f\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, us, busy >> csv
+          printf "%-8s %5s %5s %11s %17.2f %11.0f%% %8s %13s\n", $1, $3, $2, $10, us, busy, $5, $6
         }' csv="$work/runs.csv" "$work/runs"
     done
   done
   ng_rps=$(pick nginx "$conns" 10) ng_us=$(pick nginx "$conns" 11)
   sb_rps=$(pick sandbox "$conns" 10) sb_us=$(pick sandbox "$conns" 11)
+  ng_busy=$(pick nginx "$conns" 12) sb_busy=$(pick sandbox "$conns" 12)
   read -r tput_ratio cpu_ratio < <(awk -v nr="$ng_rps" -v sr="$sb_rps" -v nu="$ng_us" -v su="$sb_us" \
     'BEGIN {printf "%.2f %.2f\n", (nr > 0 ? sr / nr : 0), (nu > 0 ? su / nu : 0)}')
-  echo "median at $conns: nginx $ng_rps req/s, $ng_us server CPU us/request; sandbox $sb_rps req/s, $sb_us us/request"
+  echo "median at $conns: nginx $ng_rps req/s, $ng_us server CPU us/request, busy $ng_busy %; sandbox $sb_rps req/s, $sb_us us/request, busy $sb_busy %"
   echo "ratio sandbox/nginx at $conns: throughput $tput_ratio (target >= 0.8), server CPU per request $cpu_ratio"
-  echo "$conns $ng_rps $sb_rps $ng_us $sb_us $tput_ratio $cpu_ratio" >>"$work/tsv"
+  echo "$conns $ng_rps $sb_rps $ng_us $sb_us $tput_ratio $cpu_ratio $ng_busy $sb_busy" >>"$work/tsv"
 done
 
 [ -n "$out" ] || exit 0
@@ -185,9 +188,9 @@ mkdir -p "$out"
 cp "$work/runs.csv" "$out/sandbox-vs-nginx-runs.csv"
 cp "$work/tsv" "$out/sandbox-vs-nginx.tsv"
 {
-  echo "| connections | nginx req/s | sandbox req/s | throughput sandbox/nginx (target >= 0.8) | nginx CPU us/req | sandbox CPU us/req | CPU sandbox/nginx |"
-  echo "|---:|---:|---:|---:|---:|---:|---:|"
-  awk '{printf "| %s | %.0f | %.0f | %.2f %s | %.1f | %.1f | %.2f |\n", $1, $2, $3, $6, ($6 >= 0.8 ? "(met)" : "(BELOW target)"), $4, $5, $7}' "$work/tsv"
+  echo "| connections | nginx req/s | sandbox req/s | throughput sandbox/nginx (target >= 0.8) | nginx CPU us/req | sandbox CPU us/req | CPU sandbox/nginx | server CPU busy nginx / sandbox |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+  awk '{printf "| %s | %.0f | %.0f | %.2f %s | %.1f | %.1f | %.2f | %s %% / %s %% |\n", $1, $2, $3, $6, ($6 >= 0.8 ? "(met)" : "(BELOW target)"), $4, $5, $7, $8, $9}' "$work/tsv"
 } >"$out/sandbox-vs-nginx.md"
 bench=$build/bench/harness/catalyst-bench
 if [ -x "$bench" ]; then
