@@ -10,7 +10,8 @@
 #  2. a catalyst-bench sweep against that nginx, pinned the same way, for the latency
 #     percentiles and the connection counts (sweep.svg); compare.svg draws both sides'
 #     throughput and CPU per request from the compare.sh medians, with the sweep's p99;
-#  3. one run at the highest concurrency alone, for its peak RSS;
+#  3. one run at the highest concurrency alone, for its peak RSS, and one of wrk beside it
+#     (GNU time's maximum resident set size);
 #  4. with -n: bench/reference/sandbox-vs-nginx.sh at those connection counts (the sandbox of
 #     BUILD_DIR against the same nginx as the server, wrk the client; sandbox-vs-nginx.*);
 #  5. OUT_DIR/summary.md: the table with the ratios against the targets.
@@ -62,6 +63,8 @@ awk -v t="$threads" 'NR == FNR {rps[$1] = $3; us[$1] = $5; next} /"concurrency"/
 top=${concs##* }
 taskset -c 1 "$bench" --threads "$threads" --url "$url" --ca "$ca" --concurrency "$top" --duration "$secs" \
   --output "$out/rss-c$top.json" | tee "$out/rss-c$top.txt" >&2
+/usr/bin/time -f "%M" -o "$out/rss-wrk-c$top.txt" taskset -c 1 \
+  wrk -t1 -c"$top" -d"${secs}s" -s "$reference/wrk-post.lua" "$url" >/dev/null
 "$ref" stop
 if command -v rsvg-convert >/dev/null; then
   for f in sweep compare; do rsvg-convert "$out/$f.svg" -o "$out/$f.png"; done
@@ -86,7 +89,7 @@ rss=$(awk -F: '/"peak_rss_bytes"/ {gsub(/[ ,]/, "", $2); print $2; exit}' "$out/
   echo "|---:|---:|---:|---:|---:|---:|---:|"
   awk '{printf "| %s | %.0f | %.0f | %.2f %s | %.1f | %.1f | %.2f %s |\n", $1, $2, $3, $6, ($6 >= 1.0 ? "(goal)" : $6 >= 0.85 ? "(floor)" : "(BELOW floor)"), $4, $5, $7, ($7 <= 1.0 ? "(goal)" : $7 <= 1.3 ? "(floor)" : "(ABOVE floor)")}' "$out/compare.tsv"
   echo
-  awk -v r="$rss" -v c="$top" 'BEGIN {mb = r / 1e6; printf "Peak RSS at %s connections: %.1f MB (floor 64 MB, goal 32 MB): %s\n", c, mb, (mb <= 32 ? "goal" : mb <= 64 ? "floor" : "ABOVE floor")}'
+  awk -v r="$rss" -v c="$top" -v w="$(tail -n 1 "$out/rss-wrk-c$top.txt")" 'BEGIN {mb = r / 1e6; printf "Peak RSS at %s connections: %.1f MB (floor 64 MB, goal 32 MB): %s; wrk -t1 alone: %.1f MB\n", c, mb, (mb <= 32 ? "goal" : mb <= 64 ? "floor" : "ABOVE floor"), w * 1024 / 1e6}'
   if [ -n "$sandbox_concs" ]; then
     echo
     echo "The sandbox (catalyst-sandbox --threads 1) against nginx (1 worker) as the server, wrk -t1 (sandbox-vs-nginx.sh):"
