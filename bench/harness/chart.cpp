@@ -129,13 +129,14 @@ std::string xml_escape(std::string_view s) {
 }
 
 std::string render_chart(std::string_view title, const std::vector<chart_series>& series) {
-    // throughput always; CPU per request only when some point knows it (beside throughput);
-    // p99 always, as before
+    // throughput always; CPU per request beside it and p99 after, each when some point knows it
     std::vector<quantity> panels{quantity::throughput};
-    for (const auto& s : series)
-        for (const auto& p : s.points)
-            if (known(p.cpu_us) && panels.size() == 1) panels.push_back(quantity::cpu);
-    panels.push_back(quantity::p99);
+    for (quantity q : {quantity::cpu, quantity::p99}) {
+        bool any = false;
+        for (const auto& s : series)
+            for (const auto& p : s.points) any = any || known(value_of(q, p));
+        if (any) panels.push_back(q);
+    }
     const double width = first_left + panel_step * static_cast<double>(panels.size() - 1) + panel_width + 30;
 
     std::set<double> xs;

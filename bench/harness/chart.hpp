@@ -20,8 +20,8 @@ struct chart_series {
 };
 
 /// A self-contained SVG (no script, no external font or style) with panels side by side:
-/// throughput against concurrency; CPU per request against concurrency, when some point
-/// knows it; p99 latency against concurrency. The concurrency on a log2 axis; each point
+/// throughput against concurrency; then CPU per request and p99 latency against
+/// concurrency, each when some point knows it. The concurrency on a log2 axis; each point
 /// labelled with its value.
 std::string render_chart(std::string_view title, const std::vector<chart_series>& series);
 

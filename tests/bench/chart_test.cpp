@@ -65,6 +65,7 @@ TEST(bench_chart, unknown_values_are_not_drawn) {
     const std::string svg = render_chart("partial", {wrk});
     EXPECT_EQ(count(svg, "<circle"), 2u);  // throughput panel only
     EXPECT_EQ(count(svg, "<polyline"), 1u);
+    EXPECT_EQ(svg.find("p99 latency"), std::string::npos);  // no empty panel
 }
 
 TEST(bench_chart, empty_input_still_renders) {
@@ -131,4 +132,16 @@ TEST(bench_chart, no_cpu_panel_without_cpu_figures) {
     EXPECT_EQ(svg.find("CPU per request"), std::string::npos);
     EXPECT_NE(svg.find("width=\"980.0\""), std::string::npos);  // as before
     EXPECT_EQ(count(svg, "<polyline"), 2u);
+}
+
+TEST(bench_chart, cpu_without_latency_draws_two_panels) {
+    // sandbox-vs-nginx.sh's chart: throughput and server CPU per request, no latency measured
+    chart_series nginx{"nginx", {{64, 10'551, -1, 24.9}, {256, 10'277, -1, 29.7}}};
+    chart_series sandbox{"sandbox", {{64, 5'084, -1, 35.6}, {256, 5'198, -1, 37.9}}};
+    const std::string svg = render_chart("servers", {sandbox, nginx});
+    EXPECT_NE(svg.find("CPU per request"), std::string::npos);
+    EXPECT_EQ(svg.find("p99 latency"), std::string::npos);
+    EXPECT_NE(svg.find("width=\"980.0\""), std::string::npos);
+    EXPECT_EQ(count(svg, "<polyline"), 4u);
+    for (const char* label : {">35.6<", ">29.7<", ">10k<"}) EXPECT_NE(svg.find(label), std::string::npos) << label;
 }
