@@ -75,7 +75,9 @@ stop_sandbox() {
   wait "$sbx_pid" 2>/dev/null || true
   sbx_pid=""
 }
-trap 'stop_sandbox; "$ref" stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+cleanup() { stop_sandbox; "$ref" stop >/dev/null 2>&1 || true; rm -rf "$work"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP  # through the EXIT trap: the background sandbox must not outlive us
 
 # the reference nginx
 "$ref" stop
