@@ -3,15 +3,15 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <set>
 
 namespace catalyst::bench {
 namespace {
 
-constexpr double width = 980, height = 440;
+constexpr double height = 440;
 constexpr double top = 70, bottom = 360;  // plot area, y
-constexpr double panel_left[2] = {90, 590};
-constexpr double panel_width = 360;
+constexpr double first_left = 90, panel_step = 500, panel_width = 360;
 constexpr const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"};
 
 std::string num(double v) {
@@ -33,6 +33,29 @@ std::string text(double x, double y, std::string_view s, const char* anchor = "m
                  const char* extra = "") {
     return "<text x=\"" + num(x) + "\" y=\"" + num(y) + "\" text-anchor=\"" + anchor + "\" font-size=\"" +
            std::to_string(size) + "\"" + extra + ">" + xml_escape(s) + "</text>\n";
+}
+
+// What a panel draws: one of a point's values.
+enum class quantity { throughput, cpu, p99 };
+
+double value_of(quantity q, const chart_point& p) {
+    switch (q) {
+    case quantity::throughput: return p.throughput;
+    case quantity::cpu: return p.cpu_us;
+    case quantity::p99: return p.p99_ms;
+    }
+    return -1;
+}
+
+bool known(double v) { return v >= 0 && std::isfinite(v); }
+
+const char* title_of(quantity q) {
+    switch (q) {
+    case quantity::throughput: return "Throughput (sessions/s, higher is better)";
+    case quantity::cpu: return "CPU per request (us, lower is better)";
+    case quantity::p99: return "p99 latency (ms, lower is better)";
+    }
+    return "";
 }
 
 }  // namespace
@@ -63,12 +86,24 @@ reference_parse parse_reference_series(std::string_view text) {
             }
             continue;
         }
-        chart_point p;
-        p.p99_ms = -1;
-        char extra = 0;
-        const int n = std::sscanf(line.c_str(), "%lf %lf %lf %c", &p.concurrency, &p.throughput, &p.p99_ms, &extra);
-        if (n < 2 || n > 3 || !(p.concurrency > 0) || !(p.throughput >= 0) || !std::isfinite(p.throughput)) {
-            out.error = "line " + std::to_string(line_no) + ": expected 'CONCURRENCY THROUGHPUT [P99_MS]', got '" + line + "'";
+        // 2 to 4 numbers, each the whole of its word: "16 100 1 lots" is an error, not a point
+        double v[4] = {0, 0, -1, -1};
+        int n = 0;
+        bool bad = false;
+        for (std::size_t pos = line.find_first_not_of(" \t"); pos != std::string::npos && !bad;
+             pos = line.find_first_not_of(" \t", pos)) {
+            const auto end = std::min(line.find_first_of(" \t", pos), line.size());
+            const std::string word = line.substr(pos, end - pos);
+            char* stop = nullptr;
+            const double x = std::strtod(word.c_str(), &stop);
+            if (n == 4 || stop != word.c_str() + word.size()) bad = true;
+            else v[n++] = x;
+            pos = end;
+        }
+        const chart_point p{v[0], v[1], v[2], v[3]};
+        if (bad || n < 2 || !(p.concurrency > 0) || !(p.throughput >= 0) || !std::isfinite(p.throughput)) {
+            out.error = "line " + std::to_string(line_no) + ": expected 'CONCURRENCY THROUGHPUT [P99_MS [CPU_US]]', got '" +
+                        line + "'";
             return out;
         }
         out.series.points.push_back(p);
@@ -94,24 +129,35 @@ std::string xml_escape(std::string_view s) {
 }
 
 std::string render_chart(std::string_view title, const std::vector<chart_series>& series) {
+    // throughput always; CPU per request beside it and p99 after, each when some point knows it
+    std::vector<quantity> panels{quantity::throughput};
+    for (quantity q : {quantity::cpu, quantity::p99}) {
+        bool any = false;
+        for (const auto& s : series)
+            for (const auto& p : s.points) any = any || known(value_of(q, p));
+        if (any) panels.push_back(q);
+    }
+    const double width = first_left + panel_step * static_cast<double>(panels.size() - 1) + panel_width + 30;
+
     std::set<double> xs;
-    double max_y[2] = {0, 0};
+    std::vector<double> y_max(panels.size(), 0);
     for (const auto& s : series) {
         for (const auto& p : s.points) {
             if (p.concurrency > 0) xs.insert(p.concurrency);
-            if (std::isfinite(p.throughput)) max_y[0] = std::max(max_y[0], p.throughput);
-            if (std::isfinite(p.p99_ms)) max_y[1] = std::max(max_y[1], p.p99_ms);
+            for (std::size_t i = 0; i < panels.size(); ++i)
+                if (known(value_of(panels[i], p))) y_max[i] = std::max(y_max[i], value_of(panels[i], p));
         }
     }
+    for (auto& m : y_max) m = nice_ceiling(m * 1.15);
     const double lo = xs.empty() ? 1 : std::log2(*xs.begin());
     const double hi = xs.empty() ? 1 : std::log2(*xs.rbegin());
-    auto x_of = [&](int panel, double c) {
+    auto left_of = [](std::size_t panel) { return first_left + panel_step * static_cast<double>(panel); };
+    auto x_of = [&](std::size_t panel, double c) {
         const double inner = panel_width - 40;
-        if (hi <= lo) return panel_left[panel] + panel_width / 2;
-        return panel_left[panel] + 20 + (std::log2(c) - lo) / (hi - lo) * inner;
+        if (hi <= lo) return left_of(panel) + panel_width / 2;
+        return left_of(panel) + 20 + (std::log2(c) - lo) / (hi - lo) * inner;
     };
-    double y_max[2] = {nice_ceiling(max_y[0] * 1.15), nice_ceiling(max_y[1] * 1.15)};
-    auto y_of = [&](int panel, double v) { return bottom - v / y_max[panel] * (bottom - top); };
+    auto y_of = [&](std::size_t panel, double v) { return bottom - v / y_max[panel] * (bottom - top); };
 
     std::string svg;
     svg += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(width) + "\" height=\"" + num(height) +
@@ -119,10 +165,10 @@ std::string render_chart(std::string_view title, const std::vector<chart_series>
     svg += "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n";
     svg += text(width / 2, 28, title, "middle", 17, " font-weight=\"bold\"");
 
-    const char* panel_titles[2] = {"Throughput (sessions/s, higher is better)", "p99 latency (ms, lower is better)"};
-    for (int panel = 0; panel < 2; ++panel) {
-        const double left = panel_left[panel], right = left + panel_width;
-        svg += text((left + right) / 2, top - 14, panel_titles[panel], "middle", 13, " font-weight=\"bold\"");
+    for (std::size_t panel = 0; panel < panels.size(); ++panel) {
+        const quantity q = panels[panel];
+        const double left = left_of(panel), right = left + panel_width;
+        svg += text((left + right) / 2, top - 14, title_of(q), "middle", 13, " font-weight=\"bold\"");
         for (int g = 0; g <= 5; ++g) {
             const double v = y_max[panel] * g / 5;
             const double y = y_of(panel, v);
@@ -145,21 +191,17 @@ std::string render_chart(std::string_view title, const std::vector<chart_series>
             const char* color = colors[si % (sizeof colors / sizeof colors[0])];
             std::vector<chart_point> pts = s.points;
             std::sort(pts.begin(), pts.end(), [](auto& a, auto& b) { return a.concurrency < b.concurrency; });
-            auto missing = [&](const chart_point& p) {
-                const double v = panel == 0 ? p.throughput : p.p99_ms;
-                return p.concurrency <= 0 || !(v >= 0) || !std::isfinite(v);
-            };
+            auto missing = [&](const chart_point& p) { return p.concurrency <= 0 || !known(value_of(q, p)); };
             std::string path;
             for (const auto& p : pts) {
                 if (missing(p)) continue;
-                const double v = panel == 0 ? p.throughput : p.p99_ms;
-                path += (path.empty() ? "" : " ") + num(x_of(panel, p.concurrency)) + "," + num(y_of(panel, v));
+                path += (path.empty() ? "" : " ") + num(x_of(panel, p.concurrency)) + "," + num(y_of(panel, value_of(q, p)));
             }
             if (!path.empty())
                 svg += "<polyline points=\"" + path + "\" fill=\"none\" stroke=\"" + color + "\" stroke-width=\"2.5\"/>\n";
             for (const auto& p : pts) {
                 if (missing(p)) continue;
-                const double v = panel == 0 ? p.throughput : p.p99_ms;
+                const double v = value_of(q, p);
                 const double x = x_of(panel, p.concurrency), y = y_of(panel, v);
                 svg += "<circle cx=\"" + num(x) + "\" cy=\"" + num(y) + "\" r=\"4\" fill=\"" + color + "\"/>\n";
                 // a label goes above its point, or below it when another series runs higher
@@ -167,9 +209,9 @@ std::string render_chart(std::string_view title, const std::vector<chart_series>
                 bool other_higher = false;
                 for (std::size_t oi = 0; oi < series.size(); ++oi) {
                     if (oi == si) continue;
-                    for (const auto& q : series[oi].points) {
-                        const double qv = panel == 0 ? q.throughput : q.p99_ms;
-                        if (q.concurrency == p.concurrency && std::isfinite(qv) && (qv > v || (qv == v && oi < si)))
+                    for (const auto& o : series[oi].points) {
+                        const double ov = value_of(q, o);
+                        if (o.concurrency == p.concurrency && std::isfinite(ov) && (ov > v || (ov == v && oi < si)))
                             other_higher = true;
                     }
                 }
@@ -182,7 +224,7 @@ std::string render_chart(std::string_view title, const std::vector<chart_series>
         }
     }
     // legend
-    double lx = panel_left[0];
+    double lx = first_left;
     for (std::size_t si = 0; si < series.size(); ++si) {
         const char* color = colors[si % (sizeof colors / sizeof colors[0])];
         svg += "<rect x=\"" + num(lx) + "\" y=\"" + num(height - 22) + "\" width=\"14\" height=\"4\" fill=\"" + color + "\"/>\n";

@@ -11,6 +11,7 @@ struct chart_point {
     double concurrency = 0;
     double throughput = 0;  ///< sessions/s; negative or NaN: not known (not drawn)
     double p99_ms = 0;      ///< negative or NaN: not known (not drawn)
+    double cpu_us = -1;     ///< CPU microseconds per request; negative or NaN: not known (not drawn)
 };
 
 struct chart_series {
@@ -18,14 +19,16 @@ struct chart_series {
     std::vector<chart_point> points;
 };
 
-/// A self-contained SVG (no script, no external font or style) with two panels side by
-/// side: throughput against concurrency, and p99 latency against concurrency, the
-/// concurrency on a log2 axis; each point labelled with its value.
+/// A self-contained SVG (no script, no external font or style) with panels side by side:
+/// throughput against concurrency; then CPU per request and p99 latency against
+/// concurrency, each when some point knows it. The concurrency on a log2 axis; each point
+/// labelled with its value.
 std::string render_chart(std::string_view title, const std::vector<chart_series>& series);
 
 /// Reads a reference series to draw beside the sweep (wrk's throughput from compare.sh):
-/// a first line "# NAME", then one "CONCURRENCY THROUGHPUT [P99_MS]" line per point
-/// (blank lines and further "#" lines skipped). On a bad line, `error` names its number.
+/// a first line "# NAME", then one "CONCURRENCY THROUGHPUT [P99_MS [CPU_US]]" line per point
+/// (a negative P99_MS or CPU_US: not known; blank lines and further "#" lines skipped). On a
+/// bad line, `error` names its number.
 struct reference_parse {
     chart_series series;
     std::string error;

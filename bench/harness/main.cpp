@@ -175,7 +175,8 @@ void write_chart(const options& o, const std::vector<run_result>& runs, const st
     if (!runs.empty()) {
         chart_series s{"catalyst-bench sweep", {}};
         for (const auto& r : runs)
-            s.points.push_back({static_cast<double>(r.concurrency), r.sessions_per_s(), static_cast<double>(r.latency.p99_ns) / 1e6});
+            s.points.push_back({static_cast<double>(r.concurrency), r.sessions_per_s(),
+                                static_cast<double>(r.latency.p99_ns) / 1e6, r.cpu_us_per_session()});
         all.push_back(std::move(s));
     }
     for (auto& ref : read_references(o)) all.push_back(std::move(ref));

@@ -6,6 +6,7 @@
 #   server.sh url               the endpoint: https://127.0.0.1:PORT/api/v1/payment-sessions/
 #   server.sh ca                the CA file that signed its certificate
 #   server.sh count             requests nginx has served so far (its own counter)
+#   server.sh pids              the master's and its workers' process ids, one a line (for CPU time)
 #
 # Settings: REF_PORT (HTTPS, default 18443), REF_STATUS_PORT (counter, default 18089) and
 # REF_DIR (working folder, default ${TMPDIR:-/tmp}/catalyst-reference-$USER), so that two
@@ -85,6 +86,14 @@ count() {
   curl -fsS "http://127.0.0.1:$status_port/counter" | awk 'NR == 3 {print $3}'
 }
 
+# The workers are the master's children; their CPU time is the server's.
+pids() {
+  local pid
+  pid=$(running_pid) || die "not running"
+  echo "$pid"
+  tr ' ' '\n' <"/proc/$pid/task/$pid/children" | grep .
+}
+
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -93,5 +102,6 @@ case "$cmd" in
   url) echo "https://127.0.0.1:$port/api/v1/payment-sessions/" ;;
   ca) echo "$dir/ca.crt" ;;
   count) count ;;
-  *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  pids) pids ;;
+  *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -65,6 +65,7 @@ TEST(bench_chart, unknown_values_are_not_drawn) {
     const std::string svg = render_chart("partial", {wrk});
     EXPECT_EQ(count(svg, "<circle"), 2u);  // throughput panel only
     EXPECT_EQ(count(svg, "<polyline"), 1u);
+    EXPECT_EQ(svg.find("p99 latency"), std::string::npos);  // no empty panel
 }
 
 TEST(bench_chart, empty_input_still_renders) {
@@ -81,11 +82,66 @@ TEST(bench_chart, reference_series_from_text) {
     EXPECT_EQ(r.series.points[0].concurrency, 1.0);
     EXPECT_EQ(r.series.points[0].throughput, 4500.0);
     EXPECT_LT(r.series.points[0].p99_ms, 0.0);  // not given: not drawn
+    EXPECT_LT(r.series.points[0].cpu_us, 0.0);
     EXPECT_EQ(r.series.points[1].p99_ms, 2.5);
 
     EXPECT_NE(parse_reference_series("# x\n1 2\n16 lots\n").error.find("line 3"), std::string::npos);
     EXPECT_NE(parse_reference_series("# x\n0 5\n").error.find("line 2"), std::string::npos);
-    EXPECT_NE(parse_reference_series("# x\n1 2 3 4\n").error.find("line 2"), std::string::npos);
+    EXPECT_NE(parse_reference_series("# x\n1 2 3 4 5\n").error.find("line 2"), std::string::npos);
     EXPECT_EQ(parse_reference_series("# only a name\n").error, "no data line");
     EXPECT_EQ(parse_reference_series("8 100\n").series.name, "reference");
+}
+
+TEST(bench_chart, reference_series_with_cpu_per_request) {
+    // bench-compare.sh's form: "CONCURRENCY THROUGHPUT P99_MS CPU_US", -1 for not known
+    auto r = parse_reference_series("# wrk\n16 41675 -1 9.3\n256 43392 11.2 12.1\n");
+    ASSERT_EQ(r.error, "");
+    ASSERT_EQ(r.series.points.size(), 2u);
+    EXPECT_LT(r.series.points[0].p99_ms, 0.0);
+    EXPECT_EQ(r.series.points[0].cpu_us, 9.3);
+    EXPECT_EQ(r.series.points[1].p99_ms, 11.2);
+    EXPECT_EQ(r.series.points[1].cpu_us, 12.1);
+    auto bad = parse_reference_series("# x\n16 100 1 lots\n");
+    EXPECT_NE(bad.error.find("line 2"), std::string::npos);
+    EXPECT_NE(bad.error.find("CPU_US"), std::string::npos);  // the message shows the form
+}
+
+TEST(bench_chart, cpu_per_request_panel_beside_throughput) {
+    chart_series wrk{"wrk", {{16, 41'675, -1, 9.3}, {64, 32'621, -1, 11.1}, {256, 43'392, -1, 12.1}}};
+    chart_series cat{"catalyst", {{16, 41'771, 4.3, 9.6}, {64, 32'625, 10.0, 12.0}, {256, 39'919, 11.2, 14.0}}};
+    const std::string svg = render_chart("cpu", {cat, wrk});
+    // three panels: throughput (2 series), CPU per request (2 series), p99 (catalyst only)
+    EXPECT_EQ(count(svg, "<polyline"), 5u);
+    EXPECT_EQ(count(svg, "<circle"), 15u);
+    const auto tput = svg.find("Throughput (sessions/s"), cpu = svg.find("CPU per request (us, lower is better)"),
+               p99 = svg.find("p99 latency (ms");
+    ASSERT_NE(cpu, std::string::npos);
+    EXPECT_LT(tput, cpu);  // beside throughput, before the latency
+    EXPECT_LT(cpu, p99);
+    EXPECT_NE(svg.find("width=\"1480.0\""), std::string::npos);  // the canvas grew by one panel
+    // the CPU panel's title centred over the second panel (x 590..950)
+    EXPECT_NE(svg.find("<text x=\"770.0\" y=\"56.0\" text-anchor=\"middle\" font-size=\"13\" font-weight=\"bold\">CPU per"),
+              std::string::npos);
+    for (const char* label : {">9.30<", ">14<", ">12.1<", ">11.1<"}) EXPECT_NE(svg.find(label), std::string::npos) << label;
+    EXPECT_EQ(svg.find("nan"), std::string::npos);
+}
+
+TEST(bench_chart, no_cpu_panel_without_cpu_figures) {
+    chart_series s{"sweep", {{1, 4'000, 0.4}, {64, 45'000, 2.5}}};
+    const std::string svg = render_chart("two", {s});
+    EXPECT_EQ(svg.find("CPU per request"), std::string::npos);
+    EXPECT_NE(svg.find("width=\"980.0\""), std::string::npos);  // as before
+    EXPECT_EQ(count(svg, "<polyline"), 2u);
+}
+
+TEST(bench_chart, cpu_without_latency_draws_two_panels) {
+    // sandbox-vs-nginx.sh's chart: throughput and server CPU per request, no latency measured
+    chart_series nginx{"nginx", {{64, 10'551, -1, 24.9}, {256, 10'277, -1, 29.7}}};
+    chart_series sandbox{"sandbox", {{64, 5'084, -1, 35.6}, {256, 5'198, -1, 37.9}}};
+    const std::string svg = render_chart("servers", {sandbox, nginx});
+    EXPECT_NE(svg.find("CPU per request"), std::string::npos);
+    EXPECT_EQ(svg.find("p99 latency"), std::string::npos);
+    EXPECT_NE(svg.find("width=\"980.0\""), std::string::npos);
+    EXPECT_EQ(count(svg, "<polyline"), 4u);
+    for (const char* label : {">35.6<", ">29.7<", ">10k<"}) EXPECT_NE(svg.find(label), std::string::npos) << label;
 }
