@@ -413,7 +413,15 @@ net::awaitable<void> connection::run(request_op* op) {
 
                 op->sent = true;
                 const auto write_at = observed_ ? steady::now() : steady::time_point{};
-                auto [wec, written] = co_await stream_.write(wbuf_.data(), wbuf_.size());
+                // A request the socket takes at once (the usual case) costs no coroutine frame.
+                const auto ws = stream_.try_write(wbuf_.data(), wbuf_.size());
+                error_code wec = ws.ec;
+                std::size_t written = ws.bytes;
+                if (ws.next != tls_next::done) {
+                    const auto rest = co_await stream_.write(wbuf_.data() + written, wbuf_.size() - written);
+                    wec = rest.ec;
+                    written += rest.bytes;
+                }
                 rep.bytes_sent = written;
                 if (wec || abort_ || timed_out_) {
                     auto e = facts_of(io_step::write, op, reused);
@@ -441,8 +449,21 @@ net::awaitable<void> connection::run(request_op* op) {
                         rep.error = "response larger than max_response_body";
                         break;
                     }
-                    // Right after the write nothing can have arrived yet: wait before reading.
-                    auto [rec, n] = co_await stream_.read_some(rbuf_.data() + rlen_, rbuf_.size() - rlen_, rlen_ == 0);
+                    char* const into = rbuf_.data() + rlen_;
+                    const std::size_t room = rbuf_.size() - rlen_;
+                    tls_io_result got;
+                    if (rlen_ == 0 && !stream_.has_buffered()) {
+                        // Right after the write nothing can have arrived yet: wait for the
+                        // socket first (one recv for the answer, not a failed one before it).
+                        auto [wait_ec] = co_await stream_.socket().async_wait(tcp::socket::wait_read, use_tuple);
+                        got.ec = wait_ec;
+                    }
+                    if (!got.ec) {
+                        const auto s = stream_.try_read(into, room);
+                        if (s.next == tls_next::done) got = tls_io_result{s.ec, s.bytes};
+                        else got = co_await stream_.read_some(into, room);
+                    }
+                    auto [rec, n] = got;
                     if (rec) {
                         auto e = facts_of(io_step::read, op, reused);
                         e.answer_bytes = rlen_;

@@ -70,7 +70,8 @@ task<tls_io_result> read_some(socket_t& s, net::mutable_buffer b) {
     co_return tls_io_result{ec, n};
 }
 task<tls_io_result> read_some(tls_stream_t& s, net::mutable_buffer b) {
-    return s.read_some(static_cast<char*>(b.data()), b.size());
+    // Called when the buffered bytes are used up: the next ones are still on their way.
+    return s.read_some(static_cast<char*>(b.data()), b.size(), true);
 }
 task<tls_io_result> write_bytes(socket_t& s, std::string_view bytes) {
     auto [ec, n] = co_await net::async_write(s, net::buffer(bytes.data(), bytes.size()), use_task);

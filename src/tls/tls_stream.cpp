@@ -10,6 +10,7 @@
 #include <openssl/ssl.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <climits>
 #include <new>
 #include <sys/socket.h>
@@ -208,19 +209,52 @@ auto basic_tls_stream<Executor>::after_failure(int ret, error_code& ec) noexcept
     return want::none;
 }
 
-// Waits until the socket can do what OpenSSL wants. When OpenSSL wanted to read but the
-// socket did not say "would block" (it stopped after a record without data, and more may
-// already be buffered), the wait is a yield to the executor instead: other handlers and the
-// timers run, and the loop tries again at once.
+// When OpenSSL wanted to read but the socket did not say "would block" (it stopped after a
+// record without data, and more may already be buffered), the wait is a yield to the
+// executor instead: other handlers and the timers run, and the next attempt comes at once.
 template <class Executor>
-auto basic_tls_stream<Executor>::wait_for(want w) -> task<error_code> {
-    constexpr auto use = net::as_tuple(net::use_awaitable_t<Executor>{});
-    if (!blocked_) {
+tls_next basic_tls_stream<Executor>::next_for(want w) const noexcept {
+    if (w == want::none) return tls_next::done;
+    if (!blocked_) return tls_next::yield;
+    return w == want::read ? tls_next::wait_read : tls_next::wait_write;
+}
+
+template <class Executor>
+auto basic_tls_stream<Executor>::wait(tls_next next) -> task<error_code> {
+    if (next == tls_next::yield) {
         co_await net::post(socket_.get_executor(), net::use_awaitable_t<Executor>{});
         co_return error_code{};
     }
-    auto [ec] = co_await socket_.async_wait(w == want::read ? socket_type::wait_read : socket_type::wait_write, use);
+    constexpr auto use = net::as_tuple(net::use_awaitable_t<Executor>{});
+    auto [ec] = co_await socket_.async_wait(next == tls_next::wait_read ? socket_type::wait_read : socket_type::wait_write, use);
     co_return ec;
+}
+
+template <class Executor>
+tls_step basic_tls_stream<Executor>::try_read(char* data, std::size_t size) noexcept {
+    tls_step s;
+    if (size == 0) return s;
+    begin_call();
+    if (SSL_read_ex(ssl_, data, std::min<std::size_t>(size, INT_MAX), &s.bytes) == 1) return s;
+    s.bytes = 0;
+    s.next = next_for(after_failure(0, s.ec));
+    return s;
+}
+
+template <class Executor>
+tls_step basic_tls_stream<Executor>::try_write(const char* data, std::size_t size) noexcept {
+    tls_step s;
+    while (s.bytes < size) {
+        begin_call();
+        std::size_t n = 0;
+        if (SSL_write_ex(ssl_, data + s.bytes, size - s.bytes, &n) == 1) {
+            s.bytes += n;
+            continue;
+        }
+        s.next = next_for(after_failure(0, s.ec));
+        break;
+    }
+    return s;
 }
 
 template <class Executor>
@@ -234,49 +268,33 @@ auto basic_tls_stream<Executor>::handshake(tls_role role) -> task<error_code> {
         begin_call();
         const int r = SSL_do_handshake(ssl_);
         if (r == 1) co_return error_code{};
-        const want w = after_failure(r, ec);
-        if (w == want::none) co_return ec;
-        if (auto wec = co_await wait_for(w)) co_return wec;
+        const tls_next next = next_for(after_failure(r, ec));
+        if (next == tls_next::done) co_return ec;
+        if (auto wec = co_await wait(next)) co_return wec;
     }
 }
 
 template <class Executor>
-auto basic_tls_stream<Executor>::read_some(char* data, std::size_t size, bool expect_wait) -> task<tls_io_result> {
-    if (size == 0) co_return tls_io_result{};
-    if (size > INT_MAX) size = INT_MAX;
-    if (expect_wait && !has_buffered()) {
-        blocked_ = true;
-        if (auto wec = co_await wait_for(want::read)) co_return tls_io_result{wec, 0};
+auto basic_tls_stream<Executor>::read_some(char* data, std::size_t size, bool wait_first) -> task<tls_io_result> {
+    if (wait_first && !has_buffered()) {
+        if (auto wec = co_await wait(tls_next::wait_read)) co_return tls_io_result{wec, 0};
     }
     for (;;) {
-        begin_call();
-        std::size_t n = 0;
-        const int r = SSL_read_ex(ssl_, data, size, &n);
-        if (r == 1) co_return tls_io_result{{}, n};
-        error_code ec;
-        const want w = after_failure(r, ec);
-        if (w == want::none) co_return tls_io_result{ec, 0};
-        if (auto wec = co_await wait_for(w)) co_return tls_io_result{wec, 0};
+        const tls_step s = try_read(data, size);
+        if (s.next == tls_next::done) co_return tls_io_result{s.ec, s.bytes};
+        if (auto wec = co_await wait(s.next)) co_return tls_io_result{wec, 0};
     }
 }
 
 template <class Executor>
 auto basic_tls_stream<Executor>::write(const char* data, std::size_t size) -> task<tls_io_result> {
     std::size_t done = 0;
-    while (done < size) {
-        begin_call();
-        std::size_t n = 0;
-        const int r = SSL_write_ex(ssl_, data + done, size - done, &n);
-        if (r == 1) {
-            done += n;
-            continue;
-        }
-        error_code ec;
-        const want w = after_failure(r, ec);
-        if (w == want::none) co_return tls_io_result{ec, done};
-        if (auto wec = co_await wait_for(w)) co_return tls_io_result{wec, done};
+    for (;;) {
+        const tls_step s = try_write(data + done, size - done);
+        done += s.bytes;
+        if (s.next == tls_next::done) co_return tls_io_result{s.ec, done};
+        if (auto wec = co_await wait(s.next)) co_return tls_io_result{wec, done};
     }
-    co_return tls_io_result{{}, done};
 }
 
 template <class Executor>
@@ -288,14 +306,12 @@ auto basic_tls_stream<Executor>::shutdown() -> task<error_code> {
         const int r = SSL_shutdown(ssl_);
         if (r == 1) co_return error_code{};
         error_code ec;
-        want w = want::read;
+        tls_next next = tls_next::wait_read;  // OpenSSL 3 reads the peer's close_notify on the next call
         if (r < 0) {
-            w = after_failure(r, ec);
-            if (w == want::none) co_return ec;
-        } else {
-            blocked_ = true;  // OpenSSL 3 reads the peer's close_notify on the next call
+            next = next_for(after_failure(r, ec));
+            if (next == tls_next::done) co_return ec;
         }
-        if (auto wec = co_await wait_for(w)) co_return wec;
+        if (auto wec = co_await wait(next)) co_return wec;
     }
 }
 

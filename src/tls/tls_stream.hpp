@@ -38,6 +38,20 @@ struct tls_io_result {
     std::size_t bytes = 0;
 };
 
+/// What an attempt that never waits needs before the next one.
+enum class tls_next {
+    done,        ///< bytes moved, or `ec`
+    wait_read,   ///< the socket would block: wait until it is readable
+    wait_write,  ///< the socket would block: wait until it is writable
+    yield,       ///< a record without data was processed: try again after other handlers ran
+};
+
+struct tls_step {
+    boost::system::error_code ec;
+    std::size_t bytes = 0;
+    tls_next next = tls_next::done;
+};
+
 template <class Executor>
 class CATALYST_DECL basic_tls_stream {
 public:
@@ -64,11 +78,20 @@ public:
     task<boost::system::error_code> handshake(tls_role role);
     /// Up to `size` decrypted bytes; at least one unless `ec`. `net::error::eof` after the
     /// peer's close_notify; `ssl::error::stream_truncated` when the TCP stream ended without
-    /// one. `expect_wait`: the caller knows nothing can have arrived yet (a request was just
-    /// written), so the stream waits for the socket before its first read attempt.
-    task<tls_io_result> read_some(char* data, std::size_t size, bool expect_wait = false);
+    /// one. `wait_first`: the caller knows nothing can have arrived yet (it has just written
+    /// a request, or an answer): the stream waits for the socket before its first attempt
+    /// rather than after a recv() that fails (unless OpenSSL holds bytes already).
+    task<tls_io_result> read_some(char* data, std::size_t size, bool wait_first = false);
     /// All of `size` bytes (records of up to 16 KB), unless `ec`.
     task<tls_io_result> write(const char* data, std::size_t size);
+
+    // The same without a coroutine, for a caller's hot path: one attempt that never waits
+    // (an answer already readable, a request the socket takes at once cost no coroutine
+    // frame); the caller waits as `next` says, or falls back on the operations above.
+    /// One read attempt.
+    tls_step try_read(char* data, std::size_t size) noexcept;
+    /// Writes until all of `size` is written, an error, or the socket would block.
+    tls_step try_write(const char* data, std::size_t size) noexcept;
     /// Sends close_notify and waits for the peer's. The caller bounds the wait (a timer
     /// that closes the socket).
     task<boost::system::error_code> shutdown();
@@ -93,7 +116,8 @@ private:
     /// Clears what the last call left (OpenSSL's error queue, the BIO's findings).
     void begin_call() noexcept;
     want after_failure(int ret, boost::system::error_code& ec) noexcept;
-    task<boost::system::error_code> wait_for(want w);
+    tls_next next_for(want w) const noexcept;
+    task<boost::system::error_code> wait(tls_next next);
 
     socket_type socket_;
     SSL* ssl_ = nullptr;
