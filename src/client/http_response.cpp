@@ -46,6 +46,25 @@ bool parse_size(std::string_view v, int base, std::size_t& out) noexcept {
     return true;
 }
 
+// tchar (RFC 9110 5.6.2): what a field name is made of.
+bool is_token_char(char c) noexcept {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    return c != '\0' && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+}
+
+// A control character other than HTAB (a bare CR or LF among them): no line of a head may
+// hold one, or the line could be split differently by another parser (a hidden field).
+bool has_control(std::string_view line) noexcept {
+    for (char c : line) {
+        const auto u = static_cast<unsigned char>(c);
+        if ((u < 0x20 && c != '\t') || u == 0x7f) return true;
+    }
+    return false;
+}
+
+// The longest chunk header line (size and extensions) taken.
+constexpr std::size_t max_chunk_line = 1024;
+
 parse_status fail(http_response& out, const char* why) {
     out.error = why;
     return parse_status::error;
@@ -73,6 +92,7 @@ parse_status parse_head(std::string_view head, http_response& out, head_info& h)
         if (line[static_cast<std::size_t>(i)] < '0' || line[static_cast<std::size_t>(i)] > '9')
             return fail(out, "bad status code");
     if (line.size() > 12 && line[12] != ' ') return fail(out, "bad status line");
+    if (has_control(line)) return fail(out, "control character in the status line");
     out.status = static_cast<unsigned>((line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0'));
     if (out.status < 100) return fail(out, "bad status code");
 
@@ -82,10 +102,15 @@ parse_status parse_head(std::string_view head, http_response& out, head_info& h)
         eol = head.find("\r\n");
         std::string_view field = head.substr(0, eol);
         head.remove_prefix(eol + 2);
+        // A continuation line (obs-fold) is refused, not unfolded: no field we act on is
+        // ever folded, and a folded line read as a field of its own would be worse.
+        if (!field.empty() && (field.front() == ' ' || field.front() == '\t'))
+            return fail(out, "folded header line (obs-fold)");
         auto colon = field.find(':');
         if (colon == std::string_view::npos || colon == 0) return fail(out, "bad header line");
         std::string_view name = field.substr(0, colon);
-        if (name.back() == ' ' || name.back() == '\t') return fail(out, "bad header line");
+        if (!std::all_of(name.begin(), name.end(), is_token_char)) return fail(out, "bad header name");
+        if (has_control(field)) return fail(out, "control character in a header line");
         std::string_view value = field.substr(colon + 1);
         while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
         while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
@@ -116,7 +141,9 @@ parse_status parse_head(std::string_view head, http_response& out, head_info& h)
             break;
         case 17:
             if (iequals(name, "transfer-encoding")) {
-                if (!has_token(value, "chunked")) return fail(out, "unsupported Transfer-Encoding");
+                // Only "chunked", once: another coding would reach the caller undecoded,
+                // and with chunked not last the body would run to EOF (RFC 9112 6.3).
+                if (!iequals(value, "chunked") || h.chunked) return fail(out, "unsupported Transfer-Encoding");
                 h.chunked = true;
             }
             break;
@@ -126,6 +153,9 @@ parse_status parse_head(std::string_view head, http_response& out, head_info& h)
         default: break;
         }
     }
+    // Both framings: a sign of response splitting or smuggling (RFC 9112 6.3), and the
+    // connection could not be trusted for the next response anyway.
+    if (h.chunked && h.have_length) return fail(out, "both Content-Length and Transfer-Encoding");
     if (out.version_minor == 0 && !keep_alive) out.connection_close = true;
     return parse_status::done;
 }
@@ -157,7 +187,11 @@ parse_status parse_response(char* data, std::size_t size, std::size_t body_limit
         out = http_response{};
         const std::size_t from = std::max(pr.start, pr.scanned >= 3 ? pr.scanned - 3 : std::size_t{0});
         const auto head_end = all.find("\r\n\r\n", from);
-        const std::size_t head_size = (head_end == std::string_view::npos ? size : head_end) - pr.start;
+        // The head's size so far, blank line excluded: while that line has not arrived, up
+        // to 3 bytes at the end may be its start ("\r\n\r"), so that a head's fate does not
+        // depend on where the reads cut it.
+        const std::size_t head_size =
+            head_end != std::string_view::npos ? head_end - pr.start : size - pr.start - std::min<std::size_t>(3, size - pr.start);
         if (head_size > header_limit) return fail(out, "header block too large");
         if (head_end == std::string_view::npos) {
             // An obviously wrong first byte is an error now, not after the header limit.
@@ -201,11 +235,17 @@ parse_status parse_response(char* data, std::size_t size, std::size_t body_limit
     for (;;) {
         std::string_view rest = all.substr(pr.chunk_at);
         auto le = rest.find("\r\n");
+        // A chunk line is bounded whether or not its CRLF is there yet (its last byte may
+        // be the CR), so that the outcome does not depend on where the reads cut it.
         if (le == std::string_view::npos) {
-            if (rest.size() > 1024) return fail(out, "bad chunk header");
+            if (rest.size() > max_chunk_line + 1) return fail(out, "bad chunk header");
             return parse_status::need_more;
         }
+        if (le > max_chunk_line) return fail(out, "bad chunk header");
         std::size_t n = 0;
+        // Extensions are ignored, not control characters (a bare CR or LF among them):
+        // another parser could end the line there and read the chunks differently.
+        if (has_control(rest.substr(0, le))) return fail(out, "control character in a chunk line");
         if (!chunk_size(rest.substr(0, le), n)) return fail(out, "bad chunk size");
         if (n > body_limit || pr.chunk_total + n > body_limit) return fail(out, "body too large");
         const std::size_t data_at = pr.chunk_at + le + 2;
@@ -216,9 +256,11 @@ parse_status parse_response(char* data, std::size_t size, std::size_t body_limit
                 std::string_view tail = all.substr(t);
                 auto e = tail.find("\r\n");
                 if (e == std::string_view::npos) {
-                    if (tail.size() > header_limit) return fail(out, "trailers too large");
+                    if (tail.size() > header_limit + 1) return fail(out, "trailers too large");
                     return parse_status::need_more;
                 }
+                if (e > header_limit) return fail(out, "trailers too large");
+                if (has_control(tail.substr(0, e))) return fail(out, "control character in a trailer line");
                 t += e + 2;
                 if (e == 0) break;
             }

@@ -51,7 +51,12 @@ parse_status parse_response(char* data, std::size_t size, std::size_t body_limit
 /// part of one). Returns need_more until the whole response is there (the buffer is then
 /// left untouched); once done, `out` points into `data`. A chunked body is decoded in place,
 /// which is why `data` is mutable. A body larger than `body_limit` or a header block larger
-/// than `header_limit` is an error; so is a response delimited by EOF (no length).
+/// than `header_limit` is an error; so is a response delimited by EOF (no length). Stricter
+/// than RFC 9112 where a lenient reading could frame the response differently from another
+/// parser: a Transfer-Encoding other than exactly `chunked`, Content-Length with chunked,
+/// obs-fold, a field name that is not a token and a control character (a bare CR or LF) in
+/// the head, a chunk line or a trailer are errors (fuzz/http_response_diff_fuzzer.cpp holds
+/// it against Beast's parser and lists where the two differ).
 parse_status parse_response(char* data, std::size_t size, std::size_t body_limit, std::size_t header_limit,
                             http_response& out);
 
