@@ -264,6 +264,7 @@ template <class Executor>
 auto basic_tls_stream<Executor>::shutdown() -> task<error_code> {
     // 1: both close_notify done; 0: ours sent, the peer's not yet read. A peer that keeps
     // sending data instead is read and dropped until the caller's timer closes the socket.
+    int zeros = 0;
     for (;;) {
         begin_call();
         const int r = SSL_shutdown(ssl_);
@@ -271,10 +272,18 @@ auto basic_tls_stream<Executor>::shutdown() -> task<error_code> {
         error_code ec;
         want w = want::read;
         if (r < 0) {
+            zeros = 0;
             w = after_failure(r, ec);
             if (w == want::none) co_return ec;
+        } else if (++zeros <= 2) {
+            // OpenSSL 3 reads the peer's close_notify on the next call, at once: it may be
+            // in OpenSSL's buffer already (read ahead with the last data), and then nothing
+            // more comes on the socket to wait for. When it is not, that call says "want
+            // read" from the socket itself. (At most two zeros in a row: the second when
+            // our close_notify was still being sent.)
+            continue;
         } else {
-            blocked_ = true;  // OpenSSL 3 reads the peer's close_notify on the next call
+            blocked_ = true;
         }
         if (auto wec = co_await wait_for(w)) co_return wec;
     }

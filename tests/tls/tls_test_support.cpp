@@ -83,6 +83,7 @@ std::string pattern(std::size_t n, unsigned seed) {
 
 bool run_until(net::io_context& ioc, const std::function<bool()>& done, std::chrono::milliseconds limit) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
+    if (ioc.stopped()) ioc.restart();  // a previous run ran out of work
     while (!done()) {
         if (std::chrono::steady_clock::now() >= deadline) return false;
         if (ioc.run_one_until(deadline) == 0 && ioc.stopped()) return done();
