@@ -170,9 +170,9 @@ struct run {
 
     task<> client_side(std::size_t read_size, bool expect_wait) {
         c_hs = co_await client->handshake(tls_role::client);
-        std::vector<char> buf(read_size);
+        static std::vector<char> buf(65536);  // reused: a fresh 64 KB per input costs more than a handshake
         while (!c_hs) {
-            auto r = co_await client->read_some(buf.data(), buf.size(), expect_wait);
+            auto r = co_await client->read_some(buf.data(), read_size, expect_wait);
             received.append(buf.data(), r.bytes);
             FUZZ_CHECK(received.size() <= max_data);
             if (r.ec) {
@@ -225,10 +225,9 @@ struct run {
     }
 
     // Forwards from -> to, the input deciding how.
-    task<> pump(socket_t& from, socket_t& to, script sc) {
+    task<> pump(socket_t& from, socket_t& to, script sc, std::vector<unsigned char>& buf) {
         static constexpr unsigned char fatal_alert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28};
         static constexpr unsigned char close_alert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x01, 0x00};
-        std::vector<unsigned char> buf(16 * 1024);
         bool open = true;
         while (open) {
             auto [ec, n] = co_await from.async_read_some(net::buffer(buf), use_tuple);
@@ -315,8 +314,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     SSL_set1_host(r.client->native_handle(), "localhost");
     r.relays = 2;
-    net::co_spawn(r.ioc, r.pump(r.relay_client, r.relay_server, to_server), rethrow);
-    net::co_spawn(r.ioc, r.pump(r.relay_server, r.relay_client, to_client), rethrow);
+    static std::vector<unsigned char> to_server_buf(16 * 1024), to_client_buf(16 * 1024);
+    net::co_spawn(r.ioc, r.pump(r.relay_client, r.relay_server, to_server, to_server_buf), rethrow);
+    net::co_spawn(r.ioc, r.pump(r.relay_server, r.relay_client, to_client, to_client_buf), rethrow);
     net::co_spawn(r.ioc, r.server_side(server_script), rethrow);
     net::co_spawn(r.ioc, r.client_side(read_sizes[(opts >> 2) & 7], (opts & 2) != 0), rethrow);
 
