@@ -499,3 +499,42 @@ TEST_F(tls_events, release_buffers_while_idle_then_more_exchanges) {
 
 }  // namespace
 }  // namespace catalyst::test::tls
+
+namespace catalyst::test::tls {
+namespace {
+
+// Two records arrive together; the first read returns the first (read-ahead holds the second
+// in OpenSSL's buffer, which the socket will not signal again). release_buffers() must keep
+// it, has_buffered() must say so, and a read with expect_wait must take it without waiting
+// for the socket (which stays silent: a wait would be a hang).
+TEST_F(tls_events, a_record_held_by_openssl_survives_release_buffers_and_expect_wait) {
+    connected();
+    const std::string first(100, 'A'), second(100, 'B');
+    std::string got_first;
+    error_code first_ec, second_ec;
+    bool buffered = false;
+    std::string got_second;
+    run_both(
+        [&]() -> task<> {
+            co_await sleep_for(30ms);  // both records are in the socket
+            if ((first_ec = co_await read_n(*c, got_first, first.size()))) co_return;
+            buffered = c->has_buffered();
+            c->release_buffers();
+            char b[256];
+            auto r = co_await c->read_some(b, sizeof b, true);
+            second_ec = r.ec;
+            got_second.assign(b, r.bytes);
+        },
+        [&]() -> task<> {
+            co_await s->write(first.data(), first.size());
+            co_await s->write(second.data(), second.size());
+        },
+        5s);
+    EXPECT_FALSE(first_ec || second_ec) << first_ec.message() << second_ec.message();
+    EXPECT_EQ(got_first, first);
+    EXPECT_TRUE(buffered) << "has_buffered() missed the record OpenSSL holds";
+    EXPECT_EQ(got_second, second);
+}
+
+}  // namespace
+}  // namespace catalyst::test::tls
