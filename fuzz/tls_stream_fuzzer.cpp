@@ -4,8 +4,9 @@
 // are split (every byte possible), yields, a corrupted byte, injected bytes (a plaintext
 // alert, a close_notify alert, garbage), an early close. The server runs a script from the
 // input after the handshake: data writes of chosen sizes, TLS 1.3 session tickets and key
-// updates, yields, and an end by close_notify or by a bare FIN. The client reads everything
-// with a read size and `expect_wait` from the input, and answers a close_notify.
+// updates, TLS 1.2 renegotiation requests, yields, and an end by close_notify or a bare
+// FIN. The client reads everything with a read size and `expect_wait` from the input, and
+// answers a close_notify.
 //
 // Input: byte 0 = options (bit 0: TLS 1.2 instead of 1.3; bit 1: reads with expect_wait;
 // bits 2-4: the client's read size); the rest in three equal parts: the server's script,
@@ -17,9 +18,11 @@
 //   or longer than a fixed number of io_context steps, is a hang;
 // - the client never accepts wrong data: what it read is a prefix of what the server wrote;
 // - an end by close_notify (eof) means nothing was lost: the client has every byte;
-// - when the relay did not tamper: both handshakes succeed, nothing stalls, the client reads
-//   exactly the bytes the server wrote and ends with eof after a close_notify (and both
-//   shutdowns succeed) or with stream_truncated after a bare FIN.
+// - the client never renegotiates (it sends one ClientHello at most);
+// - when the relay did not tamper (and no renegotiation was asked): both handshakes
+//   succeed, nothing stalls, the client reads exactly the bytes the server wrote and ends
+//   with eof after a close_notify (both shutdowns succeed) or with stream_truncated after
+//   a bare FIN.
 //
 // CATALYST_TLS_FUZZ_TRACE=1 prints each run's outcome (to see what an input does).
 #include "fuzz_common.hpp"
@@ -165,6 +168,8 @@ struct run {
     error_code c_hs, s_hs, c_end, c_shut, s_write, s_shut;
     bool close_notify = false;  // the server ended with shutdown()
     bool fin = false;           // the server ended with a bare FIN
+    bool renegotiation = false;  // the server asked for one (its refusal ends the connection)
+    int client_hellos = 0;       // sent by the client
     bool client_done = false, server_done = false;
     int relays = 0;
 
@@ -205,8 +210,12 @@ struct run {
             }
             if (op == 3) {
                 SSL_new_session_ticket(ssl);  // TLS 1.3 only (refused under 1.2)
-            } else if (op == 4) {
+            } else if (op == 4 && SSL_version(ssl) == TLS1_3_VERSION) {
                 SSL_key_update(ssl, (sc.next() & 1) ? SSL_KEY_UPDATE_REQUESTED : SSL_KEY_UPDATE_NOT_REQUESTED);
+            } else if (op == 4) {
+                // TLS 1.2: a HelloRequest (sent with the next write), which the client refuses.
+                SSL_clear_options(ssl, SSL_OP_NO_RENEGOTIATION);
+                renegotiation |= SSL_renegotiate(ssl) == 1;
             } else if (op == 5) {
                 co_await yield(1 + sc.next() % 16);
             } else if (op == 6) {
@@ -280,6 +289,11 @@ struct run {
     }
 };
 
+void count_client_hellos(int write_p, int, int content_type, const void* buf, std::size_t len, SSL*, void* arg) {
+    if (write_p && content_type == SSL3_RT_HANDSHAKE && len > 0 && *static_cast<const unsigned char*>(buf) == SSL3_MT_CLIENT_HELLO)
+        ++*static_cast<int*>(arg);
+}
+
 void rethrow(std::exception_ptr e) {
     if (e) std::rethrow_exception(e);
 }
@@ -313,6 +327,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         r.server.emplace(std::move(s), (opts & 1) ? ctx.server12 : ctx.server13);
     }
     SSL_set1_host(r.client->native_handle(), "localhost");
+    SSL_set_msg_callback(r.client->native_handle(), &count_client_hellos);
+    SSL_set_msg_callback_arg(r.client->native_handle(), &r.client_hellos);
     r.relays = 2;
     static std::vector<unsigned char> to_server_buf(16 * 1024), to_client_buf(16 * 1024);
     net::co_spawn(r.ioc, r.pump(r.relay_client, r.relay_server, to_server, to_server_buf), rethrow);
@@ -356,13 +372,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     const std::string& bytes = server_bytes();
     if (std::getenv("CATALYST_TLS_FUZZ_TRACE"))
-        std::fprintf(stderr, "tampered %d stalled %d stage %d steps %zu sent %zu received %zu c_hs %s s_hs %s c_end %s c_shut %s s_write %s s_shut %s close_notify %d fin %d\n",
-                     r.tampered, stalled, stage, steps, r.sent, r.received.size(), r.c_hs.message().c_str(), r.s_hs.message().c_str(),
+        std::fprintf(stderr, "tampered %d renegotiation %d hellos %d stalled %d stage %d steps %zu sent %zu received %zu c_hs %s s_hs %s c_end %s c_shut %s s_write %s s_shut %s close_notify %d fin %d\n",
+                     r.tampered, r.renegotiation, r.client_hellos, stalled, stage, steps, r.sent, r.received.size(), r.c_hs.message().c_str(), r.s_hs.message().c_str(),
                      r.c_end.message().c_str(), r.c_shut.message().c_str(), r.s_write.message().c_str(), r.s_shut.message().c_str(), r.close_notify, r.fin);
     FUZZ_CHECK(r.received.size() <= r.sent);
     FUZZ_CHECK(r.received.compare(0, r.received.size(), bytes, 0, r.received.size()) == 0);
     if (r.c_end == net::error::eof) FUZZ_CHECK(r.received.size() == r.sent);
-    if (!r.tampered) {
+    FUZZ_CHECK(r.client_hellos <= 1);  // a renegotiation is never accepted
+    if (!r.tampered && !r.renegotiation) {
         FUZZ_CHECK(!stalled);
         FUZZ_CHECK(!r.c_hs && !r.s_hs);
         FUZZ_CHECK(!r.s_write);
