@@ -19,6 +19,17 @@ namespace {
 
 // --- round trips ---------------------------------------------------------------------------
 
+template <class Stream>
+Stream make_stream(socket_t&& sock, ssl::context& ctx);
+template <>
+stream_t make_stream<stream_t>(socket_t&& sock, ssl::context& ctx) {
+    return stream_t(std::move(sock), ctx.native_handle());
+}
+template <>
+asio_stream_t make_stream<asio_stream_t>(socket_t&& sock, ssl::context& ctx) {
+    return asio_stream_t(std::move(sock), ctx);
+}
+
 // The client writes `n` bytes, the server echoes them, the client checks them.
 template <class Client, class Server>
 void round_trip(Client& c, Server& s, net::io_context& ioc, std::size_t n) {
@@ -45,40 +56,25 @@ void round_trip(Client& c, Server& s, net::io_context& ioc, std::size_t n) {
 
 class tls_versions : public ::testing::TestWithParam<int> {};
 
-TEST_P(tls_versions, round_trip_our_stream_on_both_ends) {
+// A connection between a `Client` and a `Server` (our stream or Asio's), the client
+// verifying "localhost", and a round trip of 100 KB over it.
+template <class Client, class Server>
+void round_trip_between(int max_version) {
     net::io_context ioc;
-    auto sctx = server_context(GetParam());
+    auto sctx = server_context(max_version);
     auto cctx = client_context();
     auto [a, b] = tcp_pair(ioc);
-    stream_t c(std::move(a), cctx.native_handle());
-    stream_t s(std::move(b), sctx.native_handle());
+    Client c = make_stream<Client>(std::move(a), cctx);
+    Server s = make_stream<Server>(std::move(b), sctx);
     SSL_set1_host(c.native_handle(), "localhost");
     round_trip(c, s, ioc, 100'000);
-    EXPECT_EQ(SSL_version(c.native_handle()), GetParam() ? GetParam() : TLS1_3_VERSION);
+    EXPECT_EQ(SSL_version(c.native_handle()), max_version ? max_version : TLS1_3_VERSION);
     EXPECT_EQ(SSL_get_verify_result(c.native_handle()), X509_V_OK);
 }
 
-TEST_P(tls_versions, our_client_against_asio_server) {
-    net::io_context ioc;
-    auto sctx = server_context(GetParam());
-    auto cctx = client_context();
-    auto [a, b] = tcp_pair(ioc);
-    stream_t c(std::move(a), cctx.native_handle());
-    asio_stream_t s(std::move(b), sctx);
-    SSL_set1_host(c.native_handle(), "localhost");
-    round_trip(c, s, ioc, 100'000);
-}
-
-TEST_P(tls_versions, asio_client_against_our_server) {
-    net::io_context ioc;
-    auto sctx = server_context(GetParam());
-    auto cctx = client_context();
-    auto [a, b] = tcp_pair(ioc);
-    asio_stream_t c(std::move(a), cctx);
-    stream_t s(std::move(b), sctx.native_handle());
-    SSL_set1_host(c.native_handle(), "localhost");
-    round_trip(c, s, ioc, 100'000);
-}
+TEST_P(tls_versions, round_trip_our_stream_on_both_ends) { round_trip_between<stream_t, stream_t>(GetParam()); }
+TEST_P(tls_versions, our_client_against_asio_server) { round_trip_between<stream_t, asio_stream_t>(GetParam()); }
+TEST_P(tls_versions, asio_client_against_our_server) { round_trip_between<asio_stream_t, stream_t>(GetParam()); }
 
 INSTANTIATE_TEST_SUITE_P(tls, tls_versions, ::testing::Values(0, TLS1_2_VERSION),
                          [](const auto& i) { return i.param ? std::string("tls12") : std::string("tls13"); });
@@ -100,8 +96,15 @@ task<> duplex(Stream& s, const std::string& sent, std::string& got, std::size_t 
     ++finished;
 }
 
+// Our client and a `Server` with 16 KB socket buffers, 4 MB each way at once.
 template <class Server>
-void large_payloads(Server& s, stream_t& c, net::io_context& ioc) {
+void large_payloads_against() {
+    net::io_context ioc;
+    auto sctx = server_context();
+    auto cctx = client_context();
+    auto [a, b] = tcp_pair(ioc, 16 * 1024);
+    stream_t c(std::move(a), cctx.native_handle());
+    Server s = make_stream<Server>(std::move(b), sctx);
     constexpr std::size_t n = 4 << 20;
     const std::string to_server = pattern(n, 1), to_client = pattern(n, 2);
     std::string at_server, at_client;
@@ -122,25 +125,8 @@ void large_payloads(Server& s, stream_t& c, net::io_context& ioc) {
     EXPECT_TRUE(at_client == to_client) << "client got " << at_client.size() << " bytes, not the ones sent";
 }
 
-TEST(tls_stream, four_megabytes_each_way_with_slow_readers) {
-    net::io_context ioc;
-    auto sctx = server_context();
-    auto cctx = client_context();
-    auto [a, b] = tcp_pair(ioc, 16 * 1024);
-    stream_t c(std::move(a), cctx.native_handle());
-    stream_t s(std::move(b), sctx.native_handle());
-    large_payloads(s, c, ioc);
-}
-
-TEST(tls_stream, four_megabytes_each_way_against_asio_server) {
-    net::io_context ioc;
-    auto sctx = server_context();
-    auto cctx = client_context();
-    auto [a, b] = tcp_pair(ioc, 16 * 1024);
-    stream_t c(std::move(a), cctx.native_handle());
-    asio_stream_t s(std::move(b), sctx);
-    large_payloads(s, c, ioc);
-}
+TEST(tls_stream, four_megabytes_each_way_with_slow_readers) { large_payloads_against<stream_t>(); }
+TEST(tls_stream, four_megabytes_each_way_against_asio_server) { large_payloads_against<asio_stream_t>(); }
 
 // --- records split at every byte -----------------------------------------------------------
 
