@@ -5,14 +5,9 @@
 
 #include "tls_test_support.hpp"
 
-#include <boost/asio/ssl/error.hpp>
-
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/tls1.h>
-
-#include <csignal>
-#include <sys/socket.h>
+#include <openssl/x509_vfy.h>
 
 namespace catalyst::test::tls {
 namespace {
