@@ -117,7 +117,7 @@ private:
     void cancel_io() {
         error_code ignored;
         auto& sock = stream_.socket();
-        sock.cancel(ignored);
+        stream_.cancel();
         // A cancel() reaches only the readiness wait pending at this moment: when the wait
         // had already completed, the stream's next read or wait starts after it. A shutdown
         // makes that one and any later one fail at once. Only while an exchange is under

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <climits>
 #include <new>
+#include <utility>
 #include <sys/socket.h>
 
 namespace catalyst::detail {
@@ -228,9 +229,20 @@ tls_next basic_tls_stream<Executor>::next_for(want w) const noexcept {
 }
 
 template <class Executor>
+void basic_tls_stream<Executor>::cancel() noexcept {
+    if (yielding_) cancelled_ = true;
+    error_code ignored;
+    socket_.cancel(ignored);
+}
+
+template <class Executor>
 auto basic_tls_stream<Executor>::wait(tls_next next) -> task<error_code> {
     if (next == tls_next::yield) {
+        yielding_ = true;
+        cancelled_ = false;
         co_await net::post(socket_.get_executor(), net::use_awaitable_t<Executor>{});
+        yielding_ = false;
+        if (std::exchange(cancelled_, false)) co_return error_code(net::error::operation_aborted);
         co_return error_code{};
     }
     constexpr auto use = net::as_tuple(net::use_awaitable_t<Executor>{});
@@ -309,15 +321,24 @@ template <class Executor>
 auto basic_tls_stream<Executor>::shutdown() -> task<error_code> {
     // 1: both close_notify done; 0: ours sent, the peer's not yet read. A peer that keeps
     // sending data instead is read and dropped until the caller's timer closes the socket.
+    int zeros = 0;
     for (;;) {
         begin_call();
         const int r = SSL_shutdown(ssl_);
         if (r == 1) co_return error_code{};
         error_code ec;
-        tls_next next = tls_next::wait_read;  // OpenSSL 3 reads the peer's close_notify on the next call
+        tls_next next = tls_next::wait_read;  // after two zeros: the close_notify is on its way
         if (r < 0) {
+            zeros = 0;
             next = next_for(after_failure(r, ec));
             if (next == tls_next::done) co_return ec;
+        } else if (++zeros <= 2) {
+            // OpenSSL 3 reads the peer's close_notify on the next call, at once: it may be
+            // in OpenSSL's buffer already (read ahead with the last data), and then nothing
+            // more comes on the socket to wait for. When it is not, that call says "want
+            // read" from the socket itself. (At most two zeros in a row: the second when
+            // our close_notify was still being sent.)
+            continue;
         }
         if (auto wec = co_await wait(next)) co_return wec;
     }

@@ -96,6 +96,11 @@ public:
     /// that closes the socket).
     task<boost::system::error_code> shutdown();
 
+    /// Ends the operation under way with `operation_aborted`: its readiness wait, or its yield
+    /// between records without data (no socket operation is pending then, so a cancel() of
+    /// the socket alone would be lost). Like Asio's cancel(): later operations are not
+    /// affected.
+    void cancel() noexcept;
     /// Decrypted or received bytes OpenSSL holds that the socket will not signal again.
     bool has_buffered() const noexcept;
     /// For an idle connection: did the peer send anything that ends it (data nobody asked
@@ -124,6 +129,8 @@ private:
     int last_errno_ = 0;  ///< the socket error behind an SSL_ERROR_SYSCALL
     bool eof_ = false;    ///< recv() returned 0
     bool blocked_ = false;  ///< the socket said "would block" during the last call
+    bool cancelled_ = false;  ///< cancel() came while the operation under way yielded
+    bool yielding_ = false;
 };
 
 using tls_stream = basic_tls_stream<boost::asio::any_io_executor>;

@@ -268,10 +268,10 @@ void report(const char* mode) {
 }
 
 /// The assertion of the steady state. Nothing the client itself allocates (call objects,
-/// strings, buffers, handlers) may reach operator new. Asio's per-thread cache of handler
+/// strings, buffers, handlers) may reach the heap per request. Asio's per-thread cache of handler
 /// memory (BOOST_ASIO_RECYCLING_ALLOCATOR_CACHE_SIZE, cmake/catalyst_options.cmake) serves
 /// every operation once it holds as many blocks as the thread ever had in use at once; a new
-/// peak (four completions queued behind a stalled core, say) costs a block from malloc. A
+/// peak (four completions queued behind a stalled core, say) costs a block from the heap. A
 /// handful in 10 000 requests is that, not a per-request cost: at most 1 in 1 000 passes.
 ///
 /// OpenSSL's own: OpenSSL 3.0's record layer allocates and frees a 40-byte block each time it
@@ -283,8 +283,9 @@ void report(const char* mode) {
 constexpr std::uint64_t openssl_record_layer_allocations = 4;
 
 void expect_steady_state_without_allocations() {
-    EXPECT_EQ(counts.operator_new, 0u);
-    EXPECT_LE(counts.malloc * 1000, measured) << counts.malloc << " mallocs in " << measured << " requests";
+    // Asio's cache takes its blocks with operator new: a new peak shows there or in malloc.
+    EXPECT_LE((counts.operator_new + counts.malloc) * 1000, measured)
+        << counts.operator_new << " operator new and " << counts.malloc << " mallocs in " << measured << " requests";
     EXPECT_LE(counts.openssl, openssl_record_layer_allocations * measured)
         << counts.openssl << " OpenSSL allocations in " << measured << " requests";
 }

@@ -1,0 +1,575 @@
+// The TLS stream meeting what a peer or the application does to a connection: closes
+// (close_notify, FIN, reset), records without data in the middle of the stream (session
+// tickets, key updates, a flood of tickets), a renegotiation request, fatal alerts, a
+// certificate for another name, cancellation, a closed socket, and writes into a dead
+// connection.
+
+#include "tls_test_support.hpp"
+
+#include <boost/asio/ssl/error.hpp>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/tls1.h>
+#include <openssl/x509_vfy.h>
+
+#include <atomic>
+#include <csignal>
+#include <optional>
+
+#include <unistd.h>
+
+namespace catalyst::test::tls {
+namespace {
+
+using namespace std::chrono_literals;
+
+/// Counts the handshake messages of one type (and the alerts of one description) that an
+/// SSL object received, through OpenSSL's message callback.
+struct message_counter {
+    int handshake_type = -1;
+    int alert = -1;
+    int handshakes = 0;
+    int alerts = 0;
+
+    void attach(SSL* ssl) {
+        SSL_set_msg_callback(ssl, &message_counter::callback);
+        SSL_set_msg_callback_arg(ssl, this);
+    }
+    static void callback(int write_p, int, int content_type, const void* buf, std::size_t len, SSL*, void* arg) {
+        auto* self = static_cast<message_counter*>(arg);
+        const auto* b = static_cast<const unsigned char*>(buf);
+        if (write_p != 0) return;
+        if (content_type == SSL3_RT_HANDSHAKE && len >= 1 && b[0] == self->handshake_type) ++self->handshakes;
+        if (content_type == SSL3_RT_ALERT && len >= 2 && b[1] == self->alert) ++self->alerts;
+    }
+};
+
+bool is_ssl_error(const error_code& ec, int reason) {
+    return ec.category() == net::error::get_ssl_category() && ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == reason;
+}
+
+/// Our stream on both ends of a TCP pair on 127.0.0.1; the client verifies "localhost".
+class tls_events : public ::testing::Test {
+protected:
+    net::io_context ioc;
+    ssl::context sctx = server_context();
+    ssl::context cctx = client_context();
+    std::optional<stream_t> c, s;
+
+    void connect(int buffer_size = 0) {
+        auto [a, b] = tcp_pair(ioc, buffer_size);
+        c.emplace(std::move(a), cctx.native_handle());
+        s.emplace(std::move(b), sctx.native_handle());
+        SSL_set1_host(c->native_handle(), "localhost");
+    }
+    /// Both handshakes, bounded. The results: `c_hs`, `s_hs`.
+    void handshake_both() {
+        int finished = 0;
+        spawn(ioc, [&]() -> task<> {
+            s_hs = co_await s->handshake(tls_role::server);
+            ++finished;
+        });
+        spawn(ioc, [&]() -> task<> {
+            c_hs = co_await c->handshake(tls_role::client);
+            ++finished;
+        });
+        ASSERT_TRUE(run_until(ioc, [&] { return finished == 2; })) << "handshake hangs";
+    }
+    void connected() {
+        connect();
+        handshake_both();
+        ASSERT_FALSE(c_hs) << c_hs.message();
+        ASSERT_FALSE(s_hs) << s_hs.message();
+    }
+    /// Runs the client's and the server's coroutines to their end, bounded.
+    template <class ClientTask, class ServerTask>
+    void run_both(ClientTask client, ServerTask server, std::chrono::milliseconds limit = 20s) {
+        int finished = 0;
+        spawn(ioc, [&]() -> task<> {
+            co_await server();
+            ++finished;
+        });
+        spawn(ioc, [&]() -> task<> {
+            co_await client();
+            ++finished;
+        });
+        EXPECT_TRUE(run_until(ioc, [&] { return finished == 2; }, limit)) << "hang: " << finished << " of 2 ended";
+    }
+
+    error_code c_hs, s_hs;
+};
+
+// --- closes --------------------------------------------------------------------------------
+
+TEST_F(tls_events, server_close_notify_is_eof_and_both_shutdowns_complete) {
+    connected();
+    std::string got;
+    error_code read_ec, eof_ec, c_shut, s_shut = net::error::would_block;
+    run_both(
+        [&]() -> task<> {
+            read_ec = co_await read_n(*c, got, 3);
+            char b[16];
+            eof_ec = (co_await c->read_some(b, sizeof b)).ec;
+            c_shut = co_await c->shutdown();
+        },
+        [&]() -> task<> {
+            co_await s->write("bye", 3);
+            s_shut = co_await s->shutdown();
+        });
+    EXPECT_FALSE(read_ec) << read_ec.message();
+    EXPECT_EQ(got, "bye");
+    EXPECT_EQ(eof_ec, net::error::eof) << eof_ec.message();
+    EXPECT_FALSE(c_shut) << c_shut.message();
+    EXPECT_FALSE(s_shut) << s_shut.message();
+    EXPECT_EQ(SSL_get_shutdown(c->native_handle()), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    EXPECT_EQ(SSL_get_shutdown(s->native_handle()), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+}
+
+TEST_F(tls_events, client_shutdown_waits_for_the_servers_close_notify) {
+    connected();
+    error_code eof_ec, c_shut = net::error::would_block, s_shut = net::error::would_block;
+    bool server_answered = false;
+    run_both([&]() -> task<> { c_shut = co_await c->shutdown(); },
+             [&]() -> task<> {
+                 char b[16];
+                 eof_ec = (co_await s->read_some(b, sizeof b)).ec;
+                 co_await sleep_for(50ms);  // the client's shutdown must still be waiting
+                 server_answered = true;
+                 s_shut = co_await s->shutdown();
+             });
+    EXPECT_EQ(eof_ec, net::error::eof) << eof_ec.message();
+    EXPECT_TRUE(server_answered);
+    EXPECT_FALSE(c_shut) << c_shut.message();
+    EXPECT_FALSE(s_shut) << s_shut.message();
+    EXPECT_EQ(SSL_get_shutdown(c->native_handle()), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    EXPECT_EQ(SSL_get_shutdown(s->native_handle()), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+}
+
+// The server's last data and its close_notify arrive together: the read takes both into
+// OpenSSL's buffer (read-ahead) and returns the data. The client's shutdown() then has the
+// peer's close_notify already and must complete without anything more arriving on the
+// socket (the server keeps the TCP connection open).
+TEST_F(tls_events, shutdown_completes_when_the_peers_close_notify_is_already_buffered) {
+    connected();
+    std::string got;
+    error_code read_ec, c_shut = net::error::would_block, s_shut = net::error::would_block;
+    run_both(
+        [&]() -> task<> {
+            co_await sleep_for(50ms);  // both records are in the socket by now
+            read_ec = co_await read_n(*c, got, 4);
+            c_shut = co_await c->shutdown();
+        },
+        [&]() -> task<> {
+            co_await s->write("data", 4);
+            s_shut = co_await s->shutdown();
+        },
+        5s);
+    EXPECT_FALSE(read_ec) << read_ec.message();
+    EXPECT_EQ(got, "data");
+    EXPECT_FALSE(c_shut) << c_shut.message();
+    EXPECT_FALSE(s_shut) << s_shut.message();
+}
+
+TEST_F(tls_events, tcp_close_without_close_notify_is_stream_truncated) {
+    connected();
+    std::string got;
+    error_code read_ec, end_ec;
+    run_both(
+        [&]() -> task<> {
+            read_ec = co_await read_n(*c, got, 4);
+            char b[16];
+            end_ec = (co_await c->read_some(b, sizeof b)).ec;
+        },
+        [&]() -> task<> {
+            co_await s->write("data", 4);
+            s->socket().shutdown(tcp::socket::shutdown_send);  // a FIN, no close_notify
+            co_return;
+        });
+    EXPECT_FALSE(read_ec) << read_ec.message();
+    EXPECT_EQ(got, "data");
+    EXPECT_EQ(end_ec, ssl::error::stream_truncated) << end_ec.message();
+}
+
+TEST_F(tls_events, reset_is_an_error) {
+    connected();
+    std::string got;
+    error_code end_ec;
+    run_both([&]() -> task<> { end_ec = co_await read_n(*c, got, 1); },
+             [&]() -> task<> {
+                 co_await sleep_for(20ms);
+                 reset(s->socket());
+             });
+    EXPECT_EQ(end_ec, net::error::connection_reset) << end_ec.message();
+    EXPECT_TRUE(got.empty());
+}
+
+// --- records without data in the middle of the stream --------------------------------------
+
+std::atomic<int> tickets_received{0};
+int count_ticket(SSL*, SSL_SESSION*) {
+    ++tickets_received;
+    return 0;  // not kept
+}
+
+TEST_F(tls_events, tls13_session_ticket_between_data_records) {
+    SSL_CTX_set_session_cache_mode(cctx.native_handle(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(cctx.native_handle(), &count_ticket);
+    tickets_received = 0;
+    connected();
+    std::string got;
+    error_code read_ec, write_ec;
+    run_both([&]() -> task<> { read_ec = co_await read_n(*c, got, 6); },
+             [&]() -> task<> {
+                 co_await s->write("one", 3);
+                 co_await sleep_for(10ms);
+                 EXPECT_EQ(SSL_new_session_ticket(s->native_handle()), 1);
+                 write_ec = (co_await s->write("two", 3)).ec;
+             });
+    EXPECT_FALSE(read_ec) << read_ec.message();
+    EXPECT_FALSE(write_ec) << write_ec.message();
+    EXPECT_EQ(got, "onetwo");
+    EXPECT_EQ(tickets_received, 3);  // two after the handshake (OpenSSL's default), one mid-stream
+}
+
+TEST_F(tls_events, tls13_key_update_requested_by_the_server_is_answered) {
+    connect();
+    message_counter at_client{SSL3_MT_KEY_UPDATE}, at_server{SSL3_MT_KEY_UPDATE};
+    at_client.attach(c->native_handle());
+    at_server.attach(s->native_handle());
+    handshake_both();
+    ASSERT_FALSE(c_hs || s_hs);
+    std::string got, reply;
+    error_code c_read, c_write, s_read;
+    run_both(
+        [&]() -> task<> {
+            if (!(c_read = co_await read_n(*c, got, 6))) c_write = (co_await c->write("ack", 3)).ec;
+        },
+        [&]() -> task<> {
+            co_await s->write("one", 3);
+            EXPECT_EQ(SSL_key_update(s->native_handle(), SSL_KEY_UPDATE_REQUESTED), 1);
+            co_await s->write("two", 3);
+            s_read = co_await read_n(*s, reply, 3);
+        });
+    EXPECT_FALSE(c_read || c_write || s_read) << c_read.message() << c_write.message() << s_read.message();
+    EXPECT_EQ(got, "onetwo");
+    EXPECT_EQ(reply, "ack");
+    EXPECT_EQ(at_client.handshakes, 1) << "the client did not see the key update";
+    EXPECT_EQ(at_server.handshakes, 1) << "the client did not answer the requested key update";
+}
+
+// A flood of records without data must not keep the reading coroutine busy: the stream
+// yields between them, so a timer on the same io_context fires many times during the read.
+TEST_F(tls_events, session_ticket_flood_does_not_monopolise_the_thread) {
+    connect(400 * 1024);  // the whole flood fits in the client's socket buffer
+    handshake_both();
+    ASSERT_FALSE(c_hs || s_hs);
+    constexpr int tickets = 1000;
+    std::string got;
+    error_code read_ec, write_ec;
+    int ticks = 0;
+    bool reading = false;
+    run_both(
+        [&]() -> task<> {
+            co_await sleep_for(100ms);  // the tickets are in the socket now
+            reading = true;
+            auto ticker = [&]() -> task<> {
+                timer_t t(ioc.get_executor());
+                while (reading) {
+                    t.expires_after(0s);
+                    co_await t.async_wait(use_tuple);
+                    ticks += reading ? 1 : 0;
+                }
+            };
+            spawn(ioc, ticker);
+            read_ec = co_await read_n(*c, got, 4);
+            reading = false;
+        },
+        [&]() -> task<> {
+            for (int i = 0; i < tickets; ++i) SSL_new_session_ticket(s->native_handle());
+            write_ec = (co_await s->write("data", 4)).ec;
+        });
+    EXPECT_FALSE(read_ec || write_ec) << read_ec.message() << write_ec.message();
+    EXPECT_EQ(got, "data");
+    // OpenSSL without auto-retry returns from SSL_read after a record without data only when
+    // its read-ahead buffer is empty: the stream yields once per buffer (~17 KB, some 60
+    // tickets of ~250 bytes), about 15 times here. A read that went through all the tickets
+    // in the socket without yielding (auto-retry on) lets the timer run once at most.
+    EXPECT_GE(ticks, 5) << "the read of " << tickets << " tickets yielded to a timer only " << ticks << " times";
+}
+
+// cancel() lands while the read yields between records without data: no socket operation is
+// pending then, so a cancel of the socket alone would be lost and the read would go on (here
+// to the data; with a silent peer, without end). The stream's cancel() ends it.
+TEST_F(tls_events, cancel_during_a_yield_between_tickets_ends_the_read) {
+    connect(400 * 1024);
+    handshake_both();
+    ASSERT_FALSE(c_hs || s_hs);
+    std::string got;
+    error_code read_ec;
+    bool reading = false;
+    int ticks = 0;
+    run_both(
+        [&]() -> task<> {
+            co_await sleep_for(100ms);  // the tickets are in the socket now
+            reading = true;
+            auto canceller = [&]() -> task<> {
+                timer_t t(ioc.get_executor());
+                while (reading) {
+                    t.expires_after(0s);
+                    co_await t.async_wait(use_tuple);
+                    if (reading && ++ticks == 3) c->cancel();
+                }
+            };
+            spawn(ioc, canceller);
+            read_ec = co_await read_n(*c, got, 4);
+            reading = false;
+        },
+        [&]() -> task<> {
+            for (int i = 0; i < 1000; ++i) SSL_new_session_ticket(s->native_handle());
+            co_await s->write("data", 4);
+        });
+    EXPECT_EQ(read_ec, net::error::operation_aborted) << read_ec.message() << ", read \"" << got << "\"";
+    EXPECT_TRUE(got.empty());
+}
+
+// --- renegotiation, alerts, verification ---------------------------------------------------
+
+// A TLS 1.2 server asks for a renegotiation (HelloRequest) and then writes data. Our client
+// refuses with a no_renegotiation warning alert and reads the data; OpenSSL's server
+// treats the refusal as fatal (handshake_failure), which the client's next read reports.
+TEST(tls_stream_renegotiation, server_hello_request_is_refused_with_no_renegotiation_alert) {
+    net::io_context ioc;
+    auto sctx = server_context(TLS1_2_VERSION);
+    auto cctx = client_context();
+    auto [a, b] = tcp_pair(ioc);
+    stream_t c(std::move(a), cctx.native_handle());
+    asio_stream_t s(std::move(b), sctx);
+    message_counter at_server{SSL3_MT_CLIENT_HELLO, SSL_AD_NO_RENEGOTIATION};
+    at_server.attach(s.native_handle());
+    std::string got, at_s;
+    error_code c_hs, s_hs, c_read, c_after, s_write, s_read;
+    int finished = 0;
+    spawn(ioc, [&]() -> task<> {
+        if (!(s_hs = co_await handshake(s, tls_role::server))) {
+            EXPECT_EQ(SSL_renegotiate(s.native_handle()), 1);
+            s_write = co_await write_all(s, "after hello request");
+            s_read = co_await read_n(s, at_s, 1);
+        }
+        ++finished;
+    });
+    spawn(ioc, [&]() -> task<> {
+        if (!(c_hs = co_await handshake(c, tls_role::client)) && !(c_read = co_await read_n(c, got, 19))) {
+            char buf[16];
+            c_after = (co_await c.read_some(buf, sizeof buf)).ec;
+        }
+        ++finished;
+    });
+    ASSERT_TRUE(run_until(ioc, [&] { return finished == 2; })) << "hang";
+    ASSERT_FALSE(c_hs || s_hs) << c_hs.message() << s_hs.message();
+    EXPECT_FALSE(s_write) << s_write.message();
+    EXPECT_FALSE(c_read) << c_read.message();
+    EXPECT_EQ(got, "after hello request");
+    EXPECT_EQ(at_server.handshakes, 1) << "ClientHellos received: the client renegotiated";
+    EXPECT_EQ(at_server.alerts, 1) << "no no_renegotiation alert from the client";
+    EXPECT_TRUE(is_ssl_error(s_read, SSL_R_NO_RENEGOTIATION)) << s_read.message();
+    EXPECT_TRUE(is_ssl_error(c_after, SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE)) << c_after.message();
+}
+
+TEST(tls_stream_alerts, fatal_alert_in_the_handshake_is_an_ssl_error) {
+    net::io_context ioc;
+    auto cctx = client_context();
+    auto [a, b] = tcp_pair(ioc);
+    stream_t c(std::move(a), cctx.native_handle());
+    error_code c_hs;
+    int finished = 0;
+    spawn(ioc, [&]() -> task<> {  // a raw server: reads the ClientHello, answers with an alert
+        char buf[4096];
+        co_await b.async_read_some(net::buffer(buf), use_tuple);
+        static constexpr char alert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28};  // fatal handshake_failure
+        co_await net::async_write(b, net::buffer(alert, sizeof alert), use_tuple);
+        ++finished;
+    });
+    spawn(ioc, [&]() -> task<> {
+        c_hs = co_await c.handshake(tls_role::client);
+        ++finished;
+    });
+    ASSERT_TRUE(run_until(ioc, [&] { return finished == 2; })) << "hang";
+    EXPECT_TRUE(is_ssl_error(c_hs, SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE)) << c_hs.message();
+}
+
+// TLS 1.3: the client's handshake ends before the server checks the client's certificate;
+// the server's certificate_required alert reaches the client's first read.
+TEST_F(tls_events, fatal_alert_after_the_handshake_is_an_ssl_error) {
+    SSL_CTX_set_verify(sctx.native_handle(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    connect();
+    handshake_both();
+    EXPECT_FALSE(c_hs) << c_hs.message();
+    EXPECT_TRUE(s_hs) << "the server accepted a client without a certificate";
+    std::string got;
+    error_code read_ec;
+    run_both([&]() -> task<> { read_ec = co_await read_n(*c, got, 1); }, []() -> task<> { co_return; });
+    EXPECT_TRUE(is_ssl_error(read_ec, SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED)) << read_ec.message();
+}
+
+TEST_F(tls_events, certificate_for_another_name_fails_the_handshake) {
+    connect();
+    SSL_set1_host(c->native_handle(), "wrong.example");
+    handshake_both();
+    EXPECT_TRUE(is_ssl_error(c_hs, SSL_R_CERTIFICATE_VERIFY_FAILED)) << c_hs.message();
+    EXPECT_EQ(SSL_get_verify_result(c->native_handle()), X509_V_ERR_HOSTNAME_MISMATCH);
+    EXPECT_TRUE(s_hs) << "the server finished a handshake the client refused";
+}
+
+// --- cancellation, a closed socket, a dead peer --------------------------------------------
+
+TEST_F(tls_events, cancel_ends_a_read_waiting_on_a_silent_peer) {
+    connected();
+    error_code read_ec;
+    auto started = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::duration took{};
+    run_both(
+        [&]() -> task<> {
+            char b[16];
+            read_ec = (co_await c->read_some(b, sizeof b)).ec;
+            took = std::chrono::steady_clock::now() - started;
+        },
+        [&]() -> task<> {
+            co_await sleep_for(50ms);
+            c->socket().cancel();
+        });
+    EXPECT_EQ(read_ec, net::error::operation_aborted) << read_ec.message();
+    EXPECT_GE(took, 40ms) << "the read did not wait";
+}
+
+// A closed socket: the waiting read ends, later reads and writes fail at once, and the
+// descriptor number, since reused by another connection with bytes waiting, is not read.
+TEST_F(tls_events, closed_socket_fails_at_once_and_its_reused_descriptor_is_not_touched) {
+    connected();
+    const int old_fd = c->socket().native_handle();
+    error_code waiting_ec, later_read, later_write;
+    std::size_t later_bytes = 1;
+    std::optional<std::pair<socket_t, socket_t>> other;
+    std::size_t unread_before = 0, unread_after = 0;
+    bool reused = false;
+    run_both(
+        [&]() -> task<> {
+            char b[16];
+            waiting_ec = (co_await c->read_some(b, sizeof b)).ec;
+            // Another connection takes the free descriptor number, with bytes waiting on it.
+            other.emplace(tcp_pair(ioc));
+            other->second.write_some(net::buffer("not yours", 9));
+            reused = ::dup2(other->first.native_handle(), old_fd) == old_fd;
+            co_await sleep_for(10ms);
+            unread_before = unread(old_fd);
+            auto r = co_await c->read_some(b, sizeof b);
+            later_read = r.ec;
+            later_bytes = r.bytes;
+            later_write = (co_await c->write("x", 1)).ec;
+            unread_after = unread(old_fd);
+        },
+        [&]() -> task<> {
+            co_await sleep_for(20ms);
+            c->socket().close();
+        },
+        5s);
+    if (reused) ::close(old_fd);
+    EXPECT_EQ(waiting_ec, net::error::operation_aborted) << waiting_ec.message();
+    EXPECT_TRUE(later_read) << "a read on a closed socket succeeded";
+    EXPECT_EQ(later_bytes, 0u);
+    EXPECT_TRUE(later_write) << "a write on a closed socket succeeded";
+    ASSERT_TRUE(reused);
+    EXPECT_EQ(unread_before, 9u);
+    EXPECT_EQ(unread_after, 9u) << "the closed stream read another connection's bytes";
+}
+
+TEST_F(tls_events, write_to_a_dead_peer_is_an_error_without_sigpipe) {
+    struct sigaction current {};
+    ASSERT_EQ(::sigaction(SIGPIPE, nullptr, &current), 0);
+    // With SIGPIPE's default disposition a send() without MSG_NOSIGNAL kills this process.
+    ASSERT_EQ(current.sa_handler, SIG_DFL) << "SIGPIPE is ignored here: the test could not fail";
+    connected();
+    const std::string chunk = pattern(64 * 1024, 3);
+    error_code first_ec, again_ec;
+    int writes = 0;
+    run_both(
+        [&]() -> task<> {
+            co_await sleep_for(20ms);  // the server has gone
+            while (!first_ec && writes < 200) {
+                first_ec = (co_await c->write(chunk.data(), chunk.size())).ec;
+                ++writes;
+                if (!first_ec) co_await sleep_for(2ms);
+            }
+            again_ec = (co_await c->write(chunk.data(), chunk.size())).ec;  // EPIPE now
+        },
+        [&]() -> task<> {
+            reset(s->socket());
+            co_return;
+        });
+    EXPECT_TRUE(first_ec) << "writes into a reset connection kept succeeding";
+    EXPECT_TRUE(again_ec) << "a write after the error succeeded";
+    EXPECT_EQ(again_ec.category(), boost::system::system_category()) << again_ec.message();
+}
+
+TEST_F(tls_events, release_buffers_while_idle_then_more_exchanges) {
+    connected();
+    for (int round = 0; round < 3; ++round) {
+        std::string at_s, at_c;
+        const std::string ask = pattern(40'000, round), answer = pattern(30'000, round + 10);
+        error_code c_ec, s_ec;
+        run_both(
+            [&]() -> task<> {
+                if (!(c_ec = co_await write_all(*c, ask))) c_ec = co_await read_n(*c, at_c, answer.size());
+            },
+            [&]() -> task<> {
+                if (!(s_ec = co_await read_n(*s, at_s, ask.size()))) s_ec = co_await write_all(*s, answer);
+            });
+        ASSERT_FALSE(c_ec || s_ec) << "round " << round << ": " << c_ec.message() << s_ec.message();
+        EXPECT_TRUE(at_s == ask && at_c == answer) << "round " << round;
+        EXPECT_FALSE(c->has_buffered());
+        c->release_buffers();
+        s->release_buffers();
+    }
+}
+
+}  // namespace
+}  // namespace catalyst::test::tls
+
+namespace catalyst::test::tls {
+namespace {
+
+// Two records arrive together; the first read returns the first (read-ahead holds the second
+// in OpenSSL's buffer, which the socket will not signal again). release_buffers() must keep
+// it, has_buffered() must say so, and a read with expect_wait must take it without waiting
+// for the socket (which stays silent: a wait would be a hang).
+TEST_F(tls_events, a_record_held_by_openssl_survives_release_buffers_and_expect_wait) {
+    connected();
+    const std::string first(100, 'A'), second(100, 'B');
+    std::string got_first;
+    error_code first_ec, second_ec;
+    bool buffered = false;
+    std::string got_second;
+    run_both(
+        [&]() -> task<> {
+            co_await sleep_for(30ms);  // both records are in the socket
+            if ((first_ec = co_await read_n(*c, got_first, first.size()))) co_return;
+            buffered = c->has_buffered();
+            c->release_buffers();
+            char b[256];
+            auto r = co_await c->read_some(b, sizeof b, true);
+            second_ec = r.ec;
+            got_second.assign(b, r.bytes);
+        },
+        [&]() -> task<> {
+            co_await s->write(first.data(), first.size());
+            co_await s->write(second.data(), second.size());
+        },
+        5s);
+    EXPECT_FALSE(first_ec || second_ec) << first_ec.message() << second_ec.message();
+    EXPECT_EQ(got_first, first);
+    EXPECT_TRUE(buffered) << "has_buffered() missed the record OpenSSL holds";
+    EXPECT_EQ(got_second, second);
+}
+
+}  // namespace
+}  // namespace catalyst::test::tls
