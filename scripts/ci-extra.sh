@@ -21,12 +21,12 @@ if [ "${CATALYST_EXTRA_SKIP_TSAN:-0}" != 1 ]; then
   # catalyst-sandbox: the sandbox suite also runs the CLI. Built unconditionally: a suite that
   # failed to build must fail here, not be skipped by ctest.
   cmake --build build-tsan -j "$jobs" --target catalyst_client_tests catalyst_sandbox_tests \
-    catalyst_hardening_tests catalyst-sandbox
+    catalyst_hardening_tests catalyst_tls_tests catalyst-sandbox
   step "concurrency tests under ThreadSanitizer"
   # The fault matrix runs its reduced size under TSan (TSan is ~5-15x slower).
   CATALYST_HARDENING_QUICK=1 \
   TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$root/tests/hardening/tsan.supp" \
-    ctest --test-dir build-tsan -L '^(client|sandbox|hardening)$' -j "$jobs" --output-on-failure --timeout 600
+    ctest --test-dir build-tsan -L '^(client|sandbox|hardening|tls)$' -j "$jobs" --output-on-failure --timeout 600
 fi
 
 if [ "${CATALYST_EXTRA_SKIP_FUZZ:-0}" != 1 ]; then
