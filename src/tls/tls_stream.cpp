@@ -29,52 +29,45 @@ template <class Executor>
 struct basic_tls_stream<Executor>::bio_access {
     static basic_tls_stream* owner(BIO* b) noexcept { return static_cast<basic_tls_stream*>(BIO_get_data(b)); }
 
-    static int write(BIO* b, const char* data, int len) noexcept {
-        auto* s = owner(b);
+    // The socket's descriptor for one call, or -1 with EBADF noted (the socket was closed).
+    static int descriptor(BIO* b) noexcept {
         BIO_clear_retry_flags(b);
-        const int fd = s->socket_.native_handle();
-        if (fd < 0) {
-            s->last_errno_ = EBADF;
-            return -1;
+        const int fd = owner(b)->socket_.native_handle();
+        if (fd < 0) owner(b)->last_errno_ = EBADF;
+        return fd;
+    }
+
+    // After a failed send or recv: "would block" becomes OpenSSL's retry, anything else the
+    // errno behind its SSL_ERROR_SYSCALL.
+    static int failed(BIO* b, bool reading) noexcept {
+        auto* s = owner(b);
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            if (reading) BIO_set_retry_read(b);
+            else BIO_set_retry_write(b);
+            s->blocked_ = true;
+        } else {
+            s->last_errno_ = errno;
         }
-        for (;;) {
-            const auto n = ::send(fd, data, static_cast<std::size_t>(len), MSG_NOSIGNAL);
-            if (n >= 0) return static_cast<int>(n);
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                BIO_set_retry_write(b);
-                s->blocked_ = true;
-            } else {
-                s->last_errno_ = errno;
-            }
-            return -1;
-        }
+        return -1;
+    }
+
+    static int write(BIO* b, const char* data, int len) noexcept {
+        const int fd = descriptor(b);
+        if (fd < 0) return -1;
+        ssize_t n;
+        do n = ::send(fd, data, static_cast<std::size_t>(len), MSG_NOSIGNAL);
+        while (n < 0 && errno == EINTR);
+        return n >= 0 ? static_cast<int>(n) : failed(b, false);
     }
 
     static int read(BIO* b, char* data, int len) noexcept {
-        auto* s = owner(b);
-        BIO_clear_retry_flags(b);
-        const int fd = s->socket_.native_handle();
-        if (fd < 0) {
-            s->last_errno_ = EBADF;
-            return -1;
-        }
-        for (;;) {
-            const auto n = ::recv(fd, data, static_cast<std::size_t>(len), 0);
-            if (n > 0) return static_cast<int>(n);
-            if (n == 0) {
-                s->eof_ = true;
-                return 0;
-            }
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                BIO_set_retry_read(b);
-                s->blocked_ = true;
-            } else {
-                s->last_errno_ = errno;
-            }
-            return -1;
-        }
+        const int fd = descriptor(b);
+        if (fd < 0) return -1;
+        ssize_t n;
+        do n = ::recv(fd, data, static_cast<std::size_t>(len), 0);
+        while (n < 0 && errno == EINTR);
+        if (n == 0) owner(b)->eof_ = true;
+        return n >= 0 ? static_cast<int>(n) : failed(b, true);
     }
 
     static long ctrl(BIO* b, int cmd, long, void*) noexcept {
@@ -165,8 +158,9 @@ bool basic_tls_stream<Executor>::peer_spoke_while_idle() noexcept {
         std::size_t n = 0;
         if (SSL_peek_ex(ssl_, &byte, 1, &n) == 1) return true;
         error_code ec;
-        if (after_failure(0, ec) == want::none) return true;
-        if (blocked_) return false;  // the socket has nothing more
+        const tls_next next = after_failure(0, ec);
+        if (next == tls_next::done) return true;
+        if (next != tls_next::yield) return false;  // the socket has nothing more
     }
     return true;
 }
@@ -192,10 +186,14 @@ void basic_tls_stream<Executor>::begin_call() noexcept {
 }
 
 template <class Executor>
-auto basic_tls_stream<Executor>::after_failure(int ret, error_code& ec) noexcept -> want {
+tls_next basic_tls_stream<Executor>::after_failure(int ret, error_code& ec) noexcept {
+    // When OpenSSL wants to read or write but the socket did not say "would block" (it stopped
+    // after a record without data, and more may already be buffered), the caller yields to
+    // the executor instead of waiting: other handlers and the timers run, and the next
+    // attempt comes at once.
     switch (SSL_get_error(ssl_, ret)) {
-    case SSL_ERROR_WANT_READ: return want::read;
-    case SSL_ERROR_WANT_WRITE: return want::write;
+    case SSL_ERROR_WANT_READ: return blocked_ ? tls_next::wait_read : tls_next::yield;
+    case SSL_ERROR_WANT_WRITE: return blocked_ ? tls_next::wait_write : tls_next::yield;
     case SSL_ERROR_ZERO_RETURN: ec = net::error::eof; break;
     case SSL_ERROR_SYSCALL:
         // No errno: the TCP stream ended without a close_notify.
@@ -215,17 +213,7 @@ auto basic_tls_stream<Executor>::after_failure(int ret, error_code& ec) noexcept
     }
     ERR_clear_error();
     if (!ec) ec = net::ssl::error::stream_truncated;  // an SSL error with nothing queued
-    return want::none;
-}
-
-// When OpenSSL wanted to read but the socket did not say "would block" (it stopped after a
-// record without data, and more may already be buffered), the wait is a yield to the
-// executor instead: other handlers and the timers run, and the next attempt comes at once.
-template <class Executor>
-tls_next basic_tls_stream<Executor>::next_for(want w) const noexcept {
-    if (w == want::none) return tls_next::done;
-    if (!blocked_) return tls_next::yield;
-    return w == want::read ? tls_next::wait_read : tls_next::wait_write;
+    return tls_next::done;
 }
 
 template <class Executor>
@@ -257,7 +245,7 @@ tls_step basic_tls_stream<Executor>::try_read(char* data, std::size_t size) noex
     begin_call();
     if (SSL_read_ex(ssl_, data, std::min<std::size_t>(size, INT_MAX), &s.bytes) == 1) return s;
     s.bytes = 0;
-    s.next = next_for(after_failure(0, s.ec));
+    s.next = after_failure(0, s.ec);
     return s;
 }
 
@@ -271,7 +259,7 @@ tls_step basic_tls_stream<Executor>::try_write(const char* data, std::size_t siz
             s.bytes += n;
             continue;
         }
-        s.next = next_for(after_failure(0, s.ec));
+        s.next = after_failure(0, s.ec);
         break;
     }
     return s;
@@ -288,7 +276,7 @@ auto basic_tls_stream<Executor>::handshake(tls_role role) -> task<error_code> {
         begin_call();
         const int r = SSL_do_handshake(ssl_);
         if (r == 1) co_return error_code{};
-        const tls_next next = next_for(after_failure(r, ec));
+        const tls_next next = after_failure(r, ec);
         if (next == tls_next::done) co_return ec;
         if (auto wec = co_await wait(next)) co_return wec;
     }
@@ -330,7 +318,7 @@ auto basic_tls_stream<Executor>::shutdown() -> task<error_code> {
         tls_next next = tls_next::wait_read;  // after two zeros: the close_notify is on its way
         if (r < 0) {
             zeros = 0;
-            next = next_for(after_failure(r, ec));
+            next = after_failure(r, ec);
             if (next == tls_next::done) co_return ec;
         } else if (++zeros <= 2) {
             // OpenSSL 3 reads the peer's close_notify on the next call, at once: it may be

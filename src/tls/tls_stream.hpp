@@ -116,12 +116,11 @@ public:
 
 private:
     struct bio_access;
-    enum class want { none, read, write };
     void attach();
     /// Clears what the last call left (OpenSSL's error queue, the BIO's findings).
     void begin_call() noexcept;
-    want after_failure(int ret, boost::system::error_code& ec) noexcept;
-    tls_next next_for(want w) const noexcept;
+    /// What a failed SSL call needs next: an error in `ec` (done), a wait, or a yield.
+    tls_next after_failure(int ret, boost::system::error_code& ec) noexcept;
     task<boost::system::error_code> wait(tls_next next);
 
     socket_type socket_;
