@@ -96,6 +96,38 @@ protected:
         });
         EXPECT_TRUE(run_until(ioc, [&] { return finished == 2; }, limit)) << "hang: " << finished << " of 2 ended";
     }
+    /// The server sends `tickets` session tickets, then "data"; once they are all in the
+    /// client's socket, the client reads 4 bytes into `got` while a zero-delay timer on the
+    /// same io_context calls `on_tick(n)` at every turn it gets (n = 1, 2, ...) during the
+    /// read. Returns the read's error; the server's write error goes to `write_ec`.
+    error_code read_through_tickets(int tickets, std::string& got, const std::function<void(int)>& on_tick,
+                                    error_code& write_ec) {
+        connect(400 * 1024);  // the whole flood fits in the client's socket buffer
+        handshake_both();
+        EXPECT_FALSE(c_hs || s_hs);
+        error_code read_ec;
+        bool reading = false;
+        run_both(
+            [&]() -> task<> {
+                co_await sleep_for(100ms);  // the tickets are in the socket now
+                reading = true;
+                spawn(ioc, [&]() -> task<> {
+                    timer_t t(ioc.get_executor());
+                    for (int n = 1; reading; ++n) {
+                        t.expires_after(0s);
+                        co_await t.async_wait(use_tuple);
+                        if (reading) on_tick(n);
+                    }
+                });
+                read_ec = co_await read_n(*c, got, 4);
+                reading = false;
+            },
+            [&]() -> task<> {
+                for (int i = 0; i < tickets; ++i) SSL_new_session_ticket(s->native_handle());
+                write_ec = (co_await s->write("data", 4)).ec;
+            });
+        return read_ec;
+    }
 
     error_code c_hs, s_hs;
 };
@@ -261,34 +293,11 @@ TEST_F(tls_events, tls13_key_update_requested_by_the_server_is_answered) {
 // A flood of records without data must not keep the reading coroutine busy: the stream
 // yields between them, so a timer on the same io_context fires many times during the read.
 TEST_F(tls_events, session_ticket_flood_does_not_monopolise_the_thread) {
-    connect(400 * 1024);  // the whole flood fits in the client's socket buffer
-    handshake_both();
-    ASSERT_FALSE(c_hs || s_hs);
     constexpr int tickets = 1000;
     std::string got;
-    error_code read_ec, write_ec;
+    error_code write_ec;
     int ticks = 0;
-    bool reading = false;
-    run_both(
-        [&]() -> task<> {
-            co_await sleep_for(100ms);  // the tickets are in the socket now
-            reading = true;
-            auto ticker = [&]() -> task<> {
-                timer_t t(ioc.get_executor());
-                while (reading) {
-                    t.expires_after(0s);
-                    co_await t.async_wait(use_tuple);
-                    ticks += reading ? 1 : 0;
-                }
-            };
-            spawn(ioc, ticker);
-            read_ec = co_await read_n(*c, got, 4);
-            reading = false;
-        },
-        [&]() -> task<> {
-            for (int i = 0; i < tickets; ++i) SSL_new_session_ticket(s->native_handle());
-            write_ec = (co_await s->write("data", 4)).ec;
-        });
+    const error_code read_ec = read_through_tickets(tickets, got, [&](int n) { ticks = n; }, write_ec);
     EXPECT_FALSE(read_ec || write_ec) << read_ec.message() << write_ec.message();
     EXPECT_EQ(got, "data");
     // OpenSSL without auto-retry returns from SSL_read after a record without data only when
@@ -302,33 +311,14 @@ TEST_F(tls_events, session_ticket_flood_does_not_monopolise_the_thread) {
 // pending then, so a cancel of the socket alone would be lost and the read would go on (here
 // to the data; with a silent peer, without end). The stream's cancel() ends it.
 TEST_F(tls_events, cancel_during_a_yield_between_tickets_ends_the_read) {
-    connect(400 * 1024);
-    handshake_both();
-    ASSERT_FALSE(c_hs || s_hs);
     std::string got;
-    error_code read_ec;
-    bool reading = false;
-    int ticks = 0;
-    run_both(
-        [&]() -> task<> {
-            co_await sleep_for(100ms);  // the tickets are in the socket now
-            reading = true;
-            auto canceller = [&]() -> task<> {
-                timer_t t(ioc.get_executor());
-                while (reading) {
-                    t.expires_after(0s);
-                    co_await t.async_wait(use_tuple);
-                    if (reading && ++ticks == 3) c->cancel();
-                }
-            };
-            spawn(ioc, canceller);
-            read_ec = co_await read_n(*c, got, 4);
-            reading = false;
+    error_code write_ec;
+    const error_code read_ec = read_through_tickets(
+        1000, got,
+        [&](int n) {
+            if (n == 3) c->cancel();
         },
-        [&]() -> task<> {
-            for (int i = 0; i < 1000; ++i) SSL_new_session_ticket(s->native_handle());
-            co_await s->write("data", 4);
-        });
+        write_ec);
     EXPECT_EQ(read_ec, net::error::operation_aborted) << read_ec.message() << ", read \"" << got << "\"";
     EXPECT_TRUE(got.empty());
 }
