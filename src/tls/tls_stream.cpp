@@ -218,7 +218,7 @@ tls_next basic_tls_stream<Executor>::after_failure(int ret, error_code& ec) noex
 
 template <class Executor>
 void basic_tls_stream<Executor>::cancel() noexcept {
-    if (yielding_) cancelled_ = true;
+    cancelled_ = true;
     error_code ignored;
     socket_.cancel(ignored);
 }
@@ -226,10 +226,8 @@ void basic_tls_stream<Executor>::cancel() noexcept {
 template <class Executor>
 auto basic_tls_stream<Executor>::wait(tls_next next) -> task<error_code> {
     if (next == tls_next::yield) {
-        yielding_ = true;
         cancelled_ = false;
         co_await net::post(socket_.get_executor(), net::use_awaitable_t<Executor>{});
-        yielding_ = false;
         if (std::exchange(cancelled_, false)) co_return error_code(net::error::operation_aborted);
         co_return error_code{};
     }

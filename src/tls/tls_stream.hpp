@@ -128,8 +128,7 @@ private:
     int last_errno_ = 0;  ///< the socket error behind an SSL_ERROR_SYSCALL
     bool eof_ = false;    ///< recv() returned 0
     bool blocked_ = false;  ///< the socket said "would block" during the last call
-    bool cancelled_ = false;  ///< cancel() came while the operation under way yielded
-    bool yielding_ = false;
+    bool cancelled_ = false;  ///< cancel() came (counts only during a yield: reset when one begins)
 };
 
 using tls_stream = basic_tls_stream<boost::asio::any_io_executor>;
