@@ -33,7 +33,8 @@ struct sandbox_campaign {
     std::string gateway_id;  ///< informational; "" = none
 };
 
-/// When a fault fires: with `probability` (0..1, drawn per eligible request), and/or on
+/// When a fault fires: with `probability` (0..1, drawn per eligible request; read from JSON
+/// and `--fault` to the nearest multiple of 1e-9), and/or on
 /// every `every_nth` eligible request (1 = every one, 0 = never). Both zero: off.
 /// Eligible requests are those under `/api/` (the admin endpoints `/sandbox/*` are exempt),
 /// counted from 1 since the last `set_faults` / start; `close_before_read` counts every
