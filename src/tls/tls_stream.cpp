@@ -264,19 +264,28 @@ tls_step basic_tls_stream<Executor>::try_write(const char* data, std::size_t siz
 }
 
 template <class Executor>
+tls_step basic_tls_stream<Executor>::try_handshake(tls_role role) noexcept {
+    tls_step s;
+    if (!handshake_started_) {
+        handshake_started_ = true;
+        if (role == tls_role::client) SSL_set_connect_state(ssl_);
+        else SSL_set_accept_state(ssl_);
+        socket_.non_blocking(true, s.ec);
+        if (s.ec) return s;
+    }
+    begin_call();
+    const int r = SSL_do_handshake(ssl_);
+    if (r == 1) return s;
+    s.next = after_failure(r, s.ec);
+    return s;
+}
+
+template <class Executor>
 auto basic_tls_stream<Executor>::handshake(tls_role role) -> task<error_code> {
-    if (role == tls_role::client) SSL_set_connect_state(ssl_);
-    else SSL_set_accept_state(ssl_);
-    error_code ec;
-    socket_.non_blocking(true, ec);
-    if (ec) co_return ec;
     for (;;) {
-        begin_call();
-        const int r = SSL_do_handshake(ssl_);
-        if (r == 1) co_return error_code{};
-        const tls_next next = after_failure(r, ec);
-        if (next == tls_next::done) co_return ec;
-        if (auto wec = co_await wait(next)) co_return wec;
+        const tls_step s = try_handshake(role);
+        if (s.next == tls_next::done) co_return s.ec;
+        if (auto wec = co_await wait(s.next)) co_return wec;
     }
 }
 

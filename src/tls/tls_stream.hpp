@@ -88,6 +88,8 @@ public:
     // The same without a coroutine, for a caller's hot path: one attempt that never waits
     // (an answer already readable, a request the socket takes at once cost no coroutine
     // frame); the caller waits as `next` says, or falls back on the operations above.
+    /// One handshake attempt (the first sets the role and makes the socket non-blocking).
+    tls_step try_handshake(tls_role role) noexcept;
     /// One read attempt.
     tls_step try_read(char* data, std::size_t size) noexcept;
     /// Writes until all of `size` is written, an error, or the socket would block.
@@ -129,6 +131,7 @@ private:
     bool eof_ = false;    ///< recv() returned 0
     bool blocked_ = false;  ///< the socket said "would block" during the last call
     bool cancelled_ = false;  ///< cancel() came (counts only during a yield: reset when one begins)
+    bool handshake_started_ = false;
 };
 
 using tls_stream = basic_tls_stream<boost::asio::any_io_executor>;
