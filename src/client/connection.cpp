@@ -244,9 +244,10 @@ connection::action connection::handshake_result(error_code ec) {
     SSL* ssl = stream_.native_handle();
     tls_time_ = std::chrono::duration_cast<std::chrono::microseconds>(now - began_) - connect_time_;
     const long verify = SSL_get_verify_result(ssl);
-    const bool refused = !fsm_.interrupted() && (verify != X509_V_OK || (ec && ec.category() == net::error::get_ssl_category()));
+    const bool refused =
+        ec && !fsm_.interrupted() && (verify != X509_V_OK || ec.category() == net::error::get_ssl_category());
     std::string why;
-    if (verify != X509_V_OK && !fsm_.interrupted())
+    if (ec && verify != X509_V_OK && !fsm_.interrupted())
         why = std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify);
     if (!ec && !fsm_.interrupted()) {
         tls_resumed_ = SSL_session_reused(ssl) == 1;
