@@ -12,7 +12,8 @@
 #include "client/op_pool.hpp"
 #include "client/origin.hpp"
 #include "client/retry_policy.hpp"
-#include "client/token_bucket.hpp"
+#include "core/random.hpp"
+#include "core/token_bucket.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -231,8 +232,6 @@ void read_error_body(const http_response& r, diagnostics& d, std::string& api_co
 /// A random UUID v4 (lower case, hyphenated).
 std::string uuid_v4();
 void uuid_v4(std::string& out);
-/// Uniform in [0, 1), a per-thread generator.
-double uniform01();
 
 }  // namespace catalyst::detail
 
