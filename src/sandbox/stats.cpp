@@ -43,8 +43,19 @@ void member(std::string& b, std::string_view name) {
     b += "\":";
 }
 
+// `"name":value,`; `close` turns the last ',' into the object's '}'.
+void put(std::string& b, std::string_view name, std::uint64_t v) {
+    member(b, name);
+    append_uint(b, v);
+    b += ',';
+}
 // Rates as people write them: 400, 2.5 (Boost.JSON would write 4E2).
-void append_number(std::string& b, double v) { b += format_rate(v); }
+void put(std::string& b, std::string_view name, double v) {
+    member(b, name);
+    b += format_rate(v);
+    b += ',';
+}
+void close(std::string& b) { b.back() = '}'; }
 
 }  // namespace
 
@@ -52,31 +63,23 @@ std::string to_json(const sandbox_global_limit_stats& g) {
     if (!g.enabled) return "null";
     std::string b = "{\"schedule\":";
     append_json_string(b, g.schedule);
-    b += ",\"elapsed_ms\":";
-    append_uint(b, g.elapsed_ms);
-    b += ",\"limit\":";
-    append_number(b, g.limit);
-    b += ",\"burst\":";
-    append_number(b, g.burst);
-    b += ",\"accepted\":";
-    append_uint(b, g.accepted);
-    b += ",\"throttled\":";
-    append_uint(b, g.throttled);
-    b += ",\"seconds\":[";
-    bool first = true;
+    b += ',';
+    put(b, "elapsed_ms", g.elapsed_ms);
+    put(b, "limit", g.limit);
+    put(b, "burst", g.burst);
+    put(b, "accepted", g.accepted);
+    put(b, "throttled", g.throttled);
+    b += "\"seconds\":[";
     for (const auto& s : g.seconds) {
-        if (!first) b += ',';
-        first = false;
-        b += "{\"second\":";
-        append_uint(b, s.second);
-        b += ",\"limit\":";
-        append_number(b, s.limit);
-        b += ",\"accepted\":";
-        append_uint(b, s.accepted);
-        b += ",\"throttled\":";
-        append_uint(b, s.throttled);
-        b += '}';
+        b += '{';
+        put(b, "second", s.second);
+        put(b, "limit", s.limit);
+        put(b, "accepted", s.accepted);
+        put(b, "throttled", s.throttled);
+        close(b);
+        b += ',';
     }
+    if (b.back() == ',') b.pop_back();
     b += "]}";
     return b;
 }
@@ -100,17 +103,10 @@ void stats_counters::zero() noexcept {
 
 std::string to_json(const sandbox_stats& s) {
     std::string b = "{";
-    for (const auto& row : counter_rows) {
-        member(b, row.name);
-        append_uint(b, s.*row.field);
-        b += ',';
-    }
-    member(b, "sessions_held");
-    append_uint(b, s.sessions_held);
-    b += ',';
-    member(b, "idempotency_records_held");
-    append_uint(b, s.idempotency_records_held);
-    b += ",\"responses_by_status\":{";
+    for (const auto& row : counter_rows) put(b, row.name, s.*row.field);
+    put(b, "sessions_held", s.sessions_held);
+    put(b, "idempotency_records_held", s.idempotency_records_held);
+    b += "\"responses_by_status\":{";
     bool first = true;
     for (const auto& [k, v] : s.responses_by_status) {
         if (!first) b += ',';
