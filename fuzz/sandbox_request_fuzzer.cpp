@@ -1,5 +1,5 @@
-// The sandbox's request handling without sockets (sandbox_detail::service, the part the Beast
-// driver hands every parsed request to): routing, authentication, idempotency, decoding and
+// The sandbox's request handling without sockets (sandbox_detail::service, the part the server
+// (server.cpp) hands every parsed request to): routing, authentication, idempotency, decoding and
 // validation of the body, the duplicate-lead rules, and the admin endpoints (the global rate
 // limit's schedule included).
 //

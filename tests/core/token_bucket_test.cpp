@@ -47,6 +47,12 @@ TEST(token_bucket, fractional_tokens_add_up) {
     EXPECT_FALSE(b.try_take(t0 + milliseconds(3)));
     EXPECT_FALSE(b.try_take(t0 + milliseconds(6)));
     EXPECT_TRUE(b.try_take(t0 + milliseconds(10)));
+    // Ten refills of 1 ms: 0.1 token added ten times is 0.9999999999999999 in floating point,
+    // which a plain `tokens >= 1` (the sandbox's and the batch pacer's own buckets) missed.
+    token_bucket c(100, 1, t0);
+    ASSERT_TRUE(c.try_take(t0));
+    for (int i = 1; i < 10; ++i) EXPECT_FALSE(c.try_take(t0 + milliseconds(i))) << i;
+    EXPECT_TRUE(c.try_take(t0 + milliseconds(10)));
 }
 
 TEST(token_bucket, wait_seconds_rounds_up_to_at_least_one) {
