@@ -99,9 +99,7 @@ parse_status parse_head(std::string_view head, http_response& out, head_info& h)
         std::string_view name = field.substr(0, colon);
         if (!std::all_of(name.begin(), name.end(), is_token_char)) return fail(out, "bad header name");
         if (has_control(field)) return fail(out, "control character in a header line");
-        std::string_view value = field.substr(colon + 1);
-        while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-        while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+        const std::string_view value = trim(field.substr(colon + 1));
         switch (name.size()) {
         case 10:
             if (iequals(name, "connection")) {
