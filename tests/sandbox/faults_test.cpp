@@ -110,6 +110,33 @@ TEST(SandboxFaults, NamesAreStableAndComplete) {
     EXPECT_EQ(names.back(), "idle_timeout");
 }
 
+// The table drives the reader, the writer, any() and the names: every row works through all.
+TEST(SandboxFaults, EveryFaultOfTheTableIsReadWrittenAndNamed) {
+    const auto names = fault_names();
+    for (std::size_t i = 0; i < fault_table.size(); ++i) {
+        const auto& row = fault_table[i];
+        SCOPED_TRACE(std::string(row.name));
+        EXPECT_EQ(names[i], row.name);
+        EXPECT_FALSE(row.help.empty());
+        fault_params f;
+        apply_fault_setting(f, std::string(row.name) + ".every_nth=2");
+        EXPECT_EQ((f.*row.trigger).every_nth, 2u);
+        EXPECT_TRUE(f.any());
+        const auto back = parse_faults_json(to_json(f));
+        EXPECT_EQ((back.*row.trigger).every_nth, 2u);
+        try {
+            apply_fault_setting(f, std::string(row.name) + ".probability=2");
+            ADD_FAILURE() << "accepted a probability of 2";
+        } catch (const sandbox_config_error& e) {
+            EXPECT_EQ(e.key(), std::string(row.name) + ".probability");
+        }
+    }
+    fault_params idle;
+    apply_fault_setting(idle, "idle_timeout_ms=200");
+    EXPECT_EQ(idle.idle_timeout, 200ms);
+    EXPECT_TRUE(idle.any());
+}
+
 TEST(SandboxConfig, FaultsJsonRoundTrip) {
     auto f = parse_faults_json(R"({"server_error":{"every_nth":3,"status":502,"retry_after":2,"body":"html"},
         "latency":{"probability":0.5,"min_ms":10,"max_ms":20},"trickle":{"every_nth":1,"delay_ms":3},
