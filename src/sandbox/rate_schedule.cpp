@@ -2,6 +2,8 @@
 
 #include "core/text.hpp"
 
+#include <catalyst/diagnostics.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -37,7 +39,8 @@ std::vector<sandbox_rate_step> parse_rate_limit_schedule(std::string_view text, 
         const std::string_view item = detail::trim(raw);
         const bool last = comma == std::string_view::npos;
         const auto refuse = [&](const std::string& why) {
-            throw sandbox_config_error(key, "item " + std::to_string(number) + " '" + std::string(item.substr(0, 64)) +
+            // The text is the sender's (a request body): quoted as a bounded, valid UTF-8 excerpt.
+            throw sandbox_config_error(key, "item " + std::to_string(number) + " '" + bounded_excerpt(item, 64) +
                                                 "': " + why);
         };
         if (number > max_steps) refuse("more than " + std::to_string(max_steps) + " steps");
@@ -46,7 +49,7 @@ std::vector<sandbox_rate_step> parse_rate_limit_schedule(std::string_view text, 
         const std::string_view rate_text = item.substr(0, at);
         if (!detail::parse_finite(rate_text, step.rate) || !(step.rate > 0) || step.rate > max_rate)
             refuse("the rate must be a number of requests per second above 0 (at most 1e9), got '" +
-                   std::string(rate_text.substr(0, 64)) + "'");
+                   bounded_excerpt(rate_text, 64) + "'");
         if (at == std::string_view::npos) {
             if (!last) refuse("needs a duration (RATE@DURATION, e.g. 400@15s): only the last step lasts for ever");
         } else {
@@ -57,7 +60,7 @@ std::vector<sandbox_rate_step> parse_rate_limit_schedule(std::string_view text, 
             std::chrono::nanoseconds ns{};
             if (!detail::parse_duration(d, std::chrono::nanoseconds(0), ns))
                 refuse("expected a duration with its unit after '@' (500ms, 15s, 2m, 1h), got '" +
-                       std::string(d.substr(0, 64)) + "'");
+                       bounded_excerpt(d, 64) + "'");
             step.duration = std::chrono::duration_cast<std::chrono::milliseconds>(ns);
             if (step.duration.count() < 1) refuse("the duration must be at least 1ms");
             if (step.duration > max_step) refuse("the duration must be at most 366 days");

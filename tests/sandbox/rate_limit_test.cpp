@@ -241,6 +241,10 @@ TEST_F(GlobalLimitRules, TheAdminEndpointRestartsReplacesAndStops) {
     r = request("POST", "/sandbox/rate-limit-schedule", {}, "10@1s,x");
     EXPECT_EQ(r.status, 400u);
     EXPECT_NE(std::string(json(r).at("detail").as_string()).find("item 2 'x'"), std::string::npos) << r.body;
+    // The item is quoted back as valid UTF-8, whatever the bytes sent (found by fuzz_sandbox_request).
+    r = request("POST", "/sandbox/rate-limit-schedule", {}, "400@15s,2.5@500ms,40\x9e" "0");
+    EXPECT_EQ(r.status, 400u);
+    EXPECT_NE(std::string(json(r).at("detail").as_string()).find("item 3 '40?0'"), std::string::npos) << r.body;
     EXPECT_EQ(request("DELETE", "/sandbox/rate-limit-schedule", {}, "").status, 405u);
     r = request("POST", "/sandbox/rate-limit-schedule", {}, "off");
     EXPECT_EQ(r.body, "null");
