@@ -33,7 +33,7 @@ bool with_retry_after(const server_style& s) { return s.style == retry_after_sty
 
 void report(const std::string& target, const server_style& s, double measured, const char* op, double bound) {
     const double margin = std::string(op) == ">=" ? measured - bound : bound - measured;
-    std::printf("rate-sim | %-58s | %-14s | %10.4g | %s %9.4g | margin %+9.3g (%+.0f%%)\n", target.c_str(), s.name,
+    std::printf("rate-sim | %-58s | %-14s | %10.6g | %s %9.6g | margin %+9.3g (%+.0f%%)\n", target.c_str(), s.name,
                 measured, op, bound, margin, bound != 0 ? 100 * margin / bound : 0.0);
 }
 
