@@ -64,6 +64,10 @@ constexpr double min_jitter_s = 0.1;
 // Rates beyond this are not rates (and would overflow the concurrency cap's arithmetic).
 constexpr double rate_ceiling = 1e9;
 
+// Longer settings are read as this: no pause or window is meant to last a week, and
+// nanosecond arithmetic would overflow far beyond.
+constexpr std::chrono::milliseconds longest = std::chrono::hours(24 * 7);
+
 // Refills are computed in floating point: 10 ms at 100/s must make a whole token.
 constexpr double whole = 1.0 - 1e-9;
 
@@ -149,7 +153,7 @@ void rate_controller::accept_window::accept() {
 rate_controller::rate_controller(const rate_params& p, time_point now)
     : min_rate_(std::isfinite(p.min_rate) && p.min_rate > 0 ? std::min(p.min_rate, rate_ceiling) : 0.5),
       max_rate_(std::isfinite(p.max_rate) && p.max_rate > 0 ? std::max(p.max_rate, min_rate_) : rate_ceiling),
-      max_pause_(std::max(p.max_pause, std::chrono::milliseconds(0))),
+      max_pause_(std::clamp(p.max_pause, std::chrono::milliseconds(0), longest)),
       local_throttling_(p.local_throttling),
       rate_(clamp(std::isfinite(p.initial_rate) ? p.initial_rate : min_rate_)),
       last_now_(now),
@@ -157,7 +161,7 @@ rate_controller::rate_controller(const rate_params& p, time_point now)
       step_start_(now),
       step_rate_before_(rate_),
       meter_bucket_start_(now),
-      accepts_(p.local_throttling_window, now) {
+      accepts_(std::min(p.local_throttling_window, longest), now) {
     tokens_ = burst();
 }
 
@@ -312,7 +316,7 @@ rate_decision_event rate_controller::on_throttled(time_point sent, time_point no
     std::chrono::milliseconds pause{0};
     bool capped = false;
     if (retry_after && retry_after->count() > 0 && max_pause_.count() > 0) {
-        clock::duration wait = *retry_after;
+        std::chrono::milliseconds wait = *retry_after;
         if (wait > max_pause_) {
             wait = max_pause_;
             capped = true;

@@ -141,7 +141,7 @@ private:
 
     double min_rate_;
     double max_rate_;  // +inf when unbounded
-    clock::duration max_pause_;
+    std::chrono::milliseconds max_pause_;
     bool local_throttling_;
 
     phase phase_ = phase::slow_start;

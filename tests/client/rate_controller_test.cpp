@@ -213,6 +213,17 @@ TEST(rate_controller, a_huge_retry_after_is_capped_and_reported) {
     EXPECT_EQ(c.try_acquire(t0 + 30s, 0.99).what, verdict::send);
 }
 
+TEST(rate_controller, absurd_durations_do_not_overflow) {
+    auto p = adaptive();
+    p.max_pause = std::chrono::milliseconds::max();
+    p.local_throttling_window = std::chrono::milliseconds::max();
+    rate_controller c(p, t0);
+    const auto e = c.on_throttled(t0, t0, std::chrono::milliseconds::max(), 0.5);
+    EXPECT_TRUE(e.retry_after_capped);
+    EXPECT_GT(c.pause_end(), t0 + std::chrono::hours(24));  // a week, not an overflow into the past
+    EXPECT_EQ(c.try_acquire(t0 + std::chrono::hours(48), 0.99).what, verdict::wait);
+}
+
 TEST(rate_controller, a_pause_is_only_ever_lengthened_and_a_throttle_without_retry_after_sets_none) {
     rate_controller c(adaptive(), t0);
     c.on_throttled(t0, t0, std::nullopt, 0.5);
