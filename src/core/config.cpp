@@ -79,10 +79,19 @@ void apply_object(client_params& p, const json::object& root) {
              {{"automatic", idempotency_policy::automatic},
               {"caller_keys_only", idempotency_policy::caller_keys_only},
               {"disabled", idempotency_policy::disabled}});
-    if (const json::object* o = r.object("pacing")) {
-        json_config_reader n(*o, "pacing.", refuse);
-        n.number("rate_per_second", p.pacing.rate_per_second);
-        n.unsigned_integer("burst", p.pacing.burst);
+    if (r.object("pacing"))
+        refuse("pacing", "renamed \"rate\": {\"mode\": \"fixed\", \"rate_per_second\": N, \"burst\": B}");
+    if (const json::object* o = r.object("rate")) {
+        json_config_reader n(*o, "rate.", refuse);
+        n.choice("mode", p.rate.mode, {{"fixed", rate_mode::fixed}, {"adaptive", rate_mode::adaptive}});
+        n.number("rate_per_second", p.rate.rate_per_second);
+        n.unsigned_integer("burst", p.rate.burst);
+        n.number("initial_rate", p.rate.initial_rate);
+        n.number("min_rate", p.rate.min_rate);
+        n.number("max_rate", p.rate.max_rate);
+        n.duration_ms("max_pause_ms", p.rate.max_pause);
+        n.boolean("local_throttling", p.rate.local_throttling);
+        n.duration_ms("local_throttling_window_ms", p.rate.local_throttling_window);
         n.finish();
     }
     if (const json::object* o = r.object("tls")) {
@@ -193,7 +202,21 @@ void apply_env(client_params& p, const env_lookup& getenv_fn) {
     each("CATALYST_BASE_BACKOFF_MS", [&](auto n, auto v) { next.retry.base_backoff = parse_ms(n, v); });
     each("CATALYST_MAX_BACKOFF_MS", [&](auto n, auto v) { next.retry.max_backoff = parse_ms(n, v); });
     each("CATALYST_IDEMPOTENCY", [&](auto n, auto v) { next.idempotency = parse_policy(n, v); });
-    each("CATALYST_RATE_PER_SECOND", [&](auto n, auto v) { next.pacing.rate_per_second = parse_double(n, v); });
+    each("CATALYST_RATE_MODE", [&](auto n, auto v) {
+        if (v == "fixed") next.rate.mode = rate_mode::fixed;
+        else if (v == "adaptive") next.rate.mode = rate_mode::adaptive;
+        else throw config_error(n, "must be fixed or adaptive");
+    });
+    each("CATALYST_RATE_PER_SECOND", [&](auto n, auto v) { next.rate.rate_per_second = parse_double(n, v); });
+    each("CATALYST_RATE_BURST", [&](auto n, auto v) { next.rate.burst = parse_unsigned<unsigned>(n, v); });
+    each("CATALYST_RATE_INITIAL", [&](auto n, auto v) { next.rate.initial_rate = parse_double(n, v); });
+    each("CATALYST_RATE_MIN", [&](auto n, auto v) { next.rate.min_rate = parse_double(n, v); });
+    each("CATALYST_RATE_MAX", [&](auto n, auto v) { next.rate.max_rate = parse_double(n, v); });
+    each("CATALYST_RATE_MAX_PAUSE_MS", [&](auto n, auto v) { next.rate.max_pause = parse_ms(n, v); });
+    each("CATALYST_RATE_LOCAL_THROTTLING",
+         [&](auto n, auto v) { next.rate.local_throttling = parse_bool(n, v); });
+    each("CATALYST_RATE_LOCAL_THROTTLING_WINDOW_MS",
+         [&](auto n, auto v) { next.rate.local_throttling_window = parse_ms(n, v); });
     each("CATALYST_CA_FILE", [&](auto, auto v) { next.tls.ca_file = v; });
     each("CATALYST_CA_DIR", [&](auto, auto v) { next.tls.ca_dir = v; });
     each("CATALYST_TLS_SERVER_NAME", [&](auto, auto v) { next.tls.server_name = v; });

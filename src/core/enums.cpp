@@ -119,6 +119,16 @@ std::string_view to_string(connection_use u) noexcept {
     return "unknown";
 }
 
+std::string_view to_string(rate_decision d) noexcept {
+    switch (d) {
+        case rate_decision::increase: return "increase";
+        case rate_decision::decrease: return "decrease";
+        case rate_decision::throttle_ignored: return "throttle_ignored";
+        case rate_decision::local_reject: return "local_reject";
+    }
+    return "unknown";
+}
+
 std::string_view to_string(retry_reason r) noexcept {
     switch (r) {
         case retry_reason::none: return "none";
