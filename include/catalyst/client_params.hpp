@@ -106,9 +106,11 @@ struct rate_params {
     double min_rate = 0.5;
     /// adaptive: the rate never goes above this; 0 = no bound.
     double max_rate = 0;
-    /// adaptive: a `Retry-After` pauses the whole origin (every call of this client) until
-    /// then, plus up to 10 % (at least 100 ms) of jitter. A longer value is cut to this and
-    /// counted (`rate_decision_event::retry_after_capped`).
+    /// adaptive: a `Retry-After` longer than 1 s, or one that comes with the third cut of the
+    /// rate in a row (each within 2 s of the one before), pauses the whole origin (every call of
+    /// this client) until then, plus up to 10 % (at least 100 ms) of jitter; an isolated
+    /// `Retry-After: 1` holds only its own call (the cut answers it). A longer value is cut to
+    /// this and counted (`rate_decision_event::retry_after_capped`); 0 = no origin pauses.
     milliseconds max_pause{30'000};
     /// adaptive: client-side throttling (Google SRE book, "Handling Overload"): when the API
     /// turned away most requests over `local_throttling_window`, the client refuses calls
@@ -119,13 +121,6 @@ struct rate_params {
     /// adaptive: the window of client-side throttling. 30 s, not the book's 2 minutes: the
     /// window is also how long the client remembers a dead API after it came back.
     milliseconds local_throttling_window{30'000};
-};
-
-/// Filled by the client from `rate` when it is built, for the connection core, which paces
-/// from it; any value set here is overwritten. Configure `rate` instead.
-struct pacing_params {
-    double rate_per_second = 0;
-    unsigned burst = 0;
 };
 
 /// Everything a client is configured with. Defaults are documented per field; "0 means off"
@@ -155,8 +150,6 @@ struct client_params {
     idempotency_policy idempotency = idempotency_policy::automatic;
     /// The send rate: fixed (the default, no limit) or adaptive. See `rate_params`.
     rate_params rate;
-    /// Not a setting: the client fills it from `rate` (see `pacing_params`).
-    pacing_params pacing;
     tls_params tls;
     /// 0: the client runs on the executor it was given. N > 0: the client owns N threads
     /// (each with its own io_context and its own share of the connections).

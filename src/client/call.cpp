@@ -45,6 +45,7 @@ void call_pool::release(call* c) noexcept {
     c->handler_work = nullptr;
     c->attempt_open = false;
     c->retrying = false;
+    c->on_rate_wire = false;
     c->conn = nullptr;
     c->prev = c->next = nullptr;
     c->timer_slot = static_cast<std::size_t>(-1);

@@ -60,6 +60,7 @@ struct call {
     std::chrono::steady_clock::time_point sent_at{};  ///< when its current attempt reached the wire
     bool attempt_open = false;
     bool retrying = false;  ///< counted in the shard's active retries
+    bool on_rate_wire = false;  ///< counted on the wire by the adaptive rate (rate_gate)
     connection* conn = nullptr;  ///< while dispatched or on the wire
     call* prev = nullptr;        ///< list links (the wait queue, the calls backing off)
     call* next = nullptr;

@@ -28,11 +28,13 @@ std::string_view phase_name(call_phase p) noexcept {
     return "?";
 }
 
-void call_fsm::reset(time_point deadline, const retry_params* retry, bool key_makes_retry_safe) noexcept {
+void call_fsm::reset(time_point deadline, const retry_params* retry, bool key_makes_retry_safe,
+                     bool rate_paced) noexcept {
     *this = call_fsm{};
     deadline_ = deadline;
     retry_ = retry;
     key_safe_ = key_makes_retry_safe;
+    rate_paced_ = rate_paced;
 }
 
 call_action call_fsm::complete(errc e, std::string_view why, retry_reason r) noexcept {
@@ -67,6 +69,11 @@ call_action call_fsm::overflow() noexcept {
     return complete(errc::queue_full, "the wait queue is full (queue_limit)");
 }
 
+call_action call_fsm::refuse(errc e, std::string_view why) noexcept {
+    if (phase_ != call_phase::queued) return {};
+    return complete(e, why);
+}
+
 call_action call_fsm::dispatch(time_point now) noexcept {
     if (phase_ != call_phase::queued) return {};
     if (now >= deadline_) return complete(errc::timeout, "overall deadline passed while waiting for a connection");
@@ -93,6 +100,27 @@ call_action call_fsm::requeue(time_point now) noexcept {
 call_action call_fsm::attempt_ended(const attempt_outcome& o, time_point now, bool budget_allows,
                                     double uniform01) noexcept {
     if (phase_ != call_phase::dispatched && phase_ != call_phase::on_wire) return {};
+    const bool throttled = o.result == attempt_result::response && (o.status == 429 || o.status == 503);
+    if (throttled && rate_paced_ && deadline_ != time_point::max()) {
+        // The rate decides when it goes again (the throttle slowed it down); its own
+        // Retry-After, if any, it waits first (capped as any Retry-After is).
+        if (ending_) return end_pending();
+        call_action a;
+        const auto wait = o.retry_after ? std::min(*o.retry_after, retry_->max_retry_after) : milliseconds(0);
+        if (wait.count() > 0) {
+            if (now + wait >= deadline_)
+                return complete(errc::rate_limited, "overall deadline too close", retry_reason::rate_limited);
+            phase_ = call_phase::backing_off;
+            backoff_until_ = now + wait;
+            a.step = call_step::back_off;
+            a.at = backoff_until_;
+        } else {
+            a = enqueue(true);
+        }
+        a.retry = true;
+        a.reason = retry_reason::rate_limited;
+        return a;
+    }
     if (o.result != attempt_result::stale_connection) ++attempts_;
     retry_state st;
     st.attempts = attempts_;

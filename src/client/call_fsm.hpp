@@ -68,13 +68,20 @@ public:
     using time_point = std::chrono::steady_clock::time_point;
 
     /// A new call: its overall deadline (max = none), its retry settings, and whether an
-    /// idempotency key makes a retry after an ambiguous failure safe.
-    void reset(time_point deadline, const retry_params* retry, bool key_makes_retry_safe) noexcept;
+    /// idempotency key makes a retry after an ambiguous failure safe. `rate_paced`: an
+    /// adaptive rate decides when calls go (`rate_params`, adaptive): a throttle (429, 503)
+    /// then sends the call back to the queue, where the rate holds it, and costs no attempt
+    /// (the rate's probing found the limit, the call did nothing wrong); its overall deadline
+    /// still bounds it (without one, throttles count as attempts).
+    void reset(time_point deadline, const retry_params* retry, bool key_makes_retry_safe,
+               bool rate_paced = false) noexcept;
 
     /// The shard took the call. `accepting`: the client is not shutting down.
     call_action submit(bool accepting) noexcept;
     /// The wait queue was full: the call leaves it.
     call_action overflow() noexcept;
+    /// The call leaves the queue refused (client-side throttling) with `e`.
+    call_action refuse(errc e, std::string_view why) noexcept;
     /// The shard took the call off the wait queue for a connection.
     call_action dispatch(time_point now) noexcept;
     /// Its connection is about to write the request: false when the call must not be sent
@@ -120,6 +127,7 @@ private:
     unsigned stale_retries_ = 0;
     bool sent_ = false;
     bool key_safe_ = false;
+    bool rate_paced_ = false;
     std::optional<errc> ending_;
 };
 

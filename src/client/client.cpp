@@ -30,9 +30,6 @@ client_impl::client_impl(client_params p, std::vector<net::any_io_executor> exec
     // check() holds the one base-URL rule and the one header-value rule: what it accepts,
     // the origin parser and the request head accept too.
     check(params_);
-    // The shards pace from `pacing`; `rate` is the setting. Adaptive mode is not paced here.
-    const bool fixed = params_.rate.mode == rate_mode::fixed;
-    params_.pacing = {fixed ? params_.rate.rate_per_second : 0, params_.rate.burst};
     if (auto why = parse_origin(params_.base_url, origin_); !why.empty()) throw config_error("base_url", why);
     configure_tls(tls_, params_);
     head_prefix_ = "POST " + origin_.path + " HTTP/1.1\r\nHost: " + origin_.host_header + "\r\n";
@@ -43,6 +40,13 @@ client_impl::client_impl(client_params p, std::vector<net::any_io_executor> exec
     shard_count_ = n;
     const std::size_t per_conn = (params_.max_connections + n - 1) / n;
     const std::size_t per_queue = (params_.queue_limit + n - 1) / n;
+    if (params_.rate.mode == rate_mode::adaptive) {
+        rate_ = std::make_unique<rate_gate>(params_.rate, steady::now());
+        // A shard the concurrency cap held back goes on when an attempt (of any shard) ends.
+        rate_->set_wake([](const std::weak_ptr<shard>& w) {
+            if (auto s = w.lock()) s->wake_from_gate();
+        });
+    }
     for (auto& ex : executors)
         shards_.push_back(std::make_shared<shard>(*this, ex, handler_executor ? handler_executor : ex, per_conn, per_queue));
 }
@@ -169,10 +173,13 @@ metrics_snapshot client::metrics() const {
         }
         m.latency_sum_seconds += static_cast<double>(rd(s.latency_sum_us)) / 1e6;
         m.queued += s.queued.load(std::memory_order_relaxed);
+        m.rate_waits += rd(s.rate_waits);
         m.backing_off += s.backing_off.load(std::memory_order_relaxed);
     }
     m.open_connections = m.connections_opened > m.connections_closed ? m.connections_opened - m.connections_closed : 0;
     m.labels = impl_->params().metrics_labels;
+    if (auto* rate = impl_->rate()) rate->fill(m, detail::steady::now());
+    else m.rate_allowed = impl_->params().rate.rate_per_second;
     const auto done = m.successes + m.failures;
     m.in_flight = m.requests > done ? m.requests - done : 0;
     return m;
@@ -291,7 +298,7 @@ detail::call_ref prepare_call(detail::client_impl& impl, detail::shard& s, const
     case idempotency_policy::disabled:
         break;
     }
-    c->fsm.reset(deadline, &c->retry, key_makes_retry_safe);
+    c->fsm.reset(deadline, &c->retry, key_makes_retry_safe, p.rate.mode == rate_mode::adaptive);
     encode(req, c->body);
     if (!opts.headers.empty()) format_headers(opts, c->extra_headers);
     if (!opts.observer_context.empty()) c->observer_context = opts.observer_context;

@@ -8,6 +8,7 @@
 
 #include "client/http_response.hpp"
 #include "client/origin.hpp"
+#include "client/rate_gate.hpp"
 #include "client/shard.hpp"
 #include "core/random.hpp"
 
@@ -38,6 +39,8 @@ public:
     boost::asio::ssl::context& tls() noexcept { return tls_; }
     std::vector<std::shared_ptr<shard>>& shards() noexcept { return shards_; }
     shard& pick_shard() noexcept;
+    /// The adaptive rate of the origin, shared by the shards; null in fixed mode.
+    rate_gate* rate() noexcept { return rate_.get(); }
     std::size_t shard_count() const noexcept { return shard_count_; }
 
     void set_logger(log_function fn);
@@ -62,6 +65,7 @@ private:
     origin origin_;
     std::string head_prefix_;
     boost::asio::ssl::context tls_;
+    std::unique_ptr<rate_gate> rate_;  // before the shards: they use it until they go
     std::vector<std::shared_ptr<shard>> shards_;
     std::atomic<std::size_t> next_shard_{0};
     std::size_t shard_count_ = 1;

@@ -65,6 +65,20 @@ constexpr double max_reject_probability = 0.9;
 
 // A Retry-After pause ends at the given time plus up to 10 % of the wait, 100 ms at least,
 // so that processes told the same time do not all come back in the same millisecond.
+//
+// The shortest Retry-After a server can say (1 s: whole seconds) pauses only the call it came
+// with, as long as cutting the rate answers it: riding a limit means crossing it now and then,
+// and a server that answers every crossing "1" would otherwise cost the origin a whole second
+// per crossing (the simulation against such a server: 77 to 85 % of the limit with the pause,
+// 94 % without). Two cuts in a row (0.7 x 0.7 = 0.49) ride out a limit that halved or a slow
+// start's overshoot; a third cut within `repeat_window` of the one before means cutting is not
+// enough (the API is down or wants a break): from then on, and for any longer Retry-After,
+// the whole origin pauses. Between two probes of the cubic curve there are
+// K = cbrt(W_max (1 - beta) / C) seconds, 3 s at 50/s and more above: cuts 2 s apart are not
+// probes.
+constexpr std::chrono::milliseconds short_retry_after{1000};
+constexpr double repeat_window_s = 2.0;
+constexpr unsigned cuts_before_pausing = 2;
 constexpr double jitter_share = 0.1;
 constexpr double min_jitter_s = 0.1;
 
@@ -322,7 +336,12 @@ rate_decision_event rate_controller::on_throttled(time_point sent, time_point no
     const double before = rate_;
     std::chrono::milliseconds pause{0};
     bool capped = false;
-    if (retry_after && retry_after->count() > 0 && max_pause_.count() > 0) {
+    const bool same_episode = decreased_ && sent < last_decrease_;
+    const bool in_a_row = decreased_ && !same_episode && secs(now - last_decrease_) < repeat_window_s;
+    const bool pauses_origin =
+        (same_episode ? last_cut_paused_ : in_a_row && cuts_in_a_row_ >= cuts_before_pausing) ||
+        (retry_after && *retry_after > short_retry_after);
+    if (pauses_origin && retry_after && retry_after->count() > 0 && max_pause_.count() > 0) {
         std::chrono::milliseconds wait = *retry_after;
         if (wait > max_pause_) {
             wait = max_pause_;
@@ -342,7 +361,7 @@ rate_decision_event rate_controller::on_throttled(time_point sent, time_point no
         }
     }
     rate_decision_event e;
-    if (decreased_ && sent < last_decrease_) {
+    if (same_episode) {
         // Sent before the last cut: it tells nothing about the rate since. One cut per round trip.
         ++counts_.ignored_throttles;
         e = event(rate_decision::throttle_ignored, before);
@@ -365,6 +384,8 @@ rate_decision_event rate_controller::on_throttled(time_point sent, time_point no
         last_decrease_ = now;
         decrease_active_ = active(now);
         decreased_ = true;
+        last_cut_paused_ = pauses_origin;
+        cuts_in_a_row_ = in_a_row ? cuts_in_a_row_ + 1 : 1;
         phase_ = phase::cubic;
         set_rate(clamp(beta * w_max_));
         ++counts_.decreases;

@@ -164,6 +164,8 @@ private:
     time_point last_decrease_{};
     time_point decrease_active_{};  ///< last_decrease_ in active time
     bool decreased_ = false;
+    bool last_cut_paused_ = false;  ///< the last cut paused the origin (its late throttles may lengthen it)
+    unsigned cuts_in_a_row_ = 0;    ///< cuts each within the repeat window of the one before
 
     // The measured send rate (AWS's RateClocker): sends per 0.5 s bucket, smoothed. Its time
     // is active time: Retry-After pauses, when nothing may be sent by design, do not count.

@@ -75,8 +75,11 @@ shard::shard(client_impl& owner, net::any_io_executor ex, net::any_io_executor h
       max_opening_(std::max<std::size_t>(1, owner.params().max_opening_connections / owner.shard_count())),
       timer_(ex_),
       shutdown_timer_(ex_),
-      pacing_(owner.params().pacing.rate_per_second / static_cast<double>(owner.shard_count()),
-              owner.params().pacing.burst, steady::now()),
+      pacing_(owner.params().rate.mode == rate_mode::fixed
+                  ? owner.params().rate.rate_per_second / static_cast<double>(owner.shard_count())
+                  : 0,
+              owner.params().rate.burst, steady::now()),
+      rate_(owner.rate()),
       pacing_timer_(ex_),
       observer_(owner.params().observer.get()) {
     queue_.mirror = &metrics_.queued;
@@ -152,6 +155,7 @@ void shard::cancel(call* c, net::cancellation_type_t type) {
 
 void shard::requeue(call* c) {
     c->conn = nullptr;
+    leave_rate_wire(c, nullptr, steady::now());
     // The attempt ends unsent; the call is sent again at once (or ends: cancelled, stopped,
     // past its deadline).
     if (c->attempt_open)
@@ -201,29 +205,81 @@ void shard::on_timer() {
 
 // --- from the queue to the wire -----------------------------------------------------------------
 
-bool shard::take_token(steady::time_point now) {
-    if (!pacing_.enabled()) return true;
-    if (pacing_.try_take(now)) return true;
-    if (!pacing_armed_) {
-        pacing_armed_ = true;
-        pacing_timer_.expires_at(now + pacing_.wait(now));
-        pacing_timer_.async_wait([weak = weak_from_this()](const error_code& ec) {
-            if (ec) return;
-            if (auto self = weak.lock()) {
-                self->pacing_armed_ = false;
-                self->dispatch();
-            }
-        });
+shard::admission shard::admit(call* c, steady::time_point now) {
+    (void)c;
+    if (rate_) {
+        const auto a = rate_->admit(now, uniform01(), weak_from_this());
+        switch (a.what) {
+        case rate_gate::verdict::send:
+            return admission::send;
+        case rate_gate::verdict::wait:
+            // A time when the rate gives a slot; none when only an attempt's end frees a
+            // place (wake_from_gate comes then).
+            if (a.retry_at != steady::time_point::max()) wait_for_slot(a.retry_at);
+            return admission::wait;
+        case rate_gate::verdict::reject:
+            if (a.event) rate_event(*a.event);
+            return admission::reject;
+        }
     }
-    return false;
+    if (!pacing_.enabled() || pacing_.try_take(now)) return admission::send;
+    metrics_.rate_waits.fetch_add(1, std::memory_order_relaxed);
+    wait_for_slot(now + pacing_.wait(now));
+    return admission::wait;
+}
+
+void shard::wait_for_slot(steady::time_point at) {
+    if (at >= pacing_at_) return;  // an earlier wake-up is armed: it asks again
+    pacing_at_ = at;
+    pacing_timer_.expires_at(at);
+    pacing_timer_.async_wait([weak = weak_from_this()](const error_code& ec) {
+        if (ec) return;
+        if (auto self = weak.lock()) {
+            self->pacing_at_ = steady::time_point::max();
+            self->dispatch();
+        }
+    });
+}
+
+void shard::wake_from_gate() {
+    net::post(ex_, [keep = owner_.shared_from_this(), weak = weak_from_this()] {
+        if (auto self = weak.lock()) self->dispatch();
+    });
+}
+
+void shard::rate_event(const rate_decision_event& e) {
+    if (!observer_) return;
+    try {
+        observer_->on_rate_decision(e);
+    } catch (...) {
+        owner_.log(log_level::warning, "the observer's on_rate_decision threw (ignored)");
+    }
+}
+
+void shard::leave_rate_wire(call* c, const attempt_outcome* answer, steady::time_point now) {
+    if (!c->on_rate_wire) return;
+    c->on_rate_wire = false;
+    if (!answer) return rate_->released();
+    const bool throttled = answer->status == 429 || answer->status == 503;
+    if (auto e = rate_->answered(c->sent_at, now, throttled, answer->retry_after, uniform01())) rate_event(*e);
 }
 
 call* shard::pop_ready(steady::time_point now) {
     while (queue_.size > 0) {
         call* c = queue_.head;
-        // A call past its deadline completes (dispatch says so) whatever pacing says.
-        if (now < c->fsm.deadline() && !take_token(now)) return nullptr;
+        // A call past its deadline completes (dispatch says so) whatever the rate says.
+        if (now < c->fsm.deadline()) {
+            const auto adm = admit(c, now);
+            if (adm == admission::wait) return nullptr;
+            if (adm == admission::reject) {
+                if (c->diag)
+                    c->diag->detail = "refused by client-side throttling: the API has turned most calls away lately";
+                apply(c, call_phase::queued, c->fsm.refuse(errc::rate_limited, "client-side throttling"));
+                continue;
+            }
+        }
         const auto a = c->fsm.dispatch(now);
+        if (a.step == call_step::send) c->on_rate_wire = rate_ != nullptr;
         apply(c, call_phase::queued, a);
         if (a.step == call_step::send) return c;
     }
@@ -266,6 +322,7 @@ void shard::dispatch_loop() {
             if (observer_) attempt_started(c, false);
             open_connection(c);
         } else {
+            leave_rate_wire(c, nullptr, steady::now());
             apply(c, call_phase::dispatched, c->fsm.requeue(steady::now()));
             return;
         }
@@ -377,6 +434,7 @@ void shard::attempt_done(call* c, const attempt_report& r) {
     std::string api_code;
     session local;
     if (r.result == attempt_result::response) read_answer(c, *r.response, o, api_code, local);
+    leave_rate_wire(c, r.result == attempt_result::response ? &o : nullptr, now);
     const auto before = c->fsm.phase();
     const bool budget = retry_budget_allows(c->retry, active_requests_, active_retries_ - (c->retrying ? 1 : 0));
     const auto a = c->fsm.attempt_ended(o, now, budget, uniform01());
@@ -489,6 +547,7 @@ void shard::attempt_ended(call* c, const attempt_report* r, unsigned status, err
 
 void shard::finish(call* c, errc e, std::string_view why, session s) {
     (void)why;
+    leave_rate_wire(c, nullptr, steady::now());
     const error_code ec = e == errc{} ? error_code{} : make_error_code(e);
     if (c->attempt_open) attempt_ended(c, nullptr, 0, e, false, retry_reason::none, milliseconds(0), {});
     --active_requests_;

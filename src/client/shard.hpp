@@ -9,6 +9,7 @@
 #include "client/call.hpp"
 #include "client/call_timers.hpp"
 #include "client/connection_fsm.hpp"
+#include "client/rate_gate.hpp"
 #include "core/token_bucket.hpp"
 
 #include <catalyst/metrics.hpp>
@@ -44,6 +45,7 @@ struct alignas(64) shard_metrics {
     std::array<std::atomic<std::uint64_t>, latency_bucket_bounds.size() + 1> latency{};
     std::atomic<std::uint64_t> latency_sum_us{0};
     std::atomic<std::size_t> queued{0}, backing_off{0};  ///< mirrors of the shard's lists' sizes
+    std::atomic<std::uint64_t> rate_waits{0};  ///< fixed rate: times the queue's head waited for a token
 };
 
 class shard : public std::enable_shared_from_this<shard> {
@@ -85,6 +87,8 @@ public:
     void forget(connection* conn) noexcept;
     /// An idle connection leaves the idle list (it closes).
     void remove_idle(connection* conn) noexcept;
+    /// The adaptive rate's concurrency cap has a free place again (from any thread).
+    void wake_from_gate();
 
     // --- shutdown ---
     /// Every caller's `done` runs once the shard has stopped (concurrent shutdowns all complete).
@@ -110,8 +114,14 @@ private:
     /// complete with `timeout` on the way. nullptr when none (or pacing says wait).
     call* pop_ready(steady::time_point now);
     void open_connection(call* c);
-    /// Pacing: may one more request go to the wire now? If not, a timer calls dispatch().
-    bool take_token(steady::time_point now);
+    enum class admission { send, wait, reject };
+    /// May the queue's head go to the wire now (the rate: fixed, or adaptive)? When it must
+    /// wait, a timer (or the end of an attempt) calls dispatch() again.
+    admission admit(call* c, steady::time_point now);
+    void wait_for_slot(steady::time_point at);
+    /// The call's attempt left the wire: the adaptive rate hears how (`r`: an answer, or none).
+    void leave_rate_wire(call* c, const attempt_outcome* answer, steady::time_point now);
+    void rate_event(const rate_decision_event& e);
     void arm_timer();
     void on_timer();
     /// Completes the call and drops the shard's reference.
@@ -158,9 +168,10 @@ private:
     std::vector<std::function<void()>> shutdown_done_;
     boost::asio::steady_timer shutdown_timer_;
     bool shutdown_armed_ = false;
-    token_bucket pacing_;
+    token_bucket pacing_;  ///< the fixed rate, this shard's share
+    rate_gate* rate_;      ///< the adaptive rate (client_impl's), null in fixed mode
     boost::asio::steady_timer pacing_timer_;
-    bool pacing_armed_ = false;
+    steady::time_point pacing_at_ = steady::time_point::max();  ///< max: not armed
     shard_metrics metrics_;
     client_observer* observer_ = nullptr;  ///< client_params::observer, kept alive by the params
 };

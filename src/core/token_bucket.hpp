@@ -1,7 +1,7 @@
 #ifndef CATALYST_SRC_CORE_TOKEN_BUCKET_HPP
 #define CATALYST_SRC_CORE_TOKEN_BUCKET_HPP
 
-// A token bucket, pure (the time is passed in): the client's pacing (`pacing_params`), the
+// A token bucket, pure (the time is passed in): the client's fixed rate (`rate_params`), the
 // batch tool's --rate, and the sandbox's per-key and global rate limits.
 // Not thread-safe: its owner serialises the calls.
 // Exported (CATALYST_DECL): the sandbox and the command lines, outside libcatalyst, use it

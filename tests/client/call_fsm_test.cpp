@@ -380,6 +380,53 @@ TEST_F(call_fsm_test, a_connect_failure_before_sending_is_retried) {
     EXPECT_FALSE(fsm.sent());
 }
 
+// With an adaptive rate a throttle costs no attempt: the call waits its own Retry-After (or
+// none), then the rate decides; only its overall deadline bounds it.
+TEST_F(call_fsm_test, a_rate_paced_call_is_not_charged_for_throttles) {
+    retry.max_attempts = 1;
+    fsm.reset(deadline, &retry, true, /*rate_paced=*/true);
+    reach(call_phase::on_wire);
+    for (int i = 0; i < 5; ++i) {
+        auto o = status(429);
+        const auto a = fsm.attempt_ended(o, t0, true, 0.5);
+        ASSERT_EQ(a.step, call_step::enqueue) << i;
+        EXPECT_TRUE(a.front);
+        EXPECT_EQ(a.reason, retry_reason::rate_limited);
+        ASSERT_EQ(fsm.dispatch(t0).step, call_step::send);
+        ASSERT_TRUE(fsm.wire());
+    }
+    EXPECT_EQ(fsm.attempts(), 0u);
+    auto o = status(503);
+    o.retry_after = 1s;
+    const auto b = fsm.attempt_ended(o, t0, true, 0.5);
+    ASSERT_EQ(b.step, call_step::back_off);
+    EXPECT_EQ(b.at, t0 + 1s);
+    ASSERT_EQ(fsm.timer(t0 + 1s).step, call_step::enqueue);
+    ASSERT_EQ(fsm.dispatch(t0 + 1s).step, call_step::send);
+    ASSERT_TRUE(fsm.wire());
+    // A Retry-After that ends past the deadline ends the call.
+    o.retry_after = 20s;
+    const auto c = fsm.attempt_ended(o, t0 + 1s, true, 0.5);
+    EXPECT_EQ(c.step, call_step::complete);
+    EXPECT_EQ(c.error, errc::rate_limited);
+    // A 500 is an ordinary attempt.
+    fresh();
+    fsm.reset(deadline, &retry, true, true);
+    reach(call_phase::on_wire);
+    EXPECT_EQ(fsm.attempt_ended(status(500), t0, true, 0.5).step, call_step::complete);
+    EXPECT_EQ(fsm.attempts(), 1u);
+}
+
+// Without an overall deadline nothing else would bound it: throttles are attempts then.
+TEST_F(call_fsm_test, a_rate_paced_call_without_deadline_counts_throttles) {
+    retry.max_attempts = 1;
+    fsm.reset(time_point::max(), &retry, true, true);
+    reach(call_phase::on_wire);
+    const auto a = fsm.attempt_ended(status(429), t0, true, 0.5);
+    EXPECT_EQ(a.step, call_step::complete);
+    EXPECT_EQ(a.error, errc::rate_limited);
+}
+
 // A whole life with every deadline: queued past nothing, an attempt timeout, a backoff, a
 // second attempt whose deadline passes in the queue.
 TEST_F(call_fsm_test, one_deadline_spans_every_attempt) {

@@ -35,8 +35,8 @@ TEST(client_lifetime, destroyed_while_its_timers_are_due) {
         {
             auto p = params_for(server);
             p.max_connections = 1;
-            p.pacing.rate_per_second = 1000;  // the queued calls wait for the pacing timer
-            p.pacing.burst = 1;
+            p.rate.rate_per_second = 1000;  // the queued calls wait for the pacing timer
+            p.rate.burst = 1;
             client c(ctx, p);
             const auto req = valid_request();
             for (int i = 0; i < 30; ++i) {

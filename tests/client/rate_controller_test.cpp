@@ -190,8 +190,37 @@ TEST(rate_controller, retry_after_pauses_every_call_until_then_plus_jitter) {
     EXPECT_EQ(c.counts().pauses, 1u);
 }
 
+// "Retry-After: 1", the shortest a server can say, on the throttle of an occasional crossing:
+// the cut answers it, the origin goes on (the call that got it waits its own second). Cuts
+// that come in a row mean cutting is not enough: the third one pauses every call.
+TEST(rate_controller, a_short_retry_after_pauses_the_origin_only_when_cuts_do_not_help) {
+    rate_controller c(adaptive(400), t0);
+    auto t = t0 + 10s;
+    drain(c, t);
+    auto e = c.on_throttled(t, t + 5ms, 1000ms, 0.5);
+    EXPECT_EQ(e.decision, rate_decision::decrease);
+    EXPECT_EQ(e.pause, 0ms);
+    EXPECT_LT(c.pause_end(), t + 5ms);
+    // Later (not in a row): again only a cut.
+    t += 5s;
+    e = c.on_throttled(t, t + 5ms, 1000ms, 0.5);
+    EXPECT_EQ(e.pause, 0ms);
+    // Two more within the window, each sent after the cut before it: the second of them is
+    // the third cut in a row and pauses the origin.
+    e = c.on_throttled(t + 10ms, t + 20ms, 1000ms, 0.5);
+    EXPECT_EQ(e.decision, rate_decision::decrease);
+    EXPECT_EQ(e.pause, 0ms);
+    e = c.on_throttled(t + 30ms, t + 40ms, 1000ms, 0.0);
+    EXPECT_EQ(e.decision, rate_decision::decrease);
+    EXPECT_EQ(e.pause, 1000ms);
+    EXPECT_EQ(c.try_acquire(t + 500ms, 0.99).what, verdict::wait);
+    // A longer Retry-After pauses at once, alone.
+    rate_controller d(adaptive(400), t0);
+    EXPECT_EQ(d.on_throttled(t0, t0 + 5ms, 2000ms, 0.0).pause, 2000ms);
+}
+
 TEST(rate_controller, the_jitter_is_10_percent_of_the_wait_and_at_least_100_ms) {
-    for (const auto& [wait, jitter_max] : {std::pair{1000ms, 100ms}, std::pair{20'000ms, 2000ms}}) {
+    for (const auto& [wait, jitter_max] : {std::pair{2000ms, 200ms}, std::pair{20'000ms, 2000ms}}) {
         rate_controller low(adaptive(), t0), high(adaptive(), t0);
         low.on_throttled(t0, t0, wait, 0.0);
         high.on_throttled(t0, t0, wait, 0.999999);
@@ -333,7 +362,7 @@ TEST(rate_controller, time_that_goes_back_is_read_as_now) {
     EXPECT_EQ(c.try_acquire(t0, 0.99).what, verdict::wait);
     EXPECT_GE(c.next_slot(t0), t0 + 1s);
     c.on_accepted(t0 + 2s, t0 + 1s);  // an answer "before" its send: latency 0
-    c.on_throttled(t0 + 2s, t0, 1000ms, 0.0);
+    c.on_throttled(t0 + 2s, t0, 3000ms, 0.0);
     EXPECT_GE(c.pause_end(), t0 + 2s);
 }
 
