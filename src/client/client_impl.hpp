@@ -10,7 +10,7 @@
 #include "client/connection_policy.hpp"
 #include "client/http_response.hpp"
 #include "client/op_pool.hpp"
-#include "client/origin.hpp"
+#include "core/origin.hpp"
 #include "client/retry_policy.hpp"
 #include "client/token_bucket.hpp"
 
