@@ -2,6 +2,7 @@
 // from its shard one at a time over HTTP/1.1 keep-alive.
 #include "client/client_impl.hpp"
 #include "client/io_outcome.hpp"
+#include "client/tls_identity.hpp"
 #include "tls/tls_stream.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -236,6 +237,16 @@ net::awaitable<void> connection::unwatch_idle() {
 net::awaitable<bool> connection::establish(request_op* op, attempt_report& rep) {
     const auto& o = impl_->target();
     const auto began = steady::now();
+    // Who the server must prove to be, first: a name OpenSSL cannot take to check reaches
+    // neither DNS nor the wire.
+    SSL* ssl = stream_.native_handle();
+    if (auto why = apply_peer_identity(ssl, o, params_.tls); !why.empty()) {
+        auto e = facts_of(io_step::handshake, op, false);
+        e.tls_refused = verification_refused(X509_V_OK, true, !params_.tls.insecure_skip_verify);
+        fail_step(rep, e);
+        rep.error = "TLS peer identity not set: " + why;
+        co_return false;
+    }
     std::vector<tcp::endpoint> endpoints;
     if (o.host_is_ip) {
         error_code ec;
@@ -302,22 +313,14 @@ net::awaitable<bool> connection::establish(request_op* op, attempt_report& rep) 
     error_code ignored;
     sock.set_option(tcp::no_delay(true), ignored);
 
-    SSL* ssl = stream_.native_handle();
-    const bool named = !params_.tls.server_name.empty();
-    const std::string& verify_name = named ? params_.tls.server_name : o.host;
-    if (!params_.tls.insecure_skip_verify) {
-        if (!named && o.host_is_ip) {
-            X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), verify_name.c_str());
+    if (params_.tls.insecure_skip_verify) {
+        if (impl_->logs(log_level::warning)) {
+            impl_->log(log_level::warning, "TLS peer verification is OFF (tls.insecure_skip_verify)");
         } else {
-            SSL_set1_host(ssl, verify_name.c_str());
+            // Switching verification off must never be silent, not even without a logger.
+            std::fputs("catalyst: warning: TLS peer verification is OFF (tls.insecure_skip_verify)\n", stderr);
         }
-    } else if (impl_->logs(log_level::warning)) {
-        impl_->log(log_level::warning, "TLS peer verification is OFF (tls.insecure_skip_verify)");
-    } else {
-        // Switching verification off must never be silent, not even without a logger.
-        std::fputs("catalyst: warning: TLS peer verification is OFF (tls.insecure_skip_verify)\n", stderr);
     }
-    if (named || !o.host_is_ip) SSL_set_tlsext_host_name(ssl, verify_name.c_str());
     // Records of up to 4 KB each way (a request and an answer are well under 1 KB): OpenSSL
     // sizes its record buffers by the largest record, 17 KB each by default, which made them
     // most of a connection's memory. The answer's side is the server's to grant (the
@@ -336,11 +339,11 @@ net::awaitable<bool> connection::establish(request_op* op, attempt_report& rep) 
     if (hec || abort_ || timed_out_) {
         auto e = facts_of(io_step::handshake, op, false);
         const long v = SSL_get_verify_result(ssl);
-        e.tls_refused = v != X509_V_OK || (hec && hec.category() == net::error::get_ssl_category());
+        e.tls_refused = verification_refused(v, false, !params_.tls.insecure_skip_verify);
         fail_step(rep, e);
         if (abort_) rep.error = "TLS handshake interrupted";
         else if (timed_out_) rep.error = "TLS handshake timed out";
-        else if (v != X509_V_OK) rep.error = std::string("certificate verification failed: ") + X509_verify_cert_error_string(v);
+        else if (e.tls_refused) rep.error = std::string("certificate verification failed: ") + X509_verify_cert_error_string(v);
         else rep.error = "TLS handshake failed: " + hec.message();
         co_return false;
     }
