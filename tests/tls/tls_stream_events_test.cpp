@@ -653,8 +653,20 @@ TEST_F(tls_events, a_cancel_before_an_operation_does_not_end_it) {
     EXPECT_EQ(got, "data");
 }
 
-// The handshake one step at a time, the caller waiting as each step says (as a connection
-// driver without coroutines does); the awaitable handshake() is the same loop.
+/// A client handshake one step at a time, waiting as each step says (as a connection driver
+/// without coroutines does), at most 100 steps. `on_step(n, step)` sees each step.
+task<error_code> handshake_by_steps(stream_t& c, const std::function<void(int, const detail::tls_step&)>& on_step) {
+    for (int n = 1; n <= 100; ++n) {
+        const detail::tls_step st = c.try_handshake(tls_role::client);
+        on_step(n, st);
+        if (st.next == detail::tls_next::done) co_return st.ec;
+        if (st.next == detail::tls_next::yield) co_await net::post(co_await net::this_coro::executor, use_await);
+        else co_await c.socket().async_wait(st.next == detail::tls_next::wait_read ? socket_t::wait_read : socket_t::wait_write, use_tuple);
+    }
+    co_return net::error::timed_out;
+}
+
+// The handshake one step at a time; the awaitable handshake() is the same loop.
 TEST_F(tls_events, try_handshake_steps_to_a_working_connection) {
     connect();
     int steps = 0;
@@ -663,19 +675,13 @@ TEST_F(tls_events, try_handshake_steps_to_a_working_connection) {
     error_code c_ec = net::error::would_block, s_ec = net::error::would_block;
     run_both(
         [&]() -> task<> {
-            while (steps < 100) {
-                const detail::tls_step st = c->try_handshake(tls_role::client);
-                if (++steps == 1) {
+            c_ec = co_await handshake_by_steps(*c, [&](int n, const detail::tls_step& st) {
+                steps = n;
+                if (n == 1) {
                     first = st.next;
                     non_blocking = c->socket().non_blocking();
                 }
-                if (st.next == detail::tls_next::done) {
-                    c_ec = st.ec;
-                    break;
-                }
-                if (st.next == detail::tls_next::yield) co_await net::post(co_await net::this_coro::executor, use_await);
-                else co_await c->socket().async_wait(st.next == detail::tls_next::wait_read ? socket_t::wait_read : socket_t::wait_write, use_tuple);
-            }
+            });
         },
         [&]() -> task<> { s_ec = co_await s->handshake(tls_role::server); });
     EXPECT_FALSE(c_ec) << c_ec.message();
@@ -683,7 +689,6 @@ TEST_F(tls_events, try_handshake_steps_to_a_working_connection) {
     EXPECT_EQ(first, detail::tls_next::wait_read) << "the first step sends the ClientHello and waits for the answer";
     EXPECT_TRUE(non_blocking);
     EXPECT_GE(steps, 2);
-    EXPECT_LT(steps, 100);
     // Finished: another step changes nothing.
     const auto again = c->try_handshake(tls_role::client);
     EXPECT_EQ(again.next, detail::tls_next::done);
@@ -712,19 +717,8 @@ TEST_F(tls_events, try_handshake_reports_a_refused_certificate) {
     connect();
     SSL_set1_host(c->native_handle(), "wrong.example");
     error_code c_ec;
-    run_both(
-        [&]() -> task<> {
-            for (int steps = 0; steps < 100; ++steps) {
-                const detail::tls_step st = c->try_handshake(tls_role::client);
-                if (st.next == detail::tls_next::done) {
-                    c_ec = st.ec;
-                    break;
-                }
-                if (st.next == detail::tls_next::yield) co_await net::post(co_await net::this_coro::executor, use_await);
-                else co_await c->socket().async_wait(st.next == detail::tls_next::wait_read ? socket_t::wait_read : socket_t::wait_write, use_tuple);
-            }
-        },
-        [&]() -> task<> { co_await s->handshake(tls_role::server); });
+    run_both([&]() -> task<> { c_ec = co_await handshake_by_steps(*c, [](int, const detail::tls_step&) {}); },
+             [&]() -> task<> { co_await s->handshake(tls_role::server); });
     EXPECT_TRUE(is_ssl_error(c_ec, SSL_R_CERTIFICATE_VERIFY_FAILED)) << c_ec.message();
     EXPECT_EQ(SSL_get_verify_result(c->native_handle()), X509_V_ERR_HOSTNAME_MISMATCH);
     EXPECT_EQ(ERR_peek_error(), 0u);
