@@ -1,6 +1,6 @@
 // The client's public front: construction, initiation on the caller's thread (validation,
-// encoding, the call object), metrics, shutdown. The shards' bookkeeping is in shard.cpp, the
-// call objects in op_pool.cpp, the sockets in connection.cpp.
+// encoding, the call object), metrics, shutdown. The shards are in shard.cpp, the call objects
+// in call.cpp, the connections in connection.cpp.
 #include "client/client_impl.hpp"
 #include "core/header_rules.hpp"
 
@@ -176,20 +176,19 @@ metrics_snapshot client::metrics() const {
 }
 
 namespace {
-// Installed in the caller's cancellation slot. It refers to the call through its link, which
-// the shard clears at completion: a cancellation arriving late finds nothing.
+// Installed in the caller's cancellation slot. It holds a reference to the call (call.hpp):
+// the call object cannot be reused while a cancellation may still name it, and a cancellation
+// that arrives after the completion finds the call done.
 struct op_canceller {
     std::weak_ptr<detail::client_impl> impl;
-    detail::shard* s;
-    std::shared_ptr<detail::cancel_link> link;
+    detail::call_ref c;
     void operator()(net::cancellation_type_t type) const {
         auto keep = impl.lock();
         if (!keep) return;
         // post, not dispatch: FIFO behind the submit posted by the initiation, so that a
-        // cancellation emitted right after the call is never looked at before the op is known.
-        net::post(s->get_executor(), [keep, s = s, link = link, type] {
-            if (link->op) s->cancel(link->op, type);
-        });
+        // cancellation emitted right after the call is never looked at before the call is known.
+        detail::shard* s = c->owner_at_start;
+        net::post(s->get_executor(), [keep, s, c = c, type] { s->cancel(c.get(), type); });
     }
 };
 
@@ -239,8 +238,8 @@ bool valid_key(std::string_view k) {
 
 // What both result styles share: the checks (a refused call gets `validation_failed` and no
 // call object: nullptr) and the call object, minus its handler.
-detail::request_op* prepare_call(detail::client_impl& impl, detail::shard& s, const session_request& req,
-                                 const request_options& opts, diagnostics* diag) {
+detail::call_ref prepare_call(detail::client_impl& impl, detail::shard& s, const session_request& req,
+                              const request_options& opts, diagnostics* diag) {
     using namespace detail;
     const auto start = steady::now();
     s.stats().requests.fetch_add(1, std::memory_order_relaxed);
@@ -261,84 +260,86 @@ detail::request_op* prepare_call(detail::client_impl& impl, detail::shard& s, co
         m.failures.fetch_add(1, std::memory_order_relaxed);
         m.failures_by_errc[static_cast<std::size_t>(errc::validation_failed)].fetch_add(1, std::memory_order_relaxed);
         m.latency[0].fetch_add(1, std::memory_order_relaxed);
-        return nullptr;
+        return {};
     }
 
-    request_op* op = s.pool().acquire();
-    op->start = start;
-    op->diag = diag;
+    call_ref c = s.pool().acquire();
+    c->start = start;
+    c->diag = diag;
+    c->owner_at_start = &s;
     const auto& p = impl.params();
-    op->retry = opts.retry ? *opts.retry : p.retry;
-    if (op->retry.max_attempts == 0) op->retry.max_attempts = 1;
+    c->retry = opts.retry ? *opts.retry : p.retry;
+    if (c->retry.max_attempts == 0) c->retry.max_attempts = 1;
     const auto overall = opts.deadline.count() > 0 ? opts.deadline : p.overall_timeout;
-    op->deadline = overall.count() > 0 ? start + overall : steady::time_point::max();
+    const auto deadline = overall.count() > 0 ? start + overall : steady::time_point::max();
+    // Whether an idempotency key makes a retry after an ambiguous failure safe: the key is
+    // sent on every attempt, and the policy lets ambiguous failures be retried with it.
+    bool key_makes_retry_safe = false;
     switch (p.idempotency) {
     case idempotency_policy::automatic:
-        if (opts.idempotency_key.empty()) uuid_v4(op->key);
-        else op->key = opts.idempotency_key;
-        op->ambiguous_retry_ok = true;
+        if (opts.idempotency_key.empty()) uuid_v4(c->key);
+        else c->key = opts.idempotency_key;
+        key_makes_retry_safe = true;
         break;
     case idempotency_policy::caller_keys_only:
-        op->key = opts.idempotency_key;
-        op->ambiguous_retry_ok = !op->key.empty();
+        c->key = opts.idempotency_key;
+        key_makes_retry_safe = !c->key.empty();
         break;
     case idempotency_policy::disabled:
-        op->ambiguous_retry_ok = false;
         break;
     }
-    encode(req, op->body);
-    if (!opts.headers.empty()) format_headers(opts, op->extra_headers);
-    if (!opts.observer_context.empty()) op->observer_context = opts.observer_context;
-    return op;
+    c->fsm.reset(deadline, &c->retry, key_makes_retry_safe);
+    encode(req, c->body);
+    if (!opts.headers.empty()) format_headers(opts, c->extra_headers);
+    if (!opts.observer_context.empty()) c->observer_context = opts.observer_context;
+    return c;
 }
 
 // The handler's executor (work kept on it when it is not the default one), its cancellation
 // slot, then the hand-over to the shard.
 template <class Handler>
-void launch_call(const std::shared_ptr<detail::client_impl>& impl, detail::shard& s, detail::request_op* op,
+void launch_call(const std::shared_ptr<detail::client_impl>& impl, detail::shard& s, detail::call_ref c,
                  const Handler& handler) {
     using namespace detail;
     {
         const auto& own = s.completion_executor();
         auto ex = net::get_associated_executor(handler, own);
-        if (ex != own) op->handler_work = net::prefer(ex, net::execution::outstanding_work.tracked);
+        if (ex != own) c->handler_work = net::prefer(ex, net::execution::outstanding_work.tracked);
     }
     auto slot = net::get_associated_cancellation_slot(handler);
-    if (slot.is_connected()) {
-        op->link = std::make_shared<cancel_link>();
-        op->link->op = op;
-        slot.template emplace<op_canceller>(op_canceller{impl, &s, op->link});
-    }
-    net::post(s.get_executor(), [keep = impl, sp = &s, op] { sp->submit(op); });
+    if (slot.is_connected()) slot.template emplace<op_canceller>(op_canceller{impl, c});
+    net::post(s.get_executor(), [keep = impl, sp = &s, c = std::move(c)]() mutable { sp->submit(std::move(c)); });
 }
 }  // namespace
 
 void client::create_session_erased(const session_request& req, const request_options& opts, diagnostics* diag,
                                    create_session_handler handler) {
     detail::shard& s = impl_->pick_shard();
-    detail::request_op* op = prepare_call(*impl_, s, req, opts, diag);
-    if (!op) {
+    detail::call_ref c = prepare_call(*impl_, s, req, opts, diag);
+    if (!c) {
         net::post(s.handler_executor(), net::append(std::move(handler), error_code(errc::validation_failed), session{}));
         return;
     }
-    // Not `op->handler = std::move(handler)`: Asio 1.26's move assignment of
+    // Not `c->handler = std::move(handler)`: Asio 1.26's move assignment of
     // any_completion_handler wraps the handler in itself, recursively.
-    handler.swap(op->handler);
-    launch_call(impl_, s, op, op->handler);
+    handler.swap(c->handler);
+    const auto& h = c->handler;
+    launch_call(impl_, s, std::move(c), h);
 }
 
 void client::create_session_into_erased(const session_request& req, const request_options& opts, session& out,
                                         diagnostics* diag, create_session_into_handler handler) {
     detail::shard& s = impl_->pick_shard();
-    detail::request_op* op = prepare_call(*impl_, s, req, opts, diag);
-    if (!op) {
+    detail::call_ref c = prepare_call(*impl_, s, req, opts, diag);
+    if (!c) {
         out = session{};
         net::post(s.handler_executor(), net::append(std::move(handler), error_code(errc::validation_failed)));
         return;
     }
-    op->out = &out;
-    handler.swap(op->into_handler);
-    launch_call(impl_, s, op, op->into_handler);
+    c->out = &out;
+    handler.swap(c->into_handler);
+    const auto& h = c->into_handler;
+    launch_call(impl_, s, std::move(c), h);
 }
 
 void client::shutdown_erased(std::chrono::milliseconds grace, shutdown_handler handler) {

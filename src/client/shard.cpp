@@ -1,11 +1,14 @@
-// A shard: its wait queue, the calls backing off, retries, completion and shutdown. All of a
-// shard's state is touched only on its executor. No socket code here (see connection.cpp).
+// The shard drives its calls' state machines: every input (submit, an attempt's end, a
+// cancel, a timer, a requeue, a stop) goes to the call's `call_fsm`, and the shard carries out
+// the action it returns. No socket code here (connection.cpp).
+#include "client/shard.hpp"
+
 #include "client/client_impl.hpp"
+#include "client/connection.hpp"
 #include "client/retry_after.hpp"
 
 #include <catalyst/json.hpp>
 
-#include <boost/asio/append.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -22,9 +25,6 @@ using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
 namespace {
-bool has(net::cancellation_type_t set, net::cancellation_type_t t) {
-    return (set & t) != net::cancellation_type::none;
-}
 // Free call objects kept per shard: enough for the peak a shard sees in practice; a burst
 // beyond it allocates and frees.
 std::size_t pool_cap(std::size_t max_connections) { return 1024 + 2 * max_connections; }
@@ -55,6 +55,9 @@ errc attempt_errc(attempt_result r, unsigned status, std::string_view api_code) 
     }
     return errc::unexpected_status;
 }
+
+// A completion that came from a list keeps nothing of it.
+bool waiting(call_phase p) { return p == call_phase::queued || p == call_phase::backing_off; }
 }  // namespace
 
 shard::shard(client_impl& owner, net::any_io_executor ex, net::any_io_executor handler_ex, std::size_t max_connections,
@@ -66,13 +69,16 @@ shard::shard(client_impl& owner, net::any_io_executor ex, net::any_io_executor h
       completion_ex_(handler_ex_.target<net::io_context::executor_type>()
                          ? net::any_completion_executor(*handler_ex_.target<net::io_context::executor_type>())
                          : net::any_completion_executor(handler_ex_)),
+      pool_(std::make_shared<call_pool>(pool_cap(max_connections))),
       max_connections_(max_connections),
       queue_limit_(queue_limit),
       max_opening_(std::max<std::size_t>(1, owner.params().max_opening_connections / owner.shard_count())),
+      timer_(ex_),
+      shutdown_timer_(ex_),
       pacing_(owner.params().pacing.rate_per_second / static_cast<double>(owner.shard_count()),
               owner.params().pacing.burst, steady::now()),
-      observer_(owner.params().observer.get()),
-      pool_(pool_cap(max_connections)) {
+      pacing_timer_(ex_),
+      observer_(owner.params().observer.get()) {
     queue_.mirror = &metrics_.queued;
     backoff_.mirror = &metrics_.backing_off;
 }
@@ -81,324 +87,366 @@ shard::~shard() {
     if (tls_session_) SSL_SESSION_free(tls_session_);
 }
 
-bool shard::take_token() {
-    if (!pacing_.enabled()) return true;
+// --- the call state machine's actions -----------------------------------------------------------
+
+void shard::apply(call* c, call_phase before, const call_action& a) {
+    // A call that left the queue or its backoff leaves its list and its timer.
+    if (waiting(before) && c->fsm.phase() != before) {
+        (before == call_phase::queued ? queue_ : backoff_).erase(c);
+        timers_.remove(c);
+    }
+    switch (a.step) {
+    case call_step::none:
+        break;
+    case call_step::enqueue:
+        c->conn = nullptr;
+        if (observer_) c->ready_at = steady::now();
+        if (a.front) queue_.push_front(c);
+        else queue_.push_back(c);
+        if (a.at != steady::time_point::max()) timers_.set(c, a.at);
+        break;
+    case call_step::back_off:
+        backoff_.push_back(c);
+        timers_.set(c, a.at);
+        break;
+    case call_step::send:  // dispatch() hands it over
+        break;
+    case call_step::abort:
+        if (c->conn) c->conn->abort(a.error);
+        break;
+    case call_step::complete:
+        if (a.error == errc::queue_full && c->diag) c->diag->detail = a.why;
+        else if (a.error == errc::shutting_down && before == call_phase::idle && c->diag) c->diag->detail = a.why;
+        else if (a.error != errc{} && c->diag && !a.why.empty()) c->diag->no_retry_reason = std::string(a.why);
+        finish(c, a.error, a.why);
+        break;
+    }
+}
+
+void shard::submit(call_ref ref) {
+    call* c = ref.release();  // the shard's reference until the call completes
+    ++active_requests_;
+    c->owner = this;
+    c->ready_at = c->start;
+    const auto a = c->fsm.submit(!shutting_down_);
+    apply(c, call_phase::idle, a);
+    if (a.step != call_step::enqueue) return;
+    // Refer to the call by its reference count from here: dispatch() may complete it.
+    const call_ref hold(c);
+    dispatch();
+    if (c->fsm.phase() != call_phase::queued) return;
+    // It waits: the queue is bounded.
+    if (queue_.size > queue_limit_) {
+        apply(c, call_phase::queued, c->fsm.overflow());
+        return arm_timer();
+    }
+    metrics_.queue_waits.fetch_add(1, std::memory_order_relaxed);
+}
+
+void shard::cancel(call* c, net::cancellation_type_t type) {
+    if (c->owner != this) return;
+    const auto before = c->fsm.phase();
+    apply(c, before, c->fsm.cancel(type));
+    arm_timer();
+}
+
+void shard::requeue(call* c) {
+    c->conn = nullptr;
+    // The attempt ends unsent; the call is sent again at once (or ends: cancelled, stopped,
+    // past its deadline).
+    if (c->attempt_open)
+        attempt_ended(c, nullptr, 0, errc{}, true, retry_reason::stale_connection, milliseconds(0), {});
+    const auto before = c->fsm.phase();
+    apply(c, before, c->fsm.requeue(steady::now()));
+    dispatch();
+}
+
+// Called once an input has been handled, not per change: a call that is queued and sent in the
+// same handler costs no timer operation (no system call).
+void shard::arm_timer() {
+    const auto next = timers_.next();
+    if (next == steady::time_point::max()) {
+        // Nothing waits: a timer left armed would keep the executor's run() busy for nothing.
+        if (timer_at_ != steady::time_point::max()) {
+            timer_at_ = steady::time_point::max();
+            timer_.cancel();
+        }
+        return;
+    }
+    if (next >= timer_at_) return;  // it fires early and re-arms
+    timer_at_ = next;
+    timer_.expires_at(next);
+    timer_.async_wait([weak = weak_from_this()](const error_code& ec) {
+        if (ec) return;
+        if (auto self = weak.lock()) self->on_timer();
+    });
+}
+
+void shard::on_timer() {
+    timer_at_ = steady::time_point::max();
     const auto now = steady::now();
+    bool requeued = false;
+    while (call* c = timers_.pop_due(now)) {
+        const auto before = c->fsm.phase();
+        const auto a = c->fsm.timer(now);
+        apply(c, before, a);
+        if (a.step == call_step::enqueue) requeued = true;
+        // Still waiting (a spurious wake-up): back in the heap at its own time.
+        if (c->fsm.phase() == before && waiting(before) && c->timer_slot == static_cast<std::size_t>(-1))
+            timers_.set(c, c->fsm.wake_at());
+    }
+    arm_timer();
+    if (requeued) dispatch();
+}
+
+// --- from the queue to the wire -----------------------------------------------------------------
+
+bool shard::take_token(steady::time_point now) {
+    if (!pacing_.enabled()) return true;
     if (pacing_.try_take(now)) return true;
     if (!pacing_armed_) {
-        if (!pacing_timer_) pacing_timer_ = std::make_unique<net::steady_timer>(ex_);
         pacing_armed_ = true;
-        pacing_timer_->expires_at(now + pacing_.wait(now));
-        pacing_timer_->async_wait([this](const error_code& ec) {
-            // ec first: an aborted wait may run after the shard (and its timer) are gone.
+        pacing_timer_.expires_at(now + pacing_.wait(now));
+        pacing_timer_.async_wait([weak = weak_from_this()](const error_code& ec) {
             if (ec) return;
-            pacing_armed_ = false;
-            dispatch();
+            if (auto self = weak.lock()) {
+                self->pacing_armed_ = false;
+                self->dispatch();
+            }
         });
     }
     return false;
 }
 
-void shard::submit(request_op* op) {
-    ++active_requests_;
-    op->owner = this;
-    op->ready_at = op->start;
-    if (shutting_down_) {
-        if (op->diag) op->diag->detail = "the client is shutting down";
-        return finish(op, errc::shutting_down);
-    }
-    const auto gen = op->gen.load(std::memory_order_relaxed);
-    op->state = op_state::queued;
-    queue_.push_back(op);
-    dispatch();
-    if (op->gen.load(std::memory_order_relaxed) != gen || op->state != op_state::queued) return;
-    // It waits: bounded queue, and its deadline armed.
-    if (queue_.size > queue_limit_) {
-        queue_.erase(op);
-        if (op->diag) op->diag->detail = "the wait queue is full (queue_limit)";
-        return finish(op, errc::queue_full);
-    }
-    metrics_.queue_waits.fetch_add(1, std::memory_order_relaxed);
-    if (op->deadline != steady::time_point::max()) arm_op_timer(op, op->deadline);
-}
-
-void shard::enqueue(request_op* op, bool front) {
-    op->conn = nullptr;
-    op->state = op_state::queued;
-    if (observer_) op->ready_at = steady::now();
-    if (front) queue_.push_front(op);
-    else queue_.push_back(op);
-    if (op->deadline != steady::time_point::max()) arm_op_timer(op, op->deadline);
-}
-
-void shard::requeue_front(request_op* op) {
-    // Handed to a connection that found itself closed before writing: that attempt ends
-    // unsent, and the call is sent again at once.
-    if (op->attempt_open)
-        attempt_ended(op, nullptr, 0, errc{}, true, retry_reason::stale_connection, milliseconds(0), {});
-    enqueue(op, true);
-    dispatch();
-}
-
-request_op* shard::pop_ready() {
+call* shard::pop_ready(steady::time_point now) {
     while (queue_.size > 0) {
-        auto* op = queue_.head;
-        if (op->deadline != steady::time_point::max() && steady::now() >= op->deadline) {
-            queue_.erase(op);
-            if (op->diag) op->diag->no_retry_reason = "overall deadline passed while waiting for a connection";
-            finish(op, errc::timeout);
-            continue;
-        }
-        if (!take_token()) return nullptr;
-        queue_.erase(op);
-        if (op->timer) op->timer->cancel();
-        op->state = op_state::in_flight;
-        return op;
+        call* c = queue_.head;
+        // A call past its deadline completes (dispatch says so) whatever pacing says.
+        if (now < c->fsm.deadline() && !take_token(now)) return nullptr;
+        const auto a = c->fsm.dispatch(now);
+        apply(c, call_phase::queued, a);
+        if (a.step == call_step::send) return c;
     }
     return nullptr;
 }
 
 void shard::dispatch() {
+    if (dispatching_) {
+        dispatch_again_ = true;
+        return;
+    }
+    dispatching_ = true;
+    try {
+        do {
+            dispatch_again_ = false;
+            dispatch_loop();
+        } while (dispatch_again_);
+    } catch (...) {
+        dispatching_ = false;
+        throw;
+    }
+    dispatching_ = false;
+    arm_timer();
+}
+
+void shard::dispatch_loop() {
     while (queue_.size > 0) {
-        const bool reuse = !idle_.empty();
-        if (!reuse && (all_.size() >= max_connections_ || opening_ >= max_opening_ || stopped_)) return;
-        auto* op = pop_ready();
-        if (!op) return;
-        if (observer_) attempt_started(op, reuse);
-        if (reuse) {
-            auto* c = idle_.back();
+        if (idle_.empty() && (all_.size() >= max_connections_ || opening_ >= max_opening_ || stopped_)) return;
+        call* c = pop_ready(steady::now());
+        if (!c) return;
+        // pop_ready may have completed calls on the way (deadlines), which can close idle
+        // connections: what is free is looked at again.
+        if (!idle_.empty()) {
+            if (observer_) attempt_started(c, true);
+            connection* conn = idle_.back();
             idle_.pop_back();
-            op->conn = c;
-            assign(c, op);
+            c->conn = conn;
+            conn->assign(c);
+        } else if (all_.size() < max_connections_ && opening_ < max_opening_ && !stopped_) {
+            if (observer_) attempt_started(c, false);
+            open_connection(c);
         } else {
-            spawn_connection(shared_from_this(), op);
+            apply(c, call_phase::dispatched, c->fsm.requeue(steady::now()));
+            return;
         }
     }
 }
 
-request_op* shard::next_request(connection* c, bool& close) {
+void shard::open_connection(call* c) {
+    auto conn = std::make_shared<connection>(owner_.shared_from_this(), *this);
+    all_.push_back(conn.get());
+    ++opening_;
+    c->conn = conn.get();
+    conn->start(c);
+}
+
+call* shard::next_call(connection* conn, bool& close) {
     close = false;
-    if (auto* op = pop_ready()) {
-        op->conn = c;
-        if (observer_) attempt_started(op, true);
-        return op;
+    if (call* c = pop_ready(steady::now())) {
+        c->conn = conn;
+        if (observer_) attempt_started(c, true);
+        return c;
     }
     if (shutting_down_ && queue_.size == 0) {
         close = true;
         return nullptr;
     }
-    idle_.push_back(c);
+    idle_.push_back(conn);
     return nullptr;
 }
 
-void shard::arm_op_timer(request_op* op, steady::time_point at) {
-    if (!op->timer) op->timer = std::make_unique<net::steady_timer>(ex_);
-    op->timer->expires_at(at);
-    op->timer->async_wait([this, op, alive = std::weak_ptr<const bool>(op->alive),
-                           gen = op->gen.load(std::memory_order_relaxed)](const error_code& ec) {
-        // ec first (the shard may be gone), then whether the op still exists at all.
-        if (!ec && !alive.expired()) on_op_timer(op, gen);
-    });
+void shard::remove_idle(connection* conn) noexcept {
+    auto it = std::find(idle_.begin(), idle_.end(), conn);
+    if (it != idle_.end()) idle_.erase(it);
 }
 
-void shard::on_op_timer(request_op* op, std::uint32_t gen) {
-    if (op->gen.load(std::memory_order_relaxed) != gen) return;
-    const auto now = steady::now();
-    if (op->state == op_state::queued) {
-        if (now < op->deadline) return arm_op_timer(op, op->deadline);
-        queue_.erase(op);
-        if (op->diag) op->diag->no_retry_reason = "overall deadline passed while waiting for a connection";
-        return finish(op, errc::timeout);
-    }
-    if (op->state == op_state::backoff) {
-        backoff_.erase(op);
-        if (now >= op->deadline) {
-            if (op->diag) op->diag->no_retry_reason = "overall deadline passed";
-            return finish(op, errc::timeout);
-        }
-        enqueue(op, true);
+void shard::connection_opened() {
+    --opening_;
+    dispatch();
+}
+
+void shard::forget(connection* conn) noexcept {
+    remove_idle(conn);
+    auto it = std::find(all_.begin(), all_.end(), conn);
+    if (it == all_.end()) return;
+    *it = all_.back();
+    all_.pop_back();
+}
+
+void shard::connection_closed(connection* conn) noexcept {
+    const std::size_t before = all_.size();
+    forget(conn);
+    if (all_.size() == before) return;
+    try {
         dispatch();
+        check_shutdown_done();
+    } catch (...) {
+        owner_.log(log_level::error, "dispatch after a connection closed failed");
     }
 }
 
-void shard::cancel(request_op* op, net::cancellation_type_t type) {
-    if (op->owner != this) return;
-    const bool any_time = has(type, net::cancellation_type::terminal) || has(type, net::cancellation_type::partial);
-    // `total`: only while nothing was sent (connecting, queued, backing off before a first send).
-    if (!any_time && !(has(type, net::cancellation_type::total) && !op->sent)) return;
-    switch (op->state) {
-    case op_state::queued:
-        queue_.erase(op);
-        break;
-    case op_state::backoff:
-        backoff_.erase(op);
-        break;
-    case op_state::in_flight:
-        if (op->conn) abort_exchange(op->conn, errc::cancelled);
-        return;
-    default:
+// --- an attempt's end -----------------------------------------------------------------------------
+
+void shard::read_answer(call* c, const http_response& resp, attempt_outcome& o, std::string& api_code, session& s) {
+    o.status = resp.status;
+    if (!resp.retry_after.empty()) o.retry_after = parse_retry_after(resp.retry_after, std::chrono::system_clock::now());
+    diagnostics* d = c->diag;
+    if (resp.status == 200 || resp.status == 201) {
+        // Into the caller's session when it gave one: its strings keep their capacity.
+        session& into = c->out ? *c->out : s;
+        if (c->out) clear_session(into);
+        if (auto ec = decode(resp.body, into)) {
+            o.result = attempt_result::protocol_error;
+            if (d) {
+                d->http_status = resp.status;
+                d->detail = "the answer is not a valid session: " + ec.message();
+                d->body_excerpt = bounded_excerpt(resp.body, 256);
+                d->request_id = std::string(resp.request_id);
+            }
+            return;
+        }
+        into.replayed = resp.replayed;
+        into.reused = resp.status == 200;
+        if (d) {
+            d->http_status = resp.status;
+            d->request_id = std::string(resp.request_id);
+        }
         return;
     }
-    if (op->diag) op->diag->no_retry_reason = "cancelled by the caller";
-    finish(op, errc::cancelled);
+    // Error answers: their body is read when someone will look (diagnostics) or when the
+    // decision depends on it (409 in-progress).
+    if (d || resp.status == 409) {
+        diagnostics scratch;
+        diagnostics& target = d ? *d : scratch;
+        target.detail.clear();
+        target.api_code.clear();
+        target.fields.clear();
+        target.body_excerpt.clear();
+        read_error_body(resp, target, api_code);
+        target.http_status = resp.status;
+        target.request_id = std::string(resp.request_id);
+    }
+    o.api_code = api_code;
 }
 
-void shard::attempt_done(request_op* op, const attempt_report& r, bool reused) {
-    op->conn = nullptr;
+void shard::attempt_done(call* c, const attempt_report& r) {
+    c->conn = nullptr;
     const auto now = steady::now();
-    if (r.result != attempt_result::stale_connection) ++op->attempts;
-
     attempt_outcome o;
     o.result = r.result;
     std::string api_code;
-    diagnostics* d = op->diag;
-    if (r.result == attempt_result::response) {
-        const auto& resp = *r.response;
-        o.status = resp.status;
-        if (!resp.retry_after.empty()) {
-            o.retry_after = parse_retry_after(resp.retry_after, std::chrono::system_clock::now());
-        }
-        if (resp.status == 200 || resp.status == 201) {
-            // Into the caller's session when it gave one: its strings keep their capacity.
-            session local;
-            session& s = op->out ? *op->out : local;
-            if (op->out) clear_session(s);
-            if (auto ec = decode(resp.body, s)) {
-                if (d) {
-                    d->http_status = resp.status;
-                    d->detail = "the answer is not a valid session: " + ec.message();
-                    d->body_excerpt = bounded_excerpt(resp.body, 256);
-                    d->request_id = std::string(resp.request_id);
-                    d->no_retry_reason = "malformed answer is final";
-                    d->history.push_back({resp.status, "malformed body", retry_reason::none, milliseconds(0)});
-                }
-                if (observer_)
-                    attempt_ended(op, &r, resp.status, errc::protocol_error, false, retry_reason::none, milliseconds(0),
-                                  resp.request_id);
-                return finish(op, errc::protocol_error);
-            }
-            s.replayed = resp.replayed;
-            s.reused = resp.status == 200;
-            if (d) {
-                d->http_status = resp.status;
-                d->request_id = std::string(resp.request_id);
-                d->history.push_back({resp.status, {}, retry_reason::none, milliseconds(0)});
-            }
-            if (observer_)
-                attempt_ended(op, &r, resp.status, errc{}, false, retry_reason::none, milliseconds(0), resp.request_id);
-            return finish(op, {}, std::move(local));
-        }
-        // Error answers: their body is read when someone will look (diagnostics) or when the
-        // decision depends on it (409 in-progress).
-        if (d || resp.status == 409) {
-            diagnostics scratch;
-            diagnostics& target = d ? *d : scratch;
-            target.detail.clear();
-            target.api_code.clear();
-            target.fields.clear();
-            target.body_excerpt.clear();
-            read_error_body(resp, target, api_code);
-            target.http_status = resp.status;
-            target.request_id = std::string(resp.request_id);
-        }
-        o.api_code = api_code;
+    session local;
+    if (r.result == attempt_result::response) read_answer(c, *r.response, o, api_code, local);
+    const auto before = c->fsm.phase();
+    const bool budget = retry_budget_allows(c->retry, active_requests_, active_retries_ - (c->retrying ? 1 : 0));
+    const auto a = c->fsm.attempt_ended(o, now, budget, uniform01());
+    record_attempt(c, r, o, a);
+    if (a.step == call_step::back_off && !c->retrying) {
+        c->retrying = true;
+        ++active_retries_;
     }
-
-    retry_state st;
-    st.attempts = op->attempts;
-    st.stale_retries = op->stale_retries;
-    st.has_idempotency_key = op->ambiguous_retry_ok;
-    if (op->deadline != steady::time_point::max())
-        st.remaining = op->deadline > now ? duration_cast<milliseconds>(op->deadline - now) : milliseconds(0);
-    st.budget_allows = retry_budget_allows(op->retry, active_requests_, active_retries_ - (op->retrying ? 1 : 0));
-    auto decision = decide(o, st, op->retry, uniform01());
-    if (r.forced) {
-        decision = {};
-        decision.action = next_action::fail;
-        decision.error = *r.forced;
-        decision.no_retry_reason = *r.forced == errc::cancelled ? "cancelled by the caller" : "the client is shutting down";
-    }
-    if (shutting_down_ && stopped_ && decision.action != next_action::fail) {
-        decision.action = next_action::fail;
-        decision.error = errc::shutting_down;
-        decision.no_retry_reason = "the client is shutting down";
-    }
-
-    if (d) {
-        attempt_record rec;
-        rec.http_status = o.status;
-        rec.error = r.error;
-        rec.reason = decision.action == next_action::fail ? retry_reason::none : decision.reason;
-        rec.backoff = decision.action == next_action::retry ? decision.wait : milliseconds(0);
-        if (decision.action == next_action::fail && rec.reason == retry_reason::none) rec.reason = decision.reason;
-        d->history.push_back(std::move(rec));
-        if (!r.error.empty() && (o.status == 0)) d->detail = r.error;
-        if (o.status == 0) d->http_status = 0;
-    }
-
-    const std::string_view request_id =
-        r.result == attempt_result::response ? r.response->request_id : std::string_view();
-    if (observer_) {
-        const bool retried = decision.action != next_action::fail;
-        attempt_ended(op, &r, o.status, retried ? attempt_errc(r.result, o.status, o.api_code) : decision.error,
-                      retried, decision.reason, decision.action == next_action::retry ? decision.wait : milliseconds(0),
-                      request_id);
-    }
-
-    switch (decision.action) {
-    case next_action::succeed:  // handled above
-    case next_action::fail:
-        if (d && !decision.no_retry_reason.empty()) d->no_retry_reason = std::string(decision.no_retry_reason);
-        if (decision.action == next_action::fail && owner_.logs(log_level::info)) {
-            if (o.status == 0)
-                owner_.log(log_level::info, "request failed (" + std::string(to_string(decision.error)) + "): " + r.error);
-            else
-                owner_.log(log_level::info, "request failed (" + std::string(to_string(decision.error)) + ", HTTP " +
-                                                std::to_string(o.status) + ") after attempt " + std::to_string(op->attempts) +
-                                                (request_id.empty() ? std::string() : ", request id " + std::string(request_id)));
-        }
-        return finish(op, decision.error);
-    case next_action::retry_now:
-        ++op->stale_retries;
-        metrics_.retries.fetch_add(1, std::memory_order_relaxed);
-        metrics_.retries_by_reason[static_cast<std::size_t>(decision.reason)].fetch_add(1, std::memory_order_relaxed);
-        if (owner_.logs(log_level::debug)) owner_.log(log_level::debug, "stale keep-alive connection: resending on another connection");
-        // Back at the front with its deadline timer: pop_ready() refuses it once the
-        // deadline has passed, and the timer completes it if no connection comes.
-        enqueue(op, true);
-        dispatch();
-        return;
-    case next_action::retry:
-        if (!op->retrying) {
-            op->retrying = true;
-            ++active_retries_;
-        }
-        metrics_.retries.fetch_add(1, std::memory_order_relaxed);
-        metrics_.retries_by_reason[static_cast<std::size_t>(decision.reason)].fetch_add(1, std::memory_order_relaxed);
-        if (owner_.logs(log_level::info)) {
-            owner_.log(log_level::info, "retrying (" + std::string(to_string(decision.reason)) +
-                                            (o.status ? ", HTTP " + std::to_string(o.status) : std::string()) +
-                                            ") after attempt " + std::to_string(op->attempts) + ", backoff " +
-                                            std::to_string(decision.wait.count()) + " ms" +
-                                            (request_id.empty() ? std::string() : ", request id " + std::string(request_id)));
-        }
-        op->state = op_state::backoff;
-        backoff_.push_back(op);
-        arm_op_timer(op, now + decision.wait);
-        return;
-    }
-    (void)reused;
+    if (a.step == call_step::complete && a.error == errc{}) return finish(c, errc{}, {}, std::move(local));
+    apply(c, before, a);
+    if (a.step == call_step::enqueue) dispatch();
+    else arm_timer();
 }
 
-void shard::attempt_started(request_op* op, bool reused) {
+void shard::record_attempt(call* c, const attempt_report& r, const attempt_outcome& o, const call_action& a) {
+    const bool success = a.step == call_step::complete && a.error == errc{};
+    const bool retried = a.step == call_step::enqueue || a.step == call_step::back_off;
+    const milliseconds wait = a.step == call_step::back_off ? duration_cast<milliseconds>(a.at - steady::now()) : milliseconds(0);
+    const std::string_view request_id =
+        r.result == attempt_result::response ? r.response->request_id : std::string_view();
+    if (diagnostics* d = c->diag) {
+        attempt_record rec;
+        rec.http_status = o.status;
+        if (!success) rec.error = r.error;
+        if (o.result == attempt_result::protocol_error && r.result == attempt_result::response) rec.error = "malformed body";
+        rec.reason = a.reason;
+        rec.backoff = a.step == call_step::back_off ? std::max(wait, milliseconds(0)) : milliseconds(0);
+        d->history.push_back(std::move(rec));
+        if (!r.error.empty() && o.status == 0) d->detail = r.error;
+        if (o.status == 0) d->http_status = 0;
+    }
+    if (observer_) {
+        const errc e = success ? errc{}
+                       : retried ? attempt_errc(o.result, o.status, o.api_code)
+                                 : a.error;
+        attempt_ended(c, &r, o.status, e, retried, a.reason, retried ? std::max(wait, milliseconds(0)) : milliseconds(0),
+                      request_id);
+    }
+    if (retried) {
+        metrics_.retries.fetch_add(1, std::memory_order_relaxed);
+        metrics_.retries_by_reason[static_cast<std::size_t>(a.reason)].fetch_add(1, std::memory_order_relaxed);
+        if (a.step == call_step::enqueue) {
+            if (owner_.logs(log_level::debug))
+                owner_.log(log_level::debug, "stale keep-alive connection: resending on another connection");
+        } else if (owner_.logs(log_level::info)) {
+            owner_.log(log_level::info, "retrying (" + std::string(to_string(a.reason)) +
+                                            (o.status ? ", HTTP " + std::to_string(o.status) : std::string()) +
+                                            ") after attempt " + std::to_string(c->fsm.attempts()) + ", backoff " +
+                                            std::to_string(std::max(wait, milliseconds(0)).count()) + " ms" +
+                                            (request_id.empty() ? std::string() : ", request id " + std::string(request_id)));
+        }
+    } else if (!success && a.step == call_step::complete && owner_.logs(log_level::info)) {
+        if (o.status == 0)
+            owner_.log(log_level::info, "request failed (" + std::string(to_string(a.error)) + "): " + r.error);
+        else
+            owner_.log(log_level::info, "request failed (" + std::string(to_string(a.error)) + ", HTTP " +
+                                            std::to_string(o.status) + ") after attempt " + std::to_string(c->fsm.attempts()) +
+                                            (request_id.empty() ? std::string() : ", request id " + std::string(request_id)));
+    }
+}
+
+void shard::attempt_started(call* c, bool reused) {
     const auto now = steady::now();
-    op->attempt_start = now;
-    op->attempt_open = true;
+    c->attempt_start = now;
+    c->attempt_open = true;
     attempt_start_event e;
-    e.attempt = op->attempts + 1;
+    e.attempt = c->fsm.attempts() + 1;
     e.connection = reused ? connection_use::reused : connection_use::new_connection;
-    e.queue_wait = duration_cast<std::chrono::microseconds>(now - op->ready_at);
-    e.context = op->observer_context;
+    e.queue_wait = duration_cast<std::chrono::microseconds>(now - c->ready_at);
+    e.context = c->observer_context;
     try {
         observer_->on_attempt_start(e);
     } catch (...) {
@@ -406,12 +454,12 @@ void shard::attempt_started(request_op* op, bool reused) {
     }
 }
 
-void shard::attempt_ended(request_op* op, const attempt_report* r, unsigned status, errc error, bool retried,
+void shard::attempt_ended(call* c, const attempt_report* r, unsigned status, errc error, bool retried,
                           retry_reason reason, milliseconds backoff, std::string_view request_id) {
-    op->attempt_open = false;
+    c->attempt_open = false;
     attempt_end_event e;
-    // attempt_done() has counted this attempt already (a stale resend is not counted).
-    e.attempt = op->attempts + ((r && r->result != attempt_result::stale_connection) ? 0 : 1);
+    // The state machine has counted this attempt already (a stale resend is not counted).
+    e.attempt = c->fsm.attempts() + ((r && r->result != attempt_result::stale_connection) ? 0 : 1);
     e.http_status = status;
     if (error != errc{}) e.error = error;
     e.retried = retried;
@@ -426,10 +474,10 @@ void shard::attempt_ended(request_op* op, const attempt_report* r, unsigned stat
         e.time_to_first_byte = r->time_to_first_byte;
         e.tls_cipher = r->tls_cipher;
     }
-    e.queue_wait = duration_cast<std::chrono::microseconds>(op->attempt_start - op->ready_at);
-    e.total = duration_cast<std::chrono::microseconds>(steady::now() - op->attempt_start);
+    e.queue_wait = duration_cast<std::chrono::microseconds>(c->attempt_start - c->ready_at);
+    e.total = duration_cast<std::chrono::microseconds>(steady::now() - c->attempt_start);
     e.request_id = request_id;
-    e.context = op->observer_context;
+    e.context = c->observer_context;
     try {
         observer_->on_attempt_end(e);
     } catch (...) {
@@ -437,42 +485,21 @@ void shard::attempt_ended(request_op* op, const attempt_report* r, unsigned stat
     }
 }
 
-void shard::remove_idle(connection* c) {
-    auto it = std::find(idle_.begin(), idle_.end(), c);
-    if (it != idle_.end()) idle_.erase(it);
-}
+// --- completion -----------------------------------------------------------------------------------
 
-void shard::connection_opened() {
-    --opening_;
-    dispatch();
-}
-
-void shard::connection_closed(connection* c) {
-    remove_idle(c);
-    auto it = std::find(all_.begin(), all_.end(), c);
-    if (it != all_.end()) {
-        *it = all_.back();
-        all_.pop_back();
-    }
-    dispatch();
-    check_shutdown_done();
-}
-
-void shard::finish(request_op* op, error_code ec, session s) {
-    if (op->attempt_open) {  // only with an observer: an attempt never left without its end
-        const errc e = ec && ec.category() == catalyst_category() ? static_cast<errc>(ec.value()) : errc{};
-        attempt_ended(op, nullptr, 0, e, false, retry_reason::none, milliseconds(0), {});
-    }
-    op->state = op_state::done;
+void shard::finish(call* c, errc e, std::string_view why, session s) {
+    (void)why;
+    const error_code ec = e == errc{} ? error_code{} : make_error_code(e);
+    if (c->attempt_open) attempt_ended(c, nullptr, 0, e, false, retry_reason::none, milliseconds(0), {});
     --active_requests_;
-    if (op->retrying) --active_retries_;
-    const auto elapsed = steady::now() - op->start;
+    if (c->retrying) --active_retries_;
+    c->retrying = false;
+    const auto elapsed = steady::now() - c->start;
     const auto us = duration_cast<std::chrono::microseconds>(elapsed).count();
     if (ec) {
         metrics_.failures.fetch_add(1, std::memory_order_relaxed);
-        if (ec.category() == catalyst_category() && ec.value() > 0 &&
-            static_cast<std::size_t>(ec.value()) < metrics_errc_slots)
-            metrics_.failures_by_errc[static_cast<std::size_t>(ec.value())].fetch_add(1, std::memory_order_relaxed);
+        if (static_cast<std::size_t>(e) < metrics_errc_slots)
+            metrics_.failures_by_errc[static_cast<std::size_t>(e)].fetch_add(1, std::memory_order_relaxed);
     } else {
         metrics_.successes.fetch_add(1, std::memory_order_relaxed);
     }
@@ -481,30 +508,29 @@ void shard::finish(request_op* op, error_code ec, session s) {
     while (bucket < latency_bucket_bounds.size() && secs > latency_bucket_bounds[bucket]) ++bucket;
     metrics_.latency[bucket].fetch_add(1, std::memory_order_relaxed);
     metrics_.latency_sum_us.fetch_add(static_cast<std::uint64_t>(us), std::memory_order_relaxed);
-    if (auto* d = op->diag) {
-        d->attempts = op->attempts;
+    if (diagnostics* d = c->diag) {
+        d->attempts = c->fsm.attempts();
         d->elapsed = duration_cast<milliseconds>(elapsed);
-        if (ec && d->detail.empty()) d->detail = std::string(to_string(static_cast<errc>(ec.value())));
+        if (ec && d->detail.empty()) d->detail = std::string(to_string(e));
     }
-    if (op->link) op->link->op = nullptr;  // a late cancellation finds nothing
-    auto work = std::move(op->handler_work);  // released after the post has taken over
+    auto work = std::move(c->handler_work);  // released after the post has taken over
     // The handler runs on its associated executor (the default one unless it binds another),
     // never inline. A plain function is posted: posting the any_completion_handler itself
     // would look up and wrap its executor, two allocations per call. The cancellation slot is
     // cleared there, just before the handler runs, on the executor where cancellation is
-    // emitted.
-    if (session* out = op->out) {
+    // emitted; clearing it drops the canceller's reference to the call.
+    if (session* out = c->out) {
         if (ec) clear_session(*out);  // what a malformed answer left there
-        auto handler = std::move(op->into_handler);
-        pool_.release(op);
+        auto handler = std::move(c->into_handler);
+        call_ref::adopt(c).reset();  // the shard's reference
         post_completion(std::move(work), [h = std::move(handler), ec]() mutable {
             auto slot = net::get_associated_cancellation_slot(h);
             if (slot.is_connected()) slot.clear();
             std::move(h)(ec);
         });
     } else {
-        auto handler = std::move(op->handler);
-        pool_.release(op);
+        auto handler = std::move(c->handler);
+        call_ref::adopt(c).reset();
         post_completion(std::move(work), [h = std::move(handler), ec, s = std::move(s)]() mutable {
             auto slot = net::get_associated_cancellation_slot(h);
             if (slot.is_connected()) slot.clear();
@@ -525,58 +551,63 @@ void shard::post_completion(net::any_completion_executor work, Run run) {
     }
 }
 
+// --- shutdown -------------------------------------------------------------------------------------
+
 void shard::begin_shutdown(steady::time_point grace_deadline, std::function<void()> done) {
-    const bool first = !shutting_down_ || !shutdown_timer_;
+    const bool first = !shutdown_armed_;
     shutting_down_ = true;
     shutdown_done_.push_back(std::move(done));
-    if (!shutdown_timer_) shutdown_timer_ = std::make_unique<net::steady_timer>(ex_);
     // A second shutdown with a shorter grace shortens it; a longer one does not extend it.
-    if (first || grace_deadline < shutdown_timer_->expiry()) {
-        shutdown_timer_->expires_at(grace_deadline);
-        shutdown_timer_->async_wait([this](const error_code& ec) {
+    if (first || grace_deadline < shutdown_timer_.expiry()) {
+        shutdown_armed_ = true;
+        shutdown_timer_.expires_at(grace_deadline);
+        shutdown_timer_.async_wait([weak = weak_from_this()](const error_code& ec) {
             if (ec) return;
-            stopped_ = true;
-            cancel_everything(errc::shutting_down);
+            if (auto self = weak.lock()) {
+                self->stopped_ = true;
+                self->stop_everything();
+                self->arm_timer();
+                self->check_shutdown_done();
+            }
         });
     }
-    for (auto* c : std::vector<connection*>(idle_)) close_idle(c);
+    for (auto* conn : std::vector<connection*>(idle_)) conn->close_idle();
     check_shutdown_done();
-}
-
-void shard::cancel_everything(errc why) {
-    while (auto* op = queue_.pop_front()) {
-        if (op->diag) op->diag->no_retry_reason = "the client is shutting down";
-        finish(op, why);
-    }
-    while (auto* op = backoff_.pop_front()) {
-        if (op->diag) op->diag->no_retry_reason = "the client is shutting down";
-        finish(op, why);
-    }
-    for (auto* c : std::vector<connection*>(all_)) {
-        if (has_op(c)) abort_exchange(c, why);
-        else close_idle(c);
-    }
 }
 
 void shard::hard_stop() {
     shutting_down_ = true;
     stopped_ = true;
-    cancel_everything(errc::shutting_down);
+    stop_everything();
+    arm_timer();
     check_shutdown_done();
+}
+
+void shard::stop_everything() {
+    while (call* c = queue_.head) apply(c, call_phase::queued, c->fsm.stop());
+    while (call* c = backoff_.head) apply(c, call_phase::backing_off, c->fsm.stop());
+    for (auto* conn : std::vector<connection*>(all_)) {
+        // The connection may close (and go) while an earlier one is stopped.
+        if (std::find(all_.begin(), all_.end(), conn) == all_.end()) continue;
+        if (call* c = conn->current()) apply(c, c->fsm.phase(), c->fsm.stop());
+        else conn->close_idle();
+    }
 }
 
 void shard::check_shutdown_done() {
     if (!shutting_down_) return;
     if (active_requests_ == 0) {
-        for (auto* c : std::vector<connection*>(idle_)) close_idle(c);
+        for (auto* conn : std::vector<connection*>(idle_)) conn->close_idle();
     }
     if (active_requests_ == 0 && all_.empty()) {
-        if (shutdown_timer_) shutdown_timer_->cancel();
-        auto waiting = std::move(shutdown_done_);
+        if (shutdown_armed_) shutdown_timer_.cancel();
+        auto waiting_callers = std::move(shutdown_done_);
         shutdown_done_.clear();
-        for (auto& done : waiting) done();
+        for (auto& done : waiting_callers) done();
     }
 }
+
+// --- shared by the connections -----------------------------------------------------------------
 
 std::vector<net::ip::tcp::endpoint> shard::cached_endpoints(steady::time_point now) const {
     if (now >= dns_expiry_) return {};

@@ -201,6 +201,27 @@ struct hostile_server::impl {
         return out;
     }
 
+    // The answer with a padding header that makes it exactly `size` bytes.
+    static std::string pad_to(const response_parts& r, std::size_t size) {
+        const std::string plain = r.head + r.body;
+        const std::string pad_name = "X-Pad: ";
+        const std::size_t fixed = plain.size() + pad_name.size() + 2;
+        const std::string pad = "X-Pad: " + std::string(size > fixed ? size - fixed : 0, 'p') + "\r\n";
+        // Before the blank line that ends the head.
+        std::string head = r.head.substr(0, r.head.size() - 2) + pad + "\r\n";
+        return head + r.body;
+    }
+
+    // A well-formed 201 that answers nothing the client asked.
+    static std::string unsolicited_answer(std::size_t seq) {
+        char token[48];
+        std::snprintf(token, sizeof token, "ps_unsolicited_%020zx", seq + 1);
+        const std::string body = std::string("{\"session_token\":\"") + token +
+                                 "\",\"status\":\"PENDING\",\"payment_url\":\"https://pay.example.test/s/" + token + "\"}";
+        return "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+               "\r\n\r\n" + body;
+    }
+
     // One byte of an endless head: a status line, then header lines forever.
     static char trickle_byte(std::size_t i) {
         static const std::string status_line = "HTTP/1.1 201 Created\r\n";
@@ -266,6 +287,41 @@ struct hostile_server::impl {
                     auto [hec] = co_await c->stream.async_handshake(net::ssl::stream_base::server, use_tuple);
                     if (hec) co_return;
                 }
+                continue;
+            }
+            case hostile_action::answer_then_extra:
+            case hostile_action::answer_then_extra_record:
+            case hostile_action::answer_then_late_extra: {
+                std::string mine = resp.head + resp.body;
+                const std::string extra = unsolicited_answer(r.seq);
+                if (reply.action == hostile_action::answer_then_late_extra) {
+                    auto [wec, n] = co_await net::async_write(c->stream, net::buffer(mine), use_tuple);
+                    (void)n;
+                    if (wec) co_return;
+                    c->timer.expires_after(opt.extra_delay);
+                    auto [tec] = co_await c->timer.async_wait(use_tuple);
+                    if (tec) co_return;
+                    auto [xec, xn] = co_await net::async_write(c->stream, net::buffer(extra), use_tuple);
+                    (void)xn;
+                    if (xec) co_return;
+                } else {
+                    constexpr std::size_t record = 512;
+                    SSL* ssl = c->stream.native_handle();
+                    if (reply.action == hostile_action::answer_then_extra_record) {
+                        mine = pad_to(resp, record);
+                        SSL_set_max_send_fragment(ssl, record);
+                        // Both records in one flush: Asio's partial-write mode would send each
+                        // record as it is made.
+                        SSL_clear_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE);
+                    }
+                    const std::string both = mine + extra;
+                    auto [wec, n] = co_await net::async_write(c->stream, net::buffer(both), use_tuple);
+                    (void)n;
+                    SSL_set_max_send_fragment(ssl, SSL3_RT_MAX_PLAIN_LENGTH);
+                    SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE);
+                    if (wec) co_return;
+                }
+                ++extras;
                 continue;
             }
             case hostile_action::stall_handshake:  // only meaningful at accept; here: never answer
@@ -341,7 +397,7 @@ struct hostile_server::impl {
     std::size_t seq = 0;
     std::function<hostile_reply(const hostile_request&)> on_request;
     std::list<std::weak_ptr<conn>> conns;
-    std::atomic<std::size_t> requests{0}, accepted{0}, open{0};
+    std::atomic<std::size_t> requests{0}, accepted{0}, open{0}, extras{0};
     std::atomic<bool> stopping{false};
     // Declared after what its pending coroutines touch: destroyed (with them) first.
     net::io_context ioc;
@@ -374,5 +430,6 @@ std::vector<hostile_request> hostile_server::ledger() const {
 std::size_t hostile_server::requests() const noexcept { return impl_->requests.load(); }
 std::size_t hostile_server::connections_accepted() const noexcept { return impl_->accepted.load(); }
 std::size_t hostile_server::connections_open() const noexcept { return impl_->open.load(); }
+std::size_t hostile_server::extras_sent() const noexcept { return impl_->extras.load(); }
 
 }  // namespace catalyst::test

@@ -38,6 +38,17 @@ enum class hostile_action {
     trickle,              ///< send an endless head one byte every `trickle_interval`, never finishing
     reset_after_request,  ///< read the request, then reset the connection (TCP RST)
     eof_mid_body,         ///< send the head and half the body, then close the connection
+    /// Answer, and right behind it, in the same write, a second 201 nobody asked for (its
+    /// token starts with `ps_unsolicited`): a proxy or API bug. Connection kept alive.
+    answer_then_extra,
+    /// The same, the extra answer in a TLS record of its own (the answer is padded to 512
+    /// bytes, the smallest record size OpenSSL allows, and records are cut at 512 for this
+    /// write), still one write: the extra record sits behind the answer's inside the client's
+    /// TLS layer.
+    answer_then_extra_record,
+    /// Answer, then `hostile_options::extra_delay` later (the client's connection idle by
+    /// then) the unsolicited answer; `extras_sent()` counts them.
+    answer_then_late_extra,
 };
 
 struct hostile_reply {
@@ -71,6 +82,8 @@ struct hostile_options {
     std::chrono::milliseconds ticket_after_answer{0};
     /// Sent as `Keep-Alive: <value>` on answers (e.g. "timeout=1"); "" = no such header.
     std::string keep_alive_header;
+    /// For `answer_then_late_extra`: how long after the answer the extra one comes.
+    std::chrono::milliseconds extra_delay{20};
     /// Keep the ledger (a long memory test turns it off so that it does not grow).
     bool keep_ledger = true;
     unsigned threads = 1;
@@ -97,6 +110,8 @@ public:
     std::size_t requests() const noexcept;          ///< counted even when the ledger is off
     std::size_t connections_accepted() const noexcept;
     std::size_t connections_open() const noexcept;
+    /// Unsolicited answers written so far (the `answer_then_*extra*` actions).
+    std::size_t extras_sent() const noexcept;
 
     /// Closes the listener and every connection and joins the threads. Bounded (a few
     /// seconds at most); idempotent.

@@ -1,0 +1,170 @@
+#ifndef CATALYST_SRC_CLIENT_SHARD_HPP
+#define CATALYST_SRC_CLIENT_SHARD_HPP
+
+// A shard: the calls and connections of one executor. All of its state is touched only on
+// that executor (no locks); calls reach it with one `post`. It drives each call's state
+// machine (call_fsm.hpp) and carries out its actions: the wait queue, the calls backing off,
+// their timers, handing calls to connections, completions, shutdown.
+
+#include "client/call.hpp"
+#include "client/call_timers.hpp"
+#include "client/connection_fsm.hpp"
+#include "client/token_bucket.hpp"
+
+#include <catalyst/metrics.hpp>
+#include <catalyst/observer.hpp>
+
+#include <boost/asio/any_completion_executor.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+typedef struct ssl_session_st SSL_SESSION;
+
+namespace catalyst::detail {
+
+class client_impl;
+class connection;
+using steady = std::chrono::steady_clock;
+
+/// Counters of one shard, summed by `client::metrics()`.
+struct alignas(64) shard_metrics {
+    std::atomic<std::uint64_t> requests{0}, successes{0}, failures{0}, retries{0};
+    std::atomic<std::uint64_t> connections_opened{0}, connections_closed{0};
+    std::atomic<std::uint64_t> tls_full{0}, tls_resumed{0}, queue_waits{0};
+    std::array<std::atomic<std::uint64_t>, metrics_errc_slots> failures_by_errc{};
+    std::array<std::atomic<std::uint64_t>, metrics_retry_reason_slots> retries_by_reason{};
+    std::array<std::atomic<std::uint64_t>, latency_bucket_bounds.size() + 1> latency{};
+    std::atomic<std::uint64_t> latency_sum_us{0};
+    std::atomic<std::size_t> queued{0}, backing_off{0};  ///< mirrors of the shard's lists' sizes
+};
+
+class shard : public std::enable_shared_from_this<shard> {
+public:
+    /// `ex`: where the shard's state lives (a strand for client(executor)); `handler_ex`: where
+    /// handlers run by default (the caller's executor, not the strand).
+    shard(client_impl& owner, boost::asio::any_io_executor ex, boost::asio::any_io_executor handler_ex,
+          std::size_t max_connections, std::size_t queue_limit);
+    ~shard();
+    shard(const shard&) = delete;
+    shard& operator=(const shard&) = delete;
+
+    const boost::asio::any_io_executor& get_executor() const noexcept { return ex_; }
+    /// Where handlers run unless they say otherwise, converted once: a call compares its
+    /// handler's executor with it, and converting per call would allocate.
+    const boost::asio::any_completion_executor& completion_executor() const noexcept { return completion_ex_; }
+    const boost::asio::any_io_executor& handler_executor() const noexcept { return handler_ex_; }
+    call_pool& pool() noexcept { return *pool_; }
+    client_impl& owner() noexcept { return owner_; }
+    shard_metrics& stats() noexcept { return metrics_; }
+
+    // --- on the shard's executor: calls ---
+    /// Takes over the caller's reference.
+    void submit(call_ref c);
+    void cancel(call* c, boost::asio::cancellation_type_t type);
+
+    // --- on the shard's executor: from connections ---
+    /// The connection finished an attempt of `c` (it holds `c` no more).
+    void attempt_done(call* c, const attempt_report& r);
+    /// A connection asks for its next call; nullptr: none (`close`: the connection must close,
+    /// else it is now idle).
+    call* next_call(connection* conn, bool& close);
+    /// A call handed to a connection that could not use it comes back unsent.
+    void requeue(call* c);
+    /// A new connection finished opening (established or failed): the next may start.
+    void connection_opened();
+    void connection_closed(connection* conn) noexcept;
+    /// Forgets a connection that goes without running anything more (its executor dropped it).
+    void forget(connection* conn) noexcept;
+    /// An idle connection leaves the idle list (it closes).
+    void remove_idle(connection* conn) noexcept;
+
+    // --- shutdown ---
+    /// Every caller's `done` runs once the shard has stopped (concurrent shutdowns all complete).
+    void begin_shutdown(steady::time_point grace_deadline, std::function<void()> done);
+    void hard_stop();
+    bool shutting_down() const noexcept { return shutting_down_; }
+
+    // --- shared by the shard's connections: the DNS cache and the TLS session ---
+    std::vector<boost::asio::ip::tcp::endpoint> cached_endpoints(steady::time_point now) const;
+    void cache_endpoints(std::vector<boost::asio::ip::tcp::endpoint> eps, steady::time_point now);
+    SSL_SESSION* tls_session() const noexcept { return tls_session_; }
+    void store_tls_session(SSL_SESSION* s);  ///< takes ownership
+
+private:
+    /// Carries out a call's action. `before`: its phase before the input that gave `a`.
+    void apply(call* c, call_phase before, const call_action& a);
+    /// The one path from the queue to the wire: hands queued calls to idle connections, or
+    /// to new ones while the caps allow. Re-entered (a connection failing at once), it only
+    /// asks the running loop to go round again.
+    void dispatch();
+    void dispatch_loop();
+    /// The next queued call that may be sent now; calls whose deadline passed in the queue
+    /// complete with `timeout` on the way. nullptr when none (or pacing says wait).
+    call* pop_ready(steady::time_point now);
+    void open_connection(call* c);
+    /// Pacing: may one more request go to the wire now? If not, a timer calls dispatch().
+    bool take_token(steady::time_point now);
+    void arm_timer();
+    void on_timer();
+    /// Completes the call and drops the shard's reference.
+    void finish(call* c, errc e, std::string_view why = {}, session s = {});
+    template <class Run>
+    void post_completion(boost::asio::any_completion_executor work, Run run);
+    /// The answer of a call: the session decoded (200/201), the error body read when someone
+    /// will look at it or the decision needs it. Fills `o` and `s`.
+    void read_answer(call* c, const http_response& resp, attempt_outcome& o, std::string& api_code, session& s);
+    /// What an attempt's end leaves behind: diagnostics, observer, log, metrics.
+    void record_attempt(call* c, const attempt_report& r, const attempt_outcome& o, const call_action& a);
+    void stop_everything();
+    void check_shutdown_done();
+    /// Observer events (callers check `observer_` first: one branch when there is none).
+    void attempt_started(call* c, bool reused);
+    void attempt_ended(call* c, const attempt_report* r, unsigned status, errc error, bool retried,
+                       retry_reason reason, milliseconds backoff, std::string_view request_id);
+
+    client_impl& owner_;
+    boost::asio::any_io_executor ex_;
+    boost::asio::any_io_executor handler_ex_;
+    boost::asio::any_completion_executor completion_ex_;
+    std::shared_ptr<call_pool> pool_;
+    std::size_t max_connections_;
+    std::size_t queue_limit_;
+    std::size_t max_opening_;  ///< max_opening_connections, this shard's share
+    call_list queue_;
+    call_list backoff_;
+    call_timers timers_;
+    boost::asio::steady_timer timer_;
+    steady::time_point timer_at_ = steady::time_point::max();  ///< max: not armed
+    std::vector<connection*> idle_;
+    std::vector<connection*> all_;
+    std::size_t opening_ = 0;          ///< connections being opened (client_params.hpp says why capped)
+    std::size_t active_requests_ = 0;  ///< accepted here, not completed
+    std::size_t active_retries_ = 0;
+    bool dispatching_ = false;
+    bool dispatch_again_ = false;
+    std::vector<boost::asio::ip::tcp::endpoint> dns_;
+    steady::time_point dns_expiry_{};
+    SSL_SESSION* tls_session_ = nullptr;
+    bool shutting_down_ = false;
+    bool stopped_ = false;
+    std::vector<std::function<void()>> shutdown_done_;
+    boost::asio::steady_timer shutdown_timer_;
+    bool shutdown_armed_ = false;
+    token_bucket pacing_;
+    boost::asio::steady_timer pacing_timer_;
+    bool pacing_armed_ = false;
+    shard_metrics metrics_;
+    client_observer* observer_ = nullptr;  ///< client_params::observer, kept alive by the params
+};
+
+}  // namespace catalyst::detail
+
+#endif

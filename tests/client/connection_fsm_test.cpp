@@ -1,0 +1,421 @@
+// The connection state machine without sockets: the test plays the driver, feeding I/O
+// results, answer bytes and times, and reads the actions. Covers opening (every failure),
+// one exchange, the bytes left after an answer, the checks before a reuse, every deadline,
+// aborts at every I/O step, and the idle phase.
+#include "client/connection_fsm.hpp"
+
+#include <boost/asio/error.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+
+using namespace catalyst;
+using namespace catalyst::detail;
+using namespace std::chrono_literals;
+namespace net = boost::asio;
+using boost::system::error_code;
+using time_point = std::chrono::steady_clock::time_point;
+using act = connection_fsm::act;
+using state = connection_fsm::state;
+
+namespace {
+
+const time_point t0 = time_point{} + 1000s;
+
+std::string answer(unsigned status = 201, std::string_view token = "ps_one", std::string_view extra_headers = {}) {
+    const std::string body = std::string("{\"session_token\":\"") + std::string(token) +
+                             "\",\"status\":\"PENDING\",\"payment_url\":\"https://pay.example.test/x\"}";
+    return "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: application/json\r\n" + std::string(extra_headers) +
+           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+struct connection_fsm_test : ::testing::Test {
+    client_params p;
+    origin o;
+    std::unique_ptr<connection_fsm> fsm;
+    call_facts call;
+
+    void SetUp() override {
+        o.host = "api.example.test";
+        o.host_header = "api.example.test";
+        o.path = "/api/v1/payment-sessions/";
+        p.connect_timeout = 1s;
+        p.tls_handshake_timeout = 1s;
+        p.attempt_timeout = 2s;
+        p.idle_timeout = 30s;
+        call.deadline = t0 + 10s;
+        call.key_makes_retry_safe = true;
+        fsm = std::make_unique<connection_fsm>(p, o);
+    }
+
+    // Feeds `bytes` as one read: copies them into the state machine's buffer.
+    connection_fsm::action read(std::string_view bytes, time_point now = t0, bool tls_pending = false) {
+        EXPECT_GE(fsm->read_room(), bytes.size());
+        std::memcpy(fsm->read_buffer(), bytes.data(), bytes.size());
+        return fsm->on_read({}, bytes.size(), tls_pending, now);
+    }
+
+    // Opens (one address known) up to the write of the first request.
+    void open() {
+        ASSERT_EQ(fsm->start(call, 1, t0).what, act::connect);
+        ASSERT_EQ(fsm->on_connected({}, "127.0.0.1", t0).what, act::handshake);
+        ASSERT_EQ(fsm->on_handshake({}, false, {}, t0).what, act::write);
+    }
+
+    // One whole exchange on an open connection, up to the report.
+    void exchange(time_point now = t0) {
+        const auto r = fsm->on_written({}, 100, now);
+        ASSERT_EQ(r.what, act::read);
+        ASSERT_TRUE(r.wait_first);
+        ASSERT_EQ(read(answer(), now).what, act::report);
+        ASSERT_EQ(fsm->report().result, attempt_result::response);
+    }
+};
+
+// --- opening -----------------------------------------------------------------------------------
+
+TEST_F(connection_fsm_test, opens_and_sends) {
+    open();
+    EXPECT_EQ(fsm->current(), state::writing);
+    EXPECT_EQ(fsm->deadline(), t0 + 2s);  // the attempt timeout
+    EXPECT_FALSE(fsm->reused());
+    exchange();
+    EXPECT_EQ(fsm->report().response->status, 201u);
+    EXPECT_EQ(fsm->on_reported(t0).what, act::take_next);
+}
+
+TEST_F(connection_fsm_test, resolves_first_when_no_address_is_known) {
+    ASSERT_EQ(fsm->start(call, 0, t0).what, act::resolve);
+    EXPECT_EQ(fsm->deadline(), t0 + 1s);
+    const auto a = fsm->on_resolved({}, 2, t0);
+    EXPECT_EQ(a.what, act::connect);
+    EXPECT_EQ(a.endpoint, 0u);
+}
+
+TEST_F(connection_fsm_test, a_failed_lookup_is_a_connect_failure) {
+    fsm->start(call, 0, t0);
+    ASSERT_EQ(fsm->on_resolved(net::error::host_not_found, 0, t0).what, act::report);
+    EXPECT_EQ(fsm->report().result, attempt_result::connect_failed);
+    EXPECT_NE(fsm->report().error.find("DNS lookup of api.example.test failed"), std::string::npos);
+    EXPECT_EQ(fsm->on_reported(t0).what, act::close);
+}
+
+TEST_F(connection_fsm_test, tries_each_address_then_fails) {
+    ASSERT_EQ(fsm->start(call, 2, t0).what, act::connect);
+    const auto b = fsm->on_connected(net::error::connection_refused, "10.0.0.1", t0);
+    ASSERT_EQ(b.what, act::connect);
+    EXPECT_EQ(b.endpoint, 1u);
+    ASSERT_EQ(fsm->on_connected(net::error::connection_refused, "10.0.0.2", t0).what, act::report);
+    EXPECT_EQ(fsm->report().result, attempt_result::connect_failed);
+    EXPECT_NE(fsm->report().error.find("10.0.0.2"), std::string::npos);
+    EXPECT_EQ(fsm->on_reported(t0).what, act::close);
+}
+
+TEST_F(connection_fsm_test, nothing_starts_after_the_calls_deadline) {
+    call.deadline = t0;
+    ASSERT_EQ(fsm->start(call, 1, t0).what, act::report);
+    EXPECT_EQ(fsm->report().result, attempt_result::overall_timeout);
+}
+
+TEST_F(connection_fsm_test, a_connect_timeout_tries_the_next_address) {
+    ASSERT_EQ(fsm->start(call, 2, t0).what, act::connect);
+    ASSERT_EQ(fsm->on_watchdog(t0 + 500ms).what, act::none);  // early: nothing
+    ASSERT_EQ(fsm->on_watchdog(t0 + 1s).what, act::cancel_io);
+    const auto a = fsm->on_connected(net::error::operation_aborted, "10.0.0.1", t0 + 1s);
+    EXPECT_EQ(a.what, act::connect);
+    EXPECT_FALSE(fsm->interrupted());  // a new step
+    EXPECT_EQ(fsm->deadline(), t0 + 2s);
+}
+
+TEST_F(connection_fsm_test, a_certificate_refusal_is_final_a_transport_failure_is_not) {
+    fsm->start(call, 1, t0);
+    fsm->on_connected({}, "127.0.0.1", t0);
+    ASSERT_EQ(fsm->on_handshake(net::error::connection_reset, true, "certificate verification failed: x", t0).what,
+              act::report);
+    EXPECT_EQ(fsm->report().result, attempt_result::tls_rejected);
+    EXPECT_EQ(fsm->report().error, "certificate verification failed: x");
+
+    fsm = std::make_unique<connection_fsm>(p, o);
+    fsm->start(call, 1, t0);
+    fsm->on_connected({}, "127.0.0.1", t0);
+    fsm->on_handshake(net::error::connection_reset, false, {}, t0);
+    EXPECT_EQ(fsm->report().result, attempt_result::tls_handshake_failed);
+}
+
+TEST_F(connection_fsm_test, an_abort_during_the_handshake_reports_cancelled) {
+    fsm->start(call, 1, t0);
+    fsm->on_connected({}, "127.0.0.1", t0);
+    ASSERT_EQ(fsm->abort(errc::cancelled).what, act::cancel_io);
+    EXPECT_EQ(fsm->abort(errc::cancelled).what, act::none);  // once
+    // Even a handshake that completed meanwhile: the exchange does not start.
+    ASSERT_EQ(fsm->on_handshake({}, false, {}, t0).what, act::report);
+    EXPECT_EQ(fsm->report().result, attempt_result::cancelled);
+    EXPECT_EQ(fsm->on_reported(t0).what, act::close);
+}
+
+// --- the answer and the bytes after it -----------------------------------------------------------
+
+TEST_F(connection_fsm_test, an_answer_in_pieces_is_read_to_its_end) {
+    open();
+    fsm->on_written({}, 100, t0);
+    const std::string all = answer();
+    const auto a = read(all.substr(0, 20));
+    EXPECT_EQ(a.what, act::read);
+    EXPECT_FALSE(a.wait_first);
+    EXPECT_EQ(read(all.substr(20)).what, act::report);
+    EXPECT_EQ(fsm->report().response->body.find("ps_one") != std::string_view::npos, true);
+    EXPECT_EQ(fsm->report().bytes_received, all.size());
+}
+
+// An unsolicited extra answer in the same read: the first answer stands, the connection is
+// never reused (the extra would be read as the next call's answer).
+TEST_F(connection_fsm_test, bytes_after_the_answer_close_the_connection) {
+    open();
+    fsm->on_written({}, 100, t0);
+    ASSERT_EQ(read(answer(201, "ps_mine") + answer(201, "ps_unsolicited")).what, act::report);
+    EXPECT_NE(fsm->report().response->body.find("ps_mine"), std::string_view::npos);
+    EXPECT_TRUE(fsm->saw_unsolicited());
+    EXPECT_TRUE(fsm->facts().broken);
+    EXPECT_EQ(fsm->on_reported(t0).what, act::close);
+}
+
+// The same when the extra bytes are still inside the TLS layer (a second record read ahead).
+TEST_F(connection_fsm_test, bytes_held_by_the_tls_layer_close_the_connection) {
+    open();
+    fsm->on_written({}, 100, t0);
+    ASSERT_EQ(read(answer(), t0, /*tls_pending=*/true).what, act::report);
+    EXPECT_EQ(fsm->report().result, attempt_result::response);
+    EXPECT_TRUE(fsm->saw_unsolicited());
+    EXPECT_EQ(fsm->on_reported(t0).what, act::close);
+}
+
+// Whatever the server wrote while the connection was idle is looked at before a request is
+// written: the call goes back unsent.
+TEST_F(connection_fsm_test, a_peer_that_spoke_while_idle_gets_no_request) {
+    open();
+    exchange();
+    ASSERT_EQ(fsm->on_reported(t0).what, act::take_next);
+    ASSERT_EQ(fsm->go_idle(t0).what, act::idle);
+    ASSERT_EQ(fsm->assign(call, t0 + 5ms).what, act::check_peer);
+    EXPECT_EQ(fsm->on_peer_checked(true, t0 + 5ms).what, act::give_back);
+    EXPECT_EQ(fsm->current(), state::closed);
+    EXPECT_FALSE(fsm->has_call());
+}
+
+TEST_F(connection_fsm_test, a_quiet_peer_gets_the_next_request) {
+    open();
+    exchange();
+    fsm->on_reported(t0);
+    ASSERT_EQ(fsm->assign(call, t0).what, act::check_peer);  // handed at once: checked too
+    const auto a = fsm->on_peer_checked(false, t0);
+    EXPECT_EQ(a.what, act::write);
+    EXPECT_TRUE(fsm->reused());
+}
+
+TEST_F(connection_fsm_test, a_malformed_answer_breaks_the_connection) {
+    open();
+    fsm->on_written({}, 100, t0);
+    ASSERT_EQ(read("HTTP/1.1 201 Created\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nabcdef").what, act::report);
+    EXPECT_EQ(fsm->report().result, attempt_result::protocol_error);
+    EXPECT_EQ(fsm->on_reported(t0).what, act::close);
+}
+
+TEST_F(connection_fsm_test, an_answer_larger_than_the_limit_is_a_protocol_error) {
+    p.max_response_body = 16;
+    fsm = std::make_unique<connection_fsm>(p, o);
+    open();
+    fsm->on_written({}, 100, t0);
+    std::string head = "HTTP/1.1 201 Created\r\nContent-Length: 100000\r\n\r\n";
+    auto a = read(head);
+    // The parser refuses the announced length, or the buffer fills: either way an error.
+    while (a.what == act::read) a = read(std::string(std::min<std::size_t>(fsm->read_room(), 4096), 'x'));
+    ASSERT_EQ(a.what, act::report);
+    EXPECT_EQ(fsm->report().result, attempt_result::protocol_error);
+}
+
+TEST_F(connection_fsm_test, the_servers_close_ends_the_connection_after_the_answer) {
+    open();
+    fsm->on_written({}, 100, t0);
+    read(answer(201, "ps_x", "Connection: close\r\n"));
+    EXPECT_EQ(fsm->on_reported(t0).what, act::close);
+}
+
+// --- failures after sending ---------------------------------------------------------------
+
+TEST_F(connection_fsm_test, eof_before_any_byte_on_a_reused_connection_is_stale_only_with_a_key) {
+    for (bool key : {true, false}) {
+        fsm = std::make_unique<connection_fsm>(p, o);
+        call.key_makes_retry_safe = key;
+        open();
+        exchange();
+        fsm->on_reported(t0);
+        fsm->assign(call, t0);
+        fsm->on_peer_checked(false, t0);
+        fsm->on_written({}, 100, t0);
+        ASSERT_EQ(fsm->on_read(net::error::eof, 0, false, t0).what, act::report);
+        EXPECT_EQ(fsm->report().result, key ? attempt_result::stale_connection : attempt_result::ambiguous) << key;
+        EXPECT_EQ(fsm->on_reported(t0).what, act::close);
+    }
+}
+
+TEST_F(connection_fsm_test, eof_in_the_middle_of_the_answer_is_an_answer_cut_short) {
+    open();
+    fsm->on_written({}, 100, t0);
+    read(answer().substr(0, 30));
+    ASSERT_EQ(fsm->on_read(net::error::eof, 0, false, t0).what, act::report);
+    EXPECT_EQ(fsm->report().result, attempt_result::answer_cut_short);
+}
+
+TEST_F(connection_fsm_test, the_attempt_deadline_interrupts_the_read) {
+    open();
+    fsm->on_written({}, 100, t0);
+    EXPECT_EQ(fsm->on_watchdog(t0 + 1s).what, act::none);
+    ASSERT_EQ(fsm->on_watchdog(t0 + 2s).what, act::cancel_io);
+    EXPECT_TRUE(fsm->interrupted());
+    EXPECT_EQ(fsm->on_watchdog(t0 + 3s).what, act::none);  // once
+    ASSERT_EQ(fsm->on_read(net::error::operation_aborted, 0, false, t0 + 2s).what, act::report);
+    EXPECT_EQ(fsm->report().result, attempt_result::attempt_timeout);
+    EXPECT_EQ(fsm->on_reported(t0 + 2s).what, act::close);
+}
+
+// The watchdog fired while the last read's completion was already queued: the bytes are
+// taken, but no further read starts.
+TEST_F(connection_fsm_test, no_read_starts_after_the_deadline_even_without_the_watchdog) {
+    open();
+    fsm->on_written({}, 100, t0);
+    ASSERT_EQ(read(answer().substr(0, 30), t0 + 2s).what, act::report);
+    EXPECT_EQ(fsm->report().result, attempt_result::attempt_timeout);
+}
+
+TEST_F(connection_fsm_test, the_overall_deadline_caps_every_step) {
+    call.deadline = t0 + 500ms;
+    open();
+    EXPECT_EQ(fsm->deadline(), t0 + 500ms);
+}
+
+TEST_F(connection_fsm_test, an_abort_while_reading_reports_cancelled) {
+    open();
+    fsm->on_written({}, 100, t0);
+    ASSERT_EQ(fsm->abort(errc::cancelled).what, act::cancel_io);
+    ASSERT_EQ(fsm->on_read(net::error::operation_aborted, 0, false, t0).what, act::report);
+    EXPECT_EQ(fsm->report().result, attempt_result::cancelled);
+    EXPECT_EQ(fsm->on_reported(t0).what, act::close);
+}
+
+TEST_F(connection_fsm_test, an_answer_complete_before_the_abort_stands_but_the_connection_goes) {
+    open();
+    fsm->on_written({}, 100, t0);
+    fsm->abort(errc::cancelled);
+    ASSERT_EQ(read(answer()).what, act::report);
+    EXPECT_EQ(fsm->report().result, attempt_result::response);
+    EXPECT_EQ(fsm->on_reported(t0).what, act::close);
+}
+
+TEST_F(connection_fsm_test, an_abort_while_writing_reports_the_write) {
+    open();
+    ASSERT_EQ(fsm->abort(errc::shutting_down).what, act::cancel_io);
+    ASSERT_EQ(fsm->on_written(net::error::operation_aborted, 10, t0).what, act::report);
+    EXPECT_EQ(fsm->report().result, attempt_result::cancelled);
+    EXPECT_EQ(fsm->report().bytes_sent, 10u);
+}
+
+TEST_F(connection_fsm_test, a_write_the_call_refuses_keeps_the_connection) {
+    open();
+    ASSERT_EQ(fsm->on_write_refused(t0).what, act::report);
+    EXPECT_EQ(fsm->report().result, attempt_result::cancelled);
+    EXPECT_EQ(fsm->on_reported(t0).what, act::take_next);  // nothing touched the stream
+}
+
+TEST_F(connection_fsm_test, a_reused_connection_past_the_calls_deadline_sends_nothing_and_stays) {
+    open();
+    exchange();
+    fsm->on_reported(t0);
+    call.deadline = t0;
+    fsm->assign(call, t0);
+    ASSERT_EQ(fsm->on_peer_checked(false, t0).what, act::report);
+    EXPECT_EQ(fsm->report().result, attempt_result::overall_timeout);
+    EXPECT_EQ(fsm->on_reported(t0).what, act::take_next);
+}
+
+// --- idle ------------------------------------------------------------------------------------------
+
+TEST_F(connection_fsm_test, idle_watches_the_socket_after_a_short_spell_and_closes_at_the_idle_timeout) {
+    open();
+    exchange(t0);
+    fsm->on_reported(t0);
+    auto a = fsm->go_idle(t0);
+    ASSERT_EQ(a.what, act::idle);
+    EXPECT_FALSE(a.watch);
+    EXPECT_EQ(a.until, t0 + idle_watch_delay);
+    a = fsm->on_wake(t0 + idle_watch_delay);
+    ASSERT_EQ(a.what, act::idle);
+    EXPECT_TRUE(a.watch);
+    EXPECT_EQ(a.until, t0 + 30s);
+    // A session ticket: still usable, watched again.
+    a = fsm->on_peer(false, t0 + 1s);
+    EXPECT_EQ(a.what, act::idle);
+    EXPECT_TRUE(a.watch);
+    EXPECT_EQ(fsm->on_wake(t0 + 30s).what, act::close);
+}
+
+TEST_F(connection_fsm_test, a_peer_closing_an_idle_connection_closes_it) {
+    open();
+    exchange();
+    fsm->on_reported(t0);
+    fsm->go_idle(t0);
+    fsm->on_wake(t0 + idle_watch_delay);
+    EXPECT_EQ(fsm->on_peer(true, t0 + 1s).what, act::close);
+}
+
+TEST_F(connection_fsm_test, the_servers_keep_alive_limit_bounds_the_idle_time) {
+    open();
+    fsm->on_written({}, 100, t0);
+    read(answer(201, "ps_x", "Keep-Alive: timeout=2\r\n"));
+    fsm->on_reported(t0);
+    fsm->go_idle(t0);
+    const auto a = fsm->on_wake(t0 + idle_watch_delay);
+    EXPECT_EQ(a.until, t0 + 1s);  // 2 s less the margin
+    EXPECT_EQ(fsm->on_wake(t0 + 1s).what, act::close);
+}
+
+TEST_F(connection_fsm_test, a_connection_too_old_gives_the_call_back) {
+    p.max_connection_age = 1s;
+    fsm = std::make_unique<connection_fsm>(p, o);
+    open();
+    exchange();
+    fsm->on_reported(t0);
+    fsm->go_idle(t0);
+    EXPECT_EQ(fsm->assign(call, t0 + 1s).what, act::give_back);
+}
+
+TEST_F(connection_fsm_test, a_close_request_waits_for_the_exchange) {
+    open();
+    EXPECT_EQ(fsm->close_requested().what, act::none);
+    exchange();
+    EXPECT_EQ(fsm->on_reported(t0).what, act::close);
+}
+
+TEST_F(connection_fsm_test, a_close_request_closes_an_idle_connection_at_once) {
+    open();
+    exchange();
+    fsm->on_reported(t0);
+    fsm->go_idle(t0);
+    EXPECT_EQ(fsm->close_requested().what, act::close);
+    // A connection asked to close takes no call.
+    EXPECT_EQ(fsm->assign(call, t0).what, act::none);
+    EXPECT_EQ(fsm->close_requested().what, act::none);
+}
+
+TEST_F(connection_fsm_test, stale_inputs_are_ignored) {
+    open();
+    EXPECT_EQ(fsm->on_resolved({}, 1, t0).what, act::none);
+    EXPECT_EQ(fsm->on_connected({}, "x", t0).what, act::none);
+    EXPECT_EQ(fsm->on_read({}, 0, false, t0).what, act::none);
+    EXPECT_EQ(fsm->on_wake(t0).what, act::none);
+    EXPECT_EQ(fsm->on_peer(true, t0).what, act::none);
+    EXPECT_EQ(fsm->current(), state::writing);
+}
+
+}  // namespace
