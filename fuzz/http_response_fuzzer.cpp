@@ -39,7 +39,7 @@ void classify(const http_response& r) {
     for (unsigned attempts = 1; attempts <= p.max_attempts; ++attempts) {
         retry_state st;
         st.attempts = attempts;
-        st.has_idempotency_key = attempts % 2 == 0;
+        st.key_makes_retry_safe = attempts % 2 == 0;
         st.remaining = std::chrono::milliseconds(10'000);
         auto d = decide(o, st, p, 0.5);
         FUZZ_CHECK(d.wait.count() >= 0);

@@ -1,6 +1,7 @@
-// The sandbox's request handling without sockets (sandbox_detail::service, the part the Beast
-// driver hands every parsed request to): routing, authentication, idempotency, decoding and
-// validation of the body, the duplicate-lead rules, and the admin endpoints.
+// The sandbox's request handling without sockets (sandbox_detail::service, the part the server
+// (server.cpp) hands every parsed request to): routing, authentication, idempotency, decoding and
+// validation of the body, the duplicate-lead rules, and the admin endpoints (the global rate
+// limit's schedule included).
 //
 // Input: byte 0 = flags (method, which Authorization, which headers are present, admin or
 // API); then up to four parts separated by NUL bytes: target, Authorization or
@@ -131,8 +132,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (admin) {
         svc->handle_admin(r, out);
         check_answer(out, key_elsewhere);
-        // PUT /sandbox/faults changes the shared faults: put them back.
+        // PUT /sandbox/faults changes the shared faults, POST /sandbox/rate-limit-schedule the
+        // global limit (which would make a replay below a 429): put them back.
         if (r.method == http_method::put) svc->set_faults(fault_params{});
+        if (r.method == http_method::post) {
+            api_request off;
+            off.method = http_method::post;
+            off.target = "/sandbox/rate-limit-schedule";
+            off.body = "off";
+            api_response ignored;
+            svc->handle_admin(off, ignored);
+            FUZZ_CHECK(ignored.status == 200 && ignored.body == "null");
+        }
         return 0;
     }
     svc->handle_api(r, out);

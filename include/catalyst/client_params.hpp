@@ -80,10 +80,58 @@ struct tls_params {
         "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 };
 
-/// Client pacing: a token bucket in front of the wire. 0 = off.
+/// How the client chooses its send rate to the API (docs/client.md, "Rate").
+enum class rate_mode {
+    /// A token bucket at `rate_params::rate_per_second` (0 = no limit): for a known limit.
+    fixed,
+    /// The client finds the API's unknown limit from its 429 and 503 answers and rides it
+    /// (docs/client.md, "Adaptive rate").
+    adaptive,
+};
+
+/// The client's send rate, per origin.
+///
+/// The default is `fixed` with no limit: a library inside a checkout backend must not slow
+/// itself down on a guess. It still honours 429 and `Retry-After` call by call (see
+/// `retry_params`). Turn `adaptive` on for bulk work against an API whose limit is unknown
+/// (catalyst-batch `--rate auto` does): the client then slows down on the first 429s,
+/// pauses every call on a `Retry-After`, and finds the limit within seconds.
+struct rate_params {
+    rate_mode mode = rate_mode::fixed;
+
+    /// fixed: requests per second at most, spread over the client's threads; 0 = no limit.
+    double rate_per_second = 0;
+    /// fixed: the bucket's size (requests that may leave at once after a quiet spell);
+    /// 0 = max(1, rate/10).
+    unsigned burst = 0;
+
+    /// adaptive: the rate to start from (requests/s). Slow start doubles it at most every
+    /// 100 ms (and every round trip) until the API first throttles.
+    double initial_rate = 10;
+    /// adaptive: the rate never goes below this (a dead API is probed at this pace).
+    double min_rate = 0.5;
+    /// adaptive: the rate never goes above this; 0 = no bound.
+    double max_rate = 0;
+    /// adaptive: a `Retry-After` pauses the whole origin (every call of this client) until
+    /// then, plus up to 10 % (at least 100 ms) of jitter. A longer value is cut to this and
+    /// counted (`rate_decision_event::retry_after_capped`).
+    milliseconds max_pause{30'000};
+    /// adaptive: client-side throttling (Google SRE book, "Handling Overload"): when the API
+    /// turned away most requests over `local_throttling_window`, the client refuses calls
+    /// itself, with probability max(0, (requests - 2 accepts) / (requests + 1)) (at most 0.9,
+    /// so that it notices when the API is back), without sending them. It only bites when
+    /// the API rejects nearly everything for long.
+    bool local_throttling = true;
+    /// adaptive: the window of client-side throttling. 30 s, not the book's 2 minutes: the
+    /// window is also how long the client remembers a dead API after it came back.
+    milliseconds local_throttling_window{30'000};
+};
+
+/// Filled by the client from `rate` when it is built, for the connection core, which paces
+/// from it; any value set here is overwritten. Configure `rate` instead.
 struct pacing_params {
     double rate_per_second = 0;
-    unsigned burst = 0;  ///< bucket size; 0 = max(1, rate/10)
+    unsigned burst = 0;
 };
 
 /// Everything a client is configured with. Defaults are documented per field; "0 means off"
@@ -111,6 +159,9 @@ struct client_params {
     std::size_t max_response_body = 64 * 1024;  ///< a larger body is a protocol_error
     retry_params retry;
     idempotency_policy idempotency = idempotency_policy::automatic;
+    /// The send rate: fixed (the default, no limit) or adaptive. See `rate_params`.
+    rate_params rate;
+    /// Not a setting: the client fills it from `rate` (see `pacing_params`).
     pacing_params pacing;
     tls_params tls;
     /// 0: the client runs on the executor it was given. N > 0: the client owns N threads
@@ -139,14 +190,19 @@ struct client_params {
 /// read such a name as empty, and check no host at all); a tls.server_name that is neither an
 /// IP address nor such a host name; max_connections, max_response_body or retry.max_attempts
 /// of 0; connect, TLS handshake or attempt timeouts <= 0; negative durations; max_backoff
-/// below base_backoff; a negative or non-finite budget_ratio or pacing rate; threads > 1024;
-/// CR, LF or other control characters in api_key or user_agent (header injection; a TAB is
-/// allowed in user_agent, as in any header value, and refused in api_key, like a space).
+/// below base_backoff; a negative or non-finite budget_ratio; threads > 1024; CR, LF or other
+/// control characters in api_key or user_agent (header injection; a TAB is allowed in
+/// user_agent, as in any header value, and refused in api_key, like a space).
 /// An empty or unknown `tls.tls13_ciphersuites` name, a `tls.tls12_ciphers` that selects no
 /// suite, enables suites without authentication or encryption, or lowers the security level
 /// (see `tls_params`; named in the error: "tls.tls13_ciphersuites: unknown TLS 1.3 cipher
 /// suite ...").
-/// `insecure_skip_verify` together with CA settings is allowed. Thread-safe (pure).
+/// `insecure_skip_verify` together with CA settings is allowed.
+/// `rate`: an unknown mode; a negative or non-finite rate_per_second; in adaptive mode, an
+/// initial_rate or min_rate that is not a finite number > 0, a max_rate that is negative or
+/// non-finite, min_rate above initial_rate or initial_rate above a max_rate set, a negative
+/// max_pause_ms, a local_throttling_window_ms <= 0 with local_throttling on (each named:
+/// "rate.min_rate: ..."). Thread-safe (pure).
 CATALYST_DECL void check(const client_params& p);
 
 /// The key masked: "rk_****" plus its last 4 characters when it has more than 12; "" stays "".
@@ -156,6 +212,7 @@ CATALYST_DECL std::string redact_api_key(std::string_view key);
 CATALYST_DECL std::ostream& operator<<(std::ostream& os, const client_params& p);
 
 CATALYST_DECL std::string_view to_string(idempotency_policy p) noexcept;
+CATALYST_DECL std::string_view to_string(rate_mode m) noexcept;
 
 }  // namespace catalyst
 

@@ -22,7 +22,7 @@ private:
     std::string key_;
 };
 
-/// Reads a JSON object onto `p` (keys as in client_params, nested "retry", "tls", "pacing";
+/// Reads a JSON object onto `p` (keys as in client_params, nested "retry", "tls", "rate";
 /// durations in milliseconds with an "_ms" suffix: "connect_timeout_ms"). Unknown keys and
 /// wrong types are refused with `config_error` naming the key path ("retry.max_attempts");
 /// malformed JSON with the key "config". A refused document leaves `p` unchanged.
@@ -36,7 +36,10 @@ CATALYST_DECL void apply_file(client_params& p, const std::string& path);
 /// CATALYST_QUEUE_LIMIT, CATALYST_CONNECT_TIMEOUT_MS, CATALYST_TLS_HANDSHAKE_TIMEOUT_MS,
 /// CATALYST_ATTEMPT_TIMEOUT_MS, CATALYST_OVERALL_TIMEOUT_MS, CATALYST_IDLE_TIMEOUT_MS,
 /// CATALYST_MAX_ATTEMPTS, CATALYST_BASE_BACKOFF_MS, CATALYST_MAX_BACKOFF_MS,
-/// CATALYST_IDEMPOTENCY (automatic|caller_keys_only|disabled), CATALYST_RATE_PER_SECOND,
+/// CATALYST_IDEMPOTENCY (automatic|caller_keys_only|disabled), CATALYST_RATE_MODE
+/// (fixed|adaptive), CATALYST_RATE_PER_SECOND, CATALYST_RATE_BURST, CATALYST_RATE_INITIAL,
+/// CATALYST_RATE_MIN, CATALYST_RATE_MAX, CATALYST_RATE_MAX_PAUSE_MS,
+/// CATALYST_RATE_LOCAL_THROTTLING, CATALYST_RATE_LOCAL_THROTTLING_WINDOW_MS,
 /// CATALYST_CA_FILE, CATALYST_CA_DIR, CATALYST_TLS_SERVER_NAME, CATALYST_TLS_INSECURE_SKIP_VERIFY,
 /// CATALYST_TLS13_CIPHERSUITES, CATALYST_TLS12_CIPHERS, CATALYST_THREADS. `getenv` is injectable for tests (empty: the process environment).
 /// An empty variable counts as unset. Booleans: 1/0/true/false/yes/no/on/off. A malformed

@@ -41,6 +41,16 @@ struct CATALYST_DECL metrics_snapshot {
     std::uint64_t queued = 0;         ///< gauge: calls waiting for a connection (queue depth)
     std::uint64_t backing_off = 0;    ///< gauge: calls waiting before their next attempt
 
+    /// gauge: requests/s the client allows itself now (`rate_params`): in adaptive mode the
+    /// controller's current rate, in fixed mode `rate_per_second`; 0 = no limit.
+    double rate_allowed = 0;
+    /// gauge: seconds left of a `Retry-After` pause of the origin (adaptive mode), 0 = none.
+    double rate_pause_seconds = 0;
+    /// Times a call found no send slot and waited (the rate or a `Retry-After` pause held it).
+    std::uint64_t rate_waits = 0;
+    /// Calls the adaptive mode's client-side throttling refused without sending them.
+    std::uint64_t rate_local_rejects = 0;
+
     /// Failures by code: `failures_by_errc[static_cast<int>(errc::timeout)]`.
     std::array<std::uint64_t, metrics_errc_slots> failures_by_errc{};
     /// Retries by reason: `retries_by_reason[static_cast<int>(retry_reason::rate_limited)]`.
@@ -61,7 +71,10 @@ struct CATALYST_DECL metrics_snapshot {
     /// `catalyst_client_requests_total`, `catalyst_client_failures_total{code="timeout"}`,
     /// `catalyst_client_retries_total{reason="rate_limited"}`, connection and TLS counters,
     /// the gauges `catalyst_client_in_flight`, `catalyst_client_open_connections`,
-    /// `catalyst_client_queue_depth` and `catalyst_client_backing_off`, and the histogram
+    /// `catalyst_client_queue_depth` and `catalyst_client_backing_off`, the rate's gauges
+    /// `catalyst_client_rate_allowed` (requests/s) and `catalyst_client_rate_pause_seconds`
+    /// and counters `catalyst_client_rate_waits_total` and
+    /// `catalyst_client_rate_local_rejects_total`, and the histogram
     /// `catalyst_client_request_duration_seconds` (`_bucket{le=...}`, `_sum`, `_count`).
     /// `labels` come first on every sample, values escaped (\\, \", \n); a label whose name
     /// is not a valid Prometheus label name is left out. Clean for `promtool check metrics`.

@@ -63,6 +63,30 @@ struct attempt_end_event {
     std::string_view context;     ///< `request_options::observer_context`
 };
 
+/// What the adaptive rate controller decided (`rate_params`, mode adaptive; docs/client.md,
+/// "Adaptive rate").
+enum class rate_decision {
+    increase,          ///< slow start doubled the rate (an answer came back at the current rate)
+    decrease,          ///< a throttle (429, 503) cut the rate: to 0.7 x the measured send rate
+    throttle_ignored,  ///< a throttle of a call sent before the last cut: no second cut (it may still pause)
+    local_reject,      ///< client-side throttling refused a call without sending it
+};
+CATALYST_DECL std::string_view to_string(rate_decision d) noexcept;
+
+/// One decision of the adaptive rate controller of an origin.
+struct rate_decision_event {
+    rate_decision decision = rate_decision::increase;
+    double rate_before = 0;    ///< requests/s allowed before the decision
+    double rate_after = 0;     ///< and after it
+    double measured_rate = 0;  ///< requests/s actually sent (smoothed over 0.5 s buckets)
+    /// A `Retry-After` on this throttle paused every call of the origin for this long from now
+    /// (jitter included); 0 when it set no pause or a pause already ran longer.
+    std::chrono::milliseconds pause{0};
+    bool retry_after_capped = false;  ///< the `Retry-After` was above `rate_params::max_pause`
+    double reject_probability = 0;    ///< local_reject: the probability it was drawn with
+    std::size_t concurrency_cap = 0;  ///< calls on the wire allowed after the decision
+};
+
 /// Hooks called on each attempt's start and end, set in `client_params::observer`.
 ///
 /// Every attempt that starts also ends, once, after its start, on the same thread, before the
@@ -77,6 +101,11 @@ public:
     virtual ~client_observer() = default;
     virtual void on_attempt_start(const attempt_start_event&) {}
     virtual void on_attempt_end(const attempt_end_event&) {}
+    /// A decision of the adaptive rate controller (slow start steps, cuts, ignored throttles,
+    /// local rejections); never called in fixed mode. Called on the client's threads, outside
+    /// the controller's lock, in the order the decisions were taken for one thread; the rate's
+    /// steady growth between two cuts is not an event (read it in `metrics_snapshot::rate_allowed`).
+    virtual void on_rate_decision(const rate_decision_event&) {}
 };
 
 }  // namespace catalyst

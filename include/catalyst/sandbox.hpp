@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -126,6 +127,13 @@ struct sandbox_limits {
     std::chrono::milliseconds idle_timeout{30'000};       ///< keep-alive wait for the next request
 };
 
+/// One step of the global rate limit's schedule: `rate` requests per second for `duration`;
+/// the last step has none (0) and lasts for ever.
+struct sandbox_rate_step {
+    double rate = 0;
+    std::chrono::milliseconds duration{0};
+};
+
 /// Everything a sandbox is configured with. Defaults make the documentation's example
 /// request work unchanged (key `rk_your_api_key`, campaign a1b2c3d4-...-ef1234567890).
 struct sandbox_params {
@@ -169,6 +177,11 @@ struct sandbox_params {
     /// Token bucket per API key; 0 = no limit. Burst 0 = max(1, rate).
     double rate_limit_per_second = 0;
     unsigned rate_limit_burst = 0;
+    /// A global limit over every key and client, beside the per-key one, whose rate follows
+    /// these steps from the start (and from each `POST /sandbox/rate-limit-schedule`):
+    /// `parse_rate_limit_schedule("400@15s,200@15s,400")`. Empty: none. A token bucket at the
+    /// step's rate with a burst of rate/20 (at least 1); above it, 429 with Retry-After.
+    std::vector<sandbox_rate_step> rate_limit_schedule;
     fault_params faults;
     /// One io_context (and thread) each; at least 1. The CLI defaults to the core count.
     unsigned threads = 1;
@@ -189,6 +202,10 @@ struct sandbox_params {
     /// catalyst) the same suite.
     bool prefer_server_ciphers = false;
     sandbox_limits limits;
+    /// The steady time of idempotency TTLs and rate limits. Empty (the default):
+    /// std::chrono::steady_clock::now. A test passes a clock it advances itself, so that a
+    /// key's expiry or a schedule's step needs no sleep. Called from the server's threads.
+    std::function<std::chrono::steady_clock::time_point()> clock;
 };
 
 /// The default campaigns: the documentation's a1b2c3d4-e5f6-7890-abcd-ef1234567890 (allow),
@@ -196,6 +213,27 @@ struct sandbox_params {
 std::vector<sandbox_campaign> default_sandbox_campaigns();
 /// The default gateway for direct mode.
 inline constexpr std::string_view default_sandbox_gateway = "9f8e7d6c-5b4a-4321-8fed-cba987654321";
+
+/// One second of the global rate limit.
+struct sandbox_rate_second {
+    std::uint64_t second = 0;    ///< since the schedule (re)started
+    double limit = 0;            ///< requests/s in force at the second's start
+    std::uint64_t accepted = 0;  ///< requests it let through
+    std::uint64_t throttled = 0; ///< requests it answered 429
+};
+
+/// The global rate limit (`rate_limit_schedule`) now.
+struct sandbox_global_limit_stats {
+    bool enabled = false;
+    std::string schedule;          ///< "400@15s,200@15s,400"
+    std::uint64_t elapsed_ms = 0;  ///< since the schedule (re)started
+    double limit = 0;              ///< requests/s in force now
+    double burst = 0;              ///< the bucket's capacity now
+    std::uint64_t accepted = 0;    ///< since the (re)start or the last reset
+    std::uint64_t throttled = 0;
+    /// The last 600 seconds at most, oldest first, the current (partial) one last.
+    std::vector<sandbox_rate_second> seconds;
+};
 
 /// Counters since start. Each is read atomically, not all at one instant.
 struct sandbox_stats {
@@ -208,7 +246,7 @@ struct sandbox_stats {
     std::uint64_t duplicates_reused = 0;     ///< 200 with an existing session
     std::uint64_t idempotency_conflicts = 0; ///< 422 idempotency_key_reused
     std::uint64_t idempotency_in_progress = 0; ///< 409 idempotency_request_in_progress
-    std::uint64_t rate_limited = 0;          ///< 429 from the rate limiter (faults not included)
+    std::uint64_t rate_limited = 0;          ///< 429 from the per-key limiter (faults and the global limit not included)
     std::uint64_t malformed = 0;             ///< unparsable HTTP or TLS, limits exceeded, timeouts
     std::uint64_t sessions_evicted = 0;      ///< dropped from the ledger by `max_sessions`
     std::uint64_t idempotency_expired = 0;   ///< records forgotten after `idempotency_ttl`
@@ -217,6 +255,7 @@ struct sandbox_stats {
     std::uint64_t idempotency_records_held = 0;  ///< idempotency records kept now
     std::map<unsigned, std::uint64_t> responses_by_status;  ///< answers sent, by status
     std::map<std::string, std::uint64_t> faults_injected;   ///< by fault name (see fault_names)
+    sandbox_global_limit_stats global_rate_limit;
 };
 
 /// One created session.
@@ -240,7 +279,7 @@ private:
     std::string key_;
 };
 
-namespace detail {
+namespace sandbox_detail {
 class sandbox_impl;
 }
 
@@ -288,7 +327,7 @@ public:
     const sandbox_params& params() const noexcept;
 
 private:
-    std::unique_ptr<detail::sandbox_impl> impl_;
+    std::unique_ptr<sandbox_detail::sandbox_impl> impl_;
 };
 
 /// Reads config/sandbox.json's format (keys as in sandbox_params; "listen": "HOST:PORT";
@@ -304,6 +343,15 @@ fault_params parse_faults_json(std::string_view json);
 std::string to_json(const fault_params& f);
 /// One `--fault` flag: "server_error.every_nth=3", "latency.min_ms=50", "trickle.probability=0.1".
 void apply_fault_setting(fault_params& f, std::string_view setting);
+
+/// Reads a global rate-limit schedule: comma-separated steps RATE@DURATION (requests per
+/// second, a duration with its unit: 500ms, 15s, 2m, 1h), the last a RATE alone that lasts
+/// for ever: "400@15s,200@15s,400". Throws `sandbox_config_error` for `key` naming the item:
+/// "item 2 '200@x': expected a duration ...".
+std::vector<sandbox_rate_step> parse_rate_limit_schedule(std::string_view text,
+                                                         const std::string& key = "rate_limit_schedule");
+/// The schedule in that syntax.
+std::string to_string(const std::vector<sandbox_rate_step>& schedule);
 
 /// "rk_****" + the last 4 characters when the key is longer than 12, else "rk_****".
 std::string redact_sandbox_key(std::string_view key);

@@ -304,6 +304,7 @@ private:
         signals_.cancel();
         flush_out();
         sync_out();
+        read_allowed_rate();
         if (p_.progress != engine_params::progress_style::none) {
             print_progress();
             if (p_.progress == engine_params::progress_style::bar) std::fputc('\n', stderr);
@@ -358,7 +359,13 @@ private:
         });
     }
 
+    // The client's allowed rate (its metrics gauge), for the progress line and the summary.
+    void read_allowed_rate() {
+        if (p_.adaptive_rate && cl_) stats_.allowed_rate = cl_->metrics().rate_allowed;
+    }
+
     void print_progress() {
+        read_allowed_rate();
         std::optional<double> fraction;
         if (p_.input_size > 0)
             fraction = static_cast<double>(bytes_read_.load(std::memory_order_relaxed)) /

@@ -22,6 +22,7 @@ struct engine_params {
     shard_spec shard;
     unsigned concurrency = 64;
     double rate = 0;
+    bool adaptive_rate = false;  ///< the client runs in adaptive mode: its allowed rate is shown
     request_options request;   ///< deadline and retry; the key is set per line
     bool dry_run = false;
     enum class progress_style { none, bar, plain } progress = progress_style::none;

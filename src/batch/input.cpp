@@ -1,4 +1,5 @@
 #include "batch/input.hpp"
+#include "core/text.hpp"
 
 #include <catalyst/json.hpp>
 #include <catalyst/validation.hpp>
@@ -9,6 +10,8 @@
 
 namespace catalyst::batch {
 namespace {
+
+using detail::trim;
 
 enum field_id : int {
     f_first_name, f_last_name, f_email, f_country, f_address, f_city, f_postal_code, f_phone,
@@ -22,12 +25,6 @@ constexpr std::array<std::string_view, f_count> field_names{
     "campaign_id", "customer_ip", "amount", "currency", "billing_type", "billing_frequency",
     "trial_interval_unit", "trial_period", "trial_price", "gateway_id", "max_payment_attempts",
     "webhook_profile_id", "hosted_page_id"};
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
 
 std::string field_path(int id) {
     std::string p = id <= f_phone ? "lead." : "";

@@ -28,6 +28,14 @@ bool line_reader::fill() {
     return true;
 }
 
+bool line_reader::emit(physical_line& out, const char* text, std::size_t len, bool skipping) {
+    out.number = ++number_;
+    if (len > 0 && text[len - 1] == '\r') --len;
+    out.oversized = skipping || len > max_line_;
+    out.text = out.oversized ? std::string_view() : std::string_view(text, len);
+    return true;
+}
+
 bool line_reader::next(physical_line& out) {
     if (!started_) {
         started_ = true;
@@ -43,18 +51,8 @@ bool line_reader::next(physical_line& out) {
         const void* nl = scanned < avail ? std::memchr(base + scanned, '\n', avail - scanned) : nullptr;
         if (nl != nullptr) {
             const std::size_t len = static_cast<const char*>(nl) - base;
-            out.number = ++number_;
             begin_ += len + 1;
-            std::size_t tlen = len;
-            if (tlen > 0 && base[tlen - 1] == '\r') --tlen;
-            if (skipping || tlen > max_line_) {
-                out.oversized = true;
-                out.text = {};
-                return true;
-            }
-            out.oversized = false;
-            out.text = std::string_view(base, tlen);
-            return true;
+            return emit(out, base, len, skipping);
         }
         scanned = avail;
         if (avail > max_line_ + 1) {
@@ -66,20 +64,10 @@ bool line_reader::next(physical_line& out) {
         if (!fill()) {
             if (end_ == begin_ && !skipping) return false;
             // The last line has no '\n'.
-            out.number = ++number_;
+            const char* last = buf_.data() + begin_;
             const std::size_t len = end_ - begin_;
-            const char* b = buf_.data() + begin_;
             begin_ = end_;
-            std::size_t tlen = len;
-            if (tlen > 0 && b[tlen - 1] == '\r') --tlen;
-            if (skipping || tlen > max_line_) {
-                out.oversized = true;
-                out.text = {};
-                return true;
-            }
-            out.oversized = false;
-            out.text = std::string_view(b, tlen);
-            return true;
+            return emit(out, last, len, skipping);
         }
         if (skipping) scanned = 0;
     }

@@ -37,6 +37,9 @@ public:
 
 private:
     bool fill();
+    /// The line of `len` bytes at `text` (its '\n' not included) into `out`: numbered, a
+    /// final '\r' dropped, marked oversized when `skipping` or longer than max_line.
+    bool emit(physical_line& out, const char* text, std::size_t len, bool skipping);
 
     read_function read_;
     std::size_t max_line_;

@@ -3,6 +3,7 @@
 #include "batch/tool.hpp"
 #include "cli/values.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace catalyst::batch {
@@ -46,11 +47,24 @@ void describe(cli::command_line& cl, options& o, extras& x) {
     cl.section("Sending");
     cl.whole("--concurrency", "sessions in flight at most (default 64)", 1, 100'000,
              [&o](std::uint64_t n) { o.concurrency = static_cast<unsigned>(n); });
-    cl.value("--rate", "N", "start at most N lines per second (also \"N/s\"; default: unpaced)",
-             [&o](const std::string& v) {
+    cl.value("--rate", "auto|auto:MAX|N", "auto (the default): find the API's rate limit from its 429s and stay just "
+             "under it (auto:MAX: never above MAX requests/s); N (also \"N/s\"): start at most N lines per second, "
+             "0 = unpaced", [&o](const std::string& v) {
+                 o.rate_given = true;
                  std::string_view n = v;
+                 if (n == "auto" || n.starts_with("auto:")) {
+                     o.rate_auto = true;
+                     o.rate_auto_max = 0;
+                     if (n.starts_with("auto:")) {
+                         n.remove_prefix(5);
+                         if (n.ends_with("/s")) n.remove_suffix(2);
+                         o.rate_auto_max = cli::parse_number(n, 0.5, 1e9);
+                     }
+                     return;
+                 }
                  if (n.ends_with("/s")) n.remove_suffix(2);
                  o.rate = cli::parse_number(n, 0, 1e9);
+                 o.rate_auto = false;
              });
     cl.duration("--deadline,--deadline-ms", "deadline per session, all attempts (default: overall_timeout; 30s, "
                 "2m; a plain number counts milliseconds)", 1ms, [&o](nanoseconds d) {
@@ -124,6 +138,17 @@ void describe(cli::command_line& cl, options& o, extras& x) {
 const char* description = "catalyst-batch: one payment session per line of a .jsonl or .csv file.";
 
 }  // namespace
+
+void apply_rate(const options& o, client_params& p) {
+    const bool configured_fixed = p.rate.mode == rate_mode::fixed && p.rate.rate_per_second > 0;
+    if (!o.rate_auto || (!o.rate_given && configured_fixed)) return;
+    p.rate.mode = rate_mode::adaptive;
+    if (o.rate_auto_max > 0) {
+        p.rate.max_rate = o.rate_auto_max;
+        p.rate.initial_rate = std::min(p.rate.initial_rate, o.rate_auto_max);
+        p.rate.min_rate = std::min(p.rate.min_rate, p.rate.initial_rate);
+    }
+}
 
 std::string help_text() {
     options o;

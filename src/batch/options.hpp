@@ -27,7 +27,13 @@ struct options : cli::api_options {
     std::optional<std::string> campaign;
     std::string summary;                    ///< --summary FILE: a JSON summary for job systems ("" = none)
     unsigned concurrency = 64;
-    double rate = 0;                        ///< lines started per second, 0 = unpaced
+    /// --rate auto (the default) or auto:MAX: the client's adaptive rate finds the API's limit
+    /// (`rate_params`, mode adaptive; MAX caps it, 0 = no cap). --rate N or N/s: at most N
+    /// lines started per second (0 = unpaced), the client's rate as configured.
+    bool rate_auto = true;
+    double rate_auto_max = 0;
+    double rate = 0;                        ///< lines started per second (not auto), 0 = unpaced
+    bool rate_given = false;                ///< --rate was on the command line
     std::optional<std::chrono::milliseconds> deadline;
     std::optional<unsigned> max_attempts;
     bool sandbox = false;                   ///< --sandbox: the embedded sandbox is the target
@@ -48,6 +54,10 @@ struct options : cli::api_options {
 
 /// A command line we refuse: exit code 2 with this message.
 using usage_error = cli::usage_error;
+
+/// The client's rate for this run: adaptive with --rate auto[:MAX], and by default unless the
+/// configuration (file or environment) gives a fixed rate of its own, a known limit.
+void apply_rate(const options& o, client_params& p);
 
 /// Parses `args` (without the program name). The environment supplies `JOB_COMPLETION_INDEX`
 /// (with `--shards N` or `CATALYST_BATCH_SHARDS`). Throws `usage_error`, e.g. for `--api-key`.

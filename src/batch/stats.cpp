@@ -93,6 +93,10 @@ std::string format_summary(const run_stats& s, std::chrono::milliseconds wall, b
     }
     if (s.empty_lines > 0) out += "  empty lines skipped: " + std::to_string(s.empty_lines) + "\n";
     if (s.other_shards > 0) out += "  lines of other shards: " + std::to_string(s.other_shards) + "\n";
+    if (s.allowed_rate) {
+        std::snprintf(buf, sizeof buf, "  adaptive rate: %.0f requests/s allowed at the end\n", *s.allowed_rate);
+        out += buf;
+    }
     std::snprintf(buf, sizeof buf, "  latency p50 %llu ms, p99 %llu ms; wall time %.1f s; %.0f lines/s\n",
                   static_cast<unsigned long long>(s.latency.quantile(0.50)),
                   static_cast<unsigned long long>(s.latency.quantile(0.99)), secs,
@@ -140,6 +144,10 @@ std::string format_progress(const run_stats& s, std::chrono::milliseconds elapse
     out += buf;
     if (eta) out += ", ETA " + format_duration(static_cast<std::uint64_t>(*eta));
     out += ", errors " + std::to_string(s.failed + s.previous_failed);
+    if (s.allowed_rate) {
+        std::snprintf(buf, sizeof buf, ", allowed %.0f/s", *s.allowed_rate);
+        out += buf;
+    }
     return out;
 }
 

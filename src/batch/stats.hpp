@@ -46,6 +46,8 @@ struct run_stats {
     std::uint64_t previous_failed = 0;
     std::map<std::string, std::uint64_t> previous_failed_by_reason;
     latency_histogram latency;
+    /// In adaptive mode, the client's allowed requests/s when last read (its metrics gauge).
+    std::optional<double> allowed_rate;
 
     void add(const result_record& r);
     std::uint64_t done() const noexcept { return created + replayed + reused + validated + failed; }
@@ -55,7 +57,8 @@ struct run_stats {
 /// The final summary, several lines for people.
 std::string format_summary(const run_stats& s, std::chrono::milliseconds wall, bool aborted);
 
-/// One progress line: done (of total when known), rate, ETA, errors so far.
+/// One progress line: done (of total when known), rate, ETA, errors so far, and the client's
+/// allowed rate in adaptive mode.
 /// `fraction` is the share of the input read (by bytes) when the total line count is unknown.
 std::string format_progress(const run_stats& s, std::chrono::milliseconds elapsed,
                             std::optional<std::uint64_t> total, std::optional<double> fraction, bool bar);

@@ -80,6 +80,7 @@ std::string summary_json(const run_report& r, int exit_code, std::int64_t ended_
     o["output"] = r.output.empty() ? std::string("-") : r.output;
     o["counts"] = counts_json(r.stats);
     o["sessions_per_second"] = secs > 0 ? static_cast<double>(sessions) / secs : 0.0;
+    o["allowed_rate_per_second"] = r.stats.allowed_rate ? json::value(*r.stats.allowed_rate) : json::value(nullptr);
     o["exit_code"] = exit_code;
     o["exit_meaning"] = exit_meaning(exit_code);
     o["error"] = r.error.empty() ? json::value(nullptr) : json::value(r.error);

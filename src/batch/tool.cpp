@@ -107,6 +107,7 @@ int run(options& opt, run_report& rep) {
     try {
         auto resolved = cli::resolve(opt);
         params = std::move(resolved.params);
+        apply_rate(opt, params);
         has_target = resolved.base_url_configured;
         check(params);
         // The target is never guessed: an unset variable must not turn a real run into a demo.
@@ -259,7 +260,8 @@ int run(options& opt, run_report& rep) {
     ep.input = ip;
     ep.shard = opt.shard;
     ep.concurrency = opt.concurrency;
-    ep.rate = opt.rate;
+    ep.rate = opt.rate_auto ? 0 : opt.rate;
+    ep.adaptive_rate = params.rate.mode == rate_mode::adaptive;
     ep.dry_run = opt.dry_run;
     ep.flush_interval = opt.flush_interval;
     if (opt.deadline) ep.request.deadline = *opt.deadline;

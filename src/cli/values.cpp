@@ -1,5 +1,7 @@
 #include "cli/values.hpp"
 
+#include "core/text.hpp"
+
 #include <charconv>
 #include <cmath>
 #include <string>
@@ -8,12 +10,6 @@ namespace catalyst::cli {
 namespace {
 
 std::string quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
-
-bool to_double(std::string_view text, double& out) {
-    if (text.empty() || text.front() == '+' || std::isspace(static_cast<unsigned char>(text.front()))) return false;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-    return ec == std::errc{} && end == text.data() + text.size() && std::isfinite(out);
-}
 
 }  // namespace
 
@@ -33,25 +29,9 @@ std::chrono::nanoseconds parse_duration(std::string_view text, std::chrono::nano
         return value_error(std::string("expected a duration such as 500ms, 30s, 2m, 24h or 7d") + plain + ", got " +
                            quoted(text));
     };
-    struct suffix { std::string_view name; nanoseconds unit; };
-    // "ms" before "m" and "s": the longest suffix that matches wins.
-    static constexpr suffix suffixes[] = {
-        {"ms", milliseconds(1)}, {"us", microseconds(1)}, {"d", hours(24)}, {"h", hours(1)}, {"m", minutes(1)},
-        {"s", seconds(1)}};
-    std::string_view number = text;
-    nanoseconds unit = plain_unit;
-    for (const auto& s : suffixes) {
-        if (number.size() > s.name.size() && number.ends_with(s.name)) {
-            number.remove_suffix(s.name.size());
-            unit = s.unit;
-            break;
-        }
-    }
-    double value = 0;
-    if (unit == nanoseconds(0) || !to_double(number, value) || value < 0) throw refuse();
-    const double ns = value * static_cast<double>(unit.count());
-    if (!(ns < 9.2e18)) throw refuse();
-    return nanoseconds(static_cast<std::int64_t>(std::llround(ns)));
+    nanoseconds out{};
+    if (!detail::parse_duration(text, plain_unit, out)) throw refuse();
+    return out;
 }
 
 std::uint64_t parse_whole(std::string_view text, std::uint64_t min, std::uint64_t max) {
@@ -65,7 +45,7 @@ std::uint64_t parse_whole(std::string_view text, std::uint64_t min, std::uint64_
 
 double parse_number(std::string_view text, double min, double max) {
     double v = 0;
-    if (!to_double(text, v) || v < min || v > max) {
+    if (!detail::parse_finite(text, v) || v < min || v > max) {
         auto show = [](double d) {
             std::string s = std::to_string(d);
             s.erase(s.find_last_not_of('0') + 1);

@@ -94,33 +94,28 @@ call_action call_fsm::attempt_ended(const attempt_outcome& o, time_point now, bo
                                     double uniform01) noexcept {
     if (phase_ != call_phase::dispatched && phase_ != call_phase::on_wire) return {};
     if (o.result != attempt_result::stale_connection) ++attempts_;
-    // A complete answer stands even when a cancel came meanwhile: the session exists.
-    if (o.result == attempt_result::response && (o.status == 200 || o.status == 201)) return complete(errc{});
-    if (ending_) return end_pending();
-
     retry_state st;
     st.attempts = attempts_;
     st.stale_retries = stale_retries_;
-    st.has_idempotency_key = key_safe_;
+    st.key_makes_retry_safe = key_safe_;
     if (deadline_ != time_point::max())
         st.remaining = deadline_ > now ? duration_cast<milliseconds>(deadline_ - now) : milliseconds(0);
     st.budget_allows = budget_allows;
     const retry_decision d = decide(o, st, *retry_, uniform01);
+    // A complete answer stands even when a cancel or a stop came meanwhile: the session
+    // exists. Anything else ends the call that way.
+    if (d.action == next_action::succeed) return complete(errc{});
+    if (ending_) return end_pending();
+    if (d.action == next_action::fail) return complete(d.error, d.no_retry_reason, d.reason);
     call_action a;
-    switch (d.action) {
-    case next_action::retry_now:
+    if (d.action == next_action::retry_now) {
         ++stale_retries_;
         a = enqueue(true);
-        break;
-    case next_action::retry:
+    } else {
         phase_ = call_phase::backing_off;
         backoff_until_ = now + d.wait;
         a.step = call_step::back_off;
         a.at = backoff_until_;
-        break;
-    case next_action::succeed:  // only 200/201, handled above
-    case next_action::fail:
-        return complete(d.error, d.no_retry_reason, d.reason);
     }
     a.retry = true;
     a.reason = d.reason;

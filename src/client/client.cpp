@@ -30,6 +30,9 @@ client_impl::client_impl(client_params p, std::vector<net::any_io_executor> exec
     // check() holds the one base-URL rule and the one header-value rule: what it accepts,
     // the origin parser and the request head accept too.
     check(params_);
+    // The shards pace from `pacing`; `rate` is the setting. Adaptive mode is not paced here.
+    const bool fixed = params_.rate.mode == rate_mode::fixed;
+    params_.pacing = {fixed ? params_.rate.rate_per_second : 0, params_.rate.burst};
     if (auto why = parse_origin(params_.base_url, origin_); !why.empty()) throw config_error("base_url", why);
     configure_tls(tls_, params_);
     head_prefix_ = "POST " + origin_.path + " HTTP/1.1\r\nHost: " + origin_.host_header + "\r\n";

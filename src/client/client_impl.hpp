@@ -9,6 +9,7 @@
 #include "client/http_response.hpp"
 #include "core/origin.hpp"
 #include "client/shard.hpp"
+#include "core/random.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -78,8 +79,6 @@ void read_error_body(const http_response& r, diagnostics& d, std::string& api_co
 /// A random UUID v4 (lower case, hyphenated).
 std::string uuid_v4();
 void uuid_v4(std::string& out);
-/// Uniform in [0, 1), a per-thread generator.
-double uniform01();
 
 }  // namespace catalyst::detail
 

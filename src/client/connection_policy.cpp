@@ -1,4 +1,5 @@
 #include "client/connection_policy.hpp"
+#include "core/text.hpp"
 
 #include <algorithm>
 
@@ -23,27 +24,17 @@ std::chrono::milliseconds parse_keep_alive_timeout(std::string_view v) noexcept 
     // Comma-separated parameters; "timeout" case-insensitive, digits only.
     while (!v.empty()) {
         auto comma = v.find(',');
-        auto item = v.substr(0, comma);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-        if (item.size() > 8) {
-            bool name = true;
-            constexpr std::string_view want = "timeout=";
-            for (std::size_t i = 0; i < want.size(); ++i) {
-                char c = item[i];
-                if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-                if (c != want[i]) name = false;
+        const auto item = trim(v.substr(0, comma));
+        constexpr std::string_view want = "timeout=";
+        if (item.size() > want.size() && iequals(item.substr(0, want.size()), want)) {
+            const auto digits = item.substr(want.size());
+            if (digits.size() > 9) return std::chrono::milliseconds(0);
+            long long n = 0;
+            for (char c : digits) {
+                if (c < '0' || c > '9') return std::chrono::milliseconds(0);
+                n = n * 10 + (c - '0');
             }
-            if (name) {
-                auto digits = item.substr(want.size());
-                if (digits.size() > 9) return std::chrono::milliseconds(0);
-                long long n = 0;
-                for (char c : digits) {
-                    if (c < '0' || c > '9') return std::chrono::milliseconds(0);
-                    n = n * 10 + (c - '0');
-                }
-                return std::chrono::milliseconds(n * 1000);
-            }
+            return std::chrono::milliseconds(n * 1000);
         }
         if (comma == std::string_view::npos) break;
         v.remove_prefix(comma + 1);

@@ -1,4 +1,5 @@
 #include "client/http_response.hpp"
+#include "core/text.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -6,24 +7,11 @@
 namespace catalyst::detail {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-        if (x != y) return false;
-    }
-    return true;
-}
-
 // Does a comma-separated header value contain `token` (case-insensitive)?
 bool has_token(std::string_view v, std::string_view token) noexcept {
     while (!v.empty()) {
         auto comma = v.find(',');
-        auto item = v.substr(0, comma);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        const auto item = trim(v.substr(0, comma));
         if (iequals(item, token)) return true;
         if (comma == std::string_view::npos) break;
         v.remove_prefix(comma + 1);
@@ -111,9 +99,7 @@ parse_status parse_head(std::string_view head, http_response& out, head_info& h)
         std::string_view name = field.substr(0, colon);
         if (!std::all_of(name.begin(), name.end(), is_token_char)) return fail(out, "bad header name");
         if (has_control(field)) return fail(out, "control character in a header line");
-        std::string_view value = field.substr(colon + 1);
-        while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-        while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+        const std::string_view value = trim(field.substr(colon + 1));
         switch (name.size()) {
         case 10:
             if (iequals(name, "connection")) {

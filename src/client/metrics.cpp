@@ -108,6 +108,14 @@ std::string metrics_snapshot::to_prometheus() const {
     w.single("open_connections", "gauge", "Connections established and not closed.", open_connections);
     w.single("queue_depth", "gauge", "Calls waiting for a connection.", queued);
     w.single("backing_off", "gauge", "Calls waiting before their next attempt.", backing_off);
+    w.family("rate_allowed", "gauge", "Requests per second the client allows itself now (0 = no limit).");
+    w.sample("rate_allowed", format_double(rate_allowed));
+    w.family("rate_pause_seconds", "gauge", "Seconds left of a Retry-After pause of the origin.");
+    w.sample("rate_pause_seconds", format_double(rate_pause_seconds));
+    w.single("rate_waits_total", "counter", "Times a call waited for a send slot (the rate or a Retry-After pause).",
+             rate_waits);
+    w.single("rate_local_rejects_total", "counter", "Calls refused by client-side throttling, never sent.",
+             rate_local_rejects);
 
     w.family("request_duration_seconds", "histogram", "Time from the call to its completion.");
     std::uint64_t cumulative = 0;

@@ -1,4 +1,5 @@
 #include "client/retry_after.hpp"
+#include "core/text.hpp"
 
 #include <array>
 #include <cctype>
@@ -6,12 +7,6 @@
 
 namespace catalyst::detail {
 namespace {
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
 
 bool read_int(std::string_view& s, std::size_t digits_min, std::size_t digits_max, int& out) {
     std::size_t n = 0;

@@ -100,7 +100,7 @@ retry_decision decide(const attempt_outcome& o, const retry_state& s, const retr
             return fail(e, retry_reason::none, o.status >= 400 && o.status < 500 ? "client error is final"
                                                                                   : "status is not retryable");
         const auto reason = o.status == 429 ? retry_reason::rate_limited : retry_reason::server_error;
-        if (!s.has_idempotency_key && !is_unprocessed_status(o.status))
+        if (!s.key_makes_retry_safe && !is_unprocessed_status(o.status))
             return fail(errc::outcome_unknown, reason,
                         "HTTP 500/502/504 without an idempotency key: the session may exist, not safe to retry");
         return gated_retry(s, p, u, e, reason, o.retry_after);
@@ -126,7 +126,7 @@ retry_decision decide(const attempt_outcome& o, const retry_state& s, const retr
         const bool timeout = o.result == attempt_result::attempt_timeout;
         const errc e = timeout ? errc::timeout : errc::outcome_unknown;
         const auto reason = timeout ? retry_reason::attempt_timeout : retry_reason::ambiguous_failure;
-        if (!s.has_idempotency_key)
+        if (!s.key_makes_retry_safe)
             return fail(errc::outcome_unknown, reason,
                         o.result == attempt_result::answer_cut_short
                             ? "answer cut short, sent without an idempotency key: the session may exist, not safe to retry"

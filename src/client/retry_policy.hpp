@@ -41,7 +41,9 @@ struct attempt_outcome {
 struct retry_state {
     unsigned attempts = 0;          ///< attempts made so far, the one just ended included
     unsigned stale_retries = 0;     ///< transparent stale-connection retries so far
-    bool has_idempotency_key = false;  ///< a key is sent and the policy allows ambiguous retries
+    /// An idempotency key is sent on every attempt and the policy lets ambiguous failures be
+    /// retried with it (the one name for this, from the call to the connection).
+    bool key_makes_retry_safe = false;
     std::optional<std::chrono::milliseconds> remaining;  ///< until the overall deadline; nullopt = none
     bool budget_allows = true;      ///< the retry budget has room
 };

@@ -9,7 +9,7 @@
 #include "client/call.hpp"
 #include "client/call_timers.hpp"
 #include "client/connection_fsm.hpp"
-#include "client/token_bucket.hpp"
+#include "core/token_bucket.hpp"
 
 #include <catalyst/metrics.hpp>
 #include <catalyst/observer.hpp>

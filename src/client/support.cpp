@@ -1,5 +1,6 @@
-// Small helpers of the client: ids, randomness, error bodies, the TLS context.
+// Small helpers of the client: ids, error bodies, the TLS context.
 #include "client/client_impl.hpp"
+#include "core/random.hpp"
 #include "core/tls_ciphers.hpp"
 
 #include <catalyst/config.hpp>
@@ -10,19 +11,9 @@
 
 #include <openssl/ssl.h>
 
-#include <random>
 
 namespace catalyst::detail {
 namespace {
-
-std::mt19937_64& rng() {
-    thread_local std::mt19937_64 gen{[] {
-        std::random_device rd;
-        std::seed_seq seq{rd(), rd(), rd(), rd()};
-        return std::mt19937_64(seq);
-    }()};
-    return gen;
-}
 
 void collect(const boost::json::value& v, const std::string& path, field_errors& out) {
     if (v.is_array()) {
@@ -43,7 +34,7 @@ void collect(const boost::json::value& v, const std::string& path, field_errors&
 }  // namespace
 
 void uuid_v4(std::string& out) {
-    std::uint64_t a = rng()(), b = rng()();
+    std::uint64_t a = random_engine()(), b = random_engine()();
     a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
     b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
     static constexpr char hex[] = "0123456789abcdef";
@@ -62,10 +53,6 @@ std::string uuid_v4() {
     std::string s;
     uuid_v4(s);
     return s;
-}
-
-double uniform01() {
-    return std::uniform_real_distribution<double>(0.0, 1.0)(rng());
 }
 
 void read_error_body(const http_response& r, diagnostics& d, std::string& api_code_out) {

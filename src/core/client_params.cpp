@@ -41,10 +41,37 @@ void check_server_name(const std::string& name) {
     if (auto why = detail::host_name_problem(name); !why.empty()) refuse("tls.server_name", why);
 }
 
+void check_rate(const rate_params& r) {
+    const auto finite_at_least = [](const char* key, double v, double low, bool strict) {
+        if (!std::isfinite(v) || v < low || (strict && v == low))
+            refuse(key, strict ? "must be a finite number > 0" : "must be a finite number >= 0");
+    };
+    if (r.mode != rate_mode::fixed && r.mode != rate_mode::adaptive) refuse("rate.mode", "must be fixed or adaptive");
+    finite_at_least("rate.rate_per_second", r.rate_per_second, 0, false);
+    if (r.mode != rate_mode::adaptive) return;
+    finite_at_least("rate.initial_rate", r.initial_rate, 0, true);
+    finite_at_least("rate.min_rate", r.min_rate, 0, true);
+    finite_at_least("rate.max_rate", r.max_rate, 0, false);
+    if (r.min_rate > r.initial_rate) refuse("rate.min_rate", "must be <= rate.initial_rate");
+    if (r.max_rate > 0 && r.initial_rate > r.max_rate)
+        refuse("rate.initial_rate", "must be <= rate.max_rate (or set rate.max_rate to 0: no bound)");
+    non_negative("rate.max_pause_ms", r.max_pause);
+    if (r.local_throttling && r.local_throttling_window.count() <= 0)
+        refuse("rate.local_throttling_window_ms", "must be > 0 when rate.local_throttling is on");
+}
+
 }  // namespace
 
 config_error::config_error(std::string key, const std::string& reason)
     : std::runtime_error(key + ": " + reason), key_(std::move(key)) {}
+
+std::string_view to_string(rate_mode m) noexcept {
+    switch (m) {
+        case rate_mode::fixed: return "fixed";
+        case rate_mode::adaptive: return "adaptive";
+    }
+    return "unknown";
+}
 
 std::string_view to_string(idempotency_policy p) noexcept {
     switch (p) {
@@ -85,8 +112,7 @@ void check(const client_params& p) {
         case idempotency_policy::disabled: break;
         default: refuse("idempotency", "must be automatic, caller_keys_only or disabled");
     }
-    if (!std::isfinite(p.pacing.rate_per_second) || p.pacing.rate_per_second < 0)
-        refuse("pacing.rate_per_second", "must be a finite number >= 0");
+    check_rate(p.rate);
     check_server_name(p.tls.server_name);
     if (auto why = detail::tls13_suites_problem(p.tls.tls13_ciphersuites); !why.empty())
         refuse("tls.tls13_ciphersuites", why);
@@ -144,8 +170,15 @@ std::ostream& operator<<(std::ostream& out, const client_params& p) {
        << "retry.budget_ratio = " << p.retry.budget_ratio << '\n'
        << "retry.budget_min_concurrency = " << p.retry.budget_min_concurrency << '\n'
        << "idempotency = " << to_string(p.idempotency) << '\n'
-       << "pacing.rate_per_second = " << p.pacing.rate_per_second << '\n'
-       << "pacing.burst = " << p.pacing.burst << '\n'
+       << "rate.mode = " << to_string(p.rate.mode) << '\n'
+       << "rate.rate_per_second = " << p.rate.rate_per_second << '\n'
+       << "rate.burst = " << p.rate.burst << '\n'
+       << "rate.initial_rate = " << p.rate.initial_rate << '\n'
+       << "rate.min_rate = " << p.rate.min_rate << '\n'
+       << "rate.max_rate = " << p.rate.max_rate << '\n'
+       << "rate.max_pause_ms = " << ms(p.rate.max_pause) << '\n'
+       << "rate.local_throttling = " << flag(p.rate.local_throttling) << '\n'
+       << "rate.local_throttling_window_ms = " << ms(p.rate.local_throttling_window) << '\n'
        << "tls.ca_file = " << p.tls.ca_file << '\n'
        << "tls.ca_dir = " << p.tls.ca_dir << '\n'
        << "tls.ca_pem = " << (p.tls.ca_pem.empty() ? "(none)" : std::to_string(p.tls.ca_pem.size()) + " bytes")

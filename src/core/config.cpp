@@ -4,7 +4,8 @@
 #include <catalyst/diagnostics.hpp>
 #include <catalyst/logging.hpp>
 
-#include <boost/json/parse.hpp>
+#include "core/json_config_reader.hpp"
+
 #include <boost/json/value.hpp>
 
 #include <algorithm>
@@ -24,141 +25,77 @@ namespace json = boost::json;
 
 // --- JSON ----------------------------------------------------------------------------------
 
-class json_reader {
-public:
-    json_reader(const json::object& o, std::string prefix) : o_(o), prefix_(std::move(prefix)) {}
+[[noreturn]] void refuse(const std::string& key, const std::string& reason) { throw config_error(key, reason); }
 
-    // Every key must be consumed by exactly one of the calls below; `finish` refuses the rest.
-    void string(const char* key, std::string& out) {
-        if (const json::value* v = find(key)) {
-            const json::string* s = v->if_string();
-            if (!s) fail(key, "must be a string");
-            out.assign(s->data(), s->size());
-        }
-    }
-    template <class U>
-    void unsigned_integer(const char* key, U& out) {
-        if (const json::value* v = find(key)) out = static_cast<U>(integer(key, *v, std::numeric_limits<U>::max()));
-    }
-    void duration(const char* key, milliseconds& out) {
-        if (const json::value* v = find(key))
-            out = milliseconds(static_cast<long long>(integer(key, *v, std::numeric_limits<long long>::max())));
-    }
-    void number(const char* key, double& out) {
-        if (const json::value* v = find(key)) {
-            if (v->is_int64()) out = static_cast<double>(v->get_int64());
-            else if (v->is_uint64()) out = static_cast<double>(v->get_uint64());
-            else if (v->is_double()) out = v->get_double();
-            else fail(key, "must be a number");
-        }
-    }
-    void boolean(const char* key, bool& out) {
-        if (const json::value* v = find(key)) {
-            if (!v->is_bool()) fail(key, "must be true or false");
-            out = v->get_bool();
-        }
-    }
-    void policy(const char* key, idempotency_policy& out) {
-        std::string s;
-        if (!find(key)) return;
-        string(key, s);
-        if (s == "automatic") out = idempotency_policy::automatic;
-        else if (s == "caller_keys_only") out = idempotency_policy::caller_keys_only;
-        else if (s == "disabled") out = idempotency_policy::disabled;
-        else fail(key, "must be automatic, caller_keys_only or disabled");
-    }
-    void level(const char* key, log_level& out) {
-        std::string s;
-        if (!find(key)) return;
-        string(key, s);
-        if (auto l = parse_log_level(s)) out = *l;
-        else fail(key, "must be trace, debug, info, warning or error");
-    }
-    /// {"name": "value", ...}, in order.
-    void labels(const char* key, std::vector<std::pair<std::string, std::string>>& out) {
-        const json::value* v = find(key);
-        if (!v) return;
-        if (!v->is_object()) fail(key, "must be an object of label names to string values");
-        out.clear();
-        for (const auto& kv : v->get_object()) {
-            const json::string* s = kv.value().if_string();
-            if (!s) fail(key, std::string("label ") + bounded_excerpt(kv.key(), 64) + ": must be a string");
-            out.emplace_back(std::string(kv.key()), std::string(s->data(), s->size()));
-        }
-    }
-    const json::object* object(const char* key) {
-        const json::value* v = find(key);
-        if (!v) return nullptr;
-        if (!v->is_object()) fail(key, "must be an object");
-        return &v->get_object();
-    }
-    std::string path(const char* key) const { return prefix_ + key; }
+void read_level(detail::json_config_reader& r, std::string_view key, log_level& out) {
+    if (!r.contains(key)) return;
+    std::string s;
+    r.string(key, s);
+    if (auto l = parse_log_level(s)) out = *l;
+    else r.fail(key, "must be trace, debug, info, warning or error");
+}
 
-    void finish() const {
-        for (const auto& kv : o_) {
-            const std::string_view k(kv.key().data(), kv.key().size());
-            if (std::find(seen_.begin(), seen_.end(), k) == seen_.end())
-                // Masked in case someone pasted a key where a name belongs.
-                throw config_error(prefix_ + bounded_excerpt(k, 64), "unknown key");
-        }
+/// {"name": "value", ...}, in order.
+void read_labels(detail::json_config_reader& r, std::string_view key,
+                 std::vector<std::pair<std::string, std::string>>& out) {
+    const json::object* o = r.object(key);
+    if (!o) return;
+    out.clear();
+    for (const auto& kv : *o) {
+        const json::string* s = kv.value().if_string();
+        if (!s) r.fail(key, std::string("label ") + bounded_excerpt(kv.key(), 64) + ": must be a string");
+        out.emplace_back(std::string(kv.key()), std::string(s->data(), s->size()));
     }
-
-private:
-    const json::value* find(const char* key) {
-        seen_.push_back(key);
-        const json::value* v = o_.if_contains(key);
-        return v;
-    }
-    [[noreturn]] void fail(const char* key, const std::string& reason) const {
-        throw config_error(prefix_ + key, reason);
-    }
-    std::uint64_t integer(const char* key, const json::value& v, std::uint64_t max) const {
-        if (v.is_int64() && v.get_int64() >= 0 && static_cast<std::uint64_t>(v.get_int64()) <= max)
-            return static_cast<std::uint64_t>(v.get_int64());
-        if (v.is_uint64() && v.get_uint64() <= max) return v.get_uint64();
-        fail(key, "must be an integer between 0 and " + std::to_string(max));
-    }
-
-    const json::object& o_;
-    std::string prefix_;
-    std::vector<std::string_view> seen_;
-};
+}
 
 void apply_object(client_params& p, const json::object& root) {
-    json_reader r(root, "");
+    using detail::json_config_reader;
+    json_config_reader r(root, "", refuse);
     r.string("base_url", p.base_url);
     r.string("api_key", p.api_key);
     r.unsigned_integer("max_connections", p.max_connections);
     r.unsigned_integer("max_opening_connections", p.max_opening_connections);
     r.unsigned_integer("queue_limit", p.queue_limit);
-    r.duration("connect_timeout_ms", p.connect_timeout);
-    r.duration("tls_handshake_timeout_ms", p.tls_handshake_timeout);
-    r.duration("attempt_timeout_ms", p.attempt_timeout);
-    r.duration("overall_timeout_ms", p.overall_timeout);
-    r.duration("idle_timeout_ms", p.idle_timeout);
+    r.duration_ms("connect_timeout_ms", p.connect_timeout);
+    r.duration_ms("tls_handshake_timeout_ms", p.tls_handshake_timeout);
+    r.duration_ms("attempt_timeout_ms", p.attempt_timeout);
+    r.duration_ms("overall_timeout_ms", p.overall_timeout);
+    r.duration_ms("idle_timeout_ms", p.idle_timeout);
     r.unsigned_integer("max_requests_per_connection", p.max_requests_per_connection);
-    r.duration("max_connection_age_ms", p.max_connection_age);
-    r.duration("dns_cache_ttl_ms", p.dns_cache_ttl);
+    r.duration_ms("max_connection_age_ms", p.max_connection_age);
+    r.duration_ms("dns_cache_ttl_ms", p.dns_cache_ttl);
     r.unsigned_integer("max_response_body", p.max_response_body);
     if (const json::object* o = r.object("retry")) {
-        json_reader n(*o, "retry.");
+        json_config_reader n(*o, "retry.", refuse);
         n.unsigned_integer("max_attempts", p.retry.max_attempts);
-        n.duration("base_backoff_ms", p.retry.base_backoff);
-        n.duration("max_backoff_ms", p.retry.max_backoff);
-        n.duration("max_retry_after_ms", p.retry.max_retry_after);
+        n.duration_ms("base_backoff_ms", p.retry.base_backoff);
+        n.duration_ms("max_backoff_ms", p.retry.max_backoff);
+        n.duration_ms("max_retry_after_ms", p.retry.max_retry_after);
         n.number("budget_ratio", p.retry.budget_ratio);
         n.unsigned_integer("budget_min_concurrency", p.retry.budget_min_concurrency);
         n.finish();
     }
-    r.policy("idempotency", p.idempotency);
-    if (const json::object* o = r.object("pacing")) {
-        json_reader n(*o, "pacing.");
-        n.number("rate_per_second", p.pacing.rate_per_second);
-        n.unsigned_integer("burst", p.pacing.burst);
+    r.choice("idempotency", p.idempotency,
+             {{"automatic", idempotency_policy::automatic},
+              {"caller_keys_only", idempotency_policy::caller_keys_only},
+              {"disabled", idempotency_policy::disabled}});
+    if (r.object("pacing"))
+        refuse("pacing", "renamed \"rate\": {\"mode\": \"fixed\", \"rate_per_second\": N, \"burst\": B}");
+    if (const json::object* o = r.object("rate")) {
+        json_config_reader n(*o, "rate.", refuse);
+        n.choice("mode", p.rate.mode, {{"fixed", rate_mode::fixed}, {"adaptive", rate_mode::adaptive}});
+        n.number("rate_per_second", p.rate.rate_per_second);
+        n.unsigned_integer("burst", p.rate.burst);
+        n.number("initial_rate", p.rate.initial_rate);
+        n.number("min_rate", p.rate.min_rate);
+        n.number("max_rate", p.rate.max_rate);
+        n.duration_ms("max_pause_ms", p.rate.max_pause);
+        n.boolean("local_throttling", p.rate.local_throttling);
+        n.duration_ms("local_throttling_window_ms", p.rate.local_throttling_window);
         n.finish();
     }
     if (const json::object* o = r.object("tls")) {
-        json_reader n(*o, "tls.");
+        json_config_reader n(*o, "tls.", refuse);
         n.string("ca_file", p.tls.ca_file);
         n.string("ca_dir", p.tls.ca_dir);
         n.string("ca_pem", p.tls.ca_pem);
@@ -171,16 +108,13 @@ void apply_object(client_params& p, const json::object& root) {
     }
     r.unsigned_integer("threads", p.threads);
     r.string("user_agent", p.user_agent);
-    r.level("min_log_level", p.min_log_level);
-    r.labels("metrics_labels", p.metrics_labels);
+    read_level(r, "min_log_level", p.min_log_level);
+    read_labels(r, "metrics_labels", p.metrics_labels);
     r.finish();
 }
 
 void apply_json_as(client_params& p, std::string_view text, const std::string& key) {
-    boost::system::error_code ec;
-    json::value doc = json::parse(json::string_view(text.data(), text.size()), ec);
-    if (ec) throw config_error(key, "malformed JSON: " + ec.message());
-    if (!doc.is_object()) throw config_error(key, "must be a JSON object");
+    const json::value doc = detail::parse_config_object(text, key, refuse);
     // Work on a copy: a refused document leaves `p` as it was.
     client_params next = p;
     apply_object(next, doc.get_object());
@@ -268,7 +202,21 @@ void apply_env(client_params& p, const env_lookup& getenv_fn) {
     each("CATALYST_BASE_BACKOFF_MS", [&](auto n, auto v) { next.retry.base_backoff = parse_ms(n, v); });
     each("CATALYST_MAX_BACKOFF_MS", [&](auto n, auto v) { next.retry.max_backoff = parse_ms(n, v); });
     each("CATALYST_IDEMPOTENCY", [&](auto n, auto v) { next.idempotency = parse_policy(n, v); });
-    each("CATALYST_RATE_PER_SECOND", [&](auto n, auto v) { next.pacing.rate_per_second = parse_double(n, v); });
+    each("CATALYST_RATE_MODE", [&](auto n, auto v) {
+        if (v == "fixed") next.rate.mode = rate_mode::fixed;
+        else if (v == "adaptive") next.rate.mode = rate_mode::adaptive;
+        else throw config_error(n, "must be fixed or adaptive");
+    });
+    each("CATALYST_RATE_PER_SECOND", [&](auto n, auto v) { next.rate.rate_per_second = parse_double(n, v); });
+    each("CATALYST_RATE_BURST", [&](auto n, auto v) { next.rate.burst = parse_unsigned<unsigned>(n, v); });
+    each("CATALYST_RATE_INITIAL", [&](auto n, auto v) { next.rate.initial_rate = parse_double(n, v); });
+    each("CATALYST_RATE_MIN", [&](auto n, auto v) { next.rate.min_rate = parse_double(n, v); });
+    each("CATALYST_RATE_MAX", [&](auto n, auto v) { next.rate.max_rate = parse_double(n, v); });
+    each("CATALYST_RATE_MAX_PAUSE_MS", [&](auto n, auto v) { next.rate.max_pause = parse_ms(n, v); });
+    each("CATALYST_RATE_LOCAL_THROTTLING",
+         [&](auto n, auto v) { next.rate.local_throttling = parse_bool(n, v); });
+    each("CATALYST_RATE_LOCAL_THROTTLING_WINDOW_MS",
+         [&](auto n, auto v) { next.rate.local_throttling_window = parse_ms(n, v); });
     each("CATALYST_CA_FILE", [&](auto, auto v) { next.tls.ca_file = v; });
     each("CATALYST_CA_DIR", [&](auto, auto v) { next.tls.ca_dir = v; });
     each("CATALYST_TLS_SERVER_NAME", [&](auto, auto v) { next.tls.server_name = v; });

@@ -5,6 +5,8 @@
 #include <catalyst/session.hpp>
 #include <catalyst/session_request.hpp>
 
+#include "core/text.hpp"
+
 #include <array>
 #include <cstddef>
 #include <utility>
@@ -58,17 +60,6 @@ std::string_view name_of(const std::array<std::pair<std::string_view, E>, N>& ta
     return {};
 }
 
-bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 'a' + 'A');
-        if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 'a' + 'A');
-        if (x != y) return false;
-    }
-    return true;
-}
-
 }  // namespace
 
 std::string_view to_string(billing_type v) noexcept { return name_of(billing_types, v); }
@@ -92,7 +83,7 @@ std::string_view to_string(session_status s) noexcept {
 
 session_status parse_session_status(std::string_view s) noexcept {
     for (const auto& [name, value] : statuses)
-        if (iequals_ascii(name, s)) return value;
+        if (detail::iequals(name, s)) return value;
     return session_status::unknown;
 }
 
@@ -124,6 +115,16 @@ std::string_view to_string(connection_use u) noexcept {
         case connection_use::new_connection: return "new";
         case connection_use::new_resumed: return "new_resumed";
         case connection_use::reused: return "reused";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(rate_decision d) noexcept {
+    switch (d) {
+        case rate_decision::increase: return "increase";
+        case rate_decision::decrease: return "decrease";
+        case rate_decision::throttle_ignored: return "throttle_ignored";
+        case rate_decision::local_reject: return "local_reject";
     }
     return "unknown";
 }

@@ -1,9 +1,12 @@
 #include "sandbox/config.hpp"
 
 #include "sandbox/faults.hpp"
+#include "core/json_config_reader.hpp"
 #include "core/tls_ciphers.hpp"
 
-#include <boost/json.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
 
 #include <charconv>
 #include <cstring>
@@ -32,10 +35,9 @@ std::string_view to_string(duplicate_policy p) noexcept {
 }
 
 bool fault_params::any() const noexcept {
-    return latency.enabled() || server_error.enabled() || throttle.enabled() || close_before_read.enabled() ||
-           close_after_read.enabled() || close_after_create.enabled() || reset_mid_response.enabled() ||
-           truncated_body.enabled() || garbage_body.enabled() || trickle.enabled() || connection_close.enabled() ||
-           idle_timeout.count() > 0;
+    for (const auto& row : sandbox_detail::fault_table)
+        if ((this->*row.trigger).enabled()) return true;
+    return idle_timeout.count() > 0;
 }
 
 std::vector<std::string> fault_names() {
@@ -89,271 +91,178 @@ bool is_lower_uuid(std::string_view s) {
 
 [[noreturn]] void fail(const std::string& key, const std::string& why) { throw sandbox_config_error(key, why); }
 
-std::string join(const std::string& prefix, std::string_view key) {
-    return prefix.empty() ? std::string(key) : prefix + "." + std::string(key);
-}
+using detail::json_config_reader;
+using sandbox_detail::fault_kind;
+using sandbox_detail::fault_table;
 
-const json::object& as_object(const json::value& v, const std::string& key) {
-    if (!v.is_object()) fail(key, "must be an object");
-    return v.get_object();
-}
+constexpr std::uint64_t max_fault_ms = 24ull * 3600 * 1000;
 
-std::string as_string(const json::value& v, const std::string& key) {
-    if (!v.is_string()) fail(key, "must be a string");
-    return std::string(v.get_string());
-}
-
-bool as_bool(const json::value& v, const std::string& key) {
-    if (!v.is_bool()) fail(key, "must be true or false");
-    return v.get_bool();
-}
-
-double as_double(const json::value& v, const std::string& key) {
-    if (v.is_double()) return v.get_double();
-    if (v.is_int64()) return static_cast<double>(v.get_int64());
-    if (v.is_uint64()) return static_cast<double>(v.get_uint64());
-    fail(key, "must be a number");
-}
-
-std::uint64_t as_uint(const json::value& v, const std::string& key, std::uint64_t max) {
-    std::uint64_t out = 0;
-    if (v.is_int64()) {
-        if (v.get_int64() < 0) fail(key, "must be >= 0");
-        out = static_cast<std::uint64_t>(v.get_int64());
-    } else if (v.is_uint64()) {
-        out = v.get_uint64();
-    } else if (v.is_double() && v.get_double() >= 0 && std::floor(v.get_double()) == v.get_double()) {
-        // Range first: converting a double beyond 2^64 to an integer is undefined behaviour.
-        if (v.get_double() >= 18446744073709551616.0 || v.get_double() > static_cast<double>(max))
-            fail(key, "must be <= " + std::to_string(max));
-        out = static_cast<std::uint64_t>(v.get_double());
-    } else {
-        fail(key, "must be a non-negative integer");
+void read_trigger(json_config_reader& r, fault_trigger& t) {
+    if (r.contains("probability")) {
+        double p = 0;
+        r.number("probability", p);
+        if (!(p >= 0 && p <= 1)) r.fail("probability", "must be in [0, 1]");
+        // Kept to 1e-9 (finer means nothing for a fault): Boost.JSON 1.81 parses some long
+        // decimals a little off, so that a probability read back from its own JSON
+        // (GET/PUT /sandbox/faults, --fault) was another number; a multiple of 1e-9 is
+        // written and read back exactly (found by fuzz_sandbox_config).
+        t.probability = std::round(p * 1e9) / 1e9;
     }
-    if (out > max) fail(key, "must be <= " + std::to_string(max));
-    return out;
+    r.unsigned_integer("every_nth", t.every_nth, 1'000'000'000);
 }
 
-milliseconds as_ms(const json::value& v, const std::string& key) {
-    return milliseconds(static_cast<long long>(as_uint(v, key, 24ull * 3600 * 1000)));
-}
-
-void read_trigger(fault_trigger& t, const json::object& o, const std::string& prefix,
-                  const std::function<void(std::string_view, const json::value&, const std::string&)>& extra) {
-    for (const auto& kv : o) {
-        const std::string key = join(prefix, kv.key());
-        if (kv.key() == "probability") {
-            const double p = as_double(kv.value(), key);
-            if (!(p >= 0 && p <= 1)) fail(key, "must be in [0, 1]");
-            // Kept to 1e-9 (finer means nothing for a fault): Boost.JSON 1.81 parses some long
-            // decimals a little off, so that a probability read back from its own JSON
-            // (GET/PUT /sandbox/faults, --fault) was another number; a multiple of 1e-9 is
-            // written and read back exactly (found by fuzz_sandbox_config).
-            t.probability = std::round(p * 1e9) / 1e9;
-        } else if (kv.key() == "every_nth") {
-            t.every_nth = static_cast<unsigned>(as_uint(kv.value(), key, 1'000'000'000));
-        } else if (extra) {
-            extra(kv.key(), kv.value(), key);
-        } else {
-            fail(key, "unknown key");
+// The settings of a fault besides its trigger.
+void read_extras(json_config_reader& r, fault_kind k, fault_params& f) {
+    switch (k) {
+    case fault_kind::latency:
+        r.duration_ms("min_ms", f.latency_min, max_fault_ms);
+        r.duration_ms("max_ms", f.latency_max, max_fault_ms);
+        break;
+    case fault_kind::server_error:
+        if (r.contains("status")) {
+            unsigned s = 0;
+            r.unsigned_integer("status", s, 599);
+            if (s != 500 && s != 502 && s != 503 && s != 504) r.fail("status", "must be 500, 502, 503 or 504");
+            f.server_error_status = s;
         }
+        r.unsigned_integer("retry_after", f.server_error_retry_after, 86'400);
+        r.choice("body", f.server_error_body,
+                 {{"json", fault_body::json}, {"html", fault_body::html}, {"empty", fault_body::empty}});
+        break;
+    case fault_kind::throttle: r.unsigned_integer("retry_after", f.throttle_retry_after, 86'400); break;
+    case fault_kind::trickle: r.duration_ms("delay_ms", f.trickle_delay, max_fault_ms); break;
+    default: break;
     }
+}
+
+void write_extras(std::string& out, fault_kind k, const fault_params& f) {
+    switch (k) {
+    case fault_kind::latency:
+        out += ",\"min_ms\":" + std::to_string(f.latency_min.count()) + ",\"max_ms\":" + std::to_string(f.latency_max.count());
+        break;
+    case fault_kind::server_error:
+        out += ",\"status\":" + std::to_string(f.server_error_status) + ",\"retry_after\":" +
+               std::to_string(f.server_error_retry_after) + ",\"body\":\"" +
+               (f.server_error_body == fault_body::json   ? "json"
+                : f.server_error_body == fault_body::html ? "html"
+                                                          : "empty") +
+               "\"";
+        break;
+    case fault_kind::throttle: out += ",\"retry_after\":" + std::to_string(f.throttle_retry_after); break;
+    case fault_kind::trickle: out += ",\"delay_ms\":" + std::to_string(f.trickle_delay.count()); break;
+    default: break;
+    }
+}
+
+std::string unknown_fault_reason() {
+    std::string known;
+    for (const auto& row : fault_table) known += std::string(row.name) + ", ";
+    return "unknown fault (known: " + known + "idle_timeout_ms)";
 }
 
 void read_faults(fault_params& f, const json::object& o, const std::string& prefix) {
-    auto none = std::function<void(std::string_view, const json::value&, const std::string&)>{};
-    for (const auto& kv : o) {
-        const std::string key = join(prefix, kv.key());
-        const std::string_view k = kv.key();
-        if (k == "idle_timeout_ms") {
-            f.idle_timeout = as_ms(kv.value(), key);
-            continue;
-        }
-        const auto& obj = as_object(kv.value(), key);
-        if (k == "latency") {
-            read_trigger(f.latency, obj, key, [&](std::string_view sub, const json::value& v, const std::string& sk) {
-                if (sub == "min_ms") f.latency_min = as_ms(v, sk);
-                else if (sub == "max_ms") f.latency_max = as_ms(v, sk);
-                else fail(sk, "unknown key");
-            });
-        } else if (k == "server_error") {
-            read_trigger(f.server_error, obj, key, [&](std::string_view sub, const json::value& v, const std::string& sk) {
-                if (sub == "status") {
-                    const auto s = as_uint(v, sk, 599);
-                    if (s != 500 && s != 502 && s != 503 && s != 504) fail(sk, "must be 500, 502, 503 or 504");
-                    f.server_error_status = static_cast<unsigned>(s);
-                } else if (sub == "retry_after") {
-                    f.server_error_retry_after = static_cast<unsigned>(as_uint(v, sk, 86'400));
-                } else if (sub == "body") {
-                    const auto b = as_string(v, sk);
-                    if (b == "json") f.server_error_body = fault_body::json;
-                    else if (b == "html") f.server_error_body = fault_body::html;
-                    else if (b == "empty") f.server_error_body = fault_body::empty;
-                    else fail(sk, "must be \"json\", \"html\" or \"empty\"");
-                } else {
-                    fail(sk, "unknown key");
-                }
-            });
-        } else if (k == "throttle") {
-            read_trigger(f.throttle, obj, key, [&](std::string_view sub, const json::value& v, const std::string& sk) {
-                if (sub == "retry_after") f.throttle_retry_after = static_cast<unsigned>(as_uint(v, sk, 86'400));
-                else fail(sk, "unknown key");
-            });
-        } else if (k == "trickle") {
-            read_trigger(f.trickle, obj, key, [&](std::string_view sub, const json::value& v, const std::string& sk) {
-                if (sub == "delay_ms") f.trickle_delay = as_ms(v, sk);
-                else fail(sk, "unknown key");
-            });
-        } else if (k == "close_before_read") {
-            read_trigger(f.close_before_read, obj, key, none);
-        } else if (k == "close_after_read") {
-            read_trigger(f.close_after_read, obj, key, none);
-        } else if (k == "close_after_create") {
-            read_trigger(f.close_after_create, obj, key, none);
-        } else if (k == "reset_mid_response") {
-            read_trigger(f.reset_mid_response, obj, key, none);
-        } else if (k == "truncated_body") {
-            read_trigger(f.truncated_body, obj, key, none);
-        } else if (k == "garbage_body") {
-            read_trigger(f.garbage_body, obj, key, none);
-        } else if (k == "connection_close") {
-            read_trigger(f.connection_close, obj, key, none);
-        } else {
-            fail(key, "unknown fault (known: latency, server_error, throttle, close_before_read, close_after_read, "
-                      "close_after_create, reset_mid_response, truncated_body, garbage_body, trickle, "
-                      "connection_close, idle_timeout_ms)");
-        }
+    json_config_reader r(o, prefix, fail);
+    for (std::size_t i = 0; i < fault_table.size(); ++i) {
+        const auto& row = fault_table[i];
+        const json::object* fo = r.object(row.name);
+        if (!fo) continue;
+        json_config_reader t(*fo, r.path(row.name) + ".", fail);
+        read_trigger(t, f.*row.trigger);
+        read_extras(t, static_cast<fault_kind>(i), f);
+        t.finish();
     }
+    r.duration_ms("idle_timeout_ms", f.idle_timeout, max_fault_ms);
+    r.finish(unknown_fault_reason());
 }
 
-void read_limits(sandbox_limits& l, const json::object& o, const std::string& prefix) {
-    for (const auto& kv : o) {
-        const std::string key = join(prefix, kv.key());
-        const std::string_view k = kv.key();
-        if (k == "max_header_bytes") l.max_header_bytes = as_uint(kv.value(), key, 1u << 30);
-        else if (k == "max_body_bytes") l.max_body_bytes = as_uint(kv.value(), key, 1u << 30);
-        else if (k == "max_connections") l.max_connections = as_uint(kv.value(), key, 1'000'000);
-        else if (k == "handshake_timeout_ms") l.handshake_timeout = as_ms(kv.value(), key);
-        else if (k == "header_timeout_ms") l.header_timeout = as_ms(kv.value(), key);
-        else if (k == "body_timeout_ms") l.body_timeout = as_ms(kv.value(), key);
-        else if (k == "write_timeout_ms") l.write_timeout = as_ms(kv.value(), key);
-        else if (k == "idle_timeout_ms") l.idle_timeout = as_ms(kv.value(), key);
-        else fail(key, "unknown key");
+void read_limits(sandbox_limits& l, json_config_reader& r) {
+    r.unsigned_integer("max_header_bytes", l.max_header_bytes, 1u << 30);
+    r.unsigned_integer("max_body_bytes", l.max_body_bytes, 1u << 30);
+    r.unsigned_integer("max_connections", l.max_connections, 1'000'000);
+    r.duration_ms("handshake_timeout_ms", l.handshake_timeout, max_fault_ms);
+    r.duration_ms("header_timeout_ms", l.header_timeout, max_fault_ms);
+    r.duration_ms("body_timeout_ms", l.body_timeout, max_fault_ms);
+    r.duration_ms("write_timeout_ms", l.write_timeout, max_fault_ms);
+    r.duration_ms("idle_timeout_ms", l.idle_timeout, max_fault_ms);
+    r.finish();
+}
+
+std::vector<std::string> read_strings(json_config_reader& r, std::string_view key) {
+    const json::array* a = r.array(key, "an array of strings");
+    std::vector<std::string> out;
+    for (std::size_t i = 0; a && i < a->size(); ++i)
+        out.push_back(r.to_string(r.path(key) + "[" + std::to_string(i) + "]", (*a)[i]));
+    return out;
+}
+
+std::vector<sandbox_campaign> read_campaigns(json_config_reader& r) {
+    const json::array* a = r.array("campaigns", "an array of objects");
+    std::vector<sandbox_campaign> out;
+    for (std::size_t i = 0; a && i < a->size(); ++i) {
+        const std::string at = "campaigns[" + std::to_string(i) + "]";
+        if (!(*a)[i].is_object()) fail(at, "must be an object");
+        json_config_reader c((*a)[i].get_object(), at + ".", fail);
+        sandbox_campaign camp;
+        c.string("id", camp.id);
+        c.choice("duplicates", camp.duplicates,
+                 {{"allow", duplicate_policy::allow}, {"reject", duplicate_policy::reject}, {"reuse", duplicate_policy::reuse}});
+        c.string("gateway_id", camp.gateway_id);
+        c.ignore("name");  // free text for people
+        c.ignore("comment");
+        c.finish();
+        if (camp.id.empty()) fail(at + ".id", "is required");
+        out.push_back(std::move(camp));
     }
-}
-
-json::value parse_json(std::string_view text, const std::string& what) {
-    boost::system::error_code ec;
-    json::value v = json::parse(text, ec);
-    if (ec) fail(what, "not valid JSON (" + ec.message() + ")");
-    return v;
-}
-
-void put_trigger(std::string& out, std::string_view name, const fault_trigger& t, const std::string& extra) {
-    out += '"';
-    out += name;
-    out += "\":{\"probability\":";
-    out += json::serialize(json::value(t.probability));
-    out += ",\"every_nth\":";
-    out += std::to_string(t.every_nth);
-    out += extra;
-    out += '}';
+    return out;
 }
 
 }  // namespace
 
 void apply_sandbox_json(sandbox_params& p, std::string_view text) {
-    const json::value root = parse_json(text, "");
-    const auto& o = as_object(root, "(root)");
-    for (const auto& kv : o) {
-        const std::string key(kv.key());
-        const auto& v = kv.value();
-        if (key == "listen") {
-            sandbox_detail::parse_listen(as_string(v, key), p.listen_address, p.port);
-        } else if (key == "listen_address") {
-            p.listen_address = as_string(v, key);
-        } else if (key == "port") {
-            p.port = static_cast<unsigned short>(as_uint(v, key, 65535));
-        } else if (key == "plain_http") {
-            p.plain_http = as_bool(v, key);
-        } else if (key == "cert_file") {
-            p.cert_file = as_string(v, key);
-        } else if (key == "key_file") {
-            p.key_file = as_string(v, key);
-        } else if (key == "cert_dir") {
-            p.cert_dir = as_string(v, key);
-        } else if (key == "api_keys") {
-            if (!v.is_array()) fail(key, "must be an array of strings");
-            p.api_keys.clear();
-            std::size_t i = 0;
-            for (const auto& e : v.get_array()) p.api_keys.push_back(as_string(e, key + "[" + std::to_string(i++) + "]"));
-        } else if (key == "campaigns") {
-            if (!v.is_array()) fail(key, "must be an array of objects");
-            p.campaigns.clear();
-            std::size_t i = 0;
-            for (const auto& e : v.get_array()) {
-                const std::string ek = key + "[" + std::to_string(i++) + "]";
-                sandbox_campaign c;
-                for (const auto& ckv : as_object(e, ek)) {
-                    const std::string ck = ek + "." + std::string(ckv.key());
-                    if (ckv.key() == "id") {
-                        c.id = as_string(ckv.value(), ck);
-                    } else if (ckv.key() == "duplicates") {
-                        const auto d = as_string(ckv.value(), ck);
-                        if (d == "allow") c.duplicates = duplicate_policy::allow;
-                        else if (d == "reject") c.duplicates = duplicate_policy::reject;
-                        else if (d == "reuse") c.duplicates = duplicate_policy::reuse;
-                        else fail(ck, "must be \"allow\", \"reject\" or \"reuse\"");
-                    } else if (ckv.key() == "gateway_id") {
-                        c.gateway_id = as_string(ckv.value(), ck);
-                    } else if (ckv.key() == "name" || ckv.key() == "comment") {
-                        // free text for people
-                    } else {
-                        fail(ck, "unknown key");
-                    }
-                }
-                if (c.id.empty()) fail(ek + ".id", "is required");
-                p.campaigns.push_back(std::move(c));
-            }
-        } else if (key == "gateways") {
-            if (!v.is_array()) fail(key, "must be an array of strings");
-            p.gateways.clear();
-            std::size_t i = 0;
-            for (const auto& e : v.get_array()) p.gateways.push_back(as_string(e, key + "[" + std::to_string(i++) + "]"));
-        } else if (key == "honour_idempotency") {
-            p.honour_idempotency = as_bool(v, key);
-        } else if (key == "idempotency_ttl_ms") {
-            p.idempotency_ttl = milliseconds(static_cast<long long>(as_uint(v, key, 366ull * 24 * 3600 * 1000)));
-        } else if (key == "max_idempotency_records") {
-            p.max_idempotency_records = as_uint(v, key, 1'000'000'000);
-        } else if (key == "max_sessions") {
-            p.max_sessions = as_uint(v, key, 1'000'000'000);
-        } else if (key == "admin_token") {
-            p.admin_token = as_string(v, key);
-        } else if (key == "rate_limit_per_second") {
-            p.rate_limit_per_second = as_double(v, key);
-        } else if (key == "rate_limit_burst") {
-            p.rate_limit_burst = static_cast<unsigned>(as_uint(v, key, 1'000'000'000));
-        } else if (key == "faults") {
-            p.faults = fault_params{};
-            read_faults(p.faults, as_object(v, key), key);
-        } else if (key == "threads") {
-            p.threads = static_cast<unsigned>(as_uint(v, key, 1024));
-        } else if (key == "payment_url_base") {
-            p.payment_url_base = as_string(v, key);
-        } else if (key == "journal_file") {
-            p.journal_file = as_string(v, key);
-        } else if (key == "tls13_ciphersuites") {
-            p.tls13_ciphersuites = as_string(v, key);
-        } else if (key == "prefer_server_ciphers") {
-            p.prefer_server_ciphers = as_bool(v, key);
-        } else if (key == "limits") {
-            read_limits(p.limits, as_object(v, key), key);
-        } else if (key == "comment" || key == "$comment") {
-        } else {
-            fail(key, "unknown key");
-        }
+    const json::value root = detail::parse_config_object(text, "", fail);
+    json_config_reader r(root.get_object(), "", fail);
+    if (r.contains("listen")) {
+        std::string listen;
+        r.string("listen", listen);
+        sandbox_detail::parse_listen(listen, p.listen_address, p.port);
     }
+    r.string("listen_address", p.listen_address);
+    r.unsigned_integer("port", p.port);
+    r.boolean("plain_http", p.plain_http);
+    r.string("cert_file", p.cert_file);
+    r.string("key_file", p.key_file);
+    r.string("cert_dir", p.cert_dir);
+    if (r.contains("api_keys")) p.api_keys = read_strings(r, "api_keys");
+    if (r.contains("campaigns")) p.campaigns = read_campaigns(r);
+    if (r.contains("gateways")) p.gateways = read_strings(r, "gateways");
+    r.boolean("honour_idempotency", p.honour_idempotency);
+    r.duration_ms("idempotency_ttl_ms", p.idempotency_ttl, 366ull * 24 * 3600 * 1000);
+    r.unsigned_integer("max_idempotency_records", p.max_idempotency_records, 1'000'000'000);
+    r.unsigned_integer("max_sessions", p.max_sessions, 1'000'000'000);
+    r.string("admin_token", p.admin_token);
+    r.number("rate_limit_per_second", p.rate_limit_per_second);
+    r.unsigned_integer("rate_limit_burst", p.rate_limit_burst, 1'000'000'000);
+    if (r.contains("rate_limit_schedule")) {
+        std::string schedule;
+        r.string("rate_limit_schedule", schedule);
+        p.rate_limit_schedule = schedule.empty() ? std::vector<sandbox_rate_step>{} : parse_rate_limit_schedule(schedule);
+    }
+    if (const json::object* f = r.object("faults")) {
+        p.faults = fault_params{};
+        read_faults(p.faults, *f, "faults.");
+    }
+    r.unsigned_integer("threads", p.threads, 1024);
+    r.string("payment_url_base", p.payment_url_base);
+    r.string("journal_file", p.journal_file);
+    r.string("tls13_ciphersuites", p.tls13_ciphersuites);
+    r.boolean("prefer_server_ciphers", p.prefer_server_ciphers);
+    if (const json::object* l = r.object("limits")) {
+        json_config_reader lr(*l, "limits.", fail);
+        read_limits(p.limits, lr);
+    }
+    r.ignore("comment");
+    r.ignore("$comment");
+    r.finish();
 }
 
 sandbox_params load_sandbox_params(const std::string& json_file) {
@@ -371,40 +280,26 @@ sandbox_params load_sandbox_params(const std::string& json_file) {
 }
 
 fault_params parse_faults_json(std::string_view text) {
-    const json::value root = parse_json(text, "faults");
+    const json::value root = detail::parse_config_object(text, "faults", fail);
     fault_params f;
-    read_faults(f, as_object(root, "faults"), "");
+    read_faults(f, root.get_object(), "");
     return f;
 }
 
 std::string to_json(const fault_params& f) {
     std::string out = "{";
-    put_trigger(out, "latency", f.latency,
-                ",\"min_ms\":" + std::to_string(f.latency_min.count()) + ",\"max_ms\":" + std::to_string(f.latency_max.count()));
-    out += ',';
-    std::string body = f.server_error_body == fault_body::json ? "json" : f.server_error_body == fault_body::html ? "html" : "empty";
-    put_trigger(out, "server_error", f.server_error,
-                ",\"status\":" + std::to_string(f.server_error_status) + ",\"retry_after\":" +
-                    std::to_string(f.server_error_retry_after) + ",\"body\":\"" + body + "\"");
-    out += ',';
-    put_trigger(out, "throttle", f.throttle, ",\"retry_after\":" + std::to_string(f.throttle_retry_after));
-    out += ',';
-    put_trigger(out, "close_before_read", f.close_before_read, "");
-    out += ',';
-    put_trigger(out, "close_after_read", f.close_after_read, "");
-    out += ',';
-    put_trigger(out, "close_after_create", f.close_after_create, "");
-    out += ',';
-    put_trigger(out, "reset_mid_response", f.reset_mid_response, "");
-    out += ',';
-    put_trigger(out, "truncated_body", f.truncated_body, "");
-    out += ',';
-    put_trigger(out, "garbage_body", f.garbage_body, "");
-    out += ',';
-    put_trigger(out, "trickle", f.trickle, ",\"delay_ms\":" + std::to_string(f.trickle_delay.count()));
-    out += ',';
-    put_trigger(out, "connection_close", f.connection_close, "");
-    out += ",\"idle_timeout_ms\":" + std::to_string(f.idle_timeout.count()) + "}";
+    for (std::size_t i = 0; i < fault_table.size(); ++i) {
+        const fault_trigger& t = f.*fault_table[i].trigger;
+        out += '"';
+        out += fault_table[i].name;
+        out += "\":{\"probability\":";
+        out += json::serialize(json::value(t.probability));
+        out += ",\"every_nth\":";
+        out += std::to_string(t.every_nth);
+        write_extras(out, static_cast<fault_kind>(i), f);
+        out += "},";
+    }
+    out += "\"idle_timeout_ms\":" + std::to_string(f.idle_timeout.count()) + "}";
     return out;
 }
 
@@ -465,6 +360,18 @@ sandbox_params normalize(sandbox_params p) {
         if (!is_lower_uuid(p.gateways[i])) fail("gateways[" + std::to_string(i) + "]", "must be a lower-case hyphenated UUID");
     if (!(p.rate_limit_per_second >= 0) || std::isinf(p.rate_limit_per_second))
         fail("rate_limit_per_second", "must be a finite number >= 0");
+    // A schedule built in code is held to the rules of parse_rate_limit_schedule.
+    if (p.rate_limit_schedule.size() > 1000) fail("rate_limit_schedule", "at most 1000 steps");
+    for (std::size_t i = 0; i < p.rate_limit_schedule.size(); ++i) {
+        const auto& step = p.rate_limit_schedule[i];
+        const bool last = i + 1 == p.rate_limit_schedule.size();
+        const auto d = step.duration;
+        if (!(step.rate > 0 && step.rate <= 1e9) ||
+            (last ? d.count() != 0 : d.count() <= 0 || d > std::chrono::hours(24 * 366)))
+            fail("rate_limit_schedule", "step " + std::to_string(i + 1) +
+                                            ": needs a rate in (0, 1e9] requests/s and a duration from 1ms to 366 "
+                                            "days, except the last step, which has none");
+    }
     if (p.threads == 0) p.threads = 1;
     if (p.idempotency_ttl.count() < 0) fail("idempotency_ttl_ms", "must be >= 0");
     if (p.max_idempotency_records == 0) fail("max_idempotency_records", "must be >= 1");
@@ -485,11 +392,9 @@ sandbox_params normalize(sandbox_params p) {
     positive(p.limits.write_timeout, "limits.write_timeout_ms");
     positive(p.limits.idle_timeout, "limits.idle_timeout_ms");
     const auto& f = p.faults;
-    const fault_trigger* triggers[] = {&f.latency, &f.server_error, &f.throttle, &f.close_before_read, &f.close_after_read,
-                                       &f.close_after_create, &f.reset_mid_response, &f.truncated_body, &f.garbage_body,
-                                       &f.trickle, &f.connection_close};
-    for (auto* t : triggers)
-        if (!(t->probability >= 0 && t->probability <= 1)) fail("faults", "probabilities must be in [0, 1]");
+    for (const auto& row : fault_table)
+        if (const double pr = (f.*row.trigger).probability; !(pr >= 0 && pr <= 1))
+            fail("faults." + std::string(row.name) + ".probability", "must be in [0, 1]");
     const auto s = f.server_error_status;
     if (s != 500 && s != 502 && s != 503 && s != 504) fail("faults.server_error.status", "must be 500, 502, 503 or 504");
     return p;

@@ -1,6 +1,7 @@
-// The Beast driver of the sandbox: accepts, reads requests, asks the service, applies the
-// faults to the bytes on the wire. The only unit of the sandbox that instantiates Beast's
-// coroutine operations (over TLS and over plain TCP).
+// The server of the sandbox: accepts, reads requests (Beast's HTTP parser, fed from the
+// connection's buffer), asks the service, applies the faults to the bytes on the wire. Each
+// connection is an Asio coroutine over plain TCP or over the project's own TLS stream
+// (src/tls/tls_stream.hpp); the only unit of the sandbox with coroutines and sockets.
 
 #include <catalyst/sandbox.hpp>
 
@@ -8,6 +9,8 @@
 #include "sandbox/certs.hpp"
 #include "sandbox/config.hpp"
 #include "sandbox/service.hpp"
+#include "core/random.hpp"
+#include "core/text.hpp"
 #include "core/tls_ciphers.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -35,21 +38,23 @@
 
 #include <atomic>
 #include <filesystem>
-#include <charconv>
 #include <cstdio>
 #include <mutex>
-#include <random>
 #include <thread>
 
 namespace catalyst {
-namespace detail {
+namespace sandbox_detail {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
-using namespace sandbox_detail;
+using detail::append_uint;
+using detail::io_context_tls_stream;
+using detail::tls_io_result;
+using detail::tls_role;
+using detail::uniform01;
 
 namespace {
 
@@ -143,13 +148,6 @@ std::string_view reason(unsigned s) {
     }
 }
 
-void append_uint(std::string& out, std::uint64_t v) {
-    char buf[24];
-    auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
-    (void)ec;
-    out.append(buf, p);
-}
-
 /// The whole response in `out`; returns the size of its head (status line + headers).
 std::size_t build_response(std::string& out, const api_response& r, bool close, bool head_only, std::uint64_t id,
                            std::string_view body_override = {}, bool override_body = false) {
@@ -187,11 +185,6 @@ http_method to_method(http::verb v) {
     case http::verb::head: return http_method::head;
     default: return http_method::other;
     }
-}
-
-double uniform01() {
-    thread_local std::mt19937_64 rng{std::random_device{}()};
-    return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
 }
 
 }  // namespace
@@ -235,6 +228,8 @@ public:
                          params_.admin_token.empty() ? "are disabled (set admin_token to use them)"
                                                      : "require the admin token");
         }
+        // The global rate limit's schedule runs from now (the start, not the construction).
+        service_.restart_rate_schedule();
         net::co_spawn(*ctxs_[0], accept_loop(), net::detached);
         for (auto& c : ctxs_) {
             guards_.emplace_back(c->get_executor());
@@ -294,7 +289,7 @@ private:
                         ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
         SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
         SSL_CTX_set_session_cache_mode(ctx.native_handle(), SSL_SESS_CACHE_SERVER);
-        // Cipher choice (issue 13): see sandbox_params::tls13_ciphersuites (checked by normalize).
+        // See sandbox_params::tls13_ciphersuites (checked by normalize).
         detail::set_tls13_suites(ctx.native_handle(), params_.tls13_ciphersuites);
         if (params_.prefer_server_ciphers) SSL_CTX_set_options(ctx.native_handle(), SSL_OP_CIPHER_SERVER_PREFERENCE);
         cert_bundle certs;
@@ -398,10 +393,7 @@ private:
     template <class Stream>
     task<> answer_and_close(Stream& s, watchdog& w, unsigned status, std::string_view text, std::string& out) {
         api_response r;
-        r.status = status;
-        r.body = "{\"detail\":";
-        append_json_string(r.body, text);
-        r.body += '}';
+        detail(r, status, text);
         service_.stats().count_status(status);
         build_response(out, r, true, false, 0);
         co_await write_all(s, w, out);
@@ -530,19 +522,21 @@ private:
                 timer_t t(co_await net::this_coro::executor, plan.delay);
                 co_await t.async_wait(use_task);
             }
-            if (plan.close_after_read) co_return false;
-            if (plan.throttle) service_.fault_throttle(*faults, resp);
-            else if (plan.server_error) service_.fault_server_error(*faults, resp);
+            if (plan.has(fault_kind::close_after_read)) co_return false;
+            if (plan.has(fault_kind::throttle)) service_.fault_throttle(*faults, resp);
+            else if (plan.has(fault_kind::server_error)) service_.fault_server_error(*faults, resp);
             else service_.handle_api(ar, resp);
-            if (plan.close_after_create) co_return false;
+            if (plan.has(fault_kind::close_after_create)) co_return false;
 
-            if (plan.connection_close) keep_alive = false;
+            if (plan.has(fault_kind::connection_close)) keep_alive = false;
             stats.count_status(resp.status);
             static constexpr std::string_view garbage = "<html>this is not JSON {\"session_token\": ps_";
             const std::size_t head =
-                build_response(out, resp, !keep_alive || plan.truncated_body || plan.reset_mid_response, head_only,
-                               request_id, garbage, plan.garbage_body);
-            if (plan.reset_mid_response) {
+                build_response(out, resp,
+                               !keep_alive || plan.has(fault_kind::truncated_body) ||
+                                   plan.has(fault_kind::reset_mid_response),
+                               head_only, request_id, garbage, plan.has(fault_kind::garbage_body));
+            if (plan.has(fault_kind::reset_mid_response)) {
                 // Part of the answer, then RST: SO_LINGER 0 makes close() abort the connection.
                 co_await write_all(s, w, std::string_view(out).substr(0, std::max<std::size_t>(1, head / 2)));
                 boost::system::error_code ec;
@@ -550,13 +544,13 @@ private:
                 sock.close(ec);
                 co_return false;
             }
-            if (plan.truncated_body) {
+            if (plan.has(fault_kind::truncated_body)) {
                 // The head promises the whole Content-Length; half of the body follows.
                 const std::size_t body = out.size() - head;
                 co_await write_all(s, w, std::string_view(out).substr(0, head + body / 2));
                 co_return false;
             }
-            if (plan.trickle) {
+            if (plan.has(fault_kind::trickle)) {
                 timer_t t(co_await net::this_coro::executor);
                 for (std::size_t i = 0; i < out.size(); ++i) {
                     w.extend(faults->trickle_delay + lim.write_timeout);
@@ -604,9 +598,9 @@ private:
     std::string bound_host_;
 };
 
-}  // namespace detail
+}  // namespace sandbox_detail
 
-sandbox::sandbox(sandbox_params p) : impl_(std::make_unique<detail::sandbox_impl>(std::move(p))) {}
+sandbox::sandbox(sandbox_params p) : impl_(std::make_unique<sandbox_detail::sandbox_impl>(std::move(p))) {}
 sandbox::~sandbox() = default;
 void sandbox::start() { impl_->start(); }
 void sandbox::stop() { impl_->stop(); }

@@ -2,6 +2,7 @@
 
 #include "cli/command_line.hpp"
 #include "cli/values.hpp"
+#include "sandbox/faults.hpp"
 
 #include <catalyst/sandbox.hpp>
 
@@ -37,6 +38,17 @@ void as_flag_value(F&& apply) {
     } catch (const catalyst::sandbox_config_error& e) {
         throw catalyst::cli::value_error(e.what());
     }
+}
+
+// The --fault help: every fault of the sandbox's table, one line each.
+std::string fault_help() {
+    std::string out = "inject a fault (repeatable), e.g. --fault server_error.every_nth=3 --fault latency.min_ms=50; "
+                      "FIELD: probability, every_nth, or the fault's own; the faults:";
+    for (const auto& row : catalyst::sandbox_detail::fault_table)
+        out += "\n  " + std::string(row.name) + ": " + std::string(row.help);
+    out += "\n  idle_timeout_ms (a value, e.g. --fault idle_timeout_ms=200): " +
+           std::string(catalyst::sandbox_detail::idle_timeout_help);
+    return out;
 }
 
 struct cli_state {
@@ -98,6 +110,15 @@ void describe(catalyst::cli::command_line& cl, catalyst::sandbox_params& p, cli_
                                  ? 0
                                  : static_cast<unsigned>(cli::parse_whole(std::string_view(v).substr(colon + 1), 0, 1'000'000'000));
     });
+    cl.value("--rate-limit-schedule", "SCHEDULE",
+             "a global limit over all keys and clients whose rate follows SCHEDULE from the start: RATE@DURATION "
+             "steps, the last a RATE alone that lasts for ever, e.g. 400@15s,200@15s,400 (requests/s; token bucket, "
+             "burst rate/20, at least 1; 429 with Retry-After above it); restart it with POST "
+             "/sandbox/rate-limit-schedule",
+             [&p](const std::string& v) {
+                 as_flag_value([&] { p.rate_limit_schedule = catalyst::parse_rate_limit_schedule(v, ""); });
+             })
+        .env("CATALYST_SANDBOX_RATE_LIMIT_SCHEDULE");
     cl.flag("--no-idempotency", "ignore Idempotency-Key, as the real API may", st.no_idempotency);
     cl.text("--journal", "FILE", "append one JSON line per created session", p.journal_file);
     cl.duration("--idempotency-ttl", "forget an idempotency key this long after its first request (500ms, 30s, 24h; "
@@ -114,10 +135,8 @@ void describe(catalyst::cli::command_line& cl, catalyst::sandbox_params& p, cli_
             "\"admin_token\" in --config. Without one, a sandbox listening off loopback disables those endpoints (403)",
             p.admin_token)
         .env("CATALYST_SANDBOX_ADMIN_TOKEN");
-    cl.value("--fault", "NAME.FIELD=VALUE", "inject a fault (repeatable), e.g. --fault server_error.every_nth=3 "
-             "--fault latency.min_ms=50; faults: latency server_error throttle close_before_read close_after_read "
-             "close_after_create reset_mid_response truncated_body garbage_body trickle connection_close "
-             "idle_timeout_ms", [&p](const std::string& v) { as_flag_value([&] { catalyst::apply_fault_setting(p.faults, v); }); })
+    cl.value("--fault", "NAME.FIELD=VALUE", fault_help(),
+             [&p](const std::string& v) { as_flag_value([&] { catalyst::apply_fault_setting(p.faults, v); }); })
         .repeatable();
 
     cl.section("Container");
@@ -126,7 +145,8 @@ void describe(catalyst::cli::command_line& cl, catalyst::sandbox_params& p, cli_
 
     cl.footer("A local HTTPS server behaving like the CatalystPay session API, with fault injection (docs/sandbox.md).\n"
               "Admin endpoints: GET /sandbox/health, GET /sandbox/stats, GET /sandbox/ledger?offset=N&limit=M,\n"
-              "POST /sandbox/reset, GET|PUT /sandbox/faults. SIGINT or SIGTERM stops the server.\n\n" +
+              "POST /sandbox/reset, GET|PUT /sandbox/faults, GET|POST /sandbox/rate-limit-schedule.\n"
+              "SIGINT or SIGTERM stops the server.\n\n" +
               cli::exit_codes_text({{0, "stopped by SIGINT/SIGTERM; with --health-check: the server answered 200"},
                                     {1, "the server could not start or failed; with --health-check: no 200"},
                                     {2, "usage or configuration error (the message names the flag or setting)"}}));

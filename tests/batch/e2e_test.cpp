@@ -27,6 +27,7 @@ TEST_F(batch_e2e, creates_one_session_per_line_and_rerun_creates_none) {
     expect_ledger_consistent(recs);
     EXPECT_NE(r.err.find("created 50"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("p99"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("adaptive rate: "), std::string::npos) << r.err;  // --rate auto, the default
 
     auto again = run({path("in.jsonl"), "-o", path("out.jsonl")});
     EXPECT_EQ(again.code, 0) << again.err;
@@ -270,6 +271,20 @@ TEST_F(batch_e2e, shards_split_the_input_without_overlap) {
     }
     for (int i = 1; i <= n; ++i) EXPECT_EQ(seen[static_cast<std::size_t>(i)], 1) << i;
     EXPECT_EQ(sb_->ledger().size(), static_cast<std::size_t>(n));
+}
+
+// The progress line and the summary show the client's allowed rate in adaptive mode (--rate
+// auto, the default), from its metrics gauge; not with --rate N.
+TEST_F(batch_e2e, progress_and_summary_show_the_allowed_rate_in_adaptive_mode) {
+    test::spit(path("in.jsonl"), leads(20));
+    auto r = run({path("in.jsonl"), "-o", path("auto.jsonl"), "--progress", "plain"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.err.find(", allowed "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("adaptive rate: "), std::string::npos) << r.err;
+    auto paced = run({path("in.jsonl"), "-o", path("paced.jsonl"), "--progress", "plain", "--rate", "1000"});
+    ASSERT_EQ(paced.code, 0) << paced.err;
+    EXPECT_EQ(paced.err.find("allowed"), std::string::npos) << paced.err;
+    EXPECT_EQ(paced.err.find("adaptive rate"), std::string::npos) << paced.err;
 }
 
 TEST_F(batch_e2e, sigint_finishes_in_flight_and_exits_3_then_resumes) {

@@ -21,12 +21,65 @@ TEST(options, basics) {
     EXPECT_EQ(o.format, input_format::csv);
     EXPECT_EQ(o.concurrency, 8u);
     EXPECT_EQ(o.rate, 50.0);
+    EXPECT_FALSE(o.rate_auto);
     EXPECT_EQ(o.output, "out.jsonl");
     EXPECT_EQ(o.deadline, std::chrono::milliseconds(900));
     EXPECT_EQ(o.max_attempts, 2u);
     EXPECT_EQ(o.campaign, "c");
     EXPECT_EQ(parse({"-"}).format, input_format::jsonl);
     EXPECT_EQ(parse({"x.txt", "--format", "csv"}).format, input_format::csv);
+}
+
+TEST(options, rate_is_auto_by_default_and_takes_auto_max_or_a_number) {
+    const auto d = parse({"a.jsonl"});
+    EXPECT_TRUE(d.rate_auto);
+    EXPECT_FALSE(d.rate_given);
+    EXPECT_EQ(d.rate_auto_max, 0);
+    const auto a = parse({"a.jsonl", "--rate", "auto"});
+    EXPECT_TRUE(a.rate_auto);
+    EXPECT_TRUE(a.rate_given);
+    EXPECT_EQ(a.rate_auto_max, 0);
+    for (const char* v : {"auto:500", "auto:500/s"}) {
+        const auto m = parse({"a.jsonl", "--rate", v});
+        EXPECT_TRUE(m.rate_auto) << v;
+        EXPECT_EQ(m.rate_auto_max, 500) << v;
+    }
+    const auto n = parse({"a.jsonl", "--rate", "0"});
+    EXPECT_FALSE(n.rate_auto);
+    EXPECT_EQ(n.rate, 0);
+    // The last --rate wins, whole: a number after auto:MAX leaves no ceiling behind.
+    const auto last = parse({"a.jsonl", "--rate", "auto:5", "--rate", "auto"});
+    EXPECT_EQ(last.rate_auto_max, 0);
+    for (const char* bad : {"auto:", "auto:0", "auto:x", "auto:-5", "automatic", "fast", "auto:1e99"})
+        EXPECT_THROW(parse({"a.jsonl", "--rate", bad}), usage_error) << bad;
+}
+
+TEST(options, the_rate_choice_sets_the_clients_mode) {
+    const auto with = [](std::vector<std::string_view> args, client_params p) {
+        apply_rate(parse(args), p);
+        return p;
+    };
+    // By default: adaptive, the configured bounds kept.
+    client_params base;
+    base.rate.max_rate = 700;
+    auto p = with({"a.jsonl"}, base);
+    EXPECT_EQ(p.rate.mode, rate_mode::adaptive);
+    EXPECT_EQ(p.rate.max_rate, 700);
+    // A fixed rate in the configuration is a known limit: kept, unless --rate auto says otherwise.
+    client_params fixed;
+    fixed.rate.rate_per_second = 250;
+    EXPECT_EQ(with({"a.jsonl"}, fixed).rate.mode, rate_mode::fixed);
+    EXPECT_EQ(with({"a.jsonl", "--rate", "auto"}, fixed).rate.mode, rate_mode::adaptive);
+    // --rate N: the tool paces lines itself, the client as configured.
+    EXPECT_EQ(with({"a.jsonl", "--rate", "50"}, client_params{}).rate.mode, rate_mode::fixed);
+    // auto:MAX below the initial rate: the start comes down to it, and the result is valid.
+    p = with({"a.jsonl", "--rate", "auto:4"}, client_params{});
+    EXPECT_EQ(p.rate.max_rate, 4);
+    EXPECT_EQ(p.rate.initial_rate, 4);
+    EXPECT_NO_THROW(check(p));
+    p = with({"a.jsonl", "--rate", "auto:0.5"}, client_params{});
+    EXPECT_EQ(p.rate.min_rate, 0.5);
+    EXPECT_NO_THROW(check(p));
 }
 
 TEST(options, api_key_on_the_command_line_is_refused_without_echo) {

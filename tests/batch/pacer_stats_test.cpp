@@ -78,6 +78,13 @@ TEST(stats, counts_outcomes_and_formats) {
     EXPECT_NE(line.find("ETA 1s"), std::string::npos) << line;
     EXPECT_NE(line.find("errors 2"), std::string::npos) << line;
     EXPECT_EQ(line.front(), '[');
+    // Adaptive mode: the client's allowed rate, in both.
+    EXPECT_EQ(line.find("allowed"), std::string::npos) << line;
+    EXPECT_EQ(summary.find("adaptive rate"), std::string::npos) << summary;
+    s.allowed_rate = 287.4;
+    EXPECT_NE(format_progress(s, 1000ms, 10, std::nullopt, false).find(", allowed 287/s"), std::string::npos);
+    EXPECT_NE(format_summary(s, 2000ms, false).find("adaptive rate: 287 requests/s allowed at the end"),
+              std::string::npos);
 }
 
 }  // namespace

@@ -80,6 +80,7 @@ TEST_F(batch_summary, counts_match_the_output_records_and_the_exit_code) {
     EXPECT_TRUE(parse_utc(s.at("ended_at").as_string()));
     EXPECT_TRUE(s.at("elapsed_seconds").is_number());
     EXPECT_TRUE(s.at("sessions_per_second").is_number());
+    EXPECT_TRUE(s.at("allowed_rate_per_second").is_number());  // --rate auto, the default
     // No lead's field, no key.
     const std::string text = test::slurp(path("summary.json"));
     for (const char* secret : {"Zebediah", "Quarrington", "zebediah.at.nowhere", "+447700900123", "person1@example.com",
@@ -154,6 +155,7 @@ TEST_F(batch_summary, an_aborted_run_writes_a_summary_with_exit_3_and_the_counts
     EXPECT_EQ(count(s, "records"), partial.size());
     EXPECT_EQ(count(s, "ok"), partial.size());
     EXPECT_LT(count(s, "records"), static_cast<std::uint64_t>(n));
+    EXPECT_TRUE(s.at("allowed_rate_per_second").is_null());  // --rate N: not adaptive
 }
 
 }  // namespace

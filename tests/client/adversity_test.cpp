@@ -312,8 +312,8 @@ TEST(client_adversity, a_resent_call_keeps_its_deadline) {
     hostile_server server(so);
     auto p = params_for(server);
     p.max_connections = 1;
-    p.pacing.rate_per_second = 1;  // one token a second
-    p.pacing.burst = 1;
+    p.rate.rate_per_second = 1;  // one token a second
+    p.rate.burst = 1;
     auto tracker = std::make_shared<call_tracker>(2);
     auto& calls = *tracker;
     client c(p);

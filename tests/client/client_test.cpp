@@ -927,8 +927,8 @@ TEST_F(client_test, pacing_spaces_requests_out) {
     start();
     auto p = params();
     p.threads = 1;
-    p.pacing.rate_per_second = 50;
-    p.pacing.burst = 1;
+    p.rate.rate_per_second = 50;
+    p.rate.burst = 1;
     client c(p);
     const auto t0 = std::chrono::steady_clock::now();
     auto out = run_many(c, 11);

@@ -29,6 +29,10 @@ TEST(metrics, prometheus_text_format) {
     m.latency_count = 7;
     m.latency_sum_seconds = 61.5;
     m.in_flight = 1;
+    m.rate_allowed = 287.5;
+    m.rate_pause_seconds = 0.25;
+    m.rate_waits = 12;
+    m.rate_local_rejects = 3;
     const auto t = m.to_prometheus();
     EXPECT_NE(t.find("# TYPE catalyst_client_requests_total counter\ncatalyst_client_requests_total 7\n"), std::string::npos);
     EXPECT_NE(t.find("# HELP catalyst_client_requests_total "), std::string::npos);
@@ -45,6 +49,12 @@ TEST(metrics, prometheus_text_format) {
     EXPECT_NE(t.find("catalyst_client_request_duration_seconds_sum 61.5\n"), std::string::npos);
     EXPECT_NE(t.find("catalyst_client_request_duration_seconds_count 7\n"), std::string::npos);
     EXPECT_NE(t.find("# TYPE catalyst_client_in_flight gauge\ncatalyst_client_in_flight 1\n"), std::string::npos);
+    EXPECT_NE(t.find("# TYPE catalyst_client_rate_allowed gauge\ncatalyst_client_rate_allowed 287.5\n"), std::string::npos);
+    EXPECT_NE(t.find("# TYPE catalyst_client_rate_pause_seconds gauge\ncatalyst_client_rate_pause_seconds 0.25\n"),
+              std::string::npos);
+    EXPECT_NE(t.find("# TYPE catalyst_client_rate_waits_total counter\ncatalyst_client_rate_waits_total 12\n"),
+              std::string::npos);
+    EXPECT_NE(t.find("catalyst_client_rate_local_rejects_total 3\n"), std::string::npos);
     // Every non-comment line is "name{labels} value" or "name value".
     std::size_t pos = 0;
     while (pos < t.size()) {

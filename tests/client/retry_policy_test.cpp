@@ -24,7 +24,7 @@ attempt_outcome failure(attempt_result r) {
 retry_state first(bool key = true) {
     retry_state s;
     s.attempts = 1;
-    s.has_idempotency_key = key;
+    s.key_makes_retry_safe = key;
     return s;
 }
 }  // namespace

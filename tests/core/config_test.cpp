@@ -5,8 +5,10 @@
 
 #include <openssl/ssl.h>
 
+#include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <string>
@@ -17,6 +19,11 @@ namespace {
 using catalyst::client_params;
 using catalyst::config_error;
 using std::chrono::milliseconds;
+
+catalyst::rate_params& adaptive(client_params& p) {
+    p.rate.mode = catalyst::rate_mode::adaptive;
+    return p.rate;
+}
 
 std::string dump(const client_params& p) {
     std::ostringstream os;
@@ -63,7 +70,33 @@ private:
     std::string path_;
 };
 
-TEST(config, defaults_pass_check) { EXPECT_NO_THROW(catalyst::check(client_params{})); }
+TEST(config, defaults_pass_check) {
+    EXPECT_NO_THROW(catalyst::check(client_params{}));
+    client_params p;
+    adaptive(p);
+    EXPECT_NO_THROW(catalyst::check(p));
+}
+
+// The adaptive settings are checked in adaptive mode only: a fixed client does not read them.
+TEST(config, adaptive_settings_are_checked_in_adaptive_mode_only) {
+    client_params p;
+    p.rate.initial_rate = 0;
+    EXPECT_NO_THROW(catalyst::check(p));
+    adaptive(p);
+    EXPECT_EQ(refused_key([&] { catalyst::check(p); }), "rate.initial_rate");
+    p.rate.initial_rate = 10;
+    p.rate.local_throttling = false;
+    p.rate.local_throttling_window = milliseconds(0);  // not used when off
+    EXPECT_NO_THROW(catalyst::check(p));
+}
+
+// A config file written for an older release still says "pacing": the error says what it became.
+TEST(config, the_old_pacing_key_says_it_was_renamed) {
+    client_params p;
+    std::string what;
+    EXPECT_EQ(refused_key([&] { catalyst::apply_json(p, R"({"pacing": {"rate_per_second": 5}})"); }, &what), "pacing");
+    EXPECT_NE(what.find("\"rate\""), std::string::npos) << what;
+}
 
 TEST(config, sample_file_holds_every_key_with_its_default) {
     client_params p;
@@ -89,7 +122,8 @@ TEST(config, example_file_loads_and_checks) {
     EXPECT_EQ(p.max_connections, 128u);
     EXPECT_EQ(p.retry.max_attempts, 5u);
     EXPECT_EQ(p.retry.base_backoff, milliseconds(100));  // untouched: default
-    EXPECT_DOUBLE_EQ(p.pacing.rate_per_second, 500);
+    EXPECT_EQ(p.rate.mode, catalyst::rate_mode::fixed);
+    EXPECT_DOUBLE_EQ(p.rate.rate_per_second, 500);
 }
 
 TEST(config, apply_json_reads_every_key) {
@@ -103,7 +137,8 @@ TEST(config, apply_json_reads_every_key) {
       "retry": {"max_attempts": 1, "base_backoff_ms": 19, "max_backoff_ms": 20, "max_retry_after_ms": 21,
                 "budget_ratio": 0, "budget_min_concurrency": 22},
       "idempotency": "caller_keys_only",
-      "pacing": {"rate_per_second": 2.5, "burst": 23},
+      "rate": {"mode": "adaptive", "rate_per_second": 2.5, "burst": 23, "initial_rate": 24, "min_rate": 1.5,
+               "max_rate": 900, "max_pause_ms": 25, "local_throttling": false, "local_throttling_window_ms": 26},
       "tls": {"ca_file": "/ca.pem", "ca_dir": "/ca", "ca_pem": "PEM", "server_name": "api.local",
               "insecure_skip_verify": true, "session_resumption": false,
               "tls13_ciphersuites": "TLS_AES_256_GCM_SHA384", "tls12_ciphers": "ECDHE-RSA-AES256-GCM-SHA384"},
@@ -128,8 +163,15 @@ TEST(config, apply_json_reads_every_key) {
     EXPECT_EQ(p.retry.budget_ratio, 0.0);
     EXPECT_EQ(p.retry.budget_min_concurrency, 22u);
     EXPECT_EQ(p.idempotency, catalyst::idempotency_policy::caller_keys_only);
-    EXPECT_EQ(p.pacing.rate_per_second, 2.5);
-    EXPECT_EQ(p.pacing.burst, 23u);
+    EXPECT_EQ(p.rate.mode, catalyst::rate_mode::adaptive);
+    EXPECT_EQ(p.rate.rate_per_second, 2.5);
+    EXPECT_EQ(p.rate.burst, 23u);
+    EXPECT_EQ(p.rate.initial_rate, 24);
+    EXPECT_EQ(p.rate.min_rate, 1.5);
+    EXPECT_EQ(p.rate.max_rate, 900);
+    EXPECT_EQ(p.rate.max_pause, milliseconds(25));
+    EXPECT_FALSE(p.rate.local_throttling);
+    EXPECT_EQ(p.rate.local_throttling_window, milliseconds(26));
     EXPECT_EQ(p.tls.ca_file, "/ca.pem");
     EXPECT_EQ(p.tls.ca_dir, "/ca");
     EXPECT_EQ(p.tls.ca_pem, "PEM");
@@ -148,7 +190,14 @@ TEST(config, unknown_keys_and_wrong_types_name_the_key_path) {
         {R"({"max_conections": 1})", "max_conections"},
         {R"({"retry": {"max_attempt": 1}})", "retry.max_attempt"},
         {R"({"tls": {"verify": false}})", "tls.verify"},
-        {R"({"pacing": {"rate": 1}})", "pacing.rate"},
+        {R"({"rate": {"rate": 1}})", "rate.rate"},
+        {R"({"rate": {"mode": "auto"}})", "rate.mode"},
+        {R"({"rate": {"mode": 1}})", "rate.mode"},
+        {R"({"rate": {"min_rate": "1"}})", "rate.min_rate"},
+        {R"({"rate": {"max_pause_ms": -1}})", "rate.max_pause_ms"},
+        {R"({"rate": {"local_throttling": 1}})", "rate.local_throttling"},
+        {R"({"rate": 5})", "rate"},
+        {R"({"pacing": {"rate_per_second": 1}})", "pacing"},
         {R"({"retry": {"max_attempts": "3"}})", "retry.max_attempts"},
         {R"({"retry": {"max_attempts": -1}})", "retry.max_attempts"},
         {R"({"retry": {"max_attempts": 1.5}})", "retry.max_attempts"},
@@ -188,7 +237,19 @@ TEST(config, check_refuses_invalid_settings_naming_the_key) {
         {[](client_params& p) { p.retry.max_attempts = 0; }, "retry.max_attempts"},
         {[](client_params& p) { p.retry.budget_ratio = -0.1; }, "retry.budget_ratio"},
         {[](client_params& p) { p.retry.max_backoff = milliseconds(10); }, "retry.max_backoff_ms"},
-        {[](client_params& p) { p.pacing.rate_per_second = -1; }, "pacing.rate_per_second"},
+        {[](client_params& p) { p.rate.rate_per_second = -1; }, "rate.rate_per_second"},
+        {[](client_params& p) { p.rate.rate_per_second = std::numeric_limits<double>::infinity(); },
+         "rate.rate_per_second"},
+        {[](client_params& p) { p.rate.mode = static_cast<catalyst::rate_mode>(7); }, "rate.mode"},
+        {[](client_params& p) { adaptive(p).initial_rate = 0; }, "rate.initial_rate"},
+        {[](client_params& p) { adaptive(p).initial_rate = std::nan(""); }, "rate.initial_rate"},
+        {[](client_params& p) { adaptive(p).min_rate = 0; }, "rate.min_rate"},
+        {[](client_params& p) { adaptive(p).min_rate = 20; }, "rate.min_rate"},  // above initial_rate 10
+        {[](client_params& p) { adaptive(p).max_rate = -1; }, "rate.max_rate"},
+        {[](client_params& p) { adaptive(p).max_rate = 5; }, "rate.initial_rate"},  // initial 10 above it
+        {[](client_params& p) { adaptive(p).max_pause = milliseconds(-1); }, "rate.max_pause_ms"},
+        {[](client_params& p) { adaptive(p).local_throttling_window = milliseconds(0); },
+         "rate.local_throttling_window_ms"},
         {[](client_params& p) { p.max_response_body = 0; }, "max_response_body"},
         {[](client_params& p) { p.api_key = "rk_abc\r\nX-Evil: 1"; }, "api_key"},
         {[](client_params& p) { p.user_agent = "ua\r\nX: y"; }, "user_agent"},
@@ -347,7 +408,10 @@ TEST(config, printing_shows_every_setting_and_never_the_key) {
                             "retry.base_backoff_ms = 100", "retry.max_backoff_ms = 5000",
                             "retry.max_retry_after_ms = 30000", "retry.budget_ratio = 0.2",
                             "retry.budget_min_concurrency = 10", "idempotency = automatic",
-                            "pacing.rate_per_second = 0", "pacing.burst = 0", "tls.ca_file = ", "tls.ca_dir = ",
+                            "rate.mode = fixed", "rate.rate_per_second = 0", "rate.burst = 0",
+                            "rate.initial_rate = 10", "rate.min_rate = 0.5", "rate.max_rate = 0",
+                            "rate.max_pause_ms = 30000", "rate.local_throttling = true",
+                            "rate.local_throttling_window_ms = 30000", "tls.ca_file = ", "tls.ca_dir = ",
                             "tls.ca_pem = 27 bytes", "tls.server_name = ", "tls.insecure_skip_verify = false",
                             "tls.session_resumption = true",
                             "tls.tls13_ciphersuites = TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256",
@@ -403,7 +467,15 @@ TEST(config, every_environment_variable) {
         {"CATALYST_BASE_BACKOFF_MS", "11"},
         {"CATALYST_MAX_BACKOFF_MS", "12"},
         {"CATALYST_IDEMPOTENCY", "disabled"},
+        {"CATALYST_RATE_MODE", "adaptive"},
         {"CATALYST_RATE_PER_SECOND", "12.5"},
+        {"CATALYST_RATE_BURST", "13"},
+        {"CATALYST_RATE_INITIAL", "14"},
+        {"CATALYST_RATE_MIN", "1.5"},
+        {"CATALYST_RATE_MAX", "16"},
+        {"CATALYST_RATE_MAX_PAUSE_MS", "17"},
+        {"CATALYST_RATE_LOCAL_THROTTLING", "off"},
+        {"CATALYST_RATE_LOCAL_THROTTLING_WINDOW_MS", "18"},
         {"CATALYST_CA_FILE", "/ca.pem"},
         {"CATALYST_CA_DIR", "/ca"},
         {"CATALYST_TLS_SERVER_NAME", "api.test"},
@@ -426,7 +498,15 @@ TEST(config, every_environment_variable) {
     EXPECT_EQ(p.retry.base_backoff, milliseconds(11));
     EXPECT_EQ(p.retry.max_backoff, milliseconds(12));
     EXPECT_EQ(p.idempotency, catalyst::idempotency_policy::disabled);
-    EXPECT_EQ(p.pacing.rate_per_second, 12.5);
+    EXPECT_EQ(p.rate.mode, catalyst::rate_mode::adaptive);
+    EXPECT_EQ(p.rate.rate_per_second, 12.5);
+    EXPECT_EQ(p.rate.burst, 13u);
+    EXPECT_EQ(p.rate.initial_rate, 14);
+    EXPECT_EQ(p.rate.min_rate, 1.5);
+    EXPECT_EQ(p.rate.max_rate, 16);
+    EXPECT_EQ(p.rate.max_pause, milliseconds(17));
+    EXPECT_FALSE(p.rate.local_throttling);
+    EXPECT_EQ(p.rate.local_throttling_window, milliseconds(18));
     EXPECT_EQ(p.tls.ca_file, "/ca.pem");
     EXPECT_EQ(p.tls.ca_dir, "/ca");
     EXPECT_EQ(p.tls.server_name, "api.test");
@@ -454,6 +534,10 @@ TEST(config, malformed_environment_values_name_the_variable) {
         {"CATALYST_BASE_BACKOFF_MS", "-100"},   {"CATALYST_MAX_BACKOFF_MS", "ten"},
         {"CATALYST_IDEMPOTENCY", "always"},     {"CATALYST_RATE_PER_SECOND", "fast"},
         {"CATALYST_RATE_PER_SECOND", "-1"},     {"CATALYST_RATE_PER_SECOND", "inf"},
+        {"CATALYST_RATE_MODE", "auto"},         {"CATALYST_RATE_BURST", "-3"},
+        {"CATALYST_RATE_INITIAL", "x"},         {"CATALYST_RATE_MIN", "nan"},
+        {"CATALYST_RATE_MAX", "-5"},            {"CATALYST_RATE_MAX_PAUSE_MS", "1s"},
+        {"CATALYST_RATE_LOCAL_THROTTLING", "sometimes"}, {"CATALYST_RATE_LOCAL_THROTTLING_WINDOW_MS", "-1"},
         {"CATALYST_TLS_INSECURE_SKIP_VERIFY", "maybe"}, {"CATALYST_THREADS", "two"},
         {"CATALYST_LOG_LEVEL", "verbose"},      {"CATALYST_LOG_LEVEL", "INFO "},
     };

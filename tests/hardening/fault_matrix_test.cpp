@@ -9,6 +9,7 @@
 //    not a performance assertion).
 // CATALYST_HARDENING_QUICK=1 (set by scripts/ci-extra.sh under TSan) runs a smaller matrix.
 #include "hardening_support.hpp"
+#include "sandbox/faults.hpp"
 
 #include <catalyst/client.hpp>
 #include <catalyst/sandbox.hpp>
@@ -326,22 +327,10 @@ INSTANTIATE_TEST_SUITE_P(hardening, fault_matrix, ::testing::ValuesIn(all_faults
 
 // Is the fault called `name` (as fault_names() spells it) enabled in `f`? Unknown: false.
 bool enables(const fault_params& f, const std::string& name) {
-    const std::map<std::string, const fault_trigger*> triggers = {
-        {"latency", &f.latency},
-        {"server_error", &f.server_error},
-        {"throttle", &f.throttle},
-        {"close_before_read", &f.close_before_read},
-        {"close_after_read", &f.close_after_read},
-        {"close_after_create", &f.close_after_create},
-        {"reset_mid_response", &f.reset_mid_response},
-        {"truncated_body", &f.truncated_body},
-        {"garbage_body", &f.garbage_body},
-        {"trickle", &f.trickle},
-        {"connection_close", &f.connection_close},
-    };
     if (name == "idle_timeout") return f.idle_timeout.count() > 0;
-    auto it = triggers.find(name);
-    return it != triggers.end() && it->second->enabled();
+    for (const auto& row : sandbox_detail::fault_table)
+        if (row.name == name) return (f.*row.trigger).enabled();
+    return false;
 }
 
 // The matrix must cover every fault the sandbox knows: a fault added later without a row

@@ -1,4 +1,6 @@
-// The API rules through real HTTPS requests to an in-process sandbox.
+// The API rules: the tables of rules handed to the service directly (SandboxRules: no
+// sockets, a fake clock), and through real HTTPS requests to an in-process sandbox
+// (SandboxApi: the integration layer).
 
 #include "sandbox/sandbox_fixture.hpp"
 
@@ -25,6 +27,7 @@ bool is_token(std::string_view t) {
 }
 
 class SandboxApi : public sandbox_test {};
+class SandboxRules : public service_test {};
 
 TEST_F(SandboxApi, ExampleRequestCreatesSession) {
     start();
@@ -65,7 +68,7 @@ TEST_F(SandboxApi, KeepAliveServesManyRequestsOnOneConnection) {
     EXPECT_EQ(sb_->stats().connections, 1u);
 }
 
-TEST_F(SandboxApi, AuthenticationFailures) {
+TEST_F(SandboxRules, AuthenticationFailures) {
     start();
     auto missing = post(example_create_body(), {{"Content-Type", "application/json"}});
     EXPECT_EQ(missing.status, 401u);
@@ -85,10 +88,10 @@ TEST_F(SandboxApi, AuthenticationFailures) {
 
     auto lower = post(example_create_body(), {{"Authorization", "bearer rk_test_123"}, {"Content-Type", "application/json"}});
     EXPECT_EQ(lower.status, 201u);
-    EXPECT_EQ(sb_->stats().created, 1u);
+    EXPECT_EQ(stats().created, 1u);
 }
 
-TEST_F(SandboxApi, MediaTypeMethodAndPath) {
+TEST_F(SandboxRules, MediaTypeMethodAndPath) {
     start();
     auto no_ct = post(example_create_body(), {{"Authorization", "Bearer rk_your_api_key"}});
     EXPECT_EQ(no_ct.status, 415u);
@@ -99,24 +102,23 @@ TEST_F(SandboxApi, MediaTypeMethodAndPath) {
                         {{"Authorization", "Bearer rk_your_api_key"}, {"Content-Type", "Application/JSON; charset=utf-8"}});
     EXPECT_EQ(charset.status, 201u);
 
-    auto c = client();
     http_reply r;
-    ASSERT_FALSE(c->request("GET", create_path, create_headers(), "", r));
+    r = request("GET", create_path, create_headers(), "");
     EXPECT_EQ(r.status, 405u);
     EXPECT_EQ(r.header("Allow"), "POST");
-    ASSERT_FALSE(c->request("DELETE", create_path, create_headers(), "", r));
+    r = request("DELETE", create_path, create_headers(), "");
     EXPECT_EQ(r.status, 405u);
-    ASSERT_FALSE(c->request("POST", "/api/v1/nothing/", create_headers(), example_create_body(), r));
+    r = request("POST", "/api/v1/nothing/", create_headers(), example_create_body());
     EXPECT_EQ(r.status, 404u);
     EXPECT_EQ(json(r).at("detail").as_string(), "Not found.");
-    ASSERT_FALSE(c->request("POST", "/api/v1/payment-sessions", create_headers(), example_create_body(), r));
+    r = request("POST", "/api/v1/payment-sessions", create_headers(), example_create_body());
     EXPECT_EQ(r.status, 404u);
-    ASSERT_FALSE(c->request("GET", "/", {}, "", r));
+    r = request("GET", "/", {}, "");
     EXPECT_EQ(r.status, 404u);
-    EXPECT_EQ(sb_->stats().created, 1u);
+    EXPECT_EQ(stats().created, 1u);
 }
 
-TEST_F(SandboxApi, UnknownCampaignOrGatewayIs404) {
+TEST_F(SandboxRules, UnknownCampaignOrGatewayIs404) {
     start();
     auto r = post(example_create_body("max@example.com", "99999999-9999-4999-8999-999999999999"));
     EXPECT_EQ(r.status, 404u);
@@ -127,10 +129,10 @@ TEST_F(SandboxApi, UnknownCampaignOrGatewayIs404) {
     auto override_gw = post(R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","gateway_id":"99999999-9999-4999-8999-999999999999",
         "lead":{"first_name":"Max","last_name":"Mustermann","email":"max@example.com","country":"DE"}})");
     EXPECT_EQ(override_gw.status, 404u);
-    EXPECT_EQ(sb_->stats().created, 0u);
+    EXPECT_EQ(stats().created, 0u);
 }
 
-TEST_F(SandboxApi, DirectModeCreatesWithKnownGateway) {
+TEST_F(SandboxRules, DirectModeCreatesWithKnownGateway) {
     start();
     const std::string body = std::string(R"({"gateway_id":")") + std::string(default_sandbox_gateway) +
                              R"(","amount":"29.99","currency":"EUR","billing_type":"RECURRING","billing_frequency":"MONTHLY",
@@ -138,10 +140,10 @@ TEST_F(SandboxApi, DirectModeCreatesWithKnownGateway) {
         "postal_code":"10115","city":"Berlin"},"some_future_field":{"x":1}})";
     auto r = post(body);
     ASSERT_EQ(r.status, 201u) << r.body;
-    const auto ledger = sb_->ledger();
-    ASSERT_EQ(ledger.size(), 1u);
-    EXPECT_EQ(ledger[0].campaign_id, "");
-    EXPECT_EQ(ledger[0].gateway_id, default_sandbox_gateway);
+    const auto entries = ledger();
+    ASSERT_EQ(entries.size(), 1u);
+    EXPECT_EQ(entries[0].campaign_id, "");
+    EXPECT_EQ(entries[0].gateway_id, default_sandbox_gateway);
 }
 
 struct validation_case {
@@ -150,7 +152,7 @@ struct validation_case {
     std::string field;  // dotted: "lead.email"
 };
 
-class SandboxValidation : public sandbox_test, public ::testing::WithParamInterface<validation_case> {};
+class SandboxValidation : public service_test, public ::testing::WithParamInterface<validation_case> {};
 
 std::string lead_with(std::string_view lead_json) {
     return std::string(R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","lead":)") + std::string(lead_json) + "}";
@@ -174,7 +176,7 @@ TEST_P(SandboxValidation, Answers400WithTheFieldPath) {
     ASSERT_TRUE(node->is_array()) << r.body;
     ASSERT_FALSE(node->as_array().empty());
     EXPECT_TRUE(node->as_array()[0].is_string());
-    EXPECT_EQ(sb_->stats().created, 0u);
+    EXPECT_EQ(stats().created, 0u);
 }
 
 const std::string good_lead = R"({"first_name":"Max","last_name":"Mustermann","email":"max@example.com","country":"DE"})";
@@ -230,17 +232,17 @@ INSTANTIATE_TEST_SUITE_P(
                         "amount"}),
     [](const auto& info) { return std::string(info.param.name); });
 
-TEST_F(SandboxApi, DuplicatePolicyAllow) {
+TEST_F(SandboxRules, DuplicatePolicyAllow) {
     start();
     const auto a = post(example_create_body("max@example.com", allow_campaign));
     const auto b = post(example_create_body("max@example.com", allow_campaign));
     ASSERT_EQ(a.status, 201u);
     ASSERT_EQ(b.status, 201u);
     EXPECT_NE(token_of(a), token_of(b));
-    EXPECT_EQ(sb_->stats().created, 2u);
+    EXPECT_EQ(stats().created, 2u);
 }
 
-TEST_F(SandboxApi, DuplicatePolicyRejectIsCaseInsensitive) {
+TEST_F(SandboxRules, DuplicatePolicyRejectIsCaseInsensitive) {
     start();
     const auto a = post(example_create_body("max@example.com", reject_campaign));
     ASSERT_EQ(a.status, 201u);
@@ -250,12 +252,12 @@ TEST_F(SandboxApi, DuplicatePolicyRejectIsCaseInsensitive) {
     EXPECT_TRUE(json(b).as_object().contains("detail"));
     // Another campaign does not know the lead.
     EXPECT_EQ(post(example_create_body("max@example.com", reuse_campaign)).status, 201u);
-    const auto s = sb_->stats();
+    const auto s = stats();
     EXPECT_EQ(s.created, 2u);
     EXPECT_EQ(s.duplicates_rejected, 1u);
 }
 
-TEST_F(SandboxApi, DuplicatePolicyReuseAnswersTheExistingSession) {
+TEST_F(SandboxRules, DuplicatePolicyReuseAnswersTheExistingSession) {
     start();
     const auto a = post(example_create_body("erika@example.com", reuse_campaign));
     ASSERT_EQ(a.status, 201u);
@@ -263,12 +265,12 @@ TEST_F(SandboxApi, DuplicatePolicyReuseAnswersTheExistingSession) {
     ASSERT_EQ(b.status, 200u);
     EXPECT_EQ(token_of(a), token_of(b));
     EXPECT_EQ(a.body, b.body);
-    const auto s = sb_->stats();
+    const auto s = stats();
     EXPECT_EQ(s.created, 1u);
     EXPECT_EQ(s.duplicates_reused, 1u);
 }
 
-TEST_F(SandboxApi, IdempotentReplayAndMismatch) {
+TEST_F(SandboxRules, IdempotentReplayAndMismatch) {
     start();
     const auto first = post(example_create_body(), create_headers("rk_your_api_key", "key-1"));
     ASSERT_EQ(first.status, 201u);
@@ -293,16 +295,16 @@ TEST_F(SandboxApi, IdempotentReplayAndMismatch) {
     EXPECT_EQ(bad2.status, 400u);
     EXPECT_EQ(bad2.header("Idempotent-Replayed"), "true");
 
-    const auto s = sb_->stats();
+    const auto s = stats();
     EXPECT_EQ(s.created, 2u);
     EXPECT_EQ(s.replayed, 2u);
     EXPECT_EQ(s.idempotency_conflicts, 1u);
     int with_key = 0;
-    for (const auto& e : sb_->ledger()) with_key += e.idempotency_key == "key-1";
+    for (const auto& e : ledger()) with_key += e.idempotency_key == "key-1";
     EXPECT_EQ(with_key, 2);
 }
 
-TEST_F(SandboxApi, IdempotencyCanBeIgnored) {
+TEST_F(SandboxRules, IdempotencyCanBeIgnored) {
     sandbox_params p;
     p.honour_idempotency = false;
     start(p);
@@ -312,7 +314,7 @@ TEST_F(SandboxApi, IdempotencyCanBeIgnored) {
     ASSERT_EQ(b.status, 201u);
     EXPECT_NE(token_of(a), token_of(b));
     EXPECT_FALSE(b.has_header("Idempotent-Replayed"));
-    EXPECT_EQ(sb_->stats().created, 2u);
+    EXPECT_EQ(stats().created, 2u);
 }
 
 TEST_F(SandboxApi, ConcurrentTwinsCreateOneSession) {
@@ -359,46 +361,48 @@ TEST_F(SandboxApi, ConcurrentTwinsCreateOneSession) {
     EXPECT_EQ(sb_->stats().idempotency_in_progress, static_cast<std::uint64_t>(in_progress));
 }
 
-TEST_F(SandboxApi, RateLimitPerApiKey) {
+TEST_F(SandboxRules, RateLimitPerApiKey) {
     sandbox_params p;
-    p.rate_limit_per_second = 0.01;  // one token per 100 s: nothing refills during the test
+    p.rate_limit_per_second = 0.5;  // one token per 2 s
     p.rate_limit_burst = 2;
     start(p);
     EXPECT_EQ(post(example_create_body()).status, 201u);
     EXPECT_EQ(post(example_create_body()).status, 201u);
     const auto r = post(example_create_body());
     ASSERT_EQ(r.status, 429u);
-    const auto retry_after = std::stoi(r.header("Retry-After"));
-    EXPECT_GE(retry_after, 1);
-    EXPECT_EQ(json(r).at("detail").as_string(),
-              "Request was throttled. Expected available in " + std::to_string(retry_after) + " seconds.");
+    EXPECT_EQ(r.header("Retry-After"), "2");
+    EXPECT_EQ(json(r).at("detail").as_string(), "Request was throttled. Expected available in 2 seconds.");
     // The other key has its own bucket.
     EXPECT_EQ(post(example_create_body(), create_headers("rk_test_123")).status, 201u);
-    const auto s = sb_->stats();
-    EXPECT_EQ(s.rate_limited, 1u);
-    EXPECT_EQ(s.created, 3u);
+    clock_.advance(std::chrono::milliseconds(1999));
+    EXPECT_EQ(post(example_create_body()).header("Retry-After"), "1");
+    clock_.advance(std::chrono::milliseconds(1));
+    EXPECT_EQ(post(example_create_body()).status, 201u);  // refilled at the rate
+    const auto s = stats();
+    EXPECT_EQ(s.rate_limited, 2u);
+    EXPECT_EQ(s.created, 4u);
+    EXPECT_FALSE(s.global_rate_limit.enabled);
 }
 
-TEST_F(SandboxApi, GetOneSessionIsScopedToItsKey) {
+TEST_F(SandboxRules, GetOneSessionIsScopedToItsKey) {
     start();
     const auto created = post(example_create_body());
     const auto token = token_of(created);
-    auto c = client();
     http_reply r;
-    ASSERT_FALSE(c->request("GET", std::string(create_path) + token + "/", create_headers(), "", r));
+    r = request("GET", std::string(create_path) + token + "/", create_headers(), "");
     ASSERT_EQ(r.status, 200u);
     const auto v = json(r);
     EXPECT_EQ(v.at("session_token").as_string(), token);
     EXPECT_EQ(v.at("campaign_id").as_string(), allow_campaign);
     EXPECT_TRUE(v.as_object().contains("created"));
-    ASSERT_FALSE(c->request("GET", std::string(create_path) + token + "/", create_headers("rk_test_123"), "", r));
+    r = request("GET", std::string(create_path) + token + "/", create_headers("rk_test_123"), "");
     EXPECT_EQ(r.status, 404u);
-    ASSERT_FALSE(c->request("GET", std::string(create_path) + "ps_unknown/", create_headers(), "", r));
+    r = request("GET", std::string(create_path) + "ps_unknown/", create_headers(), "");
     EXPECT_EQ(r.status, 404u);
-    ASSERT_FALSE(c->request("POST", std::string(create_path) + token + "/", create_headers(), "{}", r));
+    r = request("POST", std::string(create_path) + token + "/", create_headers(), "{}");
     EXPECT_EQ(r.status, 405u);
     EXPECT_EQ(r.header("Allow"), "GET");
-    ASSERT_FALSE(c->request("GET", std::string(create_path) + token + "/", {}, "", r));
+    r = request("GET", std::string(create_path) + token + "/", {}, "");
     EXPECT_EQ(r.status, 401u);
 }
 

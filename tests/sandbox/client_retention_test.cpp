@@ -6,10 +6,9 @@
 // the window is the caller's job (the batch tool's --key-retention).
 
 #include "client/client_fixture.hpp"
+#include "sandbox/sandbox_fixture.hpp"
 
 #include <boost/asio/use_future.hpp>
-
-#include <thread>
 
 using namespace catalyst;
 using namespace catalyst::test;
@@ -18,8 +17,10 @@ using namespace std::chrono_literals;
 namespace {
 
 TEST_F(client_test, a_resend_after_the_key_expired_is_a_new_session_not_a_replay) {
+    fake_clock clock;  // the sandbox's: the key expires when the test says, no sleep
     sandbox_params sp;
     sp.idempotency_ttl = 300ms;
+    sp.clock = clock.source();
     start(sp);
     client c(params());
     request_options o;
@@ -33,7 +34,7 @@ TEST_F(client_test, a_resend_after_the_key_expired_is_a_new_session_not_a_replay
     EXPECT_TRUE(again.replayed);
     EXPECT_EQ(again.token, first.token);
 
-    std::this_thread::sleep_for(450ms);
+    clock.advance(300ms);
     const session late = create();
     EXPECT_FALSE(late.replayed);
     EXPECT_NE(late.token, first.token);

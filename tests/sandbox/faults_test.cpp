@@ -1,13 +1,11 @@
-// Pure parts of the sandbox: fault planning, configuration, token bucket, idempotency store,
-// DRF-shaped error bodies. No sockets, no clocks.
+// Pure parts of the sandbox: fault planning, configuration, the per-key limit, the stores,
+// DRF-shaped error bodies. No sockets, no clocks: the time is passed in.
 
 #include "sandbox/config.hpp"
 #include "sandbox/faults.hpp"
 #include "sandbox/service.hpp"
 
 #include <gtest/gtest.h>
-
-#include <thread>
 
 #include <catalyst/sandbox.hpp>
 
@@ -48,33 +46,33 @@ TEST(SandboxFaults, PrecedenceFirstEndingFaultWins) {
     f.server_error.every_nth = 1;
     f.trickle.every_nth = 1;
     auto p = plan_request_faults(f, 1, constant(0.5));
-    EXPECT_TRUE(p.close_after_read);
-    EXPECT_FALSE(p.server_error);
-    EXPECT_FALSE(p.trickle);
+    EXPECT_TRUE(p.has(fault_kind::close_after_read));
+    EXPECT_FALSE(p.has(fault_kind::server_error));
+    EXPECT_FALSE(p.has(fault_kind::trickle));
 
     f.close_after_read = {};
     p = plan_request_faults(f, 1, constant(0.5));
-    EXPECT_TRUE(p.server_error);
-    EXPECT_TRUE(p.trickle);  // delivery faults apply to the injected answer too
+    EXPECT_TRUE(p.has(fault_kind::server_error));
+    EXPECT_TRUE(p.has(fault_kind::trickle));  // delivery faults apply to the injected answer too
 
     f.throttle.every_nth = 1;
     p = plan_request_faults(f, 1, constant(0.5));
-    EXPECT_TRUE(p.throttle);
-    EXPECT_FALSE(p.server_error);
+    EXPECT_TRUE(p.has(fault_kind::throttle));
+    EXPECT_FALSE(p.has(fault_kind::server_error));
 
     fault_params g;
     g.close_after_create.every_nth = 1;
     g.connection_close.every_nth = 1;
     p = plan_request_faults(g, 1, constant(0.5));
-    EXPECT_TRUE(p.close_after_create);
-    EXPECT_FALSE(p.connection_close);
+    EXPECT_TRUE(p.has(fault_kind::close_after_create));
+    EXPECT_FALSE(p.has(fault_kind::connection_close));
 
     fault_params h;
     h.reset_mid_response.every_nth = 2;
     h.truncated_body.every_nth = 1;
-    EXPECT_TRUE(plan_request_faults(h, 2, constant(0.5)).reset_mid_response);
-    EXPECT_FALSE(plan_request_faults(h, 2, constant(0.5)).truncated_body);
-    EXPECT_TRUE(plan_request_faults(h, 3, constant(0.5)).truncated_body);
+    EXPECT_TRUE(plan_request_faults(h, 2, constant(0.5)).has(fault_kind::reset_mid_response));
+    EXPECT_FALSE(plan_request_faults(h, 2, constant(0.5)).has(fault_kind::truncated_body));
+    EXPECT_TRUE(plan_request_faults(h, 3, constant(0.5)).has(fault_kind::truncated_body));
 }
 
 TEST(SandboxFaults, LatencyFixedOrInRange) {
@@ -110,6 +108,33 @@ TEST(SandboxFaults, NamesAreStableAndComplete) {
     EXPECT_EQ(names[0], "latency");
     EXPECT_EQ(names[static_cast<unsigned>(fault_kind::close_after_create)], "close_after_create");
     EXPECT_EQ(names.back(), "idle_timeout");
+}
+
+// The table drives the reader, the writer, any() and the names: every row works through all.
+TEST(SandboxFaults, EveryFaultOfTheTableIsReadWrittenAndNamed) {
+    const auto names = fault_names();
+    for (std::size_t i = 0; i < fault_table.size(); ++i) {
+        const auto& row = fault_table[i];
+        SCOPED_TRACE(std::string(row.name));
+        EXPECT_EQ(names[i], row.name);
+        EXPECT_FALSE(row.help.empty());
+        fault_params f;
+        apply_fault_setting(f, std::string(row.name) + ".every_nth=2");
+        EXPECT_EQ((f.*row.trigger).every_nth, 2u);
+        EXPECT_TRUE(f.any());
+        const auto back = parse_faults_json(to_json(f));
+        EXPECT_EQ((back.*row.trigger).every_nth, 2u);
+        try {
+            apply_fault_setting(f, std::string(row.name) + ".probability=2");
+            ADD_FAILURE() << "accepted a probability of 2";
+        } catch (const sandbox_config_error& e) {
+            EXPECT_EQ(e.key(), std::string(row.name) + ".probability");
+        }
+    }
+    fault_params idle;
+    apply_fault_setting(idle, "idle_timeout_ms=200");
+    EXPECT_EQ(idle.idle_timeout, 200ms);
+    EXPECT_TRUE(idle.any());
 }
 
 TEST(SandboxConfig, FaultsJsonRoundTrip) {
@@ -235,68 +260,76 @@ TEST(SandboxConfig, ShippedConfigFileLoads) {
     }
 }
 
+// The per-key limit's answer: a token, or the Retry-After in whole seconds (at least 1).
 TEST(SandboxTokenBucket, BurstThenWait) {
-    token_bucket b(2.0, 3.0);
-    const auto t0 = token_bucket::clock::time_point{} + std::chrono::hours(1);
-    EXPECT_EQ(b.take(t0), 0u);
-    EXPECT_EQ(b.take(t0), 0u);
-    EXPECT_EQ(b.take(t0), 0u);
-    EXPECT_EQ(b.take(t0), 1u);  // empty: one token in 0.5 s, rounded up to 1 s
-    EXPECT_EQ(b.take(t0 + 500ms), 0u);
-    EXPECT_GE(b.take(t0 + 500ms), 1u);
-    token_bucket slow(0.1, 1.0);
-    EXPECT_EQ(slow.take(t0), 0u);
-    EXPECT_EQ(slow.take(t0), 10u);
+    const auto t0 = detail::token_bucket::time_point{} + std::chrono::hours(1);
+    const auto take = [](detail::token_bucket& b, detail::token_bucket::time_point t) {
+        return b.try_take(t) ? 0u : b.wait_seconds(t);
+    };
+    detail::token_bucket b(2.0, 3.0, t0);
+    EXPECT_EQ(take(b, t0), 0u);
+    EXPECT_EQ(take(b, t0), 0u);
+    EXPECT_EQ(take(b, t0), 0u);
+    EXPECT_EQ(take(b, t0), 1u);  // empty: one token in 0.5 s, rounded up to 1 s
+    EXPECT_EQ(take(b, t0 + 500ms), 0u);
+    EXPECT_GE(take(b, t0 + 500ms), 1u);
+    detail::token_bucket slow(0.1, 1.0, t0);
+    EXPECT_EQ(take(slow, t0), 0u);
+    EXPECT_EQ(take(slow, t0), 10u);
 }
 
 TEST(SandboxIdempotency, ProceedReplayConflictInProgress) {
     stats_counters stats;
+    const auto t0 = idempotency_store::time_point{} + std::chrono::hours(1);
     idempotency_store s(std::chrono::milliseconds(0), 1000, stats);
     unsigned status = 0;
     std::string body;
-    EXPECT_EQ(s.begin(0, "k1", "{a}", status, body), idempotency_outcome::proceed);
-    EXPECT_EQ(s.begin(0, "k1", "{a}", status, body), idempotency_outcome::in_progress);
-    EXPECT_EQ(s.begin(0, "k1", "{b}", status, body), idempotency_outcome::conflict);
+    EXPECT_EQ(s.begin(0, "k1", "{a}", t0, status, body), idempotency_outcome::proceed);
+    EXPECT_EQ(s.begin(0, "k1", "{a}", t0, status, body), idempotency_outcome::in_progress);
+    EXPECT_EQ(s.begin(0, "k1", "{b}", t0, status, body), idempotency_outcome::conflict);
     s.complete(0, "k1", 201, "answer");
-    EXPECT_EQ(s.begin(0, "k1", "{a}", status, body), idempotency_outcome::replay);
+    EXPECT_EQ(s.begin(0, "k1", "{a}", t0, status, body), idempotency_outcome::replay);
     EXPECT_EQ(status, 201u);
     EXPECT_EQ(body, "answer");
     // Keys are per API key.
-    EXPECT_EQ(s.begin(1, "k1", "{b}", status, body), idempotency_outcome::proceed);
+    EXPECT_EQ(s.begin(1, "k1", "{b}", t0, status, body), idempotency_outcome::proceed);
     s.abandon(1, "k1");
-    EXPECT_EQ(s.begin(1, "k1", "{c}", status, body), idempotency_outcome::proceed);
+    EXPECT_EQ(s.begin(1, "k1", "{c}", t0, status, body), idempotency_outcome::proceed);
 }
 
 TEST(SandboxIdempotency, RecordsExpireAfterTheTtl) {
     stats_counters stats;
+    const auto t0 = idempotency_store::time_point{} + std::chrono::hours(1);
     idempotency_store s(std::chrono::milliseconds(100), 1000, stats);
     unsigned status = 0;
     std::string payload;
-    ASSERT_EQ(s.begin(0, "k1", "{a}", status, payload), idempotency_outcome::proceed);
+    ASSERT_EQ(s.begin(0, "k1", "{a}", t0, status, payload), idempotency_outcome::proceed);
     s.complete(0, "k1", 201, "ps_1");
-    EXPECT_EQ(s.begin(0, "k1", "{a}", status, payload), idempotency_outcome::replay);
-    std::this_thread::sleep_for(std::chrono::milliseconds(150));
-    // Forgotten: the same key is new again, even with another body.
-    EXPECT_EQ(s.begin(0, "k1", "{other}", status, payload), idempotency_outcome::proceed);
+    EXPECT_EQ(s.begin(0, "k1", "{a}", t0, status, payload), idempotency_outcome::replay);
+    EXPECT_EQ(s.begin(0, "k1", "{a}", t0 + 99ms, status, payload), idempotency_outcome::replay);
+    EXPECT_EQ(stats.idempotency_expired.load(), 0u);
+    // Forgotten at the TTL: the same key is new again, even with another body.
+    EXPECT_EQ(s.begin(0, "k1", "{other}", t0 + 100ms, status, payload), idempotency_outcome::proceed);
     EXPECT_EQ(stats.idempotency_expired.load(), 1u);
     EXPECT_EQ(s.size(), 1u);
 }
 
 TEST(SandboxIdempotency, TheCapEvictsTheOldest) {
     stats_counters stats;
+    const auto t0 = idempotency_store::time_point{} + std::chrono::hours(1);
     idempotency_store s(std::chrono::milliseconds(0), 3, stats);
     unsigned status = 0;
     std::string payload;
     for (int i = 0; i < 10; ++i) {
         const auto k = "k" + std::to_string(i);
-        ASSERT_EQ(s.begin(0, k, "{}", status, payload), idempotency_outcome::proceed);
+        ASSERT_EQ(s.begin(0, k, "{}", t0, status, payload), idempotency_outcome::proceed);
         s.complete(0, k, 201, "ps_" + std::to_string(i));
         EXPECT_LE(s.size(), 3u);
     }
     EXPECT_EQ(stats.idempotency_evicted.load(), 7u);
-    EXPECT_EQ(s.begin(0, "k9", "{}", status, payload), idempotency_outcome::replay);  // the newest stay
+    EXPECT_EQ(s.begin(0, "k9", "{}", t0, status, payload), idempotency_outcome::replay);  // the newest stay
     EXPECT_EQ(payload, "ps_9");
-    EXPECT_EQ(s.begin(0, "k0", "{}", status, payload), idempotency_outcome::proceed);  // the oldest went
+    EXPECT_EQ(s.begin(0, "k0", "{}", t0, status, payload), idempotency_outcome::proceed);  // the oldest went
     EXPECT_EQ(s.clear(), 3u);
     EXPECT_EQ(s.size(), 0u);
 }

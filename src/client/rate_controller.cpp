@@ -1,0 +1,386 @@
+#include "client/rate_controller.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace catalyst::detail {
+namespace {
+
+using clock = rate_controller::clock;
+
+double secs(clock::duration d) { return std::chrono::duration<double>(d).count(); }
+clock::duration from_secs(double s) {
+    return std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(s));
+}
+
+// The constants (docs/client.md, "Adaptive rate", discusses each). Measured figures come from
+// tests/client/rate_controller_sim_test.cpp.
+
+// From the AWS SDKs' adaptive retry mode (botocore retries/throttling.py, adaptive.py): a
+// throttle cuts the rate to beta x the measured send rate, which then grows back along
+// W(t) = C (t - K)^3 + W_max with K = cbrt(W_max (1 - beta) / C); the measured rate is the
+// send count per 0.5 s bucket, each new bucket weighing 0.8; the rate stays within 2x the
+// measured one, so that an idle client does not let its rate climb unused. Beta 0.7 is also
+// what lets one cut after a halved limit plus one more a round trip later (0.49) land below
+// it: the simulation's halving is ridden out within 2 s with it. C = 0.1 was tried against a
+// server that sends Retry-After on every 429 (fewer probes, fewer pauses): 3 points of
+// steady state at most, and a doubled limit found in 27 s instead of 16. CUBIC's fast
+// convergence (a lower W_max after a cut below the last one) helped two clients' fairness
+// and cost one client 5 to 10 points of steady state: left out.
+constexpr double beta = 0.7;
+constexpr double cubic_scale = 0.4;  // C, in requests/s per s^3
+constexpr double smoothing = 0.8;
+constexpr double meter_bucket_s = 0.5;
+constexpr double max_growth = 2.0;
+
+// Slow start doubles the rate when an answer comes back to a call sent at the current rate
+// (one round trip), at most every 100 ms: a loopback round trip of 0.1 ms would otherwise
+// double it 10 000 times a second. And only when the step used half its rate at least, so
+// that a client with little to send does not climb to a rate it never tried.
+constexpr double min_step_s = 0.1;
+constexpr double min_step_usage = 0.5;
+
+// The bucket in front of the wire holds 50 ms of the rate (at least one call): enough that a
+// dispatch running a few milliseconds late loses nothing, small enough to fit in the burst
+// of a limiter sized to 1/20 s of its rate (as the simulated server), so that a quiet spell
+// followed by a burst costs no 429.
+constexpr double burst_s = 0.05;
+
+// Little's law: calls on the wire = rate x latency. 1.5 x the p99 leaves room for the rate's
+// growth and for latency noise; 4 at least, so that a client that has seen no answer yet
+// (no latency known) or runs at a few calls a second still sends.
+constexpr double concurrency_margin = 1.5;
+constexpr std::size_t min_concurrency = 4;
+constexpr double latency_slice_s = 10;
+
+// Client-side throttling (Google SRE book, "Handling Overload"): refuse with probability
+// max(0, (requests - K accepts) / (requests + 1)). K = 2, the book's value: the client
+// sends up to twice what the API accepts before refusing anything itself. At most 0.9 (not
+// in the book): with nothing accepted the formula tends to 1, and a client at its minimum
+// rate would send nothing for minutes after the API came back; one call in ten still goes
+// (simulation: after a 3-minute outage, 90 % of the limit again 34 s after the return).
+constexpr double accepts_multiplier = 2.0;
+constexpr double max_reject_probability = 0.9;
+
+// A Retry-After pause ends at the given time plus up to 10 % of the wait, 100 ms at least,
+// so that processes told the same time do not all come back in the same millisecond.
+constexpr double jitter_share = 0.1;
+constexpr double min_jitter_s = 0.1;
+
+// Rates beyond this are not rates (and would overflow the concurrency cap's arithmetic).
+constexpr double rate_ceiling = 1e9;
+
+// Longer settings are read as this: no pause or window is meant to last a week, and
+// nanosecond arithmetic would overflow far beyond.
+constexpr std::chrono::milliseconds longest = std::chrono::hours(24 * 7);
+
+// Refills are computed in floating point: 10 ms at 100/s must make a whole token.
+constexpr double whole = 1.0 - 1e-9;
+
+}  // namespace
+
+// --- latency_window ---------------------------------------------------------------------------
+namespace {
+constexpr double latency_floor_s = 1e-4;
+double bucket_upper(std::size_t i) { return latency_floor_s * std::exp2(static_cast<double>(i) / 4); }
+}  // namespace
+
+void rate_controller::latency_window::add(double seconds, time_point now) {
+    const auto slice = from_secs(latency_slice_s);
+    if (!started_) {
+        started_ = true;
+        slice_start_ = now;
+    } else if (now - slice_start_ >= slice) {
+        if (now - slice_start_ >= 2 * slice) {
+            slices_ = {};
+            counts_ = {};
+            slice_start_ = now;
+        } else {
+            current_ ^= 1;
+            slices_[current_] = {};
+            counts_[current_] = 0;
+            slice_start_ += slice;
+        }
+    }
+    std::size_t i = 0;
+    if (seconds > latency_floor_s)
+        i = static_cast<std::size_t>(
+            std::min<double>(buckets - 1, 1 + std::floor(4 * std::log2(seconds / latency_floor_s))));
+    ++slices_[current_][i];
+    ++counts_[current_];
+    const std::uint64_t n = counts_[0] + counts_[1];
+    const auto target = static_cast<std::uint64_t>(std::ceil(0.99 * static_cast<double>(n)));
+    std::uint64_t seen = 0;
+    for (std::size_t b = 0; b < buckets; ++b) {
+        seen += slices_[0][b] + slices_[1][b];
+        if (seen >= target) {
+            p99_ = bucket_upper(b);
+            break;
+        }
+    }
+}
+
+// --- accept_window ----------------------------------------------------------------------------
+rate_controller::accept_window::accept_window(clock::duration window, time_point now)
+    : bucket_(std::max<clock::duration>(window.count() > 0 ? window / buckets : std::chrono::seconds(10),
+                                        clock::duration(1))),
+      start_(now) {}
+
+void rate_controller::accept_window::rotate(time_point now) {
+    if (now - start_ < bucket_) return;
+    const auto steps = static_cast<std::uint64_t>((now - start_) / bucket_);
+    if (steps >= buckets) {
+        req_ = {};
+        acc_ = {};
+        requests_ = accepts_ = 0;
+        start_ = now;
+        return;
+    }
+    for (std::uint64_t i = 0; i < steps; ++i) {
+        current_ = (current_ + 1) % buckets;
+        requests_ -= req_[current_];
+        accepts_ -= acc_[current_];
+        req_[current_] = acc_[current_] = 0;
+    }
+    start_ += bucket_ * static_cast<clock::duration::rep>(steps);
+}
+
+void rate_controller::accept_window::request() {
+    ++req_[current_];
+    ++requests_;
+}
+
+void rate_controller::accept_window::accept() {
+    ++acc_[current_];
+    ++accepts_;
+}
+
+// --- rate_controller --------------------------------------------------------------------------
+rate_controller::rate_controller(const rate_params& p, time_point now)
+    : min_rate_(std::isfinite(p.min_rate) && p.min_rate > 0 ? std::min(p.min_rate, rate_ceiling) : 0.5),
+      max_rate_(std::isfinite(p.max_rate) && p.max_rate > 0 ? std::max(p.max_rate, min_rate_) : rate_ceiling),
+      max_pause_(std::clamp(p.max_pause, std::chrono::milliseconds(0), longest)),
+      local_throttling_(p.local_throttling),
+      rate_(clamp(std::isfinite(p.initial_rate) ? p.initial_rate : min_rate_)),
+      last_now_(now),
+      refilled_(now),
+      step_start_(now),
+      step_rate_before_(rate_),
+      meter_bucket_start_(now),
+      accepts_(std::min(p.local_throttling_window, longest), now) {
+    tokens_ = burst();
+}
+
+double rate_controller::clamp(double r) const noexcept { return std::clamp(r, min_rate_, max_rate_); }
+
+double rate_controller::burst() const noexcept { return std::max(1.0, rate_ * burst_s); }
+
+rate_controller::time_point rate_controller::advance(time_point now) {
+    // Callers on several threads read the clock before taking the lock: a later caller may
+    // bring an earlier time. Time never goes back here.
+    now = std::max(now, last_now_);
+    last_now_ = now;
+    if (paused_ && now >= pause_end_) {
+        // The pause is over: one call goes at its end, the next ones at the rate. A bucket
+        // that filled meanwhile would send a burst at a server that has just said "too much".
+        paused_total_ += pause_end_ - pause_start_;
+        paused_ = false;
+        tokens_ = 1;
+        refilled_ = pause_end_;
+    }
+    refill(now);
+    if (phase_ == phase::cubic) set_rate(cubic_rate(now));
+    if (local_throttling_) accepts_.rotate(now);
+    return now;
+}
+
+void rate_controller::refill(time_point now) {
+    if (now <= refilled_) return;
+    if (paused_) {
+        refilled_ = now;
+        return;
+    }
+    tokens_ = std::min(burst(), tokens_ + secs(now - refilled_) * rate_);
+    refilled_ = now;
+}
+
+void rate_controller::set_rate(double r) {
+    rate_ = r;
+    tokens_ = std::min(tokens_, burst());
+}
+
+rate_controller::time_point rate_controller::active(time_point now) const noexcept {
+    clock::duration paused = paused_total_;
+    if (paused_) paused += std::min(now, pause_end_) - pause_start_;
+    return now - paused;
+}
+
+double rate_controller::cubic_rate(time_point now) const {
+    // The curve's time stands still during a Retry-After pause: nothing was sent, nothing
+    // was learnt, and the rate after the pause is where the server last saw it.
+    const double t = secs(active(now) - decrease_active_) - k_;
+    double r = cubic_scale * t * t * t + w_max_;
+    if (measured_ > 0) r = std::min(r, max_growth * measured_);
+    return clamp(r);
+}
+
+void rate_controller::meter_send(time_point now) {
+    const time_point t = active(now);
+    const auto bucket = from_secs(meter_bucket_s);
+    if (t - meter_bucket_start_ >= bucket) {
+        const auto whole_buckets = (t - meter_bucket_start_) / bucket;
+        const auto span = bucket * whole_buckets;
+        const double r = static_cast<double>(meter_count_) / secs(span);
+        measured_ = smoothing * r + (1 - smoothing) * measured_;
+        meter_bucket_start_ += span;
+        meter_count_ = 0;
+    }
+    ++meter_count_;
+}
+
+double rate_controller::reject_probability() const noexcept {
+    if (!local_throttling_) return 0;
+    const auto requests = static_cast<double>(accepts_.requests());
+    const auto accepts = static_cast<double>(accepts_.accepts());
+    return std::clamp((requests - accepts_multiplier * accepts) / (requests + 1), 0.0, max_reject_probability);
+}
+
+std::size_t rate_controller::concurrency_cap() const noexcept {
+    const double p99 = latency_.p99();
+    if (p99 <= 0) return min_concurrency;
+    const double cap = std::ceil(rate_ * p99 * concurrency_margin);
+    if (!(cap < 1e12)) return static_cast<std::size_t>(1e12);
+    return std::max(min_concurrency, static_cast<std::size_t>(cap));
+}
+
+rate_decision_event rate_controller::event(rate_decision d, double before) const {
+    rate_decision_event e;
+    e.decision = d;
+    e.rate_before = before;
+    e.rate_after = rate_;
+    e.measured_rate = measured_;
+    e.concurrency_cap = concurrency_cap();
+    return e;
+}
+
+auto rate_controller::try_acquire(time_point now, double u) -> acquire_result {
+    now = advance(now);
+    if (now < pause_end_ || tokens_ < whole) {
+        ++counts_.waits;
+        return {};
+    }
+    tokens_ = std::max(0.0, tokens_ - 1.0);
+    if (local_throttling_) {
+        const double p = reject_probability();
+        accepts_.request();
+        if (u < p) {
+            // The slot is used up all the same: a refused call that asks again at once waits
+            // for the next one instead of spinning.
+            ++counts_.local_rejects;
+            acquire_result r{verdict::reject, event(rate_decision::local_reject, rate_)};
+            r.event->reject_probability = p;
+            return r;
+        }
+    }
+    ++counts_.sent;
+    ++step_sends_;
+    meter_send(now);
+    return {verdict::send, std::nullopt};
+}
+
+rate_controller::time_point rate_controller::next_slot(time_point now) const noexcept {
+    now = std::max(now, last_now_);
+    if (now < pause_end_) return pause_end_;  // one token waits there (see advance)
+    const double tokens = std::min(burst(), tokens_ + (now > refilled_ ? secs(now - refilled_) * rate_ : 0));
+    const time_point from = now;
+    if (tokens >= whole) return from;
+    return from + std::max<clock::duration>(from_secs((1.0 - tokens) / rate_), clock::duration(1));
+}
+
+std::optional<rate_decision_event> rate_controller::on_accepted(time_point sent, time_point now) {
+    const double latency = now > sent ? secs(now - sent) : 0.0;  // the caller's times, not advance's
+    now = advance(now);
+    latency_.add(latency, now);
+    if (local_throttling_) accepts_.accept();
+    if (phase_ != phase::slow_start || sent < step_start_ || rate_ >= max_rate_) return std::nullopt;
+    const double step = secs(now - step_start_);
+    if (step < min_step_s || static_cast<double>(step_sends_) < min_step_usage * rate_ * step) return std::nullopt;
+    const double before = rate_;
+    step_rate_before_ = rate_;
+    set_rate(clamp(2 * rate_));
+    step_start_ = now;
+    step_sends_ = 0;
+    ++counts_.increases;
+    return event(rate_decision::increase, before);
+}
+
+rate_decision_event rate_controller::on_throttled(time_point sent, time_point now,
+                                                  std::optional<std::chrono::milliseconds> retry_after, double u) {
+    now = advance(now);
+    ++counts_.throttles;
+    const double before = rate_;
+    std::chrono::milliseconds pause{0};
+    bool capped = false;
+    if (retry_after && retry_after->count() > 0 && max_pause_.count() > 0) {
+        std::chrono::milliseconds wait = *retry_after;
+        if (wait > max_pause_) {
+            wait = max_pause_;
+            capped = true;
+            ++counts_.capped_retry_after;
+        }
+        const double jitter = std::clamp(u, 0.0, 1.0) * std::max(min_jitter_s, jitter_share * secs(wait));
+        const time_point end = now + wait + from_secs(jitter);
+        if (end > pause_end_) {
+            if (!paused_) {
+                paused_ = true;
+                pause_start_ = now;
+            }
+            pause_end_ = end;
+            ++counts_.pauses;
+            pause = std::chrono::duration_cast<std::chrono::milliseconds>(end - now);
+        }
+    }
+    rate_decision_event e;
+    if (decreased_ && sent < last_decrease_) {
+        // Sent before the last cut: it tells nothing about the rate since. One cut per round trip.
+        ++counts_.ignored_throttles;
+        e = event(rate_decision::throttle_ignored, before);
+    } else {
+        // In slow start the rate doubles faster than a 0.5 s meter follows: the rate the call
+        // was sent at is the measure (the doubling rule saw it used). Then, as AWS: the
+        // measured rate, or the allowed one when less was sent.
+        double base = 0;
+        if (phase_ == phase::slow_start) base = sent >= step_start_ ? rate_ : step_rate_before_;
+        else base = measured_ > 0 ? std::min(measured_, rate_) : rate_;
+        if (phase_ == phase::slow_start) {
+            // The meter lags a rate that doubled every 100 ms: from here on it starts from
+            // the rate the slow start ended at, and its next bucket begins now.
+            measured_ = base;
+            meter_bucket_start_ = active(now);
+            meter_count_ = 0;
+        }
+        w_max_ = std::max(base, min_rate_);
+        k_ = std::cbrt(w_max_ * (1 - beta) / cubic_scale);
+        last_decrease_ = now;
+        decrease_active_ = active(now);
+        decreased_ = true;
+        phase_ = phase::cubic;
+        set_rate(clamp(beta * w_max_));
+        ++counts_.decreases;
+        e = event(rate_decision::decrease, before);
+    }
+    e.pause = pause;
+    e.retry_after_capped = capped;
+    return e;
+}
+
+void rate_controller::fill(metrics_snapshot& m, time_point now) const noexcept {
+    now = std::max(now, last_now_);
+    m.rate_allowed = phase_ == phase::cubic ? cubic_rate(now) : rate_;
+    m.rate_pause_seconds = now < pause_end_ ? secs(pause_end_ - now) : 0.0;
+    m.rate_waits = counts_.waits;
+    m.rate_local_rejects = counts_.local_rejects;
+}
+
+}  // namespace catalyst::detail

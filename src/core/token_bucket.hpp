@@ -1,0 +1,55 @@
+#ifndef CATALYST_SRC_CORE_TOKEN_BUCKET_HPP
+#define CATALYST_SRC_CORE_TOKEN_BUCKET_HPP
+
+// A token bucket, pure (the time is passed in): the client's pacing (`pacing_params`), the
+// batch tool's --rate, and the sandbox's per-key and global rate limits.
+// Not thread-safe: its owner serialises the calls.
+// Exported (CATALYST_DECL): the sandbox and the command lines, outside libcatalyst, use it
+// from a shared libcatalyst too.
+
+#include <catalyst/export.hpp>
+
+#include <chrono>
+
+namespace catalyst::detail {
+
+class CATALYST_DECL token_bucket {
+public:
+    using time_point = std::chrono::steady_clock::time_point;
+
+    /// `rate_per_second` 0 = off (every take succeeds). `burst` = the capacity, at least 1
+    /// (fractions of it count); 0 = max(1, rate/10), following the rate when set_rate changes
+    /// it. Starts full at `now`.
+    token_bucket(double rate_per_second, double burst, time_point now) noexcept;
+
+    bool enabled() const noexcept { return rate_ > 0; }
+    double rate() const noexcept { return rate_; }
+    double capacity() const noexcept { return capacity_; }
+
+    /// Takes one token if there is one.
+    bool try_take(time_point now) noexcept;
+    /// How long until the next token (0 when one is available).
+    std::chrono::nanoseconds wait(time_point now) noexcept;
+    /// `wait` in whole seconds, rounded up, at least 1: the value of a Retry-After header.
+    /// Call it after a failed `try_take`.
+    unsigned wait_seconds(time_point now) noexcept;
+
+    /// From `now` on, `rate` per second. The tokens earned until `now` at the old rate are
+    /// kept (up to the new capacity); a bucket that was off starts full. The burst stays as
+    /// given at construction (or follows the new rate when it was 0).
+    void set_rate(double rate_per_second, time_point now) noexcept;
+    /// The same with a new `burst` (0 = max(1, rate/10)).
+    void set_rate(double rate_per_second, double burst, time_point now) noexcept;
+
+private:
+    void refill(time_point now) noexcept;
+    double rate_;
+    double burst_;  ///< as given: 0 = derived from the rate
+    double capacity_;
+    double tokens_;
+    time_point last_;
+};
+
+}  // namespace catalyst::detail
+
+#endif

@@ -1,0 +1,229 @@
+// The adaptive rate controller against a simulated rate-limited API (rate_sim.hpp): fake
+// time, a token-bucket server whose limit the clients do not know, count-based properties
+// with margins. Every figure is printed as a "rate-sim |" line:
+//   catalyst_client_tests --gtest_filter='rate_controller_sim.*' | grep '^rate-sim'
+//
+// Each property is checked against two servers: one whose 429s carry no Retry-After, and one
+// whose 429s carry Retry-After in whole seconds (1 s at these rates), as CatalystPay's
+// (Django REST framework) throttling does. Against the second, every probe above the limit
+// pauses the whole origin for a second (rate_params::max_pause): the steady-state figures
+// are lower there, and their bounds say so.
+#include "rate_sim.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+namespace {
+
+using namespace catalyst;
+using namespace catalyst::test;
+
+struct server_style {
+    retry_after_style style;
+    const char* name;
+};
+const server_style styles[] = {{retry_after_style::none, "no Retry-After"},
+                               {retry_after_style::whole_seconds, "Retry-After 1s"}};
+
+bool with_retry_after(const server_style& s) { return s.style == retry_after_style::whole_seconds; }
+
+void report(const std::string& target, const server_style& s, double measured, const char* op, double bound) {
+    const double margin = std::string(op) == ">=" ? measured - bound : bound - measured;
+    std::printf("rate-sim | %-58s | %-14s | %10.6g | %s %9.6g | margin %+9.3g (%+.0f%%)\n", target.c_str(), s.name,
+                measured, op, bound, margin, bound != 0 ? 100 * margin / bound : 0.0);
+}
+
+void at_least(const std::string& target, const server_style& s, double measured, double bound) {
+    report(target, s, measured, ">=", bound);
+    EXPECT_GE(measured, bound) << target << ", " << s.name;
+}
+
+void at_most(const std::string& target, const server_style& s, double measured, double bound) {
+    report(target, s, measured, "<=", bound);
+    EXPECT_LE(measured, bound) << target << ", " << s.name;
+}
+
+std::string fmt(const char* f, double a) {
+    char buf[128];
+    std::snprintf(buf, sizeof buf, f, a);
+    return buf;
+}
+
+sim_server server(const server_style& s, std::vector<limit_step> schedule) {
+    sim_server v;
+    v.schedule = std::move(schedule);
+    v.retry_after = s.style;
+    return v;
+}
+
+sim_client offering(double per_second) {
+    sim_client c;
+    c.rate = adaptive_defaults();
+    c.offered = per_second;
+    return c;
+}
+
+// The end of the first whole second in [from, to) whose acceptances reach `share` of `limit`
+// (seconds after `from`), or +infinity.
+double time_to_reach(const sim_client_result& r, double limit, double share, std::size_t from) {
+    for (std::size_t s = from; s < r.seconds.size(); ++s)
+        if (static_cast<double>(r.seconds[s].accepted) >= share * limit) return static_cast<double>(s + 1 - from);
+    return INFINITY;
+}
+
+// After 10 s, at a steady limit: the accepted rate, and the 429s among the attempts.
+TEST(rate_controller_sim, steady_state_rides_the_limit) {
+    for (const auto& s : styles) {
+        for (const double limit : {50.0, 400.0, 5000.0}) {
+            const auto r = simulate(server(s, {{0, limit, 0}}), {offering(1.5 * limit)}, 70);
+            const auto& c = r.clients[0];
+            const double accepted = static_cast<double>(c.sum(&second_counts::accepted, 10, 70)) / (60 * limit);
+            const double sent = static_cast<double>(c.sum(&second_counts::sent, 10, 70));
+            const double throttled = static_cast<double>(c.sum(&second_counts::throttled, 10, 70));
+            at_least(fmt("steady L=%g: accepted / L after 10 s", limit), s, accepted, with_retry_after(s) ? 0.70 : 0.90);
+            at_most(fmt("steady L=%g: 429s / attempts after 10 s", limit), s, throttled / sent, 0.01);
+        }
+    }
+    // rate_params::max_pause = 0: a Retry-After holds only the call it came with (the retry
+    // policy's wait), not the whole origin; the server that sends one on every 429 is then
+    // ridden as closely as the one that sends none.
+    auto no_pause = offering(600);
+    no_pause.rate.max_pause = std::chrono::milliseconds(0);
+    const auto r = simulate(server(styles[1], {{0, 400, 0}}), {no_pause}, 70);
+    at_least("steady L=400, max_pause 0: accepted / L after 10 s", styles[1],
+             static_cast<double>(r.clients[0].sum(&second_counts::accepted, 10, 70)) / (60 * 400.0), 0.90);
+}
+
+TEST(rate_controller_sim, a_cold_start_reaches_90_percent_of_the_limit_within_10_s) {
+    for (const auto& s : styles) {
+        for (const double limit : {50.0, 400.0, 5000.0}) {
+            const auto r = simulate(server(s, {{0, limit, 0}}), {offering(1.5 * limit)}, 12);
+            at_most(fmt("cold start L=%g: s to a second at 90%% of L", limit), s,
+                    time_to_reach(r.clients[0], limit, 0.9, 0), 10);
+        }
+    }
+}
+
+// The limit halves (400 -> 200) at several points of the sawtooth.
+TEST(rate_controller_sim, a_halved_limit_is_ridden_below_within_2_s) {
+    for (const auto& s : styles) {
+        double worst_after = 0;
+        double worst_any = 0;
+        double accepted_after = INFINITY;
+        for (const double at : {30.0, 32.3, 34.6, 36.9}) {
+            const auto r = simulate(server(s, {{0, 400, 0}, {at, 200, 0}}), {offering(600)}, 70);
+            const auto& c = r.clients[0];
+            const auto settled = static_cast<std::size_t>(std::ceil(at + 2));
+            for (std::size_t i = 0; i < c.seconds.size(); ++i) {
+                const auto sent = static_cast<double>(c.seconds[i].sent);
+                worst_any = std::max(worst_any, sent);
+                if (i >= settled) worst_after = std::max(worst_after, sent);
+            }
+            accepted_after = std::min(
+                accepted_after, static_cast<double>(c.sum(&second_counts::accepted, settled + 8, 70)) /
+                                    (200.0 * static_cast<double>(70 - settled - 8)));
+        }
+        at_most("halved 400->200: max attempts/s from 2 s after", s, worst_after, 1.05 * 200);
+        at_most("halved 400->200: max attempts/s in any second", s, worst_any, 1.2 * 400);
+        at_least("halved 400->200: accepted / new L from 10 s after", s, accepted_after,
+                 with_retry_after(s) ? 0.70 : 0.90);
+    }
+}
+
+// The limit doubles (400 -> 800), at several points of the sawtooth: the worst case.
+TEST(rate_controller_sim, a_doubled_limit_is_found_within_30_s) {
+    for (const auto& s : styles) {
+        double worst = 0;
+        for (const double at : {30.0, 31.4, 32.8, 34.2, 35.6, 37.0}) {
+            const auto r = simulate(server(s, {{0, 400, 0}, {at, 800, 0}}), {offering(1200)}, at + 35);
+            worst = std::max(worst, time_to_reach(r.clients[0], 800, 0.9, static_cast<std::size_t>(std::ceil(at))));
+        }
+        at_most("doubled 400->800: s to a second at 90% of new L (worst)", s, worst, 30);
+    }
+}
+
+// Two client processes, each with its own controller, share one account's limit.
+TEST(rate_controller_sim, two_clients_share_a_limit) {
+    for (const auto& s : styles) {
+        double each = INFINITY;
+        double together = INFINITY;
+        for (const std::uint64_t seed : {1, 2, 3}) {
+            const auto r = simulate(server(s, {{0, 400, 0}}), {offering(600), offering(600)}, 190, seed);
+            double sum = 0;
+            for (const auto& c : r.clients) {
+                const double share = static_cast<double>(c.sum(&second_counts::accepted, 30, 190)) / (160 * 400.0);
+                each = std::min(each, share);
+                sum += share;
+            }
+            together = std::min(together, sum);
+        }
+        at_least("two clients, L=400: each client's accepted / L (min)", s, each, with_retry_after(s) ? 0.30 : 0.40);
+        at_least("two clients, L=400: both together / L (min)", s, together, with_retry_after(s) ? 0.75 : 0.90);
+    }
+}
+
+// The operator's batch: 12 000 calls queued, the limit 400/s, then 200/s for 15 s, then 400.
+TEST(rate_controller_sim, a_long_run_accepts_every_call_exactly_once_with_few_429s) {
+    for (const auto& s : styles) {
+        sim_client c;
+        c.rate = adaptive_defaults();
+        c.backlog = 12'000;
+        const auto r = simulate(server(s, {{0, 400, 0}, {15, 200, 0}, {30, 400, 0}}), {c}, 600);
+        const auto& x = r.clients[0];
+        EXPECT_EQ(x.accepted_calls, 12'000u) << s.name;
+        EXPECT_EQ(x.duplicates, 0u) << s.name;
+        const double sent = static_cast<double>(x.sum(&second_counts::sent, 0, 600));
+        const double throttled = static_cast<double>(x.sum(&second_counts::throttled, 0, 600));
+        at_least("long run 12000 calls: calls accepted exactly once", s,
+                 static_cast<double>(x.accepted_calls - x.duplicates), 12'000);
+        at_most("long run 12000 calls: 429s / attempts", s, throttled / sent, 0.03);
+        // 12 000 calls at these limits take 37.5 s at least (15 s x 400 + 15 s x 200 + 7.5 s x 400).
+        at_most("long run 12000 calls: s to the last acceptance", s, x.all_done_s, 60);
+    }
+}
+
+// The API throttles everything for 3 minutes, then comes back.
+TEST(rate_controller_sim, a_dead_api_is_left_alone_and_found_again) {
+    for (const auto& s : styles) {
+        const auto dead = server(s, {{0, 400, 0}, {10, 0, 0}, {190, 400, 0}});
+        const auto r = simulate(dead, {offering(600)}, 300);
+        auto off = offering(600);
+        off.rate.local_throttling = false;
+        const auto without = simulate(dead, {off}, 300);
+        const auto& c = r.clients[0];
+        const double attempts = static_cast<double>(c.sum(&second_counts::sent, 10, 190));
+        const double attempts_without = static_cast<double>(without.clients[0].sum(&second_counts::sent, 10, 190));
+        at_most("dead API 180 s: attempts / offered calls", s, attempts / (600.0 * 180), 0.01);
+        at_most("dead API 180 s: attempts vs local throttling off", s, attempts / attempts_without, 0.6);
+        at_most("dead API: s after its return to a second at 90% of L", s, time_to_reach(c, 400, 0.9, 190), 60);
+        report("dead API: same, local throttling off", s, time_to_reach(without.clients[0], 400, 0.9, 190), "<=",
+               60);
+        EXPECT_GT(c.counts.local_rejects, 0u) << s.name;
+    }
+}
+
+// One 429 with Retry-After holds every call of the client, however many are queued.
+TEST(rate_controller_sim, retry_after_pauses_every_call_and_a_huge_one_is_capped) {
+    const server_style& s = styles[0];
+    for (const auto& [retry_after, pause] : {std::pair{5.0, 5.0}, std::pair{3600.0, 30.0}}) {
+        sim_client c = offering(600);
+        c.record_sends = true;
+        const auto r = simulate(server(s, {{0, 400, 0}, {5, 0, retry_after}, {5.05, 400, 0}}), {c}, pause + 10);
+        const auto& x = r.clients[0];
+        const auto held = std::count_if(x.sends.begin(), x.sends.end(),
+                                        [&](double t) { return t >= 5.05 && t < 5 + pause; });
+        const auto resumed = std::find_if(x.sends.begin(), x.sends.end(), [&](double t) { return t >= 5.05; });
+        ASSERT_NE(resumed, x.sends.end());
+        const std::string what = fmt("Retry-After %gs", retry_after);
+        at_most(what + ": sends while paused", s, static_cast<double>(held), 0);
+        // The pause's end: the wait (capped) plus up to 10 % jitter, after the 429 came back.
+        at_most(what + ": s to the first send after", s, *resumed - 5, pause * 1.1 + 0.1);
+        EXPECT_EQ(x.counts.capped_retry_after > 0, retry_after > 30);
+    }
+}
+
+}  // namespace

@@ -1,0 +1,355 @@
+// Each rule of the adaptive rate controller on its own, with a fake clock. The simulation
+// (rate_controller_sim_test.cpp) shows them working together against a rate-limited server.
+#include "client/rate_controller.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace {
+
+using catalyst::rate_decision;
+using catalyst::rate_params;
+using catalyst::detail::rate_controller;
+using namespace std::chrono_literals;
+using verdict = rate_controller::verdict;
+using time_point = rate_controller::time_point;
+
+const time_point t0 = time_point(std::chrono::hours(10));
+
+rate_params adaptive(double initial = 10) {
+    rate_params p;
+    p.mode = catalyst::rate_mode::adaptive;
+    p.initial_rate = initial;
+    return p;
+}
+
+// Takes every slot available at `t`; returns how many were given.
+int drain(rate_controller& c, time_point t, double u = 0.99) {
+    int n = 0;
+    for (int i = 0; i < 100'000 && c.try_acquire(t, u).what == verdict::send; ++i) ++n;
+    return n;
+}
+
+// Sends at the allowed rate for `d` (a slot whenever one is free), answering each call
+// `rtt` later as accepted. Returns the time reached.
+time_point run_accepted(rate_controller& c, time_point from, std::chrono::nanoseconds d,
+                        std::chrono::nanoseconds rtt = 10ms) {
+    std::vector<time_point> in_flight;
+    time_point t = from;
+    for (int step = 0; step < 1'000'000 && t < from + d; ++step) {
+        while (!in_flight.empty() && in_flight.front() + rtt <= t) {
+            c.on_accepted(in_flight.front(), in_flight.front() + rtt);
+            in_flight.erase(in_flight.begin());
+        }
+        while (c.try_acquire(t, 0.99).what == verdict::send) in_flight.push_back(t);
+        t = std::min(c.next_slot(t), in_flight.empty() ? c.next_slot(t) : in_flight.front() + rtt);
+        if (t <= from) t = from + 1ns;
+    }
+    return t;
+}
+
+TEST(rate_controller, starts_in_slow_start_at_the_initial_rate_with_a_small_burst) {
+    rate_controller c(adaptive(100), t0);
+    EXPECT_EQ(c.current_phase(), rate_controller::phase::slow_start);
+    EXPECT_EQ(c.allowed_rate(), 100);
+    EXPECT_EQ(drain(c, t0), 5);  // 50 ms of the rate
+    EXPECT_EQ(c.next_slot(t0), t0 + 10ms);
+    EXPECT_EQ(c.try_acquire(t0 + 9ms, 0.99).what, verdict::wait);
+    EXPECT_EQ(c.try_acquire(t0 + 10ms, 0.99).what, verdict::send);
+    EXPECT_EQ(c.counts().sent, 6u);
+    EXPECT_GE(c.counts().waits, 2u);
+}
+
+TEST(rate_controller, slow_start_doubles_at_most_every_100_ms_however_short_the_round_trip) {
+    rate_controller c(adaptive(10), t0);
+    // A loopback: answers 100 us after the send, for 1 s.
+    run_accepted(c, t0, 1s, 100us);
+    // 10 steps of 100 ms at most: 10 * 2^10, not 10 * 2^10000.
+    EXPECT_LE(c.counts().increases, 10u);
+    EXPECT_GE(c.counts().increases, 5u);
+    EXPECT_LE(c.allowed_rate(), 10 * std::exp2(10));
+}
+
+TEST(rate_controller, slow_start_doubles_once_per_round_trip_when_the_round_trip_is_long) {
+    rate_controller c(adaptive(10), t0);
+    // 300 ms round trips: an answer to a call sent at the current rate comes every 300 ms.
+    run_accepted(c, t0, 3s, 300ms);
+    EXPECT_LE(c.counts().increases, 10u);  // 3 s / 300 ms
+    EXPECT_GE(c.counts().increases, 5u);
+}
+
+TEST(rate_controller, an_answer_to_a_call_sent_before_the_last_doubling_does_not_double_again) {
+    rate_controller c(adaptive(100), t0);
+    const auto early = t0;
+    ASSERT_EQ(c.try_acquire(early, 0.99).what, verdict::send);
+    drain(c, t0);
+    for (auto t = t0; t < t0 + 150ms; t += 10ms) drain(c, t);
+    ASSERT_TRUE(c.on_accepted(t0 + 140ms, t0 + 150ms));  // one round trip at this rate: doubles
+    EXPECT_EQ(c.allowed_rate(), 200);
+    for (auto t = t0 + 150ms; t < t0 + 400ms; t += 5ms) drain(c, t);
+    // Old news: sent before the doubling (even if it arrives 250 ms later).
+    EXPECT_FALSE(c.on_accepted(early, t0 + 400ms));
+    EXPECT_EQ(c.allowed_rate(), 200);
+    EXPECT_TRUE(c.on_accepted(t0 + 390ms, t0 + 400ms));
+    EXPECT_EQ(c.allowed_rate(), 400);
+}
+
+TEST(rate_controller, slow_start_does_not_double_a_rate_the_caller_does_not_use) {
+    rate_controller c(adaptive(100), t0);
+    // One call every 100 ms against an allowed 100/s: a tenth of it.
+    for (int i = 0; i < 30; ++i) {
+        const auto t = t0 + i * 100ms;
+        ASSERT_EQ(c.try_acquire(t, 0.99).what, verdict::send);
+        EXPECT_FALSE(c.on_accepted(t, t + 10ms));
+    }
+    EXPECT_EQ(c.allowed_rate(), 100);
+    EXPECT_EQ(c.counts().increases, 0u);
+}
+
+TEST(rate_controller, a_throttle_cuts_to_0_7_of_the_rate_the_call_was_sent_at_and_leaves_slow_start) {
+    rate_controller c(adaptive(100), t0);
+    const auto end = run_accepted(c, t0, 450ms);
+    const double before = c.allowed_rate();
+    ASSERT_GT(before, 100);
+    const auto e = c.on_throttled(end, end, std::nullopt, 0.5);
+    EXPECT_EQ(e.decision, rate_decision::decrease);
+    EXPECT_EQ(e.rate_before, before);
+    EXPECT_DOUBLE_EQ(e.rate_after, 0.7 * before);
+    EXPECT_EQ(c.allowed_rate(), e.rate_after);
+    EXPECT_EQ(c.current_phase(), rate_controller::phase::cubic);
+    EXPECT_EQ(c.counts().decreases, 1u);
+}
+
+TEST(rate_controller, one_cut_per_round_trip_throttles_of_calls_sent_before_the_cut_are_ignored) {
+    rate_controller c(adaptive(400), t0);
+    for (auto t = t0; t < t0 + 50ms; t += 1ms) drain(c, t);
+    const auto cut_at = t0 + 60ms;
+    EXPECT_EQ(c.on_throttled(t0 + 40ms, cut_at, std::nullopt, 0.5).decision, rate_decision::decrease);
+    const double after_cut = c.allowed_rate();
+    // 20 more 429s, all for calls sent before the cut: no second cut.
+    for (int i = 0; i < 20; ++i) {
+        const auto e = c.on_throttled(t0 + 40ms + i * 1ms, cut_at + 1ms + i * 1ms, std::nullopt, 0.5);
+        EXPECT_EQ(e.decision, rate_decision::throttle_ignored) << i;
+    }
+    EXPECT_NEAR(c.allowed_rate(), after_cut, after_cut * 0.01);
+    EXPECT_EQ(c.counts().ignored_throttles, 20u);
+    EXPECT_EQ(c.counts().decreases, 1u);
+    // A call sent after the cut and throttled: a second cut.
+    drain(c, cut_at + 30ms);
+    EXPECT_EQ(c.on_throttled(cut_at + 30ms, cut_at + 40ms, std::nullopt, 0.5).decision, rate_decision::decrease);
+    EXPECT_EQ(c.counts().decreases, 2u);
+    EXPECT_LT(c.allowed_rate(), after_cut * 0.75);
+}
+
+TEST(rate_controller, after_a_cut_the_rate_climbs_back_along_the_cubic_to_its_old_level_at_k) {
+    rate_controller c(adaptive(400), t0);
+    const auto cut = run_accepted(c, t0, 150ms);
+    const auto e = c.on_throttled(cut, cut, std::nullopt, 0.5);
+    const double w_max = e.rate_after / 0.7;
+    const double k = std::cbrt(w_max * 0.3 / 0.4);
+    // Keep sending at the allowed rate so that the 2x-measured bound does not hold it.
+    const auto at_k = run_accepted(c, cut, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                   std::chrono::duration<double>(k)));
+    c.try_acquire(at_k, 0.99);
+    EXPECT_NEAR(c.allowed_rate(), w_max, w_max * 0.02);
+    // Past K it grows beyond (probing for more).
+    const auto later = run_accepted(c, at_k, 4s);
+    c.try_acquire(later, 0.99);
+    EXPECT_GT(c.allowed_rate(), w_max * 1.01);
+}
+
+TEST(rate_controller, the_rate_never_leaves_min_and_max) {
+    auto p = adaptive(10);
+    p.min_rate = 2;
+    p.max_rate = 40;
+    rate_controller c(p, t0);
+    run_accepted(c, t0, 3s);
+    EXPECT_EQ(c.allowed_rate(), 40);
+    auto t = t0 + 3s;
+    for (int i = 0; i < 30; ++i, t += 100ms) {
+        drain(c, t);
+        c.on_throttled(t, t + 1ms, std::nullopt, 0.5);
+    }
+    EXPECT_EQ(c.allowed_rate(), 2);
+}
+
+TEST(rate_controller, retry_after_pauses_every_call_until_then_plus_jitter) {
+    rate_controller c(adaptive(1000), t0);
+    drain(c, t0);
+    const auto e = c.on_throttled(t0, t0 + 10ms, 2000ms, 0.5);
+    // 2 s and half of the jitter's 200 ms (10 % of 2 s).
+    const auto end = t0 + 10ms + 2100ms;
+    EXPECT_EQ(c.pause_end(), end);
+    EXPECT_EQ(e.pause, 2100ms);
+    EXPECT_FALSE(e.retry_after_capped);
+    for (auto t = t0 + 10ms; t < end; t += 50ms) EXPECT_EQ(c.try_acquire(t, 0.99).what, verdict::wait);
+    EXPECT_EQ(c.next_slot(t0 + 20ms), end);
+    // One call at the end, then the rate: not a burst of what the bucket would have earned.
+    EXPECT_EQ(drain(c, end), 1);
+    EXPECT_EQ(c.counts().pauses, 1u);
+}
+
+TEST(rate_controller, the_jitter_is_10_percent_of_the_wait_and_at_least_100_ms) {
+    for (const auto& [wait, jitter_max] : {std::pair{1000ms, 100ms}, std::pair{20'000ms, 2000ms}}) {
+        rate_controller low(adaptive(), t0), high(adaptive(), t0);
+        low.on_throttled(t0, t0, wait, 0.0);
+        high.on_throttled(t0, t0, wait, 0.999999);
+        EXPECT_EQ(low.pause_end(), t0 + wait);
+        EXPECT_NEAR(std::chrono::duration<double>(high.pause_end() - t0).count(),
+                    std::chrono::duration<double>(wait + jitter_max).count(), 1e-3);
+    }
+}
+
+TEST(rate_controller, a_huge_retry_after_is_capped_and_reported) {
+    auto p = adaptive();
+    p.max_pause = 30s;
+    rate_controller c(p, t0);
+    const auto e = c.on_throttled(t0, t0, std::chrono::milliseconds(std::chrono::hours(24)), 0.0);
+    EXPECT_TRUE(e.retry_after_capped);
+    EXPECT_EQ(c.pause_end(), t0 + 30s);
+    EXPECT_EQ(c.counts().capped_retry_after, 1u);
+    EXPECT_EQ(c.try_acquire(t0 + 29s, 0.99).what, verdict::wait);
+    EXPECT_EQ(c.try_acquire(t0 + 30s, 0.99).what, verdict::send);
+}
+
+TEST(rate_controller, absurd_durations_do_not_overflow) {
+    auto p = adaptive();
+    p.max_pause = std::chrono::milliseconds::max();
+    p.local_throttling_window = std::chrono::milliseconds::max();
+    rate_controller c(p, t0);
+    const auto e = c.on_throttled(t0, t0, std::chrono::milliseconds::max(), 0.5);
+    EXPECT_TRUE(e.retry_after_capped);
+    EXPECT_GT(c.pause_end(), t0 + std::chrono::hours(24));  // a week, not an overflow into the past
+    EXPECT_EQ(c.try_acquire(t0 + std::chrono::hours(48), 0.99).what, verdict::wait);
+}
+
+TEST(rate_controller, a_pause_is_only_ever_lengthened_and_a_throttle_without_retry_after_sets_none) {
+    rate_controller c(adaptive(), t0);
+    c.on_throttled(t0, t0, std::nullopt, 0.5);
+    EXPECT_LE(c.pause_end(), t0);
+    c.on_throttled(t0, t0, 0ms, 0.5);  // "Retry-After: 0": now
+    EXPECT_LE(c.pause_end(), t0);
+    c.on_throttled(t0, t0, 5000ms, 0.0);
+    // An ignored throttle (sent before the cut) with a shorter Retry-After: the pause stays.
+    const auto e = c.on_throttled(t0 - 1ms, t0 + 1ms, 1000ms, 0.0);
+    EXPECT_EQ(e.decision, rate_decision::throttle_ignored);
+    EXPECT_EQ(e.pause, 0ms);
+    EXPECT_EQ(c.pause_end(), t0 + 5s);
+    // A longer one lengthens it, ignored for the rate or not.
+    c.on_throttled(t0 - 1ms, t0 + 2ms, 9000ms, 0.0);
+    EXPECT_EQ(c.pause_end(), t0 + 2ms + 9s);
+}
+
+TEST(rate_controller, a_zero_max_pause_never_pauses_the_origin) {
+    auto p = adaptive();
+    p.max_pause = 0ms;
+    rate_controller c(p, t0);
+    c.on_throttled(t0, t0, 5000ms, 0.5);
+    EXPECT_LE(c.pause_end(), t0);
+}
+
+TEST(rate_controller, the_concurrency_cap_is_rate_times_p99_latency_times_1_5_at_least_4) {
+    rate_controller c(adaptive(1000), t0);
+    EXPECT_EQ(c.concurrency_cap(), 4u);  // no latency known yet
+    // 1000 answers: 990 in 10 ms, 10 in 2 s (the 1 %): p99 is about 10 ms.
+    for (int i = 0; i < 1000; ++i) {
+        const auto sent = t0 + i * 1ms;
+        c.on_accepted(sent, sent + (i % 100 == 0 ? 2s : 10ms));
+    }
+    const double rate = c.allowed_rate();
+    const double p99 = 0.010;
+    const double cap = static_cast<double>(c.concurrency_cap());
+    // The p99 is read from buckets 19 % apart, rounded up.
+    EXPECT_GE(cap, rate * p99 * 1.5);
+    EXPECT_LE(cap, std::ceil(rate * p99 * 1.5 * 1.19) + 1);
+    // A slow API (1 s answers) at 10/s: 15 calls on the wire, not the pool's 64 or 256.
+    rate_controller slow(adaptive(10), t0);
+    for (int i = 0; i < 200; ++i) slow.on_accepted(t0 + i * 100ms, t0 + i * 100ms + 1s);
+    EXPECT_GE(slow.concurrency_cap(), 15u);
+    EXPECT_LE(slow.concurrency_cap(), 18u);
+    // A fast API at a low rate: the floor, never 0.
+    rate_controller fast(adaptive(1), t0);
+    for (int i = 0; i < 200; ++i) fast.on_accepted(t0 + i * 1s, t0 + i * 1s + 1ms);
+    EXPECT_EQ(fast.concurrency_cap(), 4u);
+}
+
+TEST(rate_controller, the_latency_window_forgets_old_answers) {
+    rate_controller c(adaptive(100), t0);
+    for (int i = 0; i < 500; ++i) c.on_accepted(t0 + i * 10ms, t0 + i * 10ms + 2s);
+    const auto slow_cap = c.concurrency_cap();
+    auto t = t0 + 60s;
+    for (int i = 0; i < 500; ++i, t += 10ms) c.on_accepted(t, t + 10ms);
+    EXPECT_LT(c.concurrency_cap(), slow_cap / 10);
+}
+
+TEST(rate_controller, local_throttling_follows_the_sre_formula_capped_at_0_9) {
+    auto p = adaptive(1000);
+    p.local_throttling_window = 30s;
+    rate_controller c(p, t0);
+    EXPECT_EQ(c.reject_probability(), 0);
+    // 40 requests, 20 accepted: requests - 2 accepts = 0.
+    auto t = t0;
+    for (int i = 0; i < 40; ++i, t += 1ms) {
+        ASSERT_EQ(c.try_acquire(t, 0.999).what, verdict::send);
+        if (i % 2 == 0) c.on_accepted(t, t);
+    }
+    EXPECT_EQ(c.reject_probability(), 0);
+    // 40 more, none accepted: (80 - 40) / 81.
+    for (int i = 0; i < 40; ++i, t += 1ms) c.try_acquire(t, 0.999);
+    EXPECT_NEAR(c.reject_probability(), 40.0 / 81, 1e-9);
+    // A draw below the probability is refused locally, above it is sent.
+    t += 10ms;
+    const auto refused = c.try_acquire(t, 0.1);
+    EXPECT_EQ(refused.what, verdict::reject);
+    ASSERT_TRUE(refused.event);
+    EXPECT_EQ(refused.event->decision, rate_decision::local_reject);
+    EXPECT_NEAR(refused.event->reject_probability, 40.0 / 81, 1e-9);
+    EXPECT_EQ(c.counts().local_rejects, 1u);
+    t += 10ms;
+    EXPECT_EQ(c.try_acquire(t, 0.9).what, verdict::send);
+    // Nothing accepted for long: at most 0.9.
+    for (int i = 0; i < 10'000; ++i, t += 1ms) c.try_acquire(t, 0.999);
+    EXPECT_EQ(c.reject_probability(), 0.9);
+    // The window forgets.
+    t += 31s;
+    c.on_accepted(t, t);
+    EXPECT_EQ(c.reject_probability(), 0);
+}
+
+TEST(rate_controller, local_throttling_off_never_refuses) {
+    auto p = adaptive(1000);
+    p.local_throttling = false;
+    rate_controller c(p, t0);
+    auto t = t0;
+    for (int i = 0; i < 1000; ++i, t += 1ms) EXPECT_NE(c.try_acquire(t, 0.0).what, verdict::reject);
+    EXPECT_EQ(c.reject_probability(), 0);
+}
+
+TEST(rate_controller, time_that_goes_back_is_read_as_now) {
+    rate_controller c(adaptive(100), t0);
+    drain(c, t0 + 1s);
+    // A caller that read the clock before another one took the lock.
+    EXPECT_EQ(c.try_acquire(t0, 0.99).what, verdict::wait);
+    EXPECT_GE(c.next_slot(t0), t0 + 1s);
+    c.on_accepted(t0 + 2s, t0 + 1s);  // an answer "before" its send: latency 0
+    c.on_throttled(t0 + 2s, t0, 1000ms, 0.0);
+    EXPECT_GE(c.pause_end(), t0 + 2s);
+}
+
+TEST(rate_controller, fill_writes_the_rate_gauges_and_counters) {
+    rate_controller c(adaptive(100), t0);
+    drain(c, t0);
+    c.try_acquire(t0, 0.99);  // a wait
+    c.on_throttled(t0, t0 + 1ms, 3000ms, 0.0);
+    catalyst::metrics_snapshot m;
+    c.fill(m, t0 + 1001ms);
+    EXPECT_NEAR(m.rate_allowed, 70, 1e-9);  // the curve stood still during the pause
+    EXPECT_NEAR(m.rate_pause_seconds, 2.0, 1e-9);
+    EXPECT_GE(m.rate_waits, 1u);
+    EXPECT_EQ(m.rate_local_rejects, 0u);
+    c.fill(m, t0 + 10s);
+    EXPECT_EQ(m.rate_pause_seconds, 0);
+}
+
+}  // namespace
