@@ -57,7 +57,9 @@ struct tls_params {
     std::string ca_file;       ///< PEM bundle; "" = the system's default paths
     std::string ca_dir;        ///< hashed CA directory; ""= none
     std::string ca_pem;        ///< PEM text of extra trusted CAs (tests, the embedded sandbox)
-    std::string server_name;   ///< overrides SNI and the verified name; "" = the URL's host
+    /// Overrides the name the certificate is verified for and sent as SNI; "" = the URL's
+    /// host. An IP address is verified against the certificate's IP entries and sends no SNI.
+    std::string server_name;
     bool insecure_skip_verify = false;
     bool session_resumption = true;  ///< reuse TLS sessions on reconnect
     /// TLS 1.3 cipher suites offered, in order of preference (OpenSSL names, colon-separated).
@@ -68,7 +70,11 @@ struct tls_params {
     std::string tls13_ciphersuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
     /// TLS 1.2 cipher suites (OpenSSL cipher-list syntax), used only with a server that stops at
     /// TLS 1.2. The default keeps forward-secret AEAD suites only (no CBC, no RSA key
-    /// exchange), AES-128-GCM first. Refused by `check()`: a list that selects nothing.
+    /// exchange), AES-128-GCM first. Refused by `check()`: a list that selects nothing, that
+    /// enables suites without authentication or encryption (the rules aNULL, eNULL, NULL, ADH,
+    /// AECDH, in any case; "!aNULL" is fine; or any suite of that kind in what the list
+    /// selects), or that lowers OpenSSL's security level ("@SECLEVEL=0", or below a fresh
+    /// context's level).
     std::string tls12_ciphers =
         "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
         "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
@@ -171,14 +177,19 @@ struct client_params {
 
 /// Throws `config_error` naming the first invalid key (e.g. "max_connections: must be > 0").
 /// Refused: a base_url that is not an absolute https URL with a host (plain http is refused:
-/// TLS is required), or carries user info, a query or a fragment; max_connections, max_response_body or retry.max_attempts of 0;
-/// connect, TLS handshake or attempt timeouts <= 0; negative durations; max_backoff below
-/// base_backoff; a negative or non-finite budget_ratio; threads > 1024; CR, LF
-/// or other control characters in api_key, tls.server_name or user_agent (header injection;
-/// a TAB is allowed in user_agent, as in any header value, and refused in api_key and
-/// tls.server_name, like a space).
+/// TLS is required), or carries user info, a query or a fragment, or whose host is neither an
+/// IP address nor, once percent-decoded, a host name of ASCII letters, digits, '-', '.' and
+/// '_' (so no NUL, control character, space or DEL, encoded as "%00" or not: OpenSSL would
+/// read such a name as empty, and check no host at all); a tls.server_name that is neither an
+/// IP address nor such a host name; max_connections, max_response_body or retry.max_attempts
+/// of 0; connect, TLS handshake or attempt timeouts <= 0; negative durations; max_backoff
+/// below base_backoff; a negative or non-finite budget_ratio; threads > 1024; CR, LF or other
+/// control characters in api_key or user_agent (header injection; a TAB is allowed in
+/// user_agent, as in any header value, and refused in api_key, like a space).
 /// An empty or unknown `tls.tls13_ciphersuites` name, a `tls.tls12_ciphers` that selects no
-/// suite (named in the error: "tls.tls13_ciphersuites: unknown TLS 1.3 cipher suite ...").
+/// suite, enables suites without authentication or encryption, or lowers the security level
+/// (see `tls_params`; named in the error: "tls.tls13_ciphersuites: unknown TLS 1.3 cipher
+/// suite ...").
 /// `insecure_skip_verify` together with CA settings is allowed.
 /// `rate`: an unknown mode; a negative or non-finite rate_per_second; in adaptive mode, an
 /// initial_rate or min_rate that is not a finite number > 0, a max_rate that is negative or

@@ -17,7 +17,7 @@ enum class retry_reason {
     rate_limited,       ///< 429
     server_error,       ///< 500/502/503/504
     connect_failed,     ///< the request never left: connect failed
-    tls_failed_handshake, ///< reserved; TLS failures are never retried
+    tls_failed_handshake, ///< reserved: a failed handshake is retried as `connect_failed` (nothing was sent); verification failures never are
     stale_connection,   ///< a reused keep-alive connection was already closed by the server
     ambiguous_failure,  ///< sent, no answer; retried because an idempotency key makes it safe
     attempt_timeout,    ///< the attempt's own deadline passed (ambiguous, same rule as above)

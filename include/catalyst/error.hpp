@@ -29,7 +29,7 @@ enum class errc {
     unexpected_status,      ///< any other HTTP status
     timeout,                ///< a deadline passed (attempt or overall) before an answer
     connect_failed,         ///< DNS or TCP connect failed on every address
-    tls_failed,             ///< TLS handshake or certificate verification failed (never retried)
+    tls_failed,             ///< certificate or host-name verification failed (never retried), or the TLS handshake failed on every attempt
     protocol_error,         ///< malformed, truncated, oversized or non-JSON response
     outcome_unknown,        ///< sent, no answer, not safe to retry: the session may exist
     cancelled,              ///< the caller cancelled

@@ -14,9 +14,16 @@ namespace catalyst {
 /// request then costs no heap allocation at all. Larger allocations go to malloc as before.
 ///
 /// Call it first in `main()`, before anything uses OpenSSL: OpenSSL accepts allocation hooks
-/// only before its first allocation. Returns false when it is too late (or another hook is
-/// installed already), and then nothing changes. It replaces OpenSSL's allocator for the
-/// whole process, which is why the library never installs it on its own.
+/// only before its first allocation. Returns false, and changes nothing, when it is too late
+/// or when OpenSSL's allocation hooks are not its defaults any more (another allocator was
+/// installed with `CRYPTO_set_mem_functions`: blocks of one freed by the other would corrupt
+/// the heap); true when the cache is installed (also when it was already).
+///
+/// Nothing may install OpenSSL allocation hooks after it, for the same reason: OpenSSL would
+/// hand the cache's blocks to the other allocator.
+///
+/// It replaces OpenSSL's allocator for the whole process, which is why the library never
+/// installs it on its own.
 CATALYST_DECL bool install_openssl_block_cache() noexcept;
 
 }  // namespace catalyst

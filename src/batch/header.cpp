@@ -1,7 +1,7 @@
 #include "batch/header.hpp"
 
 #include "batch/timestamp.hpp"
-#include "client/origin.hpp"
+#include "core/origin.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

@@ -7,9 +7,9 @@
 #include <catalyst/client.hpp>
 
 #include "client/http_response.hpp"
-#include "client/origin.hpp"
 #include "client/rate_gate.hpp"
 #include "client/shard.hpp"
+#include "core/origin.hpp"
 #include "core/random.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>

@@ -3,6 +3,7 @@
 #include "client/call.hpp"
 #include "client/client_impl.hpp"
 #include "client/shard.hpp"
+#include "client/tls_identity.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -106,19 +107,19 @@ connection::action connection::step(const action& a) {
         return do_connect(a.endpoint);
     case act::handshake: {
         SSL* ssl = stream_.native_handle();
-        const auto& o = impl_->target();
-        const bool named = !params_.tls.server_name.empty();
-        const std::string& verify_name = named ? params_.tls.server_name : o.host;
-        if (!params_.tls.insecure_skip_verify) {
-            if (!named && o.host_is_ip) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), verify_name.c_str());
-            else SSL_set1_host(ssl, verify_name.c_str());
-        } else if (impl_->logs(log_level::warning)) {
-            impl_->log(log_level::warning, "TLS peer verification is OFF (tls.insecure_skip_verify)");
-        } else {
-            // Switching verification off must never be silent, not even without a logger.
-            std::fputs("catalyst: warning: TLS peer verification is OFF (tls.insecure_skip_verify)\n", stderr);
+        // Who the server must prove to be. A name OpenSSL cannot take to check ends the attempt
+        // here, as a refusal (never retried; nothing was sent).
+        if (auto why = apply_peer_identity(ssl, impl_->target(), params_.tls); !why.empty())
+            return fsm_.on_handshake(error_code{}, verification_refused(X509_V_OK, true, !params_.tls.insecure_skip_verify),
+                                     "TLS peer identity not set: " + why, steady::now());
+        if (params_.tls.insecure_skip_verify) {
+            if (impl_->logs(log_level::warning)) {
+                impl_->log(log_level::warning, "TLS peer verification is OFF (tls.insecure_skip_verify)");
+            } else {
+                // Switching verification off must never be silent, not even without a logger.
+                std::fputs("catalyst: warning: TLS peer verification is OFF (tls.insecure_skip_verify)\n", stderr);
+            }
         }
-        if (named || !o.host_is_ip) SSL_set_tlsext_host_name(ssl, verify_name.c_str());
         // Records of up to 4 KB each way (a request and an answer are well under 1 KB): OpenSSL
         // sizes its record buffers by the largest record, 17 KB each by default. The answer's
         // side is the server's to grant (the max_fragment_length extension).
@@ -244,11 +245,12 @@ connection::action connection::handshake_result(error_code ec) {
     SSL* ssl = stream_.native_handle();
     tls_time_ = std::chrono::duration_cast<std::chrono::microseconds>(now - began_) - connect_time_;
     const long verify = SSL_get_verify_result(ssl);
+    // Only a failed verification is a refusal (never retried); any other failure (an alert,
+    // EOF, a reset) is retried like a connect failure.
     const bool refused =
-        ec && !fsm_.interrupted() && (verify != X509_V_OK || ec.category() == net::error::get_ssl_category());
+        ec && !fsm_.interrupted() && verification_refused(verify, false, !params_.tls.insecure_skip_verify);
     std::string why;
-    if (ec && verify != X509_V_OK && !fsm_.interrupted())
-        why = std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify);
+    if (refused) why = std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify);
     if (!ec && !fsm_.interrupted()) {
         tls_resumed_ = SSL_session_reused(ssl) == 1;
         tls_cipher_ = SSL_get_cipher_name(ssl);

@@ -25,7 +25,7 @@
 #include "client/http_response.hpp"
 #include "client/io_outcome.hpp"
 #include "client/retry_policy.hpp"
-#include "client/origin.hpp"
+#include "core/origin.hpp"
 
 #include <catalyst/client_params.hpp>
 #include <catalyst/observer.hpp>

@@ -31,7 +31,7 @@ struct io_event {
     bool overall_passed = false;     ///< the call's overall deadline passed
     bool reused = false;             ///< the connection had served a request before
     bool eof_like = false;           ///< EOF, reset, broken pipe or TLS truncation
-    bool tls_refused = false;        ///< certificate verification or a TLS alert (handshake)
+    bool tls_refused = false;        ///< the server's identity refused (verification_refused, tls_identity.hpp)
     std::size_t answer_bytes = 0;    ///< bytes of the answer read before the end
     bool key_makes_retry_safe = false;  ///< an idempotency key is sent and retries may use it
 };

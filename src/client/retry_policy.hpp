@@ -19,8 +19,8 @@ namespace catalyst::detail {
 enum class attempt_result {
     response,          ///< a complete HTTP response was read (see `status`)
     connect_failed,    ///< DNS/TCP connect failed or timed out: nothing was sent
-    tls_handshake_failed,  ///< transport trouble during the handshake (reset, EOF, timeout): nothing was sent
-    tls_rejected,      ///< certificate/host verification or a TLS protocol alert: never retried
+    tls_handshake_failed,  ///< the handshake failed on the way (a fatal alert, reset, EOF, timeout): nothing was sent
+    tls_rejected,      ///< the certificate or host name failed verification (or could not be set): never retried
     stale_connection,  ///< reused connection: write failed or EOF/reset before any response byte
     ambiguous,         ///< sent, then reset/EOF before any byte of the answer
     answer_cut_short,  ///< sent, part of the answer read, then EOF/reset: the session may exist

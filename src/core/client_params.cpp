@@ -2,7 +2,7 @@
 #include <catalyst/client_params.hpp>
 #include <catalyst/config.hpp>
 
-#include "client/origin.hpp"
+#include "core/origin.hpp"
 #include "core/header_rules.hpp"
 #include "core/label_rules.hpp"
 #include "core/tls_ciphers.hpp"
@@ -26,11 +26,19 @@ void non_negative(const char* key, milliseconds d) {
 // The one header-value rule (see header_rules.hpp).
 bool header_safe(std::string_view s) { return detail::header_value_safe(s); }
 
-// The one base-URL rule: what the client's origin parser accepts (https only, a host, no
-// user info, query or fragment).
+// The one base-URL rule: what the client's origin parser accepts (https only, a host name
+// of letters, digits, '-', '.' and '_' once percent-decoded, or an IP address; no user info,
+// query or fragment).
 void check_base_url(const std::string& url) {
     detail::origin o;
     if (auto why = detail::parse_origin(url, o); !why.empty()) refuse("base_url", why);
+}
+
+// The name the certificate is checked for and sent as SNI: an IP address, or a host name
+// under the URL host's rule (a NUL would reach OpenSSL as an empty name: no host check).
+void check_server_name(const std::string& name) {
+    if (name.empty() || detail::is_ip_literal(name)) return;
+    if (auto why = detail::host_name_problem(name); !why.empty()) refuse("tls.server_name", why);
 }
 
 void check_rate(const rate_params& r) {
@@ -105,8 +113,7 @@ void check(const client_params& p) {
         default: refuse("idempotency", "must be automatic, caller_keys_only or disabled");
     }
     check_rate(p.rate);
-    if (!header_safe(p.tls.server_name) || p.tls.server_name.find_first_of(" \t") != std::string::npos)
-        refuse("tls.server_name", "must not contain spaces or control characters");
+    check_server_name(p.tls.server_name);
     if (auto why = detail::tls13_suites_problem(p.tls.tls13_ciphersuites); !why.empty())
         refuse("tls.tls13_ciphersuites", why);
     if (auto why = detail::tls12_ciphers_problem(p.tls.tls12_ciphers); !why.empty()) refuse("tls.tls12_ciphers", why);

@@ -1,12 +1,16 @@
 #include <catalyst/openssl_block_cache.hpp>
 
+#include "tls/openssl_block_cache.hpp"
+
 #include <openssl/crypto.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
 namespace catalyst {
+namespace detail::openssl_blocks {
 namespace {
 
 constexpr std::size_t small_size = 64;  // OpenSSL's per-record blocks are 40 bytes
@@ -42,6 +46,11 @@ struct drain_at_exit {
 };
 thread_local drain_at_exit drain;
 
+// `header + n` must not wrap around: a huge request would get a tiny block.
+bool too_large(std::size_t n) noexcept { return n > SIZE_MAX - header; }
+
+}  // namespace
+
 void* block_malloc(std::size_t n, const char*, int) noexcept {
     if (n <= small_size) {
         void* raw = cache.head;
@@ -54,6 +63,7 @@ void* block_malloc(std::size_t n, const char*, int) noexcept {
         size_of(raw) = 0;
         return user(raw);
     }
+    if (too_large(n)) return nullptr;
     void* raw = std::malloc(header + n);
     if (!raw) return nullptr;
     size_of(raw) = n;
@@ -89,15 +99,39 @@ void* block_realloc(void* p, std::size_t n, const char* file, int line) noexcept
         block_free(p, file, line);
         return q;
     }
+    if (too_large(n)) return nullptr;  // the block stays as it was, as realloc leaves it
     void* moved = std::realloc(raw, header + n);
     if (!moved) return nullptr;
     size_of(moved) = n;
     return user(moved);
 }
 
-}  // namespace
+hooks installed_hooks() noexcept {
+    // OpenSSL's defaults are its own CRYPTO_malloc, CRYPTO_realloc and CRYPTO_free: crypto/mem.c
+    // initialises its hooks to those three functions (each calls the C library itself while
+    // its hook is still itself), and CRYPTO_get_mem_functions returns them until someone sets
+    // others. So the addresses tell: those three are the defaults, ours are ours, anything
+    // else is another allocator. (Were OpenSSL's own view of those addresses ever to differ
+    // from ours, the defaults would look like another allocator: the cache is refused, never
+    // mixed with one.)
+    CRYPTO_malloc_fn m = nullptr;
+    CRYPTO_realloc_fn r = nullptr;
+    CRYPTO_free_fn f = nullptr;
+    CRYPTO_get_mem_functions(&m, &r, &f);
+    if (m == &CRYPTO_malloc && r == &CRYPTO_realloc && f == &CRYPTO_free) return hooks::openssl_defaults;
+    if (m == &block_malloc && r == &block_realloc && f == &block_free) return hooks::block_cache;
+    return hooks::other;
+}
+
+}  // namespace detail::openssl_blocks
 
 bool install_openssl_block_cache() noexcept {
+    using namespace detail::openssl_blocks;
+    switch (installed_hooks()) {
+    case hooks::block_cache: return true;  // installed already
+    case hooks::other: return false;       // blocks of ours freed by another allocator, or the reverse
+    case hooks::openssl_defaults: break;
+    }
     return CRYPTO_set_mem_functions(block_malloc, block_realloc, block_free) == 1;
 }
 

@@ -173,7 +173,10 @@ void basic_tls_stream<Executor>::release_buffers() noexcept {
 template <class Executor>
 void basic_tls_stream<Executor>::quiet_shutdown() noexcept {
     SSL_set_quiet_shutdown(ssl_, 1);
+    // Before or during a handshake SSL_shutdown refuses and queues why: an entry nobody
+    // reads, which the next OpenSSL user on this thread would take for its own.
     SSL_shutdown(ssl_);
+    ERR_clear_error();
 }
 
 template <class Executor>
@@ -200,20 +203,19 @@ tls_next basic_tls_stream<Executor>::after_failure(int ret, error_code& ec) noex
         if (last_errno_ != 0) ec = error_code(last_errno_, boost::system::system_category());
         else ec = net::ssl::error::stream_truncated;
         break;
-    default: {
-        const unsigned long e = ERR_get_error();
-        if (ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING || (e == 0 && eof_))
-            ec = net::ssl::error::stream_truncated;
-        else if (e == 0 && last_errno_ != 0)
-            ec = error_code(last_errno_, boost::system::system_category());
-        else
-            ec = error_code(static_cast<int>(e), net::error::get_ssl_category());
-        break;
-    }
+    default: ec = ssl_failure_code(ERR_get_error(), eof_, last_errno_); break;
     }
     ERR_clear_error();
     if (!ec) ec = net::ssl::error::stream_truncated;  // an SSL error with nothing queued
     return tls_next::done;
+}
+
+error_code ssl_failure_code(unsigned long err, bool eof, int sys_errno) noexcept {
+    if ((ERR_GET_LIB(err) == ERR_LIB_SSL && ERR_GET_REASON(err) == SSL_R_UNEXPECTED_EOF_WHILE_READING) || (err == 0 && eof))
+        return net::ssl::error::stream_truncated;
+    if (err == 0)  // nothing queued: the socket's error, else a stream that ended
+        return sys_errno != 0 ? error_code(sys_errno, boost::system::system_category()) : error_code(net::ssl::error::stream_truncated);
+    return error_code(static_cast<int>(err), net::error::get_ssl_category());
 }
 
 template <class Executor>
@@ -226,14 +228,17 @@ void basic_tls_stream<Executor>::cancel() noexcept {
 template <class Executor>
 auto basic_tls_stream<Executor>::wait(tls_next next) -> task<error_code> {
     if (next == tls_next::yield) {
-        cancelled_ = false;
         co_await net::post(socket_.get_executor(), net::use_awaitable_t<Executor>{});
-        if (std::exchange(cancelled_, false)) co_return error_code(net::error::operation_aborted);
-        co_return error_code{};
+    } else {
+        constexpr auto use = net::as_tuple(net::use_awaitable_t<Executor>{});
+        auto [ec] = co_await socket_.async_wait(next == tls_next::wait_read ? socket_type::wait_read : socket_type::wait_write, use);
+        if (ec) co_return ec;
     }
-    constexpr auto use = net::as_tuple(net::use_awaitable_t<Executor>{});
-    auto [ec] = co_await socket_.async_wait(next == tls_next::wait_read ? socket_type::wait_read : socket_type::wait_write, use);
-    co_return ec;
+    // Seen after any wait, not only a yield: a cancel() that came while the completion of a
+    // readiness wait was already queued (on a strand, behind the handler that cancelled)
+    // could not stop that wait, and the operation would go on to its next yield.
+    if (cancelled_) co_return error_code(net::error::operation_aborted);
+    co_return error_code{};
 }
 
 template <class Executor>
@@ -266,22 +271,22 @@ tls_step basic_tls_stream<Executor>::try_write(const char* data, std::size_t siz
 template <class Executor>
 tls_step basic_tls_stream<Executor>::try_handshake(tls_role role) noexcept {
     tls_step s;
-    if (!handshake_started_) {
-        handshake_started_ = true;
-        if (role == tls_role::client) SSL_set_connect_state(ssl_);
-        else SSL_set_accept_state(ssl_);
+    if (!handshake_begun_) {
         socket_.non_blocking(true, s.ec);
         if (s.ec) return s;
+        if (role == tls_role::client) SSL_set_connect_state(ssl_);
+        else SSL_set_accept_state(ssl_);
+        handshake_begun_ = true;
     }
     begin_call();
     const int r = SSL_do_handshake(ssl_);
-    if (r == 1) return s;
-    s.next = after_failure(r, s.ec);
+    if (r != 1) s.next = after_failure(r, s.ec);
     return s;
 }
 
 template <class Executor>
 auto basic_tls_stream<Executor>::handshake(tls_role role) -> task<error_code> {
+    begin_operation();
     for (;;) {
         const tls_step s = try_handshake(role);
         if (s.next == tls_next::done) co_return s.ec;
@@ -291,6 +296,7 @@ auto basic_tls_stream<Executor>::handshake(tls_role role) -> task<error_code> {
 
 template <class Executor>
 auto basic_tls_stream<Executor>::read_some(char* data, std::size_t size, bool wait_first) -> task<tls_io_result> {
+    begin_operation();
     if (wait_first && !has_buffered()) {
         if (auto wec = co_await wait(tls_next::wait_read)) co_return tls_io_result{wec, 0};
     }
@@ -303,6 +309,7 @@ auto basic_tls_stream<Executor>::read_some(char* data, std::size_t size, bool wa
 
 template <class Executor>
 auto basic_tls_stream<Executor>::write(const char* data, std::size_t size) -> task<tls_io_result> {
+    begin_operation();
     std::size_t done = 0;
     for (;;) {
         const tls_step s = try_write(data + done, size - done);
@@ -316,6 +323,7 @@ template <class Executor>
 auto basic_tls_stream<Executor>::shutdown() -> task<error_code> {
     // 1: both close_notify done; 0: ours sent, the peer's not yet read. A peer that keeps
     // sending data instead is read and dropped until the caller's timer closes the socket.
+    begin_operation();
     int zeros = 0;
     for (;;) {
         begin_call();

@@ -52,6 +52,14 @@ struct tls_step {
     tls_next next = tls_next::done;
 };
 
+/// The error of an SSL call that failed with SSL_ERROR_SSL: `err` is the first entry of
+/// OpenSSL's error queue (0 when it was empty), `eof` whether recv() returned 0 during the
+/// call, `sys_errno` the socket error behind it (0 = none). `ssl::error::stream_truncated`
+/// for OpenSSL's unexpected EOF (that reason in OpenSSL's SSL library only: another library's
+/// reasons reuse the number) or an empty queue without a socket error; the socket error for
+/// an empty queue; else the entry, in Asio's SSL category.
+boost::system::error_code ssl_failure_code(unsigned long err, bool eof, int sys_errno) noexcept;
+
 template <class Executor>
 class CATALYST_DECL basic_tls_stream {
 public:
@@ -73,8 +81,9 @@ public:
     /// For settings made before the handshake (SNI, verified name, session to resume).
     SSL* native_handle() const noexcept { return ssl_; }
 
-    /// The handshake, in the given role. Errors: Asio's SSL category for a TLS failure
-    /// (certificate refused, protocol), the system category for the socket.
+    /// The handshake, in the given role (a loop of `try_handshake` and its waits). Errors:
+    /// Asio's SSL category for a TLS failure (certificate refused, protocol), the system
+    /// category for the socket.
     task<boost::system::error_code> handshake(tls_role role);
     /// Up to `size` decrypted bytes; at least one unless `ec`. `net::error::eof` after the
     /// peer's close_notify; `ssl::error::stream_truncated` when the TCP stream ended without
@@ -88,20 +97,25 @@ public:
     // The same without a coroutine, for a caller's hot path: one attempt that never waits
     // (an answer already readable, a request the socket takes at once cost no coroutine
     // frame); the caller waits as `next` says, or falls back on the operations above.
-    /// One handshake attempt (the first sets the role and makes the socket non-blocking).
-    tls_step try_handshake(tls_role role) noexcept;
     /// One read attempt.
     tls_step try_read(char* data, std::size_t size) noexcept;
     /// Writes until all of `size` is written, an error, or the socket would block.
     tls_step try_write(const char* data, std::size_t size) noexcept;
+    /// One handshake step (one SSL_do_handshake). The first call puts the SSL object in the
+    /// role's state (later calls keep it, whatever role they name) and the socket in
+    /// non-blocking mode. `next`: done (success, or `ec`), or what to wait for before the
+    /// next call.
+    tls_step try_handshake(tls_role role) noexcept;
     /// Sends close_notify and waits for the peer's. The caller bounds the wait (a timer
     /// that closes the socket).
     task<boost::system::error_code> shutdown();
 
-    /// Ends the operation under way with `operation_aborted`: its readiness wait, or its yield
-    /// between records without data (no socket operation is pending then, so a cancel() of
-    /// the socket alone would be lost). Like Asio's cancel(): later operations are not
-    /// affected.
+    /// Ends the operation under way (handshake, read_some, write, shutdown) with
+    /// `operation_aborted`: its readiness wait at once, and in any case at its next wait or
+    /// yield (between records without data no socket operation is pending, and a wait whose
+    /// completion is already queued can no longer be cancelled: a cancel() of the socket
+    /// alone would be lost then). Like Asio's cancel(): later operations are not affected
+    /// (each clears the request when it begins).
     void cancel() noexcept;
     /// Decrypted or received bytes OpenSSL holds that the socket will not signal again.
     bool has_buffered() const noexcept;
@@ -113,7 +127,8 @@ public:
     /// allocated again on the next use: only for an idle spell, not between busy requests).
     void release_buffers() noexcept;
     /// Marks the session as shut down without writing anything: OpenSSL keeps a session
-    /// that ended without a shutdown out of the resumption cache.
+    /// that ended without a shutdown out of the resumption cache. Leaves this thread's
+    /// OpenSSL error queue empty (a shutdown in the middle of a handshake queues an error).
     void quiet_shutdown() noexcept;
 
 private:
@@ -123,6 +138,10 @@ private:
     void begin_call() noexcept;
     /// What a failed SSL call needs next: an error in `ec` (done), a wait, or a yield.
     tls_next after_failure(int ret, boost::system::error_code& ec) noexcept;
+    /// An awaitable operation begins: a cancel() from before it does not concern it.
+    void begin_operation() noexcept { cancelled_ = false; }
+    /// Waits as `next` says; `operation_aborted` when the wait was cancelled or cancel()
+    /// came during the operation.
     task<boost::system::error_code> wait(tls_next next);
 
     socket_type socket_;
@@ -130,8 +149,8 @@ private:
     int last_errno_ = 0;  ///< the socket error behind an SSL_ERROR_SYSCALL
     bool eof_ = false;    ///< recv() returned 0
     bool blocked_ = false;  ///< the socket said "would block" during the last call
-    bool cancelled_ = false;  ///< cancel() came (counts only during a yield: reset when one begins)
-    bool handshake_started_ = false;
+    bool cancelled_ = false;  ///< cancel() came during the current operation
+    bool handshake_begun_ = false;  ///< try_handshake set the role and non-blocking mode
 };
 
 using tls_stream = basic_tls_stream<boost::asio::any_io_executor>;

@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -49,7 +50,9 @@ public:
     load(client& c, std::size_t chains, std::string tag) : c_(c), tag_(std::move(tag)) {
         for (std::size_t i = 0; i < chains; ++i) next();
     }
-    ~load() { stop(); }
+    /// The client must be gone (its threads joined) before the load: a handler may still be
+    /// finishing when `stop` returns.
+    ~load() = default;
     void stop() {
         stopping_ = true;
         std::unique_lock lock(mu_);
@@ -150,10 +153,11 @@ TEST(adaptive_rate, rides_a_limit_that_halves_then_doubles) {
     sp.rate_limit_schedule = parse_rate_limit_schedule("400@20s,200@12s,400");
     sandbox sb(sp);
     sb.start();
-    client c(adaptive(sb));
-    load l(c, 96, "halve");
+    auto c = std::make_unique<client>(adaptive(sb));
+    load l(*c, 96, "halve");
     run_until(sb, 62'000);
     l.stop();
+    c.reset();  // its thread joined: no handler of the load runs any more
     const auto secs = sb.stats().global_rate_limit.seconds;
     print(secs);
     ASSERT_GE(secs.size(), 62u);
@@ -198,11 +202,14 @@ TEST(adaptive_rate, two_clients_share_one_limit) {
     sp.rate_limit_schedule = parse_rate_limit_schedule("400");
     sandbox sb(sp);
     sb.start();
-    client a(adaptive(sb)), b(adaptive(sb));
-    load la(a, 64, "a"), lb(b, 64, "b");
+    auto a = std::make_unique<client>(adaptive(sb));
+    auto b = std::make_unique<client>(adaptive(sb));
+    load la(*a, 64, "a"), lb(*b, 64, "b");
     run_until(sb, 40'000);
     la.stop();
     lb.stop();
+    a.reset();  // their threads joined: no handler of the loads runs any more
+    b.reset();
     const auto secs = sb.stats().global_rate_limit.seconds;
     print(secs);
     auto ok_between = [](const std::vector<std::size_t>& v, std::size_t from, std::size_t to) {

@@ -185,7 +185,7 @@ TEST_P(stall_test, every_call_ends_by_its_deadline_and_nothing_is_written_after_
     const auto& param = GetParam();
     hostile_options so;
     if (param.action == hostile_action::stall_handshake) {
-        so.on_connect = [](std::size_t) { return true; };
+        so.on_connect = [](std::size_t) { return hostile_action::stall_handshake; };
     } else {
         so.on_request = [a = param.action](const hostile_request&) { return act(a); };
     }
@@ -274,7 +274,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(opening_test, at_most_max_opening_connections_are_opened_at_once) {
     for (const std::size_t cap : {std::size_t{4}, std::size_t{64}}) {
         hostile_options so;
-        so.on_connect = [](std::size_t) { return true; };  // every handshake stalls
+        so.on_connect = [](std::size_t) { return hostile_action::stall_handshake; };  // every handshake stalls
         hostile_server server(so);
         auto p = params_for(server);
         p.max_connections = 64;

@@ -89,7 +89,8 @@ TEST_F(cipher_test, no_tls13_suite_in_common_is_a_tls_failure) {
     auto p = params();
     p.tls.tls13_ciphersuites = "TLS_AES_128_GCM_SHA256";
     // Both speak TLS 1.3, so that is the version; there is no falling back to TLS 1.2 (whose
-    // list is only for servers that stop there). Never retried.
+    // list is only for servers that stop there). The server's handshake_failure alert is a
+    // failure on the way (retried within the retry policy), tls_failed in the end.
     EXPECT_EQ(negotiated(p, errc::tls_failed), "");
 }
 

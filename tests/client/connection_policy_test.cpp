@@ -1,5 +1,4 @@
 #include "client/connection_policy.hpp"
-#include "client/origin.hpp"
 
 #include <gtest/gtest.h>
 
@@ -81,36 +80,6 @@ TEST(connection_policy, server_keep_alive_limit_closes_before_the_server_does) {
     EXPECT_EQ(close_reason(c, p, c.last_used + milliseconds(500)), "server's keep-alive timeout");
     c.server_idle_limit = milliseconds(5000);
     EXPECT_EQ(idle_deadline(c, p), c.last_used + milliseconds(4000));
-}
-
-TEST(origin, parses_base_urls) {
-    origin o;
-    ASSERT_EQ(parse_origin("https://api.catalystpay.com/api/v1", o), "");
-    EXPECT_EQ(o.host, "api.catalystpay.com");
-    EXPECT_EQ(o.port, "443");
-    EXPECT_FALSE(o.host_is_ip);
-    EXPECT_EQ(o.host_header, "api.catalystpay.com");
-    EXPECT_EQ(o.path, "/api/v1/payment-sessions/");
-
-    ASSERT_EQ(parse_origin("https://127.0.0.1:8443/api/v1/", o), "");
-    EXPECT_TRUE(o.host_is_ip);
-    EXPECT_EQ(o.host_header, "127.0.0.1:8443");
-    EXPECT_EQ(o.path, "/api/v1/payment-sessions/");
-
-    ASSERT_EQ(parse_origin("https://[::1]:9000/api/v1", o), "");
-    EXPECT_EQ(o.host, "::1");
-    EXPECT_EQ(o.host_header, "[::1]:9000");
-
-    ASSERT_EQ(parse_origin("https://Example.COM/x", o), "");
-    EXPECT_EQ(o.host, "example.com");
-}
-
-TEST(origin, refuses_bad_urls_with_a_reason) {
-    origin o;
-    for (const char* bad : {"", "not a url", "http://example.com/api/v1", "ftp://example.com/", "https:///api",
-                            "https://user:pw@example.com/api", "https://example.com/api?x=1", "https://example.com:0/"}) {
-        EXPECT_NE(parse_origin(bad, o), "") << bad;
-    }
 }
 
 #include "client/client_impl.hpp"

@@ -69,7 +69,6 @@ TEST_P(unsolicited_answer_test, every_call_gets_its_own_session_with_calls_in_fl
     p.max_connections = 1;
     p.threads = 1;
     p.min_log_level = log_level::error;
-    client c(p);
 
     constexpr std::size_t calls = 300;
     constexpr std::size_t in_flight = 4;
@@ -81,7 +80,10 @@ TEST_P(unsolicited_answer_test, every_call_gets_its_own_session_with_calls_in_fl
     std::mutex mu;
     std::condition_variable cv;
     std::size_t next = 0, done = 0;
-    std::function<void()> launch = [&] {
+    std::function<void()> launch;
+    // After the state its handlers use: the client (its thread joined) goes first.
+    client c(p);
+    launch = [&] {
         std::size_t i;
         {
             std::lock_guard lock(mu);

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <openssl/ssl.h>
+
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -272,6 +274,70 @@ TEST(config, check_refuses_invalid_settings_naming_the_key) {
         mutate(p);
         EXPECT_EQ(refused_key([&] { catalyst::check(p); }), key);
     }
+}
+
+// A host or server name with a NUL reaches OpenSSL as a shorter C string; an empty one
+// switches the certificate's host check off. check() refuses them (the client calls it).
+TEST(config, check_refuses_hosts_with_control_characters_encoded_or_not) {
+    const std::string urls[] = {"https://%00api.example.com/api/v1", "https://%00localhost:8443/api/v1",
+                                "https://api%0a.example.com/", "https://%7fapi.example.com/",
+                                "https://api%1b.example.com/", "https://a%2fb.example.com/",
+                                "https://api\x01.example.com/", std::string("https://api\0.example.com/", 25)};
+    for (const std::string& url : urls) {
+        client_params p;
+        p.base_url = url;
+        std::string what;
+        EXPECT_EQ(refused_key([&] { catalyst::check(p); }, &what), "base_url") << url;
+    }
+    const std::string names[] = {std::string("localhost\0.evil.test", 20), std::string("\0", 1), "api\n", "a\x7f",
+                                 "a b", "a\tb", "a/b", std::string("127.0.0.1\0", 10)};
+    for (const std::string& name : names) {
+        client_params p;
+        p.tls.server_name = name;
+        EXPECT_EQ(refused_key([&] { catalyst::check(p); }), "tls.server_name") << name.size();
+    }
+    for (const char* name : {"api.example.test", "127.0.0.1", "::1", "API.Example.Test"}) {
+        client_params p;
+        p.tls.server_name = name;
+        EXPECT_NO_THROW(catalyst::check(p)) << name;
+    }
+}
+
+// Suites without authentication (anonymous: a man in the middle needs no certificate) or
+// without encryption, and a security level of 0, are refused however the list says it.
+TEST(config, check_refuses_tls12_lists_that_weaken_the_suites) {
+    for (const char* list : {"aNULL", "eNULL", "NULL", "ADH", "AECDH", "anull", "Enull", "adh",
+                             "ECDHE+AESGCM:aNULL", "ECDHE+AESGCM:ECDH+aNULL", "ECDHE+AESGCM:+aNULL",
+                             "ECDHE+AESGCM:@SECLEVEL=0", "ECDHE+AESGCM:@seclevel=0", "ECDHE+AESGCM ADH",
+                             "ECDHE+AESGCM,AECDH", "ECDHE+AESGCM;NULL",
+                             // No weak rule by name, but weak suites in what is selected:
+                             "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-NULL-SHA", "ADH-AES128-GCM-SHA256",
+                             "ALL:COMPLEMENTOFALL", "COMPLEMENTOFDEFAULT"}) {
+        client_params p;
+        p.tls.tls12_ciphers = list;
+        std::string what;
+        EXPECT_EQ(refused_key([&] { catalyst::check(p); }, &what), "tls.tls12_ciphers") << list;
+        EXPECT_NE(what.find("tls.tls12_ciphers: "), std::string::npos) << what;
+    }
+    for (const char* list : {"ECDHE+AESGCM:!aNULL", "ECDHE+AESGCM:!aNULL:!eNULL", "HIGH:!aNULL:!eNULL",
+                             "ECDHE+AESGCM:-ADH", "ECDHE+AESGCM:@STRENGTH"}) {
+        client_params p;
+        p.tls.tls12_ciphers = list;
+        EXPECT_NO_THROW(catalyst::check(p)) << list;
+    }
+    client_params p;
+    EXPECT_NO_THROW(catalyst::check(p)) << "the default list";
+    // Any level below the one a fresh context has here (the system's policy) is refused too.
+    SSL_CTX* fresh = SSL_CTX_new(TLS_method());
+    ASSERT_NE(fresh, nullptr);
+    const int level = SSL_CTX_get_security_level(fresh);
+    SSL_CTX_free(fresh);
+    if (level > 1) {
+        p.tls.tls12_ciphers = "ECDHE+AESGCM:@SECLEVEL=" + std::to_string(level - 1);
+        EXPECT_EQ(refused_key([&] { catalyst::check(p); }), "tls.tls12_ciphers") << p.tls.tls12_ciphers;
+    }
+    p.tls.tls12_ciphers = "ECDHE+AESGCM:@SECLEVEL=" + std::to_string(level);
+    EXPECT_NO_THROW(catalyst::check(p)) << p.tls.tls12_ciphers;
 }
 
 TEST(config, an_unknown_cipher_suite_is_named) {

@@ -231,8 +231,21 @@ struct hostile_server::impl {
 
     net::awaitable<void> serve(std::shared_ptr<conn> c) {
         open_count counted(open);
-        if (opt.on_connect && opt.on_connect(c->index)) {
+        const hostile_action at_connect = opt.on_connect ? opt.on_connect(c->index) : hostile_action::answer;
+        if (at_connect == hostile_action::stall_handshake) {
             co_await drain(c, true);  // the ClientHello is never answered
+            co_return;
+        }
+        if (at_connect == hostile_action::alert_handshake) {
+            char hello[4096];
+            auto [rec, n] = co_await c->stream.next_layer().async_read_some(net::buffer(hello), use_tuple);
+            (void)n;
+            if (!rec) {
+                // A TLS record by hand: alert, TLS 1.2 record version, length 2, fatal, internal_error.
+                static constexpr unsigned char alert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x50};
+                co_await net::async_write(c->stream.next_layer(), net::buffer(alert), use_tuple);
+            }
+            c->close();
             co_return;
         }
         auto [hec] = co_await c->stream.async_handshake(ssl::stream_base::server, use_tuple);
@@ -312,6 +325,7 @@ struct hostile_server::impl {
                 continue;
             }
             case hostile_action::stall_handshake:  // only meaningful at accept; here: never answer
+            case hostile_action::alert_handshake:
             case hostile_action::stall_after_request:
                 co_await drain(c, false);
                 co_return;

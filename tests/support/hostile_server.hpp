@@ -4,7 +4,7 @@
 // A hostile HTTPS server for client tests: it listens on 127.0.0.1 (an ephemeral port) with a
 // development certificate, reads HTTP/1.1 requests the way the API would, and then does what
 // the test asks, per connection and per request: answer properly, answer with an error status,
-// stall in the TLS handshake, after the request, in the middle of the head or of the body,
+// refuse the TLS handshake with a fatal alert, stall in the TLS handshake, after the request, in the middle of the head or of the body,
 // trickle bytes forever, reset, cut the body short, or close idle keep-alive connections
 // silently. It never closes a stalled connection itself (the client must give up first).
 //
@@ -23,12 +23,15 @@
 
 namespace catalyst::test {
 
-/// What the server does once it has read a request completely (or, for `stall_handshake`,
-/// instead of the TLS handshake).
+/// What the server does once it has read a request completely (or, for `stall_handshake` and
+/// `alert_handshake`, instead of the TLS handshake).
 enum class hostile_action {
     answer,               ///< 201 with a session body (per the contract), connection kept alive
     status,               ///< `hostile_reply::status` with a small JSON error body, kept alive
     stall_handshake,      ///< never answer the ClientHello (only from `hostile_options::on_connect`)
+    /// Answer the ClientHello with a fatal internal_error alert and close, as a server that
+    /// fails for a moment does (only from `hostile_options::on_connect`).
+    alert_handshake,
     stall_after_request,  ///< read the request, never answer
     stall_partial_head,   ///< send the status line and half a header, then nothing
     stall_in_body,        ///< send the whole head and half the body, then nothing
@@ -67,8 +70,9 @@ struct hostile_request {
 struct hostile_options {
     /// Called (on a server thread) for every request read; empty: always `answer`.
     std::function<hostile_reply(const hostile_request&)> on_request;
-    /// Called with the accept index of each new connection: true = stall its TLS handshake.
-    std::function<bool(std::size_t connection)> on_connect;
+    /// Called with the accept index of each new connection: `stall_handshake` or
+    /// `alert_handshake` instead of the TLS handshake; anything else (or empty): a handshake.
+    std::function<hostile_action(std::size_t connection)> on_connect;
     std::chrono::milliseconds trickle_interval{10};
     /// Close a connection on which no request byte arrived for this long (no `Connection:
     /// close`, no TLS close_notify: a FIN, as a server's keep-alive timeout does). 0 = never.

@@ -1,12 +1,13 @@
 // The TLS stream meeting what a peer or the application does to a connection: closes
 // (close_notify, FIN, reset), records without data in the middle of the stream (session
 // tickets, key updates, a flood of tickets), a renegotiation request, fatal alerts, a
-// certificate for another name, cancellation, a closed socket, and writes into a dead
-// connection.
+// certificate for another name, cancellation (per operation), a closed socket, and writes
+// into a dead connection; the one-step handshake, and the errors left in OpenSSL's queue.
 
 #include "tls_test_support.hpp"
 
 #include <boost/asio/ssl/error.hpp>
+#include <boost/asio/strand.hpp>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -14,8 +15,10 @@
 #include <openssl/x509_vfy.h>
 
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <optional>
+#include <thread>
 
 #include <unistd.h>
 
@@ -559,6 +562,208 @@ TEST_F(tls_events, a_record_held_by_openssl_survives_release_buffers_and_expect_
     EXPECT_EQ(got_first, first);
     EXPECT_TRUE(buffered) << "has_buffered() missed the record OpenSSL holds";
     EXPECT_EQ(got_second, second);
+}
+
+}  // namespace
+}  // namespace catalyst::test::tls
+
+// --- per-operation cancellation, the one-step handshake, errors left behind ----------------
+
+namespace catalyst::test::tls {
+namespace {
+
+// A cancel() that lands while the completion of the read's readiness wait is already queued
+// (on a strand, behind the handler that cancels, as the client's watchdog does on its
+// shard's strand) cannot stop that wait any more: the read resumes with "readable". It must
+// still end with operation_aborted at that point, not process the records that arrived, yield
+// between them (where a stream that cleared the request per yield forgot it) and read on.
+TEST(tls_stream_cancel, a_cancel_after_the_readiness_wait_completed_still_ends_the_read) {
+    net::io_context ioc;
+    auto sctx = server_context();
+    auto cctx = client_context();
+    auto [a, b] = tcp_pair(ioc);
+    const auto strand = net::any_io_executor(net::make_strand(ioc));
+    detail::tls_stream::socket_type client_socket(strand);
+    client_socket.assign(tcp::v4(), a.release());
+    detail::tls_stream c(std::move(client_socket), cctx.native_handle());
+    stream_t s(std::move(b), sctx.native_handle());
+    SSL_set1_host(c.native_handle(), "localhost");
+
+    error_code c_hs, s_hs;
+    int finished = 0;
+    net::co_spawn(strand, [&]() -> net::awaitable<void> {
+        c_hs = co_await c.handshake(tls_role::client);
+        ++finished;
+    }, rethrow);
+    spawn(ioc, [&]() -> task<> {
+        s_hs = co_await s.handshake(tls_role::server);
+        ++finished;
+    });
+    ASSERT_TRUE(run_until(ioc, [&] { return finished == 2; })) << "handshake hangs";
+    ASSERT_FALSE(c_hs || s_hs) << c_hs.message() << s_hs.message();
+
+    // The read takes the tickets sent after the handshake, then waits for the socket.
+    std::optional<detail::tls_io_result> got;
+    char buf[16];
+    net::co_spawn(strand, [&]() -> net::awaitable<void> { got = co_await c.read_some(buf, sizeof buf); }, rethrow);
+    ioc.restart();  // it ran out of work after the handshakes
+    for (int i = 0; i < 1000 && ioc.poll() != 0; ++i) {
+    }
+    ASSERT_FALSE(got) << "the read ended before anything was sent: " << got->ec.message();
+
+    // Three records without data arrive (a handler of ours runs after the reactor has seen
+    // them and before the read's completion runs: it asks the strand to cancel, and the
+    // completion queues on the strand behind that).
+    SSL* ss = s.native_handle();
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(SSL_new_session_ticket(ss), 1);
+    ASSERT_EQ(SSL_do_handshake(ss), 1);
+    const int fd = c.socket().native_handle();
+    for (int i = 0; i < 2000 && unread(fd) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_GT(unread(fd), 0u);
+    bool cancelled = false;
+    net::post(ioc, [&] {
+        net::post(strand, [&] {
+            c.cancel();
+            cancelled = true;
+        });
+    });
+    for (int i = 0; i < 1000 && ioc.poll() != 0; ++i) {
+    }
+    ASSERT_TRUE(cancelled);
+    if (!got) {
+        // A read that went on waits for data: send some, so that it ends either way.
+        std::size_t n = 0;
+        ASSERT_EQ(SSL_write_ex(ss, "data", 4, &n), 1);
+        ASSERT_TRUE(run_until(ioc, [&] { return got.has_value(); }, std::chrono::seconds(5))) << "the read hangs";
+    }
+    EXPECT_EQ(got->ec, net::error::operation_aborted) << got->ec.message() << ", read \"" << std::string(buf, got->bytes) << "\"";
+    EXPECT_EQ(got->bytes, 0u);
+}
+
+// A cancel() from before an operation does not end it (like Asio's cancel()): each
+// operation starts with the request cleared.
+TEST_F(tls_events, a_cancel_before_an_operation_does_not_end_it) {
+    connected();
+    c->cancel();
+    std::string got;
+    error_code read_ec, write_ec;
+    run_both([&]() -> task<> { read_ec = co_await read_n(*c, got, 4); },
+             [&]() -> task<> { write_ec = (co_await s->write("data", 4)).ec; });
+    EXPECT_FALSE(read_ec || write_ec) << read_ec.message() << write_ec.message();
+    EXPECT_EQ(got, "data");
+}
+
+/// A client handshake one step at a time, waiting as each step says (as a connection driver
+/// without coroutines does), at most 100 steps. `on_step(n, step)` sees each step.
+task<error_code> handshake_by_steps(stream_t& c, const std::function<void(int, const detail::tls_step&)>& on_step) {
+    for (int n = 1; n <= 100; ++n) {
+        const detail::tls_step st = c.try_handshake(tls_role::client);
+        on_step(n, st);
+        if (st.next == detail::tls_next::done) co_return st.ec;
+        if (st.next == detail::tls_next::yield) co_await net::post(co_await net::this_coro::executor, use_await);
+        else co_await c.socket().async_wait(st.next == detail::tls_next::wait_read ? socket_t::wait_read : socket_t::wait_write, use_tuple);
+    }
+    co_return net::error::timed_out;
+}
+
+// The handshake one step at a time; the awaitable handshake() is the same loop.
+TEST_F(tls_events, try_handshake_steps_to_a_working_connection) {
+    connect();
+    int steps = 0;
+    detail::tls_next first = detail::tls_next::done;
+    bool non_blocking = false;
+    error_code c_ec = net::error::would_block, s_ec = net::error::would_block;
+    run_both(
+        [&]() -> task<> {
+            c_ec = co_await handshake_by_steps(*c, [&](int n, const detail::tls_step& st) {
+                steps = n;
+                if (n == 1) {
+                    first = st.next;
+                    non_blocking = c->socket().non_blocking();
+                }
+            });
+        },
+        [&]() -> task<> { s_ec = co_await s->handshake(tls_role::server); });
+    EXPECT_FALSE(c_ec) << c_ec.message();
+    EXPECT_FALSE(s_ec) << s_ec.message();
+    EXPECT_EQ(first, detail::tls_next::wait_read) << "the first step sends the ClientHello and waits for the answer";
+    EXPECT_TRUE(non_blocking);
+    EXPECT_GE(steps, 2);
+    // Finished: another step changes nothing.
+    const auto again = c->try_handshake(tls_role::client);
+    EXPECT_EQ(again.next, detail::tls_next::done);
+    EXPECT_FALSE(again.ec) << again.ec.message();
+    std::string got;
+    error_code read_ec, write_ec;
+    run_both([&]() -> task<> { write_ec = (co_await c->write("ping", 4)).ec; },
+             [&]() -> task<> { read_ec = co_await read_n(*s, got, 4); });
+    EXPECT_FALSE(read_ec || write_ec) << read_ec.message() << write_ec.message();
+    EXPECT_EQ(got, "ping");
+}
+
+// A first step by hand, the rest awaited: the role set by the first step stays.
+TEST_F(tls_events, handshake_continues_what_try_handshake_began) {
+    connect();
+    error_code c_ec = net::error::would_block, s_ec = net::error::would_block;
+    const auto first = c->try_handshake(tls_role::client);
+    ASSERT_EQ(first.next, detail::tls_next::wait_read) << first.ec.message();
+    run_both([&]() -> task<> { c_ec = co_await c->handshake(tls_role::client); },
+             [&]() -> task<> { s_ec = co_await s->handshake(tls_role::server); });
+    EXPECT_FALSE(c_ec) << c_ec.message();
+    EXPECT_FALSE(s_ec) << s_ec.message();
+}
+
+TEST_F(tls_events, try_handshake_reports_a_refused_certificate) {
+    connect();
+    SSL_set1_host(c->native_handle(), "wrong.example");
+    error_code c_ec;
+    run_both([&]() -> task<> { c_ec = co_await handshake_by_steps(*c, [](int, const detail::tls_step&) {}); },
+             [&]() -> task<> { co_await s->handshake(tls_role::server); });
+    EXPECT_TRUE(is_ssl_error(c_ec, SSL_R_CERTIFICATE_VERIFY_FAILED)) << c_ec.message();
+    EXPECT_EQ(SSL_get_verify_result(c->native_handle()), X509_V_ERR_HOSTNAME_MISMATCH);
+    EXPECT_EQ(ERR_peek_error(), 0u);
+}
+
+// A shutdown before or during a handshake makes OpenSSL queue an error on this thread; the
+// next OpenSSL user here would take it for its own.
+TEST(tls_stream_errors, quiet_shutdown_before_a_handshake_leaves_no_error_behind) {
+    net::io_context ioc;
+    auto cctx = client_context();
+    auto [a, b] = tcp_pair(ioc);
+    stream_t c(std::move(a), cctx.native_handle());
+    ERR_clear_error();
+    c.quiet_shutdown();
+    EXPECT_EQ(ERR_peek_error(), 0u) << ERR_reason_error_string(ERR_peek_error());
+}
+
+TEST_F(tls_events, quiet_shutdown_during_a_handshake_leaves_no_error_behind) {
+    connect();
+    const auto first = c->try_handshake(tls_role::client);  // the ClientHello is out
+    ASSERT_EQ(first.next, detail::tls_next::wait_read);
+    ERR_clear_error();
+    c->quiet_shutdown();
+    EXPECT_EQ(ERR_peek_error(), 0u) << ERR_reason_error_string(ERR_peek_error());
+}
+
+// OpenSSL's unexpected EOF is a reason code of its SSL library; other libraries have their own
+// reason codes, and one of them may have the same number.
+TEST(tls_stream_errors, unexpected_eof_is_recognised_only_from_the_ssl_library) {
+    using detail::ssl_failure_code;
+    const unsigned long eof = ERR_PACK(ERR_LIB_SSL, 0, SSL_R_UNEXPECTED_EOF_WHILE_READING);
+    EXPECT_EQ(ssl_failure_code(eof, false, 0), ssl::error::stream_truncated);
+    for (const int lib : {ERR_LIB_X509, ERR_LIB_EVP, ERR_LIB_PROV}) {
+        const unsigned long other = ERR_PACK(lib, 0, SSL_R_UNEXPECTED_EOF_WHILE_READING);
+        const error_code ec = ssl_failure_code(other, false, 0);
+        EXPECT_NE(ec, ssl::error::stream_truncated) << "library " << lib;
+        EXPECT_EQ(ec.category(), net::error::get_ssl_category());
+        EXPECT_EQ(static_cast<unsigned long>(ec.value()), other);
+    }
+    // An empty queue: the socket's error, else the end of the stream.
+    EXPECT_EQ(ssl_failure_code(0, true, 0), ssl::error::stream_truncated);
+    EXPECT_EQ(ssl_failure_code(0, false, ECONNRESET), error_code(ECONNRESET, boost::system::system_category()));
+    EXPECT_EQ(ssl_failure_code(0, false, 0), ssl::error::stream_truncated);
+    const unsigned long verify = ERR_PACK(ERR_LIB_SSL, 0, SSL_R_CERTIFICATE_VERIFY_FAILED);
+    EXPECT_TRUE(is_ssl_error(ssl_failure_code(verify, true, 0), SSL_R_CERTIFICATE_VERIFY_FAILED));
 }
 
 }  // namespace
