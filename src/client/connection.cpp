@@ -153,12 +153,6 @@ connection::action connection::step(const action& a) {
         return do_write();
     }
     case act::read:
-        // Right after the write nothing can have arrived yet: wait for the socket first (one
-        // recv for the answer, not a failed one before it).
-        if (a.wait_first && !stream_.has_buffered()) {
-            wait_socket(tls_next::wait_read, resume_at::read);
-            return {};
-        }
         return do_read();
     case act::cancel_io:
         cancel_io();
@@ -170,9 +164,15 @@ connection::action connection::step(const action& a) {
     case act::idle:
         do_idle(a);
         return {};
-    case act::check_peer:
-        stop_watch();
-        return fsm_.on_peer_checked(stream_.peer_spoke_while_idle(), steady::now());
+    case act::check_peer: {
+        // What the pending receive brought is looked at for free; the socket itself (one
+        // peek) only after an idle spell: in a busy pool a connection waits its next call
+        // for about as long as the handlers ahead of it take, a millisecond or more, and a
+        // peek per request would cost more than the rest of the read.
+        const auto now = steady::now();
+        const bool ask_socket = now - fsm_.facts().last_used >= idle_release_delay;
+        return fsm_.on_peer_checked(stream_.peer_spoke_while_idle(ask_socket), now);
+    }
     case act::give_back: {
         call* c = std::exchange(call_, nullptr);
         shard_.requeue(c);
@@ -252,6 +252,9 @@ connection::action connection::handshake_result(error_code ec) {
     std::string why;
     if (refused) why = std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify);
     if (!ec && !fsm_.interrupted()) {
+        // From now on the pending receive brings what the server writes (connection.hpp).
+        stream_.feed_reads();
+        arm_receive();
         tls_resumed_ = SSL_session_reused(ssl) == 1;
         tls_cipher_ = SSL_get_cipher_name(ssl);
         (tls_resumed_ ? shard_.stats().tls_resumed : shard_.stats().tls_full).fetch_add(1, std::memory_order_relaxed);
@@ -272,7 +275,18 @@ connection::action connection::do_write() {
 
 connection::action connection::do_read() {
     const std::size_t before = fsm_.answer_bytes();
+    if (stream_.fed() && !stream_.has_buffered() && !stream_.fed_ended()) {
+        // Nothing handed over and nothing inside OpenSSL: an SSL_read would only say so.
+        read_waiting_ = true;
+        arm_receive();
+        return {};
+    }
     const tls_step s = stream_.try_read(fsm_.read_buffer(), fsm_.read_room());
+    if (s.next == tls_next::wait_read && stream_.fed()) {
+        read_waiting_ = true;
+        arm_receive();
+        return {};
+    }
     if (s.next != tls_next::done) {
         wait_socket(s.next, resume_at::read);
         return {};
@@ -360,7 +374,8 @@ connection::action connection::do_take_next() {
 
 void connection::do_idle(const action& a) {
     if (a.until != steady::time_point::max() && (!wake_armed_ || a.until < wake_at_)) arm_wake(a.until);
-    if (a.watch && !watching_) start_watch();
+    // An idle spell: OpenSSL's record buffers (some 10 KB) go back to the heap meanwhile.
+    if (a.release) stream_.release_buffers();
 }
 
 void connection::arm_wake(steady::time_point at) {
@@ -376,31 +391,45 @@ void connection::arm_wake(steady::time_point at) {
     });
 }
 
-void connection::start_watch() {
-    watching_ = true;
-    const auto gen = ++watch_gen_;
-    // An idle spell: OpenSSL's record buffers (some 34 KB) go back to the heap meanwhile.
-    stream_.release_buffers();
-    stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this(), gen](const error_code& ec) {
-        if (gen != self->watch_gen_) return;  // cancelled: the connection got a call
-        self->watching_ = false;
-        if (ec == net::error::operation_aborted || self->finished_) return;
-        // Readable (or an error on the socket: a reset): what arrived decides.
-        bool spoke = true;
-        try {
-            spoke = ec || self->stream_.peer_spoke_while_idle();
-        } catch (...) {
-        }
-        self->run(self->fsm_.on_peer(spoke, steady::now()));
-    });
+void connection::arm_receive() {
+    if (receiving_ || finished_ || !stream_.fed()) return;
+    const auto [room, size] = stream_.intake();
+    if (size == 0) return;  // full: reads take from it first
+    receiving_ = true;
+    // A receive, not a readiness wait: Asio starts it without a system call (a wait re-arms the
+    // descriptor with epoll_ctl every time), and performs the recv itself once data is there.
+    stream_.socket().async_receive(net::buffer(room, size),
+                                   [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                                       self->on_received(ec, n);
+                                   });
 }
 
-void connection::stop_watch() noexcept {
-    if (!watching_) return;
-    watching_ = false;
-    ++watch_gen_;
-    error_code ignored;
-    stream_.socket().cancel(ignored);
+void connection::on_received(error_code ec, std::size_t n) noexcept {
+    receiving_ = false;
+    if (finished_) return;
+    action next;
+    try {
+        if (ec == net::error::operation_aborted) {
+            // cancel_io(): the exchange under way ends; the connection goes after it.
+            if (std::exchange(read_waiting_, false)) next = io_failed(ec, resume_at::read);
+            return run(next);
+        }
+        if (ec) stream_.took_end(ec == net::error::eof, ec.value());
+        else stream_.took(n);
+        if (std::exchange(read_waiting_, false)) {
+            next = fsm_.interrupted() ? io_failed(net::error::operation_aborted, resume_at::read) : do_read();
+        } else if (fsm_.current() == connection_fsm::state::idle && !fsm_.has_call()) {
+            // Idle: a ticket keeps the connection; data nobody asked for, a close, an error end it.
+            next = fsm_.on_peer(stream_.peer_spoke_while_idle(false), steady::now());
+        }
+        // Otherwise (the request is still being written) the bytes wait for the read.
+        if (!ec) arm_receive();
+    } catch (const std::exception& e) {
+        return fail(e.what());
+    } catch (...) {
+        return fail("unknown exception");
+    }
+    run(next);
 }
 
 // The deadline of the current step is enforced by one timer per connection that is re-armed
@@ -456,9 +485,8 @@ void connection::finish() noexcept {
     if (finished_) return;
     finished_ = true;
     ++watchdog_gen_;
-    ++watch_gen_;
     ++wake_gen_;
-    watching_ = false;
+    read_waiting_ = false;
     wake_armed_ = false;
     error_code ignored;
     try {

@@ -64,8 +64,10 @@ private:
     void on_socket(boost::system::error_code ec, resume_at at) noexcept;
     /// An I/O step ended with `ec` while waiting: the state machine hears it from that step.
     action io_failed(boost::system::error_code ec, resume_at at);
-    void start_watch();
-    void stop_watch() noexcept;
+    /// Keeps one receive pending on the socket once reads are fed (after the handshake): it
+    /// brings the answers, and on an idle connection it is the watch for the server's close.
+    void arm_receive();
+    void on_received(boost::system::error_code ec, std::size_t n) noexcept;
     /// Arms the watchdog for the state machine's step deadline when it needs an earlier expiry.
     void guard();
     void arm_watchdog(steady::time_point at);
@@ -97,8 +99,8 @@ private:
     bool opening_ = true;  ///< counted in the shard's connections being opened
     bool finished_ = false;
     bool session_saved_ = false;
-    bool watching_ = false;         ///< the idle socket wait is outstanding
-    std::uint64_t watch_gen_ = 0;   ///< a stale watch completion (cancelled) is ignored
+    bool receiving_ = false;     ///< the receive is pending
+    bool read_waiting_ = false;  ///< a read waits for the receive's bytes
     bool watchdog_armed_ = false;
     steady::time_point watchdog_at_ = steady::time_point::max();
     std::uint64_t watchdog_gen_ = 0;

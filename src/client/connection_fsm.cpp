@@ -84,7 +84,7 @@ connection_fsm::action connection_fsm::finish_attempt(attempt_result r, std::str
 connection_fsm::action connection_fsm::closed() {
     state_ = state::closed;
     has_call_ = false;
-    watching_ = false;
+    long_idle_ = false;
     deadline_ = time_point::max();
     return {act::close};
 }
@@ -259,7 +259,7 @@ connection_fsm::action connection_fsm::assign(const call_facts& c, time_point no
     call_ = c;
     has_call_ = true;
     reused_ = true;
-    watching_ = false;
+    long_idle_ = false;
     // Too old, idle too long, or the server asked to close: the call goes back unsent.
     if (!close_reason(facts_, p_, now).empty()) {
         has_call_ = false;
@@ -285,36 +285,34 @@ connection_fsm::action connection_fsm::on_peer_checked(bool spoke, time_point no
 connection_fsm::action connection_fsm::idle_action(time_point now) const {
     const auto closing_at = idle_deadline(facts_, p_);
     action a{act::idle};
-    a.until = watching_ ? closing_at : std::min(closing_at, facts_.last_used + idle_watch_delay);
+    a.until = long_idle_ ? closing_at : std::min(closing_at, facts_.last_used + idle_release_delay);
     (void)now;
     return a;
 }
 
 connection_fsm::action connection_fsm::go_idle(time_point now) {
     if (state_ != state::idle || has_call_) return {};
-    watching_ = false;
+    long_idle_ = false;
     return idle_action(now);
 }
 
 connection_fsm::action connection_fsm::on_wake(time_point now) {
     if (state_ != state::idle || has_call_) return {};
     if (now >= idle_deadline(facts_, p_)) return closed();
-    if (!watching_ && now >= facts_.last_used + idle_watch_delay) {
-        watching_ = true;
+    if (!long_idle_ && now >= facts_.last_used + idle_release_delay) {
+        long_idle_ = true;
         auto a = idle_action(now);
-        a.watch = true;
+        a.release = true;
         return a;
     }
     return idle_action(now);
 }
 
 connection_fsm::action connection_fsm::on_peer(bool spoke, time_point now) {
-    if (state_ != state::idle || has_call_ || !watching_) return {};
+    if (state_ != state::idle || has_call_) return {};
     if (spoke) return closed();
-    // A TLS session ticket or a key update: still usable, watched again.
-    auto a = idle_action(now);
-    a.watch = true;
-    return a;
+    // A TLS session ticket or a key update: still usable.
+    return idle_action(now);
 }
 
 // --- at any time ----------------------------------------------------------------------------

@@ -17,9 +17,9 @@
 //   driver's watchdog only wakes the step up (`on_watchdog`);
 // - an abort (cancel, stop) ends the step under way; no step starts after one;
 // - any byte left after a complete answer, in the read buffer or inside the TLS layer, means
-//   the server wrote what nobody asked for: the answer stands, the connection is closed. A
-//   connection that comes back from idle is checked for such bytes (`check_peer`) before
-//   anything is written on it.
+//   the server wrote what nobody asked for: the answer stands, the connection is closed. An
+//   idle connection is watched (the driver's pending receive: `on_peer`), and one handed a
+//   call is checked for such bytes (`check_peer`) before anything is written on it.
 
 #include "client/connection_policy.hpp"
 #include "client/http_response.hpp"
@@ -76,7 +76,7 @@ public:
         cancel_io,   ///< end the I/O under way: its completion comes back with an error
         report,      ///< hand report() to the shard; then on_reported
         take_next,   ///< ask the shard for the next call; then assign, go_idle or close
-        idle,        ///< arm the wake-up at `until` (then on_wake); `watch`: also wait for the socket (on_peer)
+        idle,        ///< arm the wake-up at `until` (then on_wake); `release`: an idle spell began, buffers may go
         check_peer,  ///< did the peer write while we were idle? then on_peer_checked
         give_back,   ///< the call goes back to the shard unsent; then the connection closes
         close,       ///< close the socket: the connection is done
@@ -86,7 +86,7 @@ public:
         act what = act::none;
         std::size_t endpoint = 0;  ///< connect
         bool wait_first = false;   ///< read
-        bool watch = false;        ///< idle
+        bool release = false;      ///< idle
         time_point until{};        ///< idle
     };
 
@@ -122,8 +122,8 @@ public:
     /// No call for now.
     action go_idle(time_point now);
     action on_wake(time_point now);
-    /// While idle the socket became readable; `spoke`: data, a close_notify, a FIN or a reset
-    /// (a TLS session ticket or key update is not).
+    /// While idle the peer wrote (the driver's watch of the socket saw it); `spoke`: data, a
+    /// close_notify, a FIN or a reset (a TLS session ticket or key update is not).
     action on_peer(bool spoke, time_point now);
     action on_peer_checked(bool spoke, time_point now);
 
@@ -173,7 +173,7 @@ private:
     bool has_call_ = false;
     bool reused_ = false;
     bool close_after_ = false;
-    bool watching_ = false;
+    bool long_idle_ = false;  ///< idle for `idle_release_delay` at least
     bool unsolicited_ = false;
     std::optional<errc> abort_;
     bool timed_out_ = false;
@@ -191,10 +191,10 @@ private:
 
 std::string_view state_name(connection_fsm::state s) noexcept;
 
-/// How long a connection stays idle before its socket is watched for the server's close: in a
-/// busy pool a connection gets its next call within microseconds, and a socket wait started
-/// and cancelled per request costs more than the request (two epoll_ctl calls and a handler).
-inline constexpr std::chrono::milliseconds idle_watch_delay{50};
+/// How long a connection stays idle before its buffers go back to the heap: in a busy pool a
+/// connection gets its next call within microseconds, and buffers released and allocated
+/// again per request cost more than keeping them.
+inline constexpr std::chrono::milliseconds idle_release_delay{50};
 
 }  // namespace catalyst::detail
 

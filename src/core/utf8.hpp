@@ -3,6 +3,8 @@
 #define CATALYST_SRC_CORE_UTF8_HPP
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace catalyst::detail {
@@ -39,6 +41,16 @@ inline std::size_t utf8_length(std::string_view s) noexcept {
     const auto* const end = p + s.size();
     std::size_t count = 0;
     while (p < end) {
+        // Most text is ASCII: eight bytes at a time while none has its high bit set.
+        if (end - p >= 8) {
+            std::uint64_t word;
+            std::memcpy(&word, p, 8);
+            if ((word & 0x8080808080808080ULL) == 0) {
+                p += 8;
+                count += 8;
+                continue;
+            }
+        }
         const std::size_t len = utf8_sequence_length(p, end);
         if (len == 0) return std::string_view::npos;
         p += len;

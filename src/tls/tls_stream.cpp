@@ -10,6 +10,7 @@
 #include <openssl/ssl.h>
 
 #include <cerrno>
+#include <cstring>
 #include <algorithm>
 #include <climits>
 #include <new>
@@ -61,6 +62,27 @@ struct basic_tls_stream<Executor>::bio_access {
     }
 
     static int read(BIO* b, char* data, int len) noexcept {
+        auto* s = owner(b);
+        if (s->fed_) {
+            BIO_clear_retry_flags(b);
+            const std::size_t have = s->intake_end_ - s->intake_begin_;
+            if (have > 0) {
+                const std::size_t n = std::min(have, static_cast<std::size_t>(len));
+                std::memcpy(data, s->intake_.data() + s->intake_begin_, n);
+                s->intake_begin_ += n;
+                if (s->intake_begin_ == s->intake_end_) s->intake_begin_ = s->intake_end_ = 0;
+                return static_cast<int>(n);
+            }
+            if (s->eof_) return 0;
+            if (s->fed_errno_ != 0) {
+                s->last_errno_ = s->fed_errno_;
+                return -1;
+            }
+            // Nothing handed over yet: the caller's receive brings more.
+            BIO_set_retry_read(b);
+            s->blocked_ = true;
+            return -1;
+        }
         const int fd = descriptor(b);
         if (fd < 0) return -1;
         ssize_t n;
@@ -136,17 +158,65 @@ basic_tls_stream<Executor>::~basic_tls_stream() {
 
 template <class Executor>
 bool basic_tls_stream<Executor>::has_buffered() const noexcept {
-    return SSL_has_pending(ssl_) == 1;
+    return SSL_has_pending(ssl_) == 1 || intake_end_ > intake_begin_;
+}
+
+// The intake starts at 4 KB (an answer and a ticket or two) and grows to hold a whole record
+// and more (an answer larger than a record arrives in several).
+constexpr std::size_t intake_initial = 4096;
+constexpr std::size_t intake_max = 64 * 1024;
+constexpr std::size_t intake_min_room = 1024;
+
+template <class Executor>
+void basic_tls_stream<Executor>::feed_reads() {
+    if (fed_) return;
+    intake_.resize(intake_initial);
+    fed_ = true;
 }
 
 template <class Executor>
-bool basic_tls_stream<Executor>::peer_spoke_while_idle() noexcept {
+std::pair<char*, std::size_t> basic_tls_stream<Executor>::intake() noexcept {
+    if (intake_.size() - intake_end_ < intake_min_room) {
+        // Move what is left to the front, then grow if that is not enough.
+        if (intake_begin_ > 0) {
+            std::memmove(intake_.data(), intake_.data() + intake_begin_, intake_end_ - intake_begin_);
+            intake_end_ -= intake_begin_;
+            intake_begin_ = 0;
+        }
+        if (intake_.size() - intake_end_ < intake_min_room && intake_.size() < intake_max) {
+            try {
+                intake_.resize(std::min(intake_max, intake_.size() * 2));
+            } catch (...) {
+            }
+        }
+    }
+    return {intake_.data() + intake_end_, intake_.size() - intake_end_};
+}
+
+template <class Executor>
+void basic_tls_stream<Executor>::took(std::size_t n) noexcept {
+    intake_end_ += std::min(n, intake_.size() - intake_end_);
+}
+
+template <class Executor>
+void basic_tls_stream<Executor>::took_end(bool eof, int sys_errno) noexcept {
+    if (eof) eof_ = true;
+    else fed_errno_ = sys_errno != 0 ? sys_errno : ECONNRESET;
+}
+
+template <class Executor>
+bool basic_tls_stream<Executor>::peer_spoke_while_idle(bool ask_socket) noexcept {
+    if (fed_ && !has_buffered() && (eof_ || fed_errno_ != 0)) return true;
     // Usually nothing has arrived: one peek at the socket says so (cheaper than SSL_peek).
     if (!has_buffered()) {
+        if (fed_ && !ask_socket) return false;
         const int fd = socket_.native_handle();
         if (fd < 0) return true;
         char byte;
         if (::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
+        // Fed, the bytes are in the socket, not yet handed over: the caller's receive has
+        // them next; whatever they are, nobody asked for them.
+        if (fed_) return true;
     }
     // An SSL_peek takes the socket's bytes into OpenSSL and processes records up to the
     // first one with data. Without auto-retry each call stops after a record without data,

@@ -23,6 +23,8 @@
 #include <boost/system/error_code.hpp>
 
 #include <cstddef>
+#include <utility>
+#include <vector>
 
 using SSL = struct ssl_st;
 using SSL_CTX = struct ssl_ctx_st;
@@ -117,12 +119,34 @@ public:
     /// alone would be lost then). Like Asio's cancel(): later operations are not affected
     /// (each clears the request when it begins).
     void cancel() noexcept;
-    /// Decrypted or received bytes OpenSSL holds that the socket will not signal again.
+    // --- Fed reads (the client's connections, after the handshake) ---
+    // OpenSSL no longer reads the socket itself: the caller keeps one receive pending on the
+    // socket (an Asio receive: started without a system call, where each readiness wait costs
+    // an epoll_ctl), hands over what arrives (`took`), and reads decrypt from there. On an idle
+    // connection the same pending receive is the watch for the server's close or for bytes
+    // nobody asked for.
+    /// From now on reads take their bytes from what the caller hands over.
+    void feed_reads();
+    /// Where the caller's next receive may write: the free room of the intake (empty when it
+    /// is full: receive again once reads have taken some).
+    std::pair<char*, std::size_t> intake() noexcept;
+    /// `n` bytes arrived in the room `intake()` gave.
+    void took(std::size_t n) noexcept;
+    /// The receive ended: the peer closed (`eof`), or the socket failed with `sys_errno`.
+    void took_end(bool eof, int sys_errno) noexcept;
+    /// Reads are fed (`feed_reads`).
+    bool fed() const noexcept { return fed_; }
+    /// Fed, the receive has ended (the peer closed, or the socket failed): reads say so.
+    bool fed_ended() const noexcept { return fed_ && (eof_ || fed_errno_ != 0); }
+
+    /// Bytes OpenSSL holds (decrypted or not), or, fed, bytes handed over it has not taken:
+    /// what the socket will not signal again.
     bool has_buffered() const noexcept;
     /// For an idle connection: did the peer send anything that ends it (data nobody asked
     /// for, a close_notify, a FIN, a reset)? Records without data (TLS 1.3 session tickets,
-    /// key updates) are processed and do not count. Never waits.
-    bool peer_spoke_while_idle() noexcept;
+    /// key updates) are processed and do not count. Never waits. Fed, it looks at what was
+    /// handed over, and at the socket (one peek) only when `ask_socket`.
+    bool peer_spoke_while_idle(bool ask_socket = true) noexcept;
     /// Returns OpenSSL's record buffers to the heap while the connection is idle (they are
     /// allocated again on the next use: only for an idle spell, not between busy requests).
     void release_buffers() noexcept;
@@ -151,6 +175,10 @@ private:
     bool blocked_ = false;  ///< the socket said "would block" during the last call
     bool cancelled_ = false;  ///< cancel() came during the current operation
     bool handshake_begun_ = false;  ///< try_handshake set the role and non-blocking mode
+    bool fed_ = false;              ///< reads take from `intake_` (feed_reads)
+    std::vector<char> intake_;      ///< fed bytes: [intake_begin_, intake_end_) not taken yet
+    std::size_t intake_begin_ = 0, intake_end_ = 0;
+    int fed_errno_ = 0;             ///< the fed receive ended with this socket error
 };
 
 using tls_stream = basic_tls_stream<boost::asio::any_io_executor>;

@@ -142,6 +142,14 @@ TEST_F(connection_fsm_test, a_certificate_refusal_is_final_a_transport_failure_i
     fsm->on_connected({}, "127.0.0.1", t0);
     fsm->on_handshake(net::error::connection_reset, false, {}, t0);
     EXPECT_EQ(fsm->report().result, attempt_result::tls_handshake_failed);
+
+    // The peer identity could not be set (no handshake ran): refused, with its reason.
+    fsm = std::make_unique<connection_fsm>(p, o);
+    fsm->start(call, 1, t0);
+    fsm->on_connected({}, "127.0.0.1", t0);
+    ASSERT_EQ(fsm->on_handshake({}, true, "TLS peer identity not set: empty name", t0).what, act::report);
+    EXPECT_EQ(fsm->report().result, attempt_result::tls_rejected);
+    EXPECT_EQ(fsm->report().error, "TLS peer identity not set: empty name");
 }
 
 TEST_F(connection_fsm_test, an_abort_during_the_handshake_reports_cancelled) {
@@ -341,22 +349,22 @@ TEST_F(connection_fsm_test, a_reused_connection_past_the_calls_deadline_sends_no
 
 // --- idle ------------------------------------------------------------------------------------------
 
-TEST_F(connection_fsm_test, idle_watches_the_socket_after_a_short_spell_and_closes_at_the_idle_timeout) {
+TEST_F(connection_fsm_test, idle_releases_buffers_after_a_short_spell_and_closes_at_the_idle_timeout) {
     open();
     exchange(t0);
     fsm->on_reported(t0);
     auto a = fsm->go_idle(t0);
     ASSERT_EQ(a.what, act::idle);
-    EXPECT_FALSE(a.watch);
-    EXPECT_EQ(a.until, t0 + idle_watch_delay);
-    a = fsm->on_wake(t0 + idle_watch_delay);
+    EXPECT_FALSE(a.release);
+    EXPECT_EQ(a.until, t0 + idle_release_delay);
+    a = fsm->on_wake(t0 + idle_release_delay);
     ASSERT_EQ(a.what, act::idle);
-    EXPECT_TRUE(a.watch);
+    EXPECT_TRUE(a.release);
     EXPECT_EQ(a.until, t0 + 30s);
-    // A session ticket: still usable, watched again.
+    // A session ticket: still usable.
     a = fsm->on_peer(false, t0 + 1s);
     EXPECT_EQ(a.what, act::idle);
-    EXPECT_TRUE(a.watch);
+    EXPECT_EQ(a.until, t0 + 30s);
     EXPECT_EQ(fsm->on_wake(t0 + 30s).what, act::close);
 }
 
@@ -365,8 +373,8 @@ TEST_F(connection_fsm_test, a_peer_closing_an_idle_connection_closes_it) {
     exchange();
     fsm->on_reported(t0);
     fsm->go_idle(t0);
-    fsm->on_wake(t0 + idle_watch_delay);
-    EXPECT_EQ(fsm->on_peer(true, t0 + 1s).what, act::close);
+    // At once (no idle spell needed): the driver's watch is always there.
+    EXPECT_EQ(fsm->on_peer(true, t0 + 1ms).what, act::close);
 }
 
 TEST_F(connection_fsm_test, the_servers_keep_alive_limit_bounds_the_idle_time) {
@@ -375,7 +383,7 @@ TEST_F(connection_fsm_test, the_servers_keep_alive_limit_bounds_the_idle_time) {
     read(answer(201, "ps_x", "Keep-Alive: timeout=2\r\n"));
     fsm->on_reported(t0);
     fsm->go_idle(t0);
-    const auto a = fsm->on_wake(t0 + idle_watch_delay);
+    const auto a = fsm->on_wake(t0 + idle_release_delay);
     EXPECT_EQ(a.until, t0 + 1s);  // 2 s less the margin
     EXPECT_EQ(fsm->on_wake(t0 + 1s).what, act::close);
 }
