@@ -205,23 +205,10 @@ void basic_tls_stream<Executor>::took_end(bool eof, int sys_errno) noexcept {
 }
 
 template <class Executor>
-bool basic_tls_stream<Executor>::peer_spoke_while_idle(bool ask_socket) noexcept {
-    if (fed_ && !has_buffered() && (eof_ || fed_errno_ != 0)) return true;
-    // Usually nothing has arrived: one peek at the socket says so (cheaper than SSL_peek).
-    if (!has_buffered()) {
-        if (fed_ && !ask_socket) return false;
-        const int fd = socket_.native_handle();
-        if (fd < 0) return true;
-        char byte;
-        if (::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
-        // Fed, the bytes are in the socket, not yet handed over: the caller's receive has
-        // them next; whatever they are, nobody asked for them.
-        if (fed_) return true;
-    }
-    // An SSL_peek takes the socket's bytes into OpenSSL and processes records up to the
-    // first one with data. Without auto-retry each call stops after a record without data,
-    // so a few calls cover the tickets a server sends; one that sends more is not worth
-    // keeping.
+bool basic_tls_stream<Executor>::peer_spoke_in_records() noexcept {
+    // An SSL_peek processes records up to the first one with data. Without auto-retry each
+    // call stops after a record without data, so a few calls cover the tickets a server
+    // sends; one that sends more is not worth keeping.
     for (int records = 0; records < 8; ++records) {
         begin_call();
         char byte;
@@ -230,9 +217,32 @@ bool basic_tls_stream<Executor>::peer_spoke_while_idle(bool ask_socket) noexcept
         error_code ec;
         const tls_next next = after_failure(0, ec);
         if (next == tls_next::done) return true;
-        if (next != tls_next::yield) return false;  // the socket has nothing more
+        if (next != tls_next::yield) return false;  // nothing more has arrived
     }
     return true;
+}
+
+template <class Executor>
+bool basic_tls_stream<Executor>::peer_spoke_while_idle(bool ask_socket) noexcept {
+    if (fed_) {
+        // What was handed over first (tickets are taken in, anything else is news), then the
+        // socket, whose bytes the pending receive has not brought yet.
+        if (has_buffered() && peer_spoke_in_records()) return true;
+        if (eof_ || fed_errno_ != 0) return true;
+        if (!ask_socket) return false;
+        const int fd = socket_.native_handle();
+        if (fd < 0) return true;
+        char byte;
+        return !(::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+    }
+    // Usually nothing has arrived: one peek at the socket says so (cheaper than SSL_peek).
+    if (!has_buffered()) {
+        const int fd = socket_.native_handle();
+        if (fd < 0) return true;
+        char byte;
+        if (::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
+    }
+    return peer_spoke_in_records();
 }
 
 template <class Executor>

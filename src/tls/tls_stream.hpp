@@ -158,6 +158,9 @@ public:
 private:
     struct bio_access;
     void attach();
+    /// Did the records OpenSSL can read now (buffered, or from the socket when not fed) carry
+    /// data, a close or an error? Records without data are taken in.
+    bool peer_spoke_in_records() noexcept;
     /// Clears what the last call left (OpenSSL's error queue, the BIO's findings).
     void begin_call() noexcept;
     /// What a failed SSL call needs next: an error in `ec` (done), a wait, or a yield.
