@@ -166,11 +166,12 @@ connection::action connection::step(const action& a) {
         return {};
     case act::check_peer: {
         // What the pending receive brought is looked at for free; the socket itself (one
-        // peek) only after an idle spell: in a busy pool a connection waits its next call
-        // for about as long as the handlers ahead of it take, a millisecond or more, and a
-        // peek per request would cost more than the rest of the read.
+        // peek) after an idle spell of a millisecond or more, in which the event loop may not
+        // have looked at the socket (the caller's loop stopped, or busy elsewhere): bytes that
+        // came then are in the socket, not yet handed over. Handed a call at once, nothing
+        // could have come since the answer's read but in the microseconds any check leaves.
         const auto now = steady::now();
-        const bool ask_socket = now - fsm_.facts().last_used >= idle_release_delay;
+        const bool ask_socket = now - fsm_.facts().last_used >= std::chrono::milliseconds(1);
         return fsm_.on_peer_checked(stream_.peer_spoke_while_idle(ask_socket), now);
     }
     case act::give_back: {
