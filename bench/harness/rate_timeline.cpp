@@ -145,8 +145,7 @@ timeline_parse parse_sandbox_stats(std::string_view json) {
         }
         out.seconds.push_back(s);
     }
-    if (!out.seconds.empty()) out.seconds.pop_back();  // still running when read
-    if (out.seconds.empty()) out.error = "global_rate_limit.seconds: no whole second";
+    if (out.seconds.empty()) out.error = "global_rate_limit.seconds: no second";
     return out;
 }
 

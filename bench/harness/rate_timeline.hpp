@@ -60,9 +60,9 @@ void set_allowed(std::vector<timeline_second>& seconds, const std::vector<std::p
 /// (-1 when not known).
 std::string to_tsv(const std::vector<timeline_second>& seconds);
 
-/// The seconds of a sandbox's `GET /sandbox/stats` answer (`global_rate_limit.seconds`),
-/// without the last one (the second still running when the stats were read). `error` says
-/// what is missing or malformed.
+/// The seconds of a sandbox's `GET /sandbox/stats` answer (`global_rate_limit.seconds`), all
+/// of them: read after a run, the last one (running when the stats were read) holds the run's
+/// end, and the totals are the sandbox's. `error` says what is missing or malformed.
 struct timeline_parse {
     std::vector<timeline_second> seconds;
     std::string error;

@@ -43,6 +43,13 @@ std::string grid(double top, double bottom, double max, int lines) {
     return svg;
 }
 
+// A font size at most `size` at which `s` fits the width, its characters about `em` of the
+// size wide on average (DejaVu Sans: 0.62 bold, 0.56 regular), 9 at least.
+int fitting(std::string_view s, int size, double em) {
+    const double fits = (width - 40) / (em * static_cast<double>(std::max<std::size_t>(1, s.size())));
+    return std::clamp(static_cast<int>(fits), 9, size);
+}
+
 // How a legend entry shows its series: a line (dashed or not) or a block (an area, bars).
 enum class swatch { line, dashed, block };
 
@@ -75,6 +82,7 @@ std::string render_timeline_chart(std::string_view title, std::string_view subti
     }
     rate_max = nice_ceiling(rate_max * 1.15);
     throttled_max = nice_ceiling(std::max(throttled_max, 4.0));
+    if (std::fmod(throttled_max, 2) != 0) throttled_max = nice_ceiling(throttled_max + 1);  // a whole middle line
     auto x_of = [&](double s) { return left + (s - first) / std::max(1.0, end - first) * (right - left); };
     auto y_rate = [&](double v) { return rates_bottom - std::min(v, rate_max) / rate_max * (rates_bottom - rates_top); };
     auto y_throttled = [&](double v) {
@@ -96,8 +104,8 @@ std::string render_timeline_chart(std::string_view title, std::string_view subti
                       svg_number(height) + "\" viewBox=\"0 0 " + svg_number(width) + " " + svg_number(height) +
                       "\" font-family=\"DejaVu Sans, Arial, sans-serif\">\n";
     svg += "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n";
-    svg += svg_text(width / 2, 26, title, "middle", 16, " font-weight=\"bold\"");
-    svg += svg_text(width / 2, 47, subtitle, "middle", 12);
+    svg += svg_text(width / 2, 26, title, "middle", fitting(title, 16, 0.62), " font-weight=\"bold\"");
+    svg += svg_text(width / 2, 47, subtitle, "middle", fitting(subtitle, 12, 0.56));
 
     // legend, above the panels
     double lx = left;

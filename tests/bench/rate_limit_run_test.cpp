@@ -79,9 +79,10 @@ TEST_F(rate_limit_run, draws_a_saved_sandbox_stats_answer_without_running) {
                     "--title", "the batch case"});
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(slurp(dir + "/s.tsv"),
-              "second\tlimit\tsent\taccepted\tthrottled\tallowed\n0\t400\t383\t380\t3\t-1.0\n1\t200\t150\t150\t0\t-1.0\n");
+              "second\tlimit\tsent\taccepted\tthrottled\tallowed\n0\t400\t383\t380\t3\t-1.0\n1\t200\t150\t150\t0\t-1.0\n"
+              "2\t200\t7\t7\t0\t-1.0\n");
     EXPECT_NE(slurp(dir + "/s.svg").find("the batch case"), std::string::npos);
-    EXPECT_NE(r.out.find("429s 3 (0.56 % of attempts)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("accepted 537, 429s 3 (0.56 % of attempts)"), std::string::npos) << r.out;
 
     auto bad = bench({"--sandbox-stats", dir + "/nothing.json", "--chart", dir + "/x.svg"});
     EXPECT_EQ(bad.code, 2);

@@ -80,19 +80,20 @@ TEST(bench_rate_timeline, tsv_has_a_header_and_a_line_per_second) {
     EXPECT_NE(tsv.find("\n3\t100\t97\t95\t2\t-1.0\n"), std::string::npos) << tsv;
 }
 
-TEST(bench_rate_timeline, reads_the_sandbox_stats_without_the_running_second) {
+TEST(bench_rate_timeline, reads_the_sandbox_stats) {
     const std::string stats =
         R"({"created":5,"global_rate_limit":{"schedule":"400@15s,200","elapsed_ms":2500,"seconds":[)"
         R"({"second":0,"limit":400,"accepted":300,"throttled":4},{"second":1,"limit":400,"accepted":390,"throttled":0},)"
         R"({"second":2,"limit":400,"accepted":100,"throttled":0}]}})";
     const auto p = parse_sandbox_stats(stats);
     ASSERT_EQ(p.error, "");
-    ASSERT_EQ(p.seconds.size(), 2u);
+    ASSERT_EQ(p.seconds.size(), 3u);  // the last one too: read after the run, it holds the run's end
     EXPECT_EQ(p.seconds[0].accepted, 300u);
     EXPECT_EQ(p.seconds[0].throttled, 4u);
     EXPECT_EQ(p.seconds[1].second, 1u);
     EXPECT_EQ(p.seconds[1].limit, 400);
     EXPECT_LT(p.seconds[1].allowed, 0);
+    EXPECT_EQ(p.seconds[2].accepted, 100u);
 
     EXPECT_NE(parse_sandbox_stats("{\"global_rate_limit\":null}").error.find("--rate-limit-schedule"), std::string::npos);
     EXPECT_EQ(parse_sandbox_stats("[1]").error, "not a JSON object");
@@ -135,6 +136,12 @@ TEST(bench_rate_timeline, chart_draws_the_limit_the_rates_and_each_second_with_4
     const std::string with_allowed = render_timeline_chart("t", "s", v);
     EXPECT_EQ(count(with_allowed, "<polyline"), 2u);  // seconds 0-1 and 5-6: a gap where it is not known
     EXPECT_NE(with_allowed.find("client's allowed rate"), std::string::npos);
+
+    // a long title gets a smaller font rather than leaving the picture
+    const std::string long_title(150, 'x');
+    EXPECT_NE(render_timeline_chart(long_title, "s", v).find("font-size=\"9\" font-weight=\"bold\">" + long_title),
+              std::string::npos);
+    EXPECT_NE(with_allowed.find("font-size=\"16\" font-weight=\"bold\">t<"), std::string::npos);
 
     const std::string empty = render_timeline_chart("t", "s", {});
     EXPECT_NE(empty.find("</svg>"), std::string::npos);
