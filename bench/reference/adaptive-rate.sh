@@ -53,16 +53,8 @@ sbx_port=${SANDBOX_PORT:-18445}
 sbx_dir=${SANDBOX_DIR:-${TMPDIR:-/tmp}/catalyst-adaptive-rate-${USER:-$(id -u)}}
 mkdir -p "$out" "$sbx_dir"
 
-sbx_pid=""
-stop_sandbox() {
-  [ -n "$sbx_pid" ] || return 0
-  kill -TERM "$sbx_pid" 2>/dev/null || true
-  for _ in $(seq 100); do kill -0 "$sbx_pid" 2>/dev/null || break; sleep 0.05; done
-  kill -0 "$sbx_pid" 2>/dev/null && kill -KILL "$sbx_pid" 2>/dev/null
-  wait "$sbx_pid" 2>/dev/null || true
-  sbx_pid=""
-}
-trap stop_sandbox EXIT
+. "$here/sandbox-process.sh"
+trap sandbox_stop EXIT
 trap 'exit 130' INT TERM HUP  # through the EXIT trap: the background sandbox must not outlive us
 
 machine() { echo "# $(nproc) CPUs; load average $(cut -d' ' -f1-3 /proc/loadavg) before the run; $(date -u +%Y-%m-%dT%H:%M:%SZ)"; }
@@ -87,15 +79,10 @@ awk -v n="$lines" 'BEGIN { for (i = 1; i <= n; ++i)
   >"$sbx_dir/leads.jsonl"
 echo rk_test_123 >"$sbx_dir/key"
 rm -f "$sbx_dir/results.jsonl"
-"$sandbox" --listen "127.0.0.1:$sbx_port" --threads 2 --cert-dir "$sbx_dir/certs" --api-key rk_test_123 \
-  --rate-limit-schedule "$schedule" >"$sbx_dir/sandbox-output" 2>&1 &
-sbx_pid=$!
 base=https://127.0.0.1:$sbx_port
-for _ in $(seq 200); do
-  kill -0 "$sbx_pid" 2>/dev/null || { echo "adaptive-rate.sh: catalyst-sandbox exited:" >&2; cat "$sbx_dir/sandbox-output" >&2; exit 1; }
-  [ -s "$sbx_dir/certs/ca.crt" ] && curl -fsS --cacert "$sbx_dir/certs/ca.crt" "$base/sandbox/health" >/dev/null 2>&1 && break
-  sleep 0.05
-done
+sandbox_start adaptive-rate.sh "$sbx_dir/sandbox-output" "$base" "$sbx_dir/certs/ca.crt" \
+  "$sandbox" --listen "127.0.0.1:$sbx_port" --threads 2 --cert-dir "$sbx_dir/certs" --api-key rk_test_123 \
+  --rate-limit-schedule "$schedule"
 curl -fsS --cacert "$sbx_dir/certs/ca.crt" -X POST --data "$schedule" "$base/sandbox/rate-limit-schedule" >/dev/null
 { machine; echo "# catalyst-batch --concurrency $conc --max-attempts 20 ($lines lines; --rate auto, the default) against catalyst-sandbox --threads 2 --rate-limit-schedule $schedule"; } \
   >"$out/adaptive-rate-batch.txt"
@@ -105,7 +92,7 @@ code=0
   "$sbx_dir/leads.jsonl" 2>>"$out/adaptive-rate-batch.txt" || code=$?
 echo "# exit code $code" >>"$out/adaptive-rate-batch.txt"
 curl -fsS --cacert "$sbx_dir/certs/ca.crt" "$base/sandbox/stats" >"$sbx_dir/stats.json"
-stop_sandbox
+sandbox_stop
 "$bench" --sandbox-stats "$sbx_dir/stats.json" --timeline "$out/adaptive-rate-batch.tsv" --chart "$out/adaptive-rate-batch.svg" \
   --title "catalyst-batch --rate auto: $lines lines, $conc in flight, against a hidden limit $schedule" \
   >>"$out/adaptive-rate-batch.txt"

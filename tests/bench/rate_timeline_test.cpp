@@ -3,19 +3,16 @@
 #include "rate_timeline.hpp"
 #include "timeline_chart.hpp"
 
+#include "text_count.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
 using namespace catalyst::bench;
+using catalyst::bench::test::count_of;
 
 namespace {
-
-std::size_t count(const std::string& s, const std::string& what) {
-    std::size_t n = 0;
-    for (auto p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
-    return n;
-}
 
 // 100/s for 12 s (a cold start: 30, 60, 95, then 95 a second with a 429 in seconds 3 and 11),
 // then 50/s for 3 s (too short for a steady state), 20 at first.
@@ -75,7 +72,7 @@ TEST(bench_rate_timeline, tsv_has_a_header_and_a_line_per_second) {
     v[0].allowed = 12.34;
     const std::string tsv = to_tsv(v);
     EXPECT_EQ(tsv.rfind("second\tlimit\tsent\taccepted\tthrottled\tallowed\n", 0), 0u) << tsv;
-    EXPECT_EQ(count(tsv, "\n"), 16u);
+    EXPECT_EQ(count_of(tsv, "\n"), 16u);
     EXPECT_NE(tsv.find("\n0\t100\t30\t30\t0\t12.3\n"), std::string::npos) << tsv;
     EXPECT_NE(tsv.find("\n3\t100\t97\t95\t2\t-1.0\n"), std::string::npos) << tsv;
 }
@@ -127,14 +124,14 @@ TEST(bench_rate_timeline, chart_draws_the_limit_the_rates_and_each_second_with_4
     EXPECT_NE(no_allowed.find("limit &lt;halved&gt;"), std::string::npos);
     EXPECT_NE(no_allowed.find("429s &amp; more"), std::string::npos);
     EXPECT_NE(no_allowed.find("stroke-dasharray=\"7,4\""), std::string::npos);  // the limit
-    EXPECT_EQ(count(no_allowed, "<rect"), 1u + 2 + 3);  // the background, 2 legend blocks, 3 seconds with 429s
+    EXPECT_EQ(count_of(no_allowed, "<rect"), 1u + 2 + 3);  // the background, 2 legend blocks, 3 seconds with 429s
     EXPECT_EQ(no_allowed.find("<polyline"), std::string::npos) << "an allowed rate drawn that is not known";
     EXPECT_EQ(no_allowed.find("allowed rate"), std::string::npos);
     EXPECT_EQ(no_allowed.find("nan"), std::string::npos);
 
     set_allowed(v, {{0.5, 40}, {1.5, 80}, {5.5, 90}, {6.5, 95}});
     const std::string with_allowed = render_timeline_chart("t", "s", v);
-    EXPECT_EQ(count(with_allowed, "<polyline"), 2u);  // seconds 0-1 and 5-6: a gap where it is not known
+    EXPECT_EQ(count_of(with_allowed, "<polyline"), 2u);  // seconds 0-1 and 5-6: a gap where it is not known
     EXPECT_NE(with_allowed.find("client's allowed rate"), std::string::npos);
 
     // a long title gets a smaller font rather than leaving the picture
