@@ -14,27 +14,6 @@ constexpr double top = 70, bottom = 360;  // plot area, y
 constexpr double first_left = 90, panel_step = 500, panel_width = 360;
 constexpr const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"};
 
-std::string num(double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.1f", v);
-    return buf;
-}
-
-std::string label(double v) {
-    char buf[64];
-    if (v >= 10'000) std::snprintf(buf, sizeof buf, "%.0fk", v / 1000);
-    else if (v >= 100 || v == std::floor(v)) std::snprintf(buf, sizeof buf, "%.0f", v);
-    else if (v >= 10) std::snprintf(buf, sizeof buf, "%.1f", v);
-    else std::snprintf(buf, sizeof buf, "%.2f", v);
-    return buf;
-}
-
-std::string text(double x, double y, std::string_view s, const char* anchor = "middle", int size = 12,
-                 const char* extra = "") {
-    return "<text x=\"" + num(x) + "\" y=\"" + num(y) + "\" text-anchor=\"" + anchor + "\" font-size=\"" +
-           std::to_string(size) + "\"" + extra + ">" + xml_escape(s) + "</text>\n";
-}
-
 // What a panel draws: one of a point's values.
 enum class quantity { throughput, cpu, p99 };
 
@@ -59,6 +38,26 @@ const char* title_of(quantity q) {
 }
 
 }  // namespace
+
+std::string svg_number(double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.1f", v);
+    return buf;
+}
+
+std::string axis_label(double v) {
+    char buf[64];
+    if (v >= 10'000) std::snprintf(buf, sizeof buf, "%.0fk", v / 1000);
+    else if (v >= 100 || v == std::floor(v)) std::snprintf(buf, sizeof buf, "%.0f", v);
+    else if (v >= 10) std::snprintf(buf, sizeof buf, "%.1f", v);
+    else std::snprintf(buf, sizeof buf, "%.2f", v);
+    return buf;
+}
+
+std::string svg_text(double x, double y, std::string_view s, const char* anchor, int size, std::string_view extra) {
+    return "<text x=\"" + svg_number(x) + "\" y=\"" + svg_number(y) + "\" text-anchor=\"" + anchor + "\" font-size=\"" +
+           std::to_string(size) + "\"" + std::string(extra) + ">" + xml_escape(s) + "</text>\n";
+}
 
 double nice_ceiling(double v) {
     if (!(v > 0) || !std::isfinite(v)) return 1;
@@ -160,31 +159,31 @@ std::string render_chart(std::string_view title, const std::vector<chart_series>
     auto y_of = [&](std::size_t panel, double v) { return bottom - v / y_max[panel] * (bottom - top); };
 
     std::string svg;
-    svg += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(width) + "\" height=\"" + num(height) +
-           "\" viewBox=\"0 0 " + num(width) + " " + num(height) + "\" font-family=\"DejaVu Sans, Arial, sans-serif\">\n";
+    svg += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + svg_number(width) + "\" height=\"" + svg_number(height) +
+           "\" viewBox=\"0 0 " + svg_number(width) + " " + svg_number(height) + "\" font-family=\"DejaVu Sans, Arial, sans-serif\">\n";
     svg += "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n";
-    svg += text(width / 2, 28, title, "middle", 17, " font-weight=\"bold\"");
+    svg += svg_text(width / 2, 28, title, "middle", 17, " font-weight=\"bold\"");
 
     for (std::size_t panel = 0; panel < panels.size(); ++panel) {
         const quantity q = panels[panel];
         const double left = left_of(panel), right = left + panel_width;
-        svg += text((left + right) / 2, top - 14, title_of(q), "middle", 13, " font-weight=\"bold\"");
+        svg += svg_text((left + right) / 2, top - 14, title_of(q), "middle", 13, " font-weight=\"bold\"");
         for (int g = 0; g <= 5; ++g) {
             const double v = y_max[panel] * g / 5;
             const double y = y_of(panel, v);
-            svg += "<line x1=\"" + num(left) + "\" y1=\"" + num(y) + "\" x2=\"" + num(right) + "\" y2=\"" + num(y) +
+            svg += "<line x1=\"" + svg_number(left) + "\" y1=\"" + svg_number(y) + "\" x2=\"" + svg_number(right) + "\" y2=\"" + svg_number(y) +
                    "\" stroke=\"" + (g == 0 ? "#444444" : "#dddddd") + "\" stroke-width=\"1\"/>\n";
-            svg += text(left - 8, y + 4, label(v), "end", 11);
+            svg += svg_text(left - 8, y + 4, axis_label(v), "end", 11);
         }
-        svg += "<line x1=\"" + num(left) + "\" y1=\"" + num(top) + "\" x2=\"" + num(left) + "\" y2=\"" + num(bottom) +
+        svg += "<line x1=\"" + svg_number(left) + "\" y1=\"" + svg_number(top) + "\" x2=\"" + svg_number(left) + "\" y2=\"" + svg_number(bottom) +
                "\" stroke=\"#444444\" stroke-width=\"1\"/>\n";
         for (double c : xs) {
             const double x = x_of(panel, c);
-            svg += "<line x1=\"" + num(x) + "\" y1=\"" + num(bottom) + "\" x2=\"" + num(x) + "\" y2=\"" + num(bottom + 5) +
+            svg += "<line x1=\"" + svg_number(x) + "\" y1=\"" + svg_number(bottom) + "\" x2=\"" + svg_number(x) + "\" y2=\"" + svg_number(bottom + 5) +
                    "\" stroke=\"#444444\"/>\n";
-            svg += text(x, bottom + 19, label(c), "middle", 11);
+            svg += svg_text(x, bottom + 19, axis_label(c), "middle", 11);
         }
-        svg += text((left + right) / 2, bottom + 40, "concurrency (sessions in flight, log scale)", "middle", 12);
+        svg += svg_text((left + right) / 2, bottom + 40, "concurrency (sessions in flight, log scale)", "middle", 12);
 
         for (std::size_t si = 0; si < series.size(); ++si) {
             const auto& s = series[si];
@@ -195,7 +194,7 @@ std::string render_chart(std::string_view title, const std::vector<chart_series>
             std::string path;
             for (const auto& p : pts) {
                 if (missing(p)) continue;
-                path += (path.empty() ? "" : " ") + num(x_of(panel, p.concurrency)) + "," + num(y_of(panel, value_of(q, p)));
+                path += (path.empty() ? "" : " ") + svg_number(x_of(panel, p.concurrency)) + "," + svg_number(y_of(panel, value_of(q, p)));
             }
             if (!path.empty())
                 svg += "<polyline points=\"" + path + "\" fill=\"none\" stroke=\"" + color + "\" stroke-width=\"2.5\"/>\n";
@@ -203,7 +202,7 @@ std::string render_chart(std::string_view title, const std::vector<chart_series>
                 if (missing(p)) continue;
                 const double v = value_of(q, p);
                 const double x = x_of(panel, p.concurrency), y = y_of(panel, v);
-                svg += "<circle cx=\"" + num(x) + "\" cy=\"" + num(y) + "\" r=\"4\" fill=\"" + color + "\"/>\n";
+                svg += "<circle cx=\"" + svg_number(x) + "\" cy=\"" + svg_number(y) + "\" r=\"4\" fill=\"" + color + "\"/>\n";
                 // a label goes above its point, or below it when another series runs higher
                 // there, so that the labels of close series do not overprint
                 bool other_higher = false;
@@ -216,10 +215,9 @@ std::string render_chart(std::string_view title, const std::vector<chart_series>
                     }
                 }
                 const double dy = other_higher ? 19 : -9;
-                svg += text(x, y + dy, label(v), "middle", 11,
-                            (std::string(" fill=\"") + color +
-                             "\" stroke=\"#ffffff\" stroke-width=\"3\" paint-order=\"stroke\"")
-                                .c_str());
+                svg += svg_text(x, y + dy, axis_label(v), "middle", 11,
+                                std::string(" fill=\"") + color +
+                                    "\" stroke=\"#ffffff\" stroke-width=\"3\" paint-order=\"stroke\"");
             }
         }
     }
@@ -227,8 +225,8 @@ std::string render_chart(std::string_view title, const std::vector<chart_series>
     double lx = first_left;
     for (std::size_t si = 0; si < series.size(); ++si) {
         const char* color = colors[si % (sizeof colors / sizeof colors[0])];
-        svg += "<rect x=\"" + num(lx) + "\" y=\"" + num(height - 22) + "\" width=\"14\" height=\"4\" fill=\"" + color + "\"/>\n";
-        svg += text(lx + 20, height - 16, series[si].name, "start", 12);
+        svg += "<rect x=\"" + svg_number(lx) + "\" y=\"" + svg_number(height - 22) + "\" width=\"14\" height=\"4\" fill=\"" + color + "\"/>\n";
+        svg += svg_text(lx + 20, height - 16, series[si].name, "start", 12);
         lx += 30 + 7.5 * static_cast<double>(series[si].name.size());
     }
     svg += "</svg>\n";

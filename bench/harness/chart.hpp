@@ -41,6 +41,15 @@ double nice_ceiling(double v);
 /// Escapes &, <, >, " for SVG text.
 std::string xml_escape(std::string_view s);
 
+// The SVG pieces every chart of catalyst-bench is drawn with.
+/// A coordinate: one decimal.
+std::string svg_number(double v);
+/// An axis or point label: 12k, 250, 2.5, 0.25.
+std::string axis_label(double v);
+/// A <text> element; `extra` holds further attributes, each with its leading space.
+std::string svg_text(double x, double y, std::string_view s, const char* anchor = "middle", int size = 12,
+                     std::string_view extra = "");
+
 }  // namespace catalyst::bench
 
 #endif

@@ -6,18 +6,23 @@
 #include "chart.hpp"
 #include "driver.hpp"
 #include "options.hpp"
+#include "rate_sampler.hpp"
+#include "rate_timeline.hpp"
 #include "report.hpp"
 #include "resources.hpp"
+#include "timeline_chart.hpp"
 
 #include "cli/command_line.hpp"
 
 #include <catalyst/client.hpp>
+#include <catalyst/config.hpp>
 #include <catalyst/sandbox.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json/object.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -29,6 +34,7 @@
 #include <string>
 #include <sys/utsname.h>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -84,15 +90,25 @@ boost::json::value machine_info() {
 struct embedded_target {
     std::unique_ptr<sandbox> server;
     std::vector<int> tids;  // threads the sandbox started
+    /// When its rate-limit schedule started (with the server): second 0 of its counts.
+    std::chrono::steady_clock::time_point schedule_origin;
+    /// Seconds since then (the schedule's own clock).
+    double elapsed_s() const {
+        return static_cast<double>(server->stats().global_rate_limit.elapsed_ms) / 1000.0;
+    }
 };
 
-embedded_target start_sandbox() {
+embedded_target start_sandbox(std::vector<sandbox_rate_step> schedule) {
     embedded_target t;
     const auto before = thread_ids();
-    t.server = std::make_unique<sandbox>(sandbox_params{});
+    sandbox_params sp;
+    sp.rate_limit_schedule = std::move(schedule);
+    t.server = std::make_unique<sandbox>(sp);
     t.server->start();
     for (int id : thread_ids())
         if (std::find(before.begin(), before.end(), id) == before.end()) t.tids.push_back(id);
+    t.schedule_origin = std::chrono::steady_clock::now() -
+                        std::chrono::milliseconds(t.server->stats().global_rate_limit.elapsed_ms);
     return t;
 }
 
@@ -101,6 +117,8 @@ struct run_setup {
     client_params base;
     std::string target;
     embedded_target* embedded;  // nullptr with --url
+    /// With a scheduled limit: the client's allowed rate, sampled during the measured phase.
+    std::vector<std::pair<double, double>>* allowed_samples = nullptr;
 };
 
 run_result measure(const run_setup& s, unsigned concurrency, bool open_loop) {
@@ -125,7 +143,10 @@ run_result measure(const run_setup& s, unsigned concurrency, bool open_loop) {
     const auto m0 = c->metrics();
     const auto cpu0 = process_cpu();
     const auto sb0 = s.embedded ? threads_cpu(s.embedded->tids) : nanos(0);
+    std::optional<rate_sampler> sampler;
+    if (s.allowed_samples && s.embedded) sampler.emplace(*c, s.embedded->schedule_origin);
     phase_result ph = run_phase(s.opts.duration_s, s.opts.sessions);
+    if (sampler) *s.allowed_samples = sampler->stop();
     const auto cpu1 = process_cpu();
     const auto sb1 = s.embedded ? threads_cpu(s.embedded->tids) : nanos(0);
     const auto m1 = c->metrics();
@@ -185,18 +206,66 @@ void write_chart(const options& o, const std::vector<run_result>& runs, const st
     if (!out) throw std::runtime_error("--chart " + o.chart_file + ": cannot be written");
 }
 
+void write_file(const std::string& path, const std::string& content, const char* flag) {
+    std::ofstream out(path, std::ios::binary);
+    out << content;
+    if (!out) throw std::runtime_error(std::string(flag) + " " + path + ": cannot be written");
+}
+
+// A run against a scheduled limit, second by second: the TSV, the chart over time, the figures.
+void report_timeline(const options& o, const std::vector<timeline_second>& seconds, const std::string& title) {
+    const timeline_figures f = summarize(seconds);
+    if (!o.timeline_file.empty()) write_file(o.timeline_file, to_tsv(seconds), "--timeline");
+    if (!o.chart_file.empty())
+        write_file(o.chart_file, render_timeline_chart(o.chart_title.empty() ? title : o.chart_title, figures_headline(f), seconds),
+                   "--chart");
+    if (!o.json) std::cout << format_figures(f);
+}
+
+// The seconds of the embedded sandbox's limit that the load covered whole: from the first to
+// the one in which the load ended (a timed run stops starting calls at its duration; what
+// drains after it is not the client riding the limit).
+std::vector<timeline_second> covered_seconds(const embedded_target& e, double load_end_s,
+                                             const std::vector<std::pair<double, double>>& allowed) {
+    std::vector<timeline_second> out;
+    for (const auto& x : e.server->stats().global_rate_limit.seconds) {
+        if (static_cast<double>(x.second + 1) > load_end_s + 1e-9) break;
+        out.push_back({x.second, x.limit, x.accepted, x.throttled, -1});
+    }
+    set_allowed(out, allowed);
+    return out;
+}
+
+// Without --duration or --sessions, a scheduled run lasts its timed steps plus 30 s.
+double schedule_duration_s(const std::vector<sandbox_rate_step>& schedule) {
+    double s = 30;
+    for (const auto& step : schedule) s += std::chrono::duration<double>(step.duration).count();
+    return s;
+}
+
 int run(const options& o) {
     if (o.chart_only) {
         write_chart(o, {}, "throughput and p99 latency by concurrency");
         return 0;
     }
+    if (!o.sandbox_stats_file.empty()) {
+        auto parsed = parse_sandbox_stats(read_file(o.sandbox_stats_file, "--sandbox-stats"));
+        if (!parsed.error.empty()) throw std::runtime_error("--sandbox-stats " + o.sandbox_stats_file + ": " + parsed.error);
+        report_timeline(o, parsed.seconds, "against a hidden rate limit (" + o.sandbox_stats_file + ")");
+        return 0;
+    }
+    const bool scheduled = !o.rate_limit_schedule.empty();
+    std::vector<sandbox_rate_step> schedule;
+    if (scheduled) schedule = parse_rate_limit_schedule(o.rate_limit_schedule, "--rate-limit-schedule");
     // The client settings as every tool reads them: defaults, --config, CATALYST_*, the flags.
     auto resolved = cli::resolve(o.api);
     client_params p = std::move(resolved.params);
     std::optional<embedded_target> embedded;
     std::string target;
+    if (scheduled && resolved.base_url_configured)
+        throw config_error("--rate-limit-schedule", "limits the embedded sandbox; a base URL is configured (--config or CATALYST_BASE_URL)");
     if (!resolved.base_url_configured) {
-        embedded = start_sandbox();
+        embedded = start_sandbox(schedule);
         p.base_url = embedded->server->base_url();
         p.tls.ca_file.clear();  // the embedded sandbox brings its own CA
         p.tls.ca_dir.clear();
@@ -207,15 +276,25 @@ int run(const options& o) {
     }
     if (p.api_key.empty()) p.api_key = "rk_test_123";  // the reference bench's key; accepted by the sandbox too
     p.threads = o.threads;
+    if (scheduled) p.rate.mode = rate_mode::adaptive;
     check(p);
 
-    run_setup setup{o, p, target, embedded ? &*embedded : nullptr};
+    options opts = o;
+    if (opts.duration_from_schedule) opts.duration_s = schedule_duration_s(schedule);
+    std::vector<std::pair<double, double>> allowed;
+    run_setup setup{opts, p, target, embedded ? &*embedded : nullptr, scheduled ? &allowed : nullptr};
     std::vector<run_result> runs;
+    std::vector<timeline_second> seconds;
     if (!o.sweep.empty()) {
         for (unsigned conc : o.sweep) {
             runs.push_back(measure(setup, conc, false));
             if (!o.json) std::fprintf(stderr, "  concurrency %u: %s", conc, format_brief(runs.back()).c_str());
         }
+    } else if (scheduled) {
+        const double start_s = embedded->elapsed_s();
+        runs.push_back(measure(setup, opts.concurrency, false));
+        const double end_s = opts.sessions ? embedded->elapsed_s() : start_s + opts.duration_s;
+        seconds = covered_seconds(*embedded, end_s, allowed);
     } else {
         runs.push_back(measure(setup, o.concurrency, o.rate > 0));
     }
@@ -227,11 +306,16 @@ int run(const options& o) {
         out << json;
         if (!out) throw std::runtime_error("--output " + o.output_file + ": cannot be written");
     }
-    if (!o.chart_file.empty()) write_chart(o, runs, "catalyst client: throughput and p99 latency by concurrency (" + target + ")");
+    if (!o.chart_file.empty() && !scheduled)
+        write_chart(o, runs, "catalyst client: throughput and p99 latency by concurrency (" + target + ")");
     if (o.json) std::cout << json;
     else if (o.brief) for (const auto& r : runs) std::cout << format_brief(r);
     else if (runs.size() > 1) std::cout << "catalyst-bench: " << target << "\n" << format_sweep_table(runs);
     else std::cout << format_table(runs.front());
+    if (scheduled)
+        report_timeline(o, seconds,
+                        "catalyst adaptive rate against a hidden limit " + o.rate_limit_schedule + " (" +
+                            std::to_string(opts.concurrency) + " in flight)");
     std::cout.flush();
 
     std::uint64_t ok = 0;

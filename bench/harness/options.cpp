@@ -70,6 +70,13 @@ void describe(cli::command_line& cl, options& o) {
     cl.duration("--warmup", "run this long before measuring (a plain number counts seconds)", 1s,
                 [&o](nanoseconds d) { o.warmup_s = seconds_of(d); });
 
+    cl.text("--rate-limit-schedule", "SCHEDULE",
+            "the embedded sandbox limits all requests along SCHEDULE (e.g. 400@15s,200@15s,400: requests/s for a "
+            "time, the last for ever; 429 with Retry-After above it) and the client runs its adaptive rate; the "
+            "report adds, per step of the limit, the accepted share and the seconds to 90 % of it; default "
+            "duration: the timed steps plus 30s",
+            o.rate_limit_schedule);
+
     cl.section("Target (default: an embedded sandbox on 127.0.0.1)");
     auto api = cli::add_api_options(cl, o.api, {"--url,--base-url", "--cacert,--ca"});
     api.base_url.env("CATALYST_BENCH_URL");
@@ -87,12 +94,18 @@ void describe(cli::command_line& cl, options& o) {
     cl.flag("--json", "JSON on stdout instead of the table", o.json);
     cl.text("--output,-o", "FILE", "also write the JSON report to FILE", o.output_file);
     cl.flag("--brief", "one line (the default when driven by scripts/bench-compare.sh)", o.brief);
-    cl.text("--chart", "FILE", "with --sweep: SVG chart of throughput and p99 per concurrency", o.chart_file);
+    cl.text("--chart", "FILE", "with --sweep: SVG chart of throughput and p99 per concurrency; with "
+            "--rate-limit-schedule or --sandbox-stats: the limit, the sent, accepted and allowed rates and the 429s over time",
+            o.chart_file);
     cl.value("--reference", "FILE", "with --chart: also draw this series (\"# NAME\" line, then \"CONCURRENCY "
              "THROUGHPUT [P99_MS]\" lines), e.g. wrk's figures; repeatable; without --sweep, only draws them (no run)",
              [&o](const std::string& v) { o.reference_files.push_back(v); })
         .repeatable();
     cl.text("--title", "TEXT", "the chart's title", o.chart_title);
+    cl.text("--timeline", "FILE", "with --rate-limit-schedule or --sandbox-stats: the seconds as TSV (second, limit, sent, "
+            "accepted, throttled, allowed: the client's allowed rate, -1 when not known)", o.timeline_file);
+    cl.text("--sandbox-stats", "FILE", "draw (--chart) or tabulate (--timeline) a saved GET /sandbox/stats answer of a "
+            "sandbox run with --rate-limit-schedule, instead of running", o.sandbox_stats_file);
 
     cl.footer(cli::api_environment_help() +
               "CATALYST_BENCH_URL, CATALYST_BENCH_CA, CATALYST_BENCH_CONCURRENCY and CATALYST_BENCH_SECONDS (as\n"
@@ -139,12 +152,34 @@ parse_outcome parse_options(const std::vector<std::string_view>& args, const env
         o.api.base_url = o.url;
     }
     if (flag_sessions && !flag_duration) o.duration_s = 0;  // a count given on the command line wins over the environment's time
-    if (o.sessions == 0 && o.duration_s == 0) o.duration_s = 5;
+    const bool scheduled = !o.rate_limit_schedule.empty();
+    const bool from_stats = !o.sandbox_stats_file.empty();
+    if (scheduled) {
+        if (o.rate > 0) return fail("--rate-limit-schedule: runs a closed loop (--concurrency); not with --rate");
+        if (!o.sweep.empty()) return fail("--rate-limit-schedule: one run; not with --sweep");
+        if (o.warmup_s > 0) return fail("--rate-limit-schedule: the cold start is part of the run; not with --warmup");
+        if (!o.reference_files.empty()) return fail("--rate-limit-schedule: its chart is over time; not with --reference");
+        if (!o.url.empty()) return fail("--rate-limit-schedule: limits the embedded sandbox; not with --url");
+        if (from_stats) return fail("--sandbox-stats: draws a saved run; not with --rate-limit-schedule");
+        if (!flag_duration && !flag_sessions && !env_seconds) {
+            o.duration_s = 0;
+            o.duration_from_schedule = true;
+        }
+    }
+    if (from_stats) {
+        if (o.chart_file.empty() && o.timeline_file.empty()) return fail("--sandbox-stats: needs --chart or --timeline");
+        if (!o.sweep.empty() || !o.reference_files.empty() || o.rate > 0 || flag_concurrency || flag_sessions ||
+            flag_duration || !o.url.empty())
+            return fail("--sandbox-stats only draws a saved run: it takes no run options");
+        return r;
+    }
+    if (!o.timeline_file.empty() && !scheduled) return fail("--timeline: needs --rate-limit-schedule or --sandbox-stats");
+    if (o.sessions == 0 && o.duration_s == 0 && !o.duration_from_schedule) o.duration_s = 5;
     if (o.rate > 0 && flag_concurrency) return fail("--rate and --concurrency: choose one (open or closed loop)");
     if (o.rate > 0) o.concurrency = 0;
     if (!o.sweep.empty() && o.rate > 0) return fail("--sweep: runs closed loops; it cannot be combined with --rate");
     if (!o.reference_files.empty() && o.chart_file.empty()) return fail("--reference: needs --chart");
-    if (!o.chart_file.empty() && o.sweep.empty()) {
+    if (!o.chart_file.empty() && o.sweep.empty() && !scheduled) {
         if (o.reference_files.empty()) return fail("--chart: needs --sweep, or --reference files to draw");
         if (o.rate > 0 || flag_concurrency || flag_sessions || flag_duration)
             return fail("--chart with --reference and no --sweep only draws: it takes no run options");

@@ -35,6 +35,16 @@ struct options {
     std::vector<std::string> reference_files;
     bool chart_only = false;
     std::string chart_title;      ///< --title: "" = a title naming the target
+    /// --rate-limit-schedule S: the embedded sandbox limits every request along S
+    /// ("400@15s,200@15s,400", checked when the sandbox is built), the client runs its
+    /// adaptive rate; the run is reported second by second.
+    std::string rate_limit_schedule;
+    /// No --duration or --sessions with a schedule: run its timed steps plus 30 s.
+    bool duration_from_schedule = false;
+    std::string timeline_file;    ///< --timeline FILE: the per-second TSV of a scheduled run
+    /// --sandbox-stats FILE: a saved `GET /sandbox/stats` answer to draw (--chart) or tabulate
+    /// (--timeline) instead of running.
+    std::string sandbox_stats_file;
     bool brief = false;           ///< --brief: one line (default when driven by compare.sh)
     bool help = false;
     bool version = false;

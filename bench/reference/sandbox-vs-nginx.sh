@@ -66,16 +66,8 @@ ticks=$(getconf CLK_TCK)
 
 ref=$here/server.sh
 work=$(mktemp -d)
-sbx_pid=""
-stop_sandbox() {
-  [ -n "$sbx_pid" ] || return 0
-  kill -TERM "$sbx_pid" 2>/dev/null || true
-  for _ in $(seq 100); do kill -0 "$sbx_pid" 2>/dev/null || break; sleep 0.05; done
-  kill -0 "$sbx_pid" 2>/dev/null && kill -KILL "$sbx_pid" 2>/dev/null
-  wait "$sbx_pid" 2>/dev/null || true
-  sbx_pid=""
-}
-cleanup() { stop_sandbox; "$ref" stop >/dev/null 2>&1 || true; rm -rf "$work"; }
+. "$here/sandbox-process.sh"
+cleanup() { sandbox_stop; "$ref" stop >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP  # through the EXIT trap: the background sandbox must not outlive us
 
@@ -86,18 +78,11 @@ nginx_url=$("$ref" url)
 
 # the sandbox: one I/O thread (the process also has its main thread, which only waits for a signal)
 mkdir -p "$sbx_dir"
-"${server_pin[@]}" "$sandbox" --config "$root/config/sandbox.json" --listen "127.0.0.1:$sbx_port" --threads 1 \
-  --cert-dir "$sbx_dir/certs" --api-key rk_test_123 --max-sessions "$sbx_max" >"$sbx_dir/output" 2>&1 &
-sbx_pid=$!
 sbx_base=https://127.0.0.1:$sbx_port
 sbx_url=$sbx_base/api/v1/payment-sessions/
-for _ in $(seq 200); do
-  kill -0 "$sbx_pid" 2>/dev/null || { echo "sandbox-vs-nginx.sh: catalyst-sandbox exited:" >&2; cat "$sbx_dir/output" >&2; exit 1; }
-  [ -s "$sbx_dir/certs/ca.crt" ] && curl -fsS --cacert "$sbx_dir/certs/ca.crt" "$sbx_base/sandbox/health" >/dev/null 2>&1 && break
-  sleep 0.05
-done
-curl -fsS --cacert "$sbx_dir/certs/ca.crt" "$sbx_base/sandbox/health" >/dev/null ||
-  { echo "sandbox-vs-nginx.sh: catalyst-sandbox does not answer on $sbx_base (see $sbx_dir/output)" >&2; exit 1; }
+sandbox_start sandbox-vs-nginx.sh "$sbx_dir/output" "$sbx_base" "$sbx_dir/certs/ca.crt" \
+  "${server_pin[@]}" "$sandbox" --config "$root/config/sandbox.json" --listen "127.0.0.1:$sbx_port" --threads 1 \
+  --cert-dir "$sbx_dir/certs" --api-key rk_test_123 --max-sessions "$sbx_max"
 
 # cpu_ticks PID...: user + system clock ticks of those processes (all their threads). The
 # command name in parentheses may hold spaces: the fields are counted after its ')'.

@@ -202,8 +202,10 @@ int main(int argc, char** argv) {
     catalyst::bench::histogram latency;  // written on the client's one thread, read after it ends
     std::vector<long> rss, fds;
     {
-        catalyst::client cl(p);
+        // Declared before the client, so destroyed after it: the last completion handlers run
+        // on the client's thread and call `one` until the client is gone.
         std::function<void()> one;
+        catalyst::client cl(p);
         one = [&] {
             if (stopping.load()) return;
             const auto n = started.fetch_add(1);

@@ -1,20 +1,13 @@
 #include "chart.hpp"
 
+#include "text_count.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
 using namespace catalyst::bench;
-
-namespace {
-
-std::size_t count(const std::string& s, const std::string& what) {
-    std::size_t n = 0;
-    for (auto p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
-    return n;
-}
-
-}  // namespace
+using catalyst::bench::test::count_of;
 
 TEST(bench_chart, nice_ceiling) {
     EXPECT_EQ(nice_ceiling(0), 1.0);
@@ -40,8 +33,8 @@ TEST(bench_chart, two_panels_with_every_point) {
     const std::string svg = render_chart("throughput & p99", {s});
     EXPECT_EQ(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0), 0u);
     EXPECT_NE(svg.find("</svg>"), std::string::npos);
-    EXPECT_EQ(count(svg, "<polyline"), 2u);  // one line per panel
-    EXPECT_EQ(count(svg, "<circle"), 8u);    // every point in both panels
+    EXPECT_EQ(count_of(svg, "<polyline"), 2u);  // one line per panel
+    EXPECT_EQ(count_of(svg, "<circle"), 8u);    // every point in both panels
     EXPECT_NE(svg.find("throughput &amp; p99"), std::string::npos);
     EXPECT_NE(svg.find("catalyst &lt;client&gt;"), std::string::npos);
     EXPECT_EQ(svg.find("<script"), std::string::npos);  // self-contained, nothing active
@@ -52,7 +45,7 @@ TEST(bench_chart, several_series_and_a_single_point) {
     chart_series a{"wrk", {{64, 47'500, 2.0}}};
     chart_series b{"catalyst", {{64, 40'000, 3.0}}};
     const std::string svg = render_chart("one point", {a, b});
-    EXPECT_EQ(count(svg, "<circle"), 4u);
+    EXPECT_EQ(count_of(svg, "<circle"), 4u);
     EXPECT_NE(svg.find(">wrk<"), std::string::npos);
     EXPECT_NE(svg.find(">catalyst<"), std::string::npos);
     // no NaN or infinity leaks into coordinates when the x range is one value
@@ -63,15 +56,15 @@ TEST(bench_chart, several_series_and_a_single_point) {
 TEST(bench_chart, unknown_values_are_not_drawn) {
     chart_series wrk{"wrk", {{1, 4'500, -1}, {64, 47'500, -1}}};  // wrk's p99 is not known here
     const std::string svg = render_chart("partial", {wrk});
-    EXPECT_EQ(count(svg, "<circle"), 2u);  // throughput panel only
-    EXPECT_EQ(count(svg, "<polyline"), 1u);
+    EXPECT_EQ(count_of(svg, "<circle"), 2u);  // throughput panel only
+    EXPECT_EQ(count_of(svg, "<polyline"), 1u);
     EXPECT_EQ(svg.find("p99 latency"), std::string::npos);  // no empty panel
 }
 
 TEST(bench_chart, empty_input_still_renders) {
     const std::string svg = render_chart("nothing", {});
     EXPECT_NE(svg.find("</svg>"), std::string::npos);
-    EXPECT_EQ(count(svg, "<circle"), 0u);
+    EXPECT_EQ(count_of(svg, "<circle"), 0u);
 }
 
 TEST(bench_chart, reference_series_from_text) {
@@ -111,8 +104,8 @@ TEST(bench_chart, cpu_per_request_panel_beside_throughput) {
     chart_series cat{"catalyst", {{16, 41'771, 4.3, 9.6}, {64, 32'625, 10.0, 12.0}, {256, 39'919, 11.2, 14.0}}};
     const std::string svg = render_chart("cpu", {cat, wrk});
     // three panels: throughput (2 series), CPU per request (2 series), p99 (catalyst only)
-    EXPECT_EQ(count(svg, "<polyline"), 5u);
-    EXPECT_EQ(count(svg, "<circle"), 15u);
+    EXPECT_EQ(count_of(svg, "<polyline"), 5u);
+    EXPECT_EQ(count_of(svg, "<circle"), 15u);
     const auto tput = svg.find("Throughput (sessions/s"), cpu = svg.find("CPU per request (us, lower is better)"),
                p99 = svg.find("p99 latency (ms");
     ASSERT_NE(cpu, std::string::npos);
@@ -131,7 +124,7 @@ TEST(bench_chart, no_cpu_panel_without_cpu_figures) {
     const std::string svg = render_chart("two", {s});
     EXPECT_EQ(svg.find("CPU per request"), std::string::npos);
     EXPECT_NE(svg.find("width=\"980.0\""), std::string::npos);  // as before
-    EXPECT_EQ(count(svg, "<polyline"), 2u);
+    EXPECT_EQ(count_of(svg, "<polyline"), 2u);
 }
 
 TEST(bench_chart, cpu_without_latency_draws_two_panels) {
@@ -142,6 +135,6 @@ TEST(bench_chart, cpu_without_latency_draws_two_panels) {
     EXPECT_NE(svg.find("CPU per request"), std::string::npos);
     EXPECT_EQ(svg.find("p99 latency"), std::string::npos);
     EXPECT_NE(svg.find("width=\"980.0\""), std::string::npos);
-    EXPECT_EQ(count(svg, "<polyline"), 4u);
+    EXPECT_EQ(count_of(svg, "<polyline"), 4u);
     for (const char* label : {">35.6<", ">29.7<", ">10k<"}) EXPECT_NE(svg.find(label), std::string::npos) << label;
 }
