@@ -154,38 +154,24 @@ call_action call_fsm::cancel(net::cancellation_type_t type) noexcept {
     // terminal and partial at any point; total only while nothing was sent.
     const bool any_time = has(type, net::cancellation_type::terminal) || has(type, net::cancellation_type::partial);
     if (!any_time && !(has(type, net::cancellation_type::total) && !sent_)) return {};
-    switch (phase_) {
-    case call_phase::queued:
-    case call_phase::backing_off:
-        return complete(errc::cancelled, why_ended(errc::cancelled));
-    case call_phase::dispatched:
-    case call_phase::on_wire: {
-        if (ending_) return {};
-        ending_ = errc::cancelled;
-        call_action a;
-        a.step = call_step::abort;
-        a.error = errc::cancelled;
-        return a;
-    }
-    case call_phase::idle:
-    case call_phase::done:
-        break;
-    }
-    return {};
+    return end(errc::cancelled);
 }
 
-call_action call_fsm::stop() noexcept {
+call_action call_fsm::stop() noexcept { return end(errc::shutting_down); }
+
+call_action call_fsm::end(errc why) noexcept {
     switch (phase_) {
     case call_phase::queued:
     case call_phase::backing_off:
-        return complete(errc::shutting_down, why_ended(errc::shutting_down));
+        return complete(why, why_ended(why));
     case call_phase::dispatched:
     case call_phase::on_wire: {
+        // Its connection holds it: the ending is kept for the call's next input.
         if (ending_) return {};
-        ending_ = errc::shutting_down;
+        ending_ = why;
         call_action a;
         a.step = call_step::abort;
-        a.error = errc::shutting_down;
+        a.error = why;
         return a;
     }
     case call_phase::idle:

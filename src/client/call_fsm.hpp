@@ -118,6 +118,9 @@ private:
     call_action enqueue(bool front) noexcept;
     /// The call's ending (cancel or stop), if one is pending.
     call_action end_pending() noexcept;
+    /// A cancel or a stop (`why`): at once when the call waits, through its connection when
+    /// one holds it.
+    call_action end(errc why) noexcept;
 
     call_phase phase_ = call_phase::idle;
     time_point deadline_ = time_point::max();

@@ -31,8 +31,8 @@ connection::connection(std::shared_ptr<client_impl> impl, shard& s)
       fsm_(params_, impl_->target()),
       stream_(s.get_executor(), impl_->tls().native_handle()),
       resolver_(s.get_executor()),
-      watchdog_(s.get_executor()),
-      wake_(s.get_executor()),
+      watchdog_{boost::asio::steady_timer(s.get_executor())},
+      wake_{boost::asio::steady_timer(s.get_executor())},
       observed_(params_.observer != nullptr) {}
 
 connection::~connection() {
@@ -374,22 +374,10 @@ connection::action connection::do_take_next() {
 }
 
 void connection::do_idle(const action& a) {
-    if (a.until != steady::time_point::max() && (!wake_armed_ || a.until < wake_at_)) arm_wake(a.until);
+    if (a.until != steady::time_point::max() && (!wake_.armed || a.until < wake_.at))
+        arm(wake_, a.until, &connection_fsm::on_wake);
     // An idle spell: OpenSSL's record buffers (some 10 KB) go back to the heap meanwhile.
     if (a.release) stream_.release_buffers();
-}
-
-void connection::arm_wake(steady::time_point at) {
-    wake_armed_ = true;
-    wake_at_ = at;
-    wake_.expires_at(at);
-    wake_.async_wait([self = shared_from_this(), gen = ++wake_gen_](const error_code& ec) {
-        // A re-arm cancels the earlier wait: only the latest wait counts.
-        if (gen != self->wake_gen_) return;
-        self->wake_armed_ = false;
-        if (ec || self->finished_) return;
-        self->run(self->fsm_.on_wake(steady::now()));
-    });
 }
 
 void connection::arm_receive() {
@@ -441,19 +429,31 @@ void connection::on_received(error_code ec, std::size_t n) noexcept {
 void connection::guard() {
     const auto d = fsm_.deadline();
     if (d == steady::time_point::max() || fsm_.interrupted() || finished_) return;
-    if (!watchdog_armed_ || d < watchdog_at_) arm_watchdog(d);
+    // run() calls guard() again after the watchdog's input: a later deadline re-arms it.
+    if (!watchdog_.armed || d < watchdog_.at) arm(watchdog_, d, &connection_fsm::on_watchdog);
 }
 
-void connection::arm_watchdog(steady::time_point at) {
-    watchdog_armed_ = true;
-    watchdog_at_ = at;
-    watchdog_.expires_at(at);
-    watchdog_.async_wait([self = shared_from_this(), gen = ++watchdog_gen_](const error_code& ec) {
-        if (gen != self->watchdog_gen_) return;
-        self->watchdog_armed_ = false;
+void connection::arm(fsm_timer& t, steady::time_point at, action (connection_fsm::*input)(steady::time_point)) {
+    t.armed = true;
+    t.at = at;
+    t.timer.expires_at(at);
+    // A re-arm cancels the earlier wait, whose completion may already be queued: only the
+    // latest wait counts.
+    t.timer.async_wait([self = shared_from_this(), &t, gen = ++t.gen, input](const error_code& ec) {
+        if (gen != t.gen) return;
+        t.armed = false;
         if (ec || self->finished_) return;
-        self->run(self->fsm_.on_watchdog(steady::now()));  // run() re-arms for a later deadline
+        self->run((self->fsm_.*input)(steady::now()));
     });
+}
+
+void connection::fsm_timer::stop() noexcept {
+    ++gen;
+    armed = false;
+    try {
+        timer.cancel();
+    } catch (...) {
+    }
 }
 
 void connection::cancel_io() noexcept {
@@ -485,16 +485,10 @@ void connection::save_tls_session() {
 void connection::finish() noexcept {
     if (finished_) return;
     finished_ = true;
-    ++watchdog_gen_;
-    ++wake_gen_;
     read_waiting_ = false;
-    wake_armed_ = false;
+    watchdog_.stop();
+    wake_.stop();
     error_code ignored;
-    try {
-        watchdog_.cancel();
-        wake_.cancel();
-    } catch (...) {
-    }
     if (tcp_open_) shard_.stats().connections_closed.fetch_add(1, std::memory_order_relaxed);
     // OpenSSL keeps a session that ended without a shutdown out of resumption; a quiet
     // shutdown records one without writing anything.

@@ -68,10 +68,19 @@ private:
     /// brings the answers, and on an idle connection it is the watch for the server's close.
     void arm_receive();
     void on_received(boost::system::error_code ec, std::size_t n) noexcept;
+    /// A timer that wakes the state machine (its step deadline, or an idle connection's next
+    /// look); re-armed only when an earlier expiry is needed.
+    struct fsm_timer {
+        boost::asio::steady_timer timer;
+        steady::time_point at = steady::time_point::max();
+        bool armed = false;
+        std::uint64_t gen = 0;  ///< a wait that a re-arm or stop() replaced is ignored
+        void stop() noexcept;
+    };
     /// Arms the watchdog for the state machine's step deadline when it needs an earlier expiry.
     void guard();
-    void arm_watchdog(steady::time_point at);
-    void arm_wake(steady::time_point at);
+    /// Arms `t` for `at`; when it fires the state machine gets `input` with the time.
+    void arm(fsm_timer& t, steady::time_point at, action (connection_fsm::*input)(steady::time_point));
     void cancel_io() noexcept;
     void save_tls_session();
     /// Closes the socket and tells the shard, once.
@@ -89,8 +98,8 @@ private:
     connection_fsm fsm_;
     tls_stream stream_;
     boost::asio::ip::tcp::resolver resolver_;
-    boost::asio::steady_timer watchdog_;
-    boost::asio::steady_timer wake_;
+    fsm_timer watchdog_;
+    fsm_timer wake_;
     std::vector<boost::asio::ip::tcp::endpoint> endpoints_;
     call* call_ = nullptr;
     std::string wbuf_;
@@ -101,12 +110,7 @@ private:
     bool session_saved_ = false;
     bool receiving_ = false;     ///< the receive is pending
     bool read_waiting_ = false;  ///< a read waits for the receive's bytes
-    bool watchdog_armed_ = false;
-    steady::time_point watchdog_at_ = steady::time_point::max();
-    std::uint64_t watchdog_gen_ = 0;
-    bool wake_armed_ = false;
-    std::uint64_t wake_gen_ = 0;
-    steady::time_point wake_at_ = steady::time_point::max();
+
     // For the observer: what opening this connection took, and how.
     const bool observed_;
     bool tls_resumed_ = false;

@@ -324,34 +324,29 @@ connection_fsm::action connection_fsm::close_requested() {
     return {};
 }
 
-connection_fsm::action connection_fsm::abort(errc why) {
+bool connection_fsm::in_io_step() const noexcept {
     switch (state_) {
     case state::resolving:
     case state::connecting:
     case state::handshaking:
     case state::writing:
     case state::reading:
-        if (abort_) return {};
-        abort_ = why;
-        return {act::cancel_io};
+        return true;
     default:
-        return {};
+        return false;
     }
 }
 
+connection_fsm::action connection_fsm::abort(errc why) {
+    if (!in_io_step() || abort_) return {};
+    abort_ = why;
+    return {act::cancel_io};
+}
+
 connection_fsm::action connection_fsm::on_watchdog(time_point now) {
-    if (deadline_ == time_point::max() || now < deadline_ || timed_out_) return {};
-    switch (state_) {
-    case state::resolving:
-    case state::connecting:
-    case state::handshaking:
-    case state::writing:
-    case state::reading:
-        timed_out_ = true;
-        return {act::cancel_io};
-    default:
-        return {};
-    }
+    if (deadline_ == time_point::max() || now < deadline_ || timed_out_ || !in_io_step()) return {};
+    timed_out_ = true;
+    return {act::cancel_io};
 }
 
 void connection_fsm::fail() noexcept {

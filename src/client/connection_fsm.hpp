@@ -156,6 +156,8 @@ private:
     /// Starts a step that must end by now + limit (and the call's deadline): false when it
     /// must not start (aborted, or the deadline passed).
     bool begin_step(time_point now, std::chrono::milliseconds limit);
+    /// An I/O step may be under way (resolving, connecting, handshaking, writing, reading).
+    bool in_io_step() const noexcept;
     bool expired(time_point now) const noexcept { return timed_out_ || now >= deadline_; }
     io_event facts_of(io_step step, time_point now) const;
     action fail_step(io_step step, time_point now, std::string error, bool eof_like = false, bool refused = false);
