@@ -4,7 +4,7 @@
 // allow; the deterministic simulation (rate_controller_sim_test.cpp) covers the same targets
 // at more limits. Real time: these run for tens of seconds, and not under sanitizers (the
 // client must keep up with the limit for the counts to mean anything).
-#include "client_fixture.hpp"
+#include "client/client_fixture.hpp"
 
 #include <gtest/gtest.h>
 
