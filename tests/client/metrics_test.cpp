@@ -1,8 +1,14 @@
+// The client's metrics: the Prometheus text exposition (checked by a strict checker of the
+// format, itself tested against what promtool refuses), its buckets, gauges and labels, and
+// the counts after real traffic through the in-process sandbox.
+#include "client_fixture.hpp"
+
+#include <catalyst/client_params.hpp>
 #include <catalyst/diagnostics.hpp>
 #include <catalyst/error.hpp>
 #include <catalyst/metrics.hpp>
 
-#include <catalyst/client_params.hpp>
+#include <boost/asio/use_future.hpp>
 
 #include <gtest/gtest.h>
 
@@ -16,7 +22,9 @@
 
 using namespace catalyst;
 
-TEST(metrics, prometheus_text_format) {
+using metrics = catalyst::test::client_test;
+
+TEST_F(metrics, prometheus_text_format) {
     metrics_snapshot m;
     m.requests = 7;
     m.successes = 5;
@@ -282,7 +290,7 @@ metrics_snapshot filled_snapshot() {
 
 }  // namespace
 
-TEST(metrics, the_checker_catches_what_promtool_refuses) {
+TEST_F(metrics, the_checker_catches_what_promtool_refuses) {
     // The checker must be able to fail: each of these texts breaks one rule.
     const std::string help = "# HELP x_total X.\n# TYPE x_total counter\n";
     EXPECT_EQ(check_exposition(help + "x_total 1\n"), "");
@@ -304,18 +312,18 @@ TEST(metrics, the_checker_catches_what_promtool_refuses) {
     EXPECT_NE(check_exposition(help + "x_total 1\n" + h + "h_bucket{le=\"+Inf\"} 0\nh_sum 0\nh_count 0\nx_total{a=\"b\"} 1\n"), "");
 }
 
-TEST(metrics, the_text_is_valid_exposition_format) {
+TEST_F(metrics, the_text_is_valid_exposition_format) {
     EXPECT_EQ(check_exposition(metrics_snapshot{}.to_prometheus()), "");
     EXPECT_EQ(check_exposition(filled_snapshot().to_prometheus()), "");
 }
 
-TEST(metrics, buckets_reach_past_the_default_overall_timeout) {
+TEST_F(metrics, buckets_reach_past_the_default_overall_timeout) {
     EXPECT_GT(latency_bucket_bounds.back(), client_params{}.overall_timeout.count() / 1000.0);
     const auto t = filled_snapshot().to_prometheus();
     EXPECT_NE(t.find("catalyst_client_request_duration_seconds_bucket{le=\"120\"} 5\n"), std::string::npos);
 }
 
-TEST(metrics, gauges_and_constant_labels_with_escaped_values) {
+TEST_F(metrics, gauges_and_constant_labels_with_escaped_values) {
     auto m = filled_snapshot();
     m.open_connections = 3;
     m.queued = 9;
@@ -333,7 +341,7 @@ TEST(metrics, gauges_and_constant_labels_with_escaped_values) {
     EXPECT_EQ(t.find("dropped"), std::string::npos);
 }
 
-TEST(metrics, two_clients_in_one_exposition_do_not_clash) {
+TEST_F(metrics, two_clients_in_one_exposition_do_not_clash) {
     auto a = filled_snapshot();
     auto b = filled_snapshot();
     // Without labels the two clients' series are the same: the checker sees duplicates.
@@ -344,4 +352,14 @@ TEST(metrics, two_clients_in_one_exposition_do_not_clash) {
     EXPECT_EQ(check_exposition(t), "") << t;
     EXPECT_NE(t.find("catalyst_client_requests_total{client=\"checkout\"} 7\ncatalyst_client_requests_total{client=\"refunds\"} 7\n"),
               std::string::npos) << t;
+}
+
+TEST_F(metrics, metrics_render_after_real_traffic) {
+    start();
+    client c(params());
+    c.async_create_session(catalyst::test::valid_request(), boost::asio::use_future).get();
+    const auto text = c.metrics().to_prometheus();
+    EXPECT_NE(text.find("catalyst_client_successes_total 1\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("catalyst_client_connections_opened_total 1\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("catalyst_client_request_duration_seconds_count 1\n"), std::string::npos) << text;
 }
