@@ -8,6 +8,7 @@
 //  - bounded time: every cell finishes within a generous limit (a hang fails the test, it is
 //    not a performance assertion).
 // CATALYST_HARDENING_QUICK=1 (set by scripts/ci-extra.sh under TSan) runs a smaller matrix.
+#include "client/client_fixture.hpp"
 #include "hardening_support.hpp"
 #include "sandbox/faults.hpp"
 
@@ -97,9 +98,9 @@ void PrintTo(const fault_case& c, std::ostream* os) { *os << c.name; }
 // source, the resolver's files) must not count as a leak of the first cell.
 void warm_up(sandbox& sb) {
     boost::asio::io_context ctx;
-    client cl(ctx, hardening::client_params_for(sb));
+    client cl(ctx, test::trusting(sb));
     bool done = false;
-    cl.async_create_session(hardening::campaign_request("warm.up@example.com"),
+    cl.async_create_session(test::valid_request("warm.up@example.com"),
                             [&](boost::system::error_code, session) { done = true; });
     for (int i = 0; i < 500 && !done; ++i) ctx.run_for(std::chrono::milliseconds(20));
 }
@@ -138,7 +139,7 @@ void run_cell(sandbox& sb, const fault_case& fc, const cell& c, unsigned cell_id
     const std::string tag = "c" + std::to_string(cell_id) + "x" + std::to_string(::getpid());
     sb.set_faults(fc.faults);
 
-    client_params p = hardening::client_params_for(sb);
+    client_params p = test::trusting(sb);
     p.max_connections = c.pool;
     p.threads = c.client_threads;
     p.idempotency = c.policy;
@@ -154,7 +155,7 @@ void run_cell(sandbox& sb, const fault_case& fc, const cell& c, unsigned cell_id
     std::vector<request_options> options(n);
     std::vector<diagnostics> diags(n);
     for (unsigned i = 0; i < n; ++i) {
-        requests[i] = hardening::campaign_request("lead" + std::to_string(i) + "@" + tag + ".example");
+        requests[i] = test::valid_request("lead" + std::to_string(i) + "@" + tag + ".example");
         if (c.policy != idempotency_policy::disabled) options[i].idempotency_key = "fm-" + tag + "-" + std::to_string(i);
     }
     std::mutex m;
@@ -216,6 +217,8 @@ void run_cell(sandbox& sb, const fault_case& fc, const cell& c, unsigned cell_id
         };
         for (unsigned k = 0; k < std::min(c.concurrency, n / 2); ++k) start_one();
         ASSERT_TRUE(wait_until(n / 2)) << "first wave did not complete (hang)";
+        // Time must pass, not an event: a pause longer than the short idle_timeout fault
+        // (20 ms), after which the second wave finds the kept-alive connections stale.
         std::this_thread::sleep_for(60ms);
         for (unsigned k = 0; k < c.concurrency; ++k) start_one();
         if (!wait_until(n)) {

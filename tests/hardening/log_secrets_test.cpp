@@ -3,16 +3,17 @@
 // everything it says (the client has no level filter: the hook receives every level, trace
 // included), through the sandbox (with its journal on) and through the batch tool (its
 // stderr and output file); then every byte any of them produced is searched for the API key
-// and for each test lead's name, email and phone.
-#include "hardening_support.hpp"
-
+// and for each test lead's name, email and phone. The client's logger alone is checked the
+// same way over retries and reconnections with a caller's idempotency keys.
 #include "batch/tool.hpp"
+#include "client/client_fixture.hpp"
 
 #include <catalyst/client.hpp>
 #include <catalyst/json.hpp>
 #include <catalyst/sandbox.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/use_future.hpp>
 
 #include <gtest/gtest.h>
 
@@ -33,6 +34,8 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
+
+using log_secrets = test::client_test;
 
 constexpr const char* secret_key = "rk_live_S3CRETKEYabcdef0123456789";
 constexpr const char* wrong_key = "rk_live_WR0NGKEYabcdef9876543210";
@@ -72,7 +75,9 @@ void expect_clean(const std::string& what, const std::string& text) {
 }
 
 session_request request_for(const person& p, bool valid) {
-    session_request r = hardening::campaign_request(p.email, p.first, p.last);
+    session_request r = test::valid_request(p.email);
+    r.lead.first_name = p.first;
+    r.lead.last_name = p.last;
     r.lead.phone = p.phone;
     r.lead.address = "1 rue du Secret";
     r.lead.city = "Paris";
@@ -84,7 +89,7 @@ session_request request_for(const person& p, bool valid) {
     return r;
 }
 
-TEST(log_secrets, no_api_key_and_no_lead_data_in_any_log) {
+TEST_F(log_secrets, no_api_key_and_no_lead_data_in_any_log) {
     const fs::path dir = fs::temp_directory_path() / ("catalyst-log-secrets-" + std::to_string(::getpid()));
     fs::create_directories(dir);
 
@@ -107,7 +112,7 @@ TEST(log_secrets, no_api_key_and_no_lead_data_in_any_log) {
     std::mutex m;
     std::string client_log, diag_text;
     auto run_client = [&](const char* key, const std::string& campaign) {
-        client_params p = hardening::client_params_for(sb);
+        client_params p = test::trusting(sb);
         p.api_key = key;
         p.retry.base_backoff = 1ms;
         p.retry.max_backoff = 5ms;
@@ -195,6 +200,42 @@ TEST(log_secrets, no_api_key_and_no_lead_data_in_any_log) {
     expect_clean("batch stderr", read_all(dir / "batch.log"));
     expect_clean("batch output", read_all(out));
     fs::remove_all(dir);
+}
+
+TEST_F(log_secrets, logger_never_sees_secrets_or_personal_data) {
+    sandbox_params sp;
+    sp.faults.server_error.every_nth = 2;
+    sp.faults.close_before_read.every_nth = 3;
+    start(sp);
+    auto p = params();
+    p.threads = 1;
+    p.max_connections = 2;
+    client c(p);
+    std::mutex m;
+    std::vector<std::string> lines;
+    c.set_logger([&](log_level, std::string_view msg) {
+        std::lock_guard lock(m);
+        lines.emplace_back(msg);
+    });
+    request_options o;
+    o.idempotency_key = "secret-key-0123456789";
+    auto r = test::valid_request("private.person@example.com");
+    r.lead.first_name = "Zebediah";
+    r.lead.last_name = "Quackenbush";
+    r.lead.phone = "+49301234567";
+    for (int i = 0; i < 10; ++i) {
+        o.idempotency_key = "secret-key-" + std::to_string(i) + "-0123456789";
+        try {
+            c.async_create_session(r, o, boost::asio::use_future).get();
+        } catch (const boost::system::system_error&) {
+        }
+    }
+    std::lock_guard lock(m);
+    EXPECT_FALSE(lines.empty());
+    for (const auto& l : lines) {
+        for (const char* secret : {"rk_test_123", "secret-key", "private.person", "Zebediah", "Quackenbush", "+4930"})
+            EXPECT_EQ(l.find(secret), std::string::npos) << l;
+    }
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
-// The client's security properties (issue 7): verification cannot be switched off silently,
+// The client's security properties: verification cannot be switched off silently,
 // TLS 1.2 is the floor, header values cannot smuggle CR/LF or control characters, response
 // bodies are bounded.
-#include "hardening_support.hpp"
+#include "client/client_fixture.hpp"
 
 #include "client/client_impl.hpp"
 #include "client/http_response.hpp"
@@ -80,22 +80,22 @@ sandbox* security::sb_ = nullptr;
 // --- certificate verification ------------------------------------------------------------
 
 TEST_F(security, verification_is_on_by_default_and_an_untrusted_server_is_refused_without_retry) {
-    client_params p = hardening::client_params_for(*sb_);
+    client_params p = test::trusting(*sb_);
     p.tls.ca_pem.clear();  // the system store does not know the sandbox's development CA
-    auto r = call(p, hardening::campaign_request("untrusted@example.com"));
+    auto r = call(p, test::valid_request("untrusted@example.com"));
     EXPECT_EQ(r.ec, errc::tls_failed) << r.diag.to_string();
     EXPECT_EQ(r.diag.attempts, 1u) << "TLS failures are never retried";
 }
 
 TEST_F(security, host_name_is_verified) {
-    client_params p = hardening::client_params_for(*sb_);
+    client_params p = test::trusting(*sb_);
     p.tls.server_name = "not-the-sandbox.example";  // the certificate names 127.0.0.1, ::1, localhost
-    auto r = call(p, hardening::campaign_request("wrong.name@example.com"));
+    auto r = call(p, test::valid_request("wrong.name@example.com"));
     EXPECT_EQ(r.ec, errc::tls_failed) << r.diag.to_string();
 }
 
 TEST_F(security, insecure_skip_verify_warns_on_every_connection) {
-    client_params p = hardening::client_params_for(*sb_);
+    client_params p = test::trusting(*sb_);
     p.tls.ca_pem.clear();
     p.tls.insecure_skip_verify = true;
     p.tls.session_resumption = false;
@@ -116,7 +116,7 @@ TEST_F(security, insecure_skip_verify_warns_on_every_connection) {
     for (int i = 0; i < calls; ++i) {
         bool done = false;
         boost::system::error_code ec;
-        cl.async_create_session(hardening::campaign_request("insecure" + std::to_string(i) + "@example.com"),
+        cl.async_create_session(test::valid_request("insecure" + std::to_string(i) + "@example.com"),
                                 [&](boost::system::error_code e, session) {
                                     ec = e;
                                     done = true;
@@ -133,7 +133,7 @@ TEST_F(security, insecure_skip_verify_warns_on_every_connection) {
 }
 
 TEST_F(security, insecure_skip_verify_without_a_logger_warns_on_stderr) {
-    client_params p = hardening::client_params_for(*sb_);
+    client_params p = test::trusting(*sb_);
     p.tls.ca_pem.clear();
     p.tls.insecure_skip_verify = true;
     boost::asio::io_context ctx;
@@ -142,7 +142,7 @@ TEST_F(security, insecure_skip_verify_without_a_logger_warns_on_stderr) {
     testing::internal::CaptureStderr();
     bool done = false;
     boost::system::error_code ec;
-    cl.async_create_session(hardening::campaign_request("insecure.stderr@example.com"),
+    cl.async_create_session(test::valid_request("insecure.stderr@example.com"),
                             [&](boost::system::error_code e, session) {
                                 ec = e;
                                 done = true;
@@ -209,6 +209,7 @@ public:
         SSL_CTX_free(ctx_);
     }
     unsigned short port() const { return port_; }
+    std::string base_url() const { return "https://127.0.0.1:" + std::to_string(port_) + "/api/v1"; }
     const std::string& ca_pem() const { return ca_pem_; }
     bool handshake_succeeded() const { return ok_.load(); }
 
@@ -247,25 +248,23 @@ private:
     std::atomic<bool> ok_{false};
 };
 
-client_params params_for(const tls_server& s) {
-    client_params p;
-    p.base_url = "https://127.0.0.1:" + std::to_string(s.port()) + "/api/v1";
-    p.api_key = "rk_test_123";
-    p.tls.ca_pem = s.ca_pem();
+// One attempt: the server answers one handshake.
+client_params one_attempt(const tls_server& s) {
+    client_params p = test::trusting(s);
     p.retry.max_attempts = 1;
     return p;
 }
 
 TEST(security_tls, a_server_limited_to_tls_1_1_is_refused) {
     tls_server old(TLS1_1_VERSION);
-    auto r = call(params_for(old), hardening::campaign_request("old.tls@example.com"));
+    auto r = call(one_attempt(old), test::valid_request("old.tls@example.com"));
     EXPECT_EQ(r.ec, errc::tls_failed) << r.diag.to_string();
     EXPECT_FALSE(old.handshake_succeeded());
 }
 
 TEST(security_tls, the_same_server_at_tls_1_2_is_accepted) {  // the control: the server itself works
     tls_server ok(TLS1_2_VERSION);
-    auto r = call(params_for(ok), hardening::campaign_request("tls12@example.com"));
+    auto r = call(one_attempt(ok), test::valid_request("tls12@example.com"));
     EXPECT_FALSE(r.ec) << r.ec.message() << " " << r.diag.to_string();
     EXPECT_EQ(r.s.token, "ps_tls");
     EXPECT_TRUE(ok.handshake_succeeded());
@@ -276,7 +275,7 @@ TEST(security_tls, the_same_server_at_tls_1_2_is_accepted) {  // the control: th
 TEST_F(security, api_key_with_cr_lf_or_control_characters_is_refused_at_construction) {
     boost::asio::io_context ctx;
     for (const std::string& bad : std::vector<std::string>{"rk_test_123\r\nX-Injected: 1", "rk_test\n123", std::string("rk_te\0st", 7), "rk_\x7f"}) {
-        client_params p = hardening::client_params_for(*sb_);
+        client_params p = test::trusting(*sb_);
         p.api_key = bad;
         try {
             client cl(ctx, p);
@@ -293,7 +292,7 @@ TEST_F(security, idempotency_key_with_cr_lf_or_control_characters_is_refused_bef
     for (const std::string& bad : std::vector<std::string>{"k\r\nX-Injected: 1", "k\n", "k\tk", std::string("k\0k", 3), "k\x7f", std::string(256, 'k')}) {
         request_options o;
         o.idempotency_key = bad;
-        auto r = call(hardening::client_params_for(*sb_), hardening::campaign_request("hdr@example.com"), o);
+        auto r = call(test::trusting(*sb_), test::valid_request("hdr@example.com"), o);
         EXPECT_EQ(r.ec, errc::validation_failed);
         EXPECT_EQ(r.diag.attempts, 0u);
         bool named = false;
@@ -306,9 +305,9 @@ TEST_F(security, idempotency_key_with_cr_lf_or_control_characters_is_refused_bef
 // --- bounded response bodies -------------------------------------------------------------
 
 TEST_F(security, a_response_body_over_max_response_body_is_a_protocol_error) {
-    client_params p = hardening::client_params_for(*sb_);
+    client_params p = test::trusting(*sb_);
     p.max_response_body = 32;  // the sandbox's 201 body is longer
-    auto r = call(p, hardening::campaign_request("small.limit@example.com"));
+    auto r = call(p, test::valid_request("small.limit@example.com"));
     EXPECT_EQ(r.ec, errc::protocol_error) << r.diag.to_string();
 }
 

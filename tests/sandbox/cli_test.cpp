@@ -130,7 +130,7 @@ std::unique_ptr<https_test_client> plain_client_from_banner(const std::string& o
     return std::make_unique<https_test_client>(o);
 }
 
-class SandboxCli : public ::testing::Test {
+class sandbox_command : public ::testing::Test {
 protected:
     void SetUp() override {
         ASSERT_TRUE(std::filesystem::exists(binary)) << binary << " is not built";
@@ -141,7 +141,7 @@ protected:
     std::filesystem::path dir_;
 };
 
-TEST_F(SandboxCli, HelpAndBadFlags) {
+TEST_F(sandbox_command, help_and_bad_flags) {
     {
         child c({"--help"});
         ASSERT_TRUE(c.started());
@@ -165,7 +165,7 @@ TEST_F(SandboxCli, HelpAndBadFlags) {
     }
 }
 
-TEST_F(SandboxCli, CurlWithThePrintedCaGetsASession) {
+TEST_F(sandbox_command, curl_with_the_printed_ca_gets_a_session) {
     child c({"--config", std::string(CATALYST_SOURCE_DIR) + "/config/sandbox.json", "--listen", "127.0.0.1:0", "--cert-dir",
              dir_.string(), "--threads", "1"});
     ASSERT_TRUE(c.started());
@@ -204,7 +204,7 @@ TEST_F(SandboxCli, CurlWithThePrintedCaGetsASession) {
     EXPECT_NE(c.read_until("sessions created", 1s).find("1 sessions created"), std::string::npos);
 }
 
-TEST_F(SandboxCli, PlainHttpAndFaultFlags) {
+TEST_F(sandbox_command, plain_http_and_fault_flags) {
     child c({"--listen", "127.0.0.1:0", "--plain-http", "--threads", "2", "--fault", "server_error.every_nth=1", "--fault",
              "server_error.status=502"});
     ASSERT_TRUE(c.started());
@@ -217,7 +217,7 @@ TEST_F(SandboxCli, PlainHttpAndFaultFlags) {
     EXPECT_EQ(c.wait(20s), 0);
 }
 
-TEST_F(SandboxCli, OffLoopbackTheBannerShowsTheBoundAddressAndWarns) {
+TEST_F(sandbox_command, off_loopback_the_banner_shows_the_bound_address_and_warns) {
     const std::string token = "cli-adm-7f3a9c";
     child c({"--listen", "0.0.0.0:0", "--cert-dir", dir_.string(), "--threads", "1", "--admin-token", token});
     ASSERT_TRUE(c.started());
@@ -251,7 +251,7 @@ TEST_F(SandboxCli, OffLoopbackTheBannerShowsTheBoundAddressAndWarns) {
     EXPECT_EQ(c.read_until("", 0ms).find(token), std::string::npos) << "the admin token must never be printed";
 }
 
-TEST_F(SandboxCli, HealthCheckFailsWhenNothingAnswers) {
+TEST_F(sandbox_command, health_check_fails_when_nothing_answers) {
     // A port that was just free: bind, read it, close.
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
@@ -268,7 +268,7 @@ TEST_F(SandboxCli, HealthCheckFailsWhenNothingAnswers) {
     EXPECT_EQ(bad.wait(20s), 1);
 }
 
-TEST_F(SandboxCli, RetentionFlagsAndTheAdminTokenFromTheEnvironment) {
+TEST_F(sandbox_command, retention_flags_and_the_admin_token_from_the_environment) {
     ::setenv("CATALYST_SANDBOX_ADMIN_TOKEN", "env-adm-1234", 1);
     child c({"--listen", "0.0.0.0:0", "--plain-http", "--threads", "1", "--max-sessions", "2", "--max-idempotency-records",
              "3", "--idempotency-ttl", "24h"});

@@ -15,7 +15,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-class SandboxFault : public sandbox_test {
+class fault_injection : public sandbox_test {
 protected:
     void start_with(const fault_params& f) {
         sandbox_params p;
@@ -35,9 +35,9 @@ struct server_error_case {
     fault_body body;
 };
 
-class SandboxServerError : public SandboxFault, public ::testing::WithParamInterface<server_error_case> {};
+class server_error_fault : public fault_injection, public ::testing::WithParamInterface<server_error_case> {};
 
-TEST_P(SandboxServerError, AnswersTheStatusWithoutCreating) {
+TEST_P(server_error_fault, answers_the_status_without_creating) {
     const auto& c = GetParam();
     fault_params f;
     f.server_error.every_nth = 1;
@@ -64,14 +64,14 @@ TEST_P(SandboxServerError, AnswersTheStatusWithoutCreating) {
     EXPECT_EQ(injected("server_error"), 1u);
 }
 
-INSTANTIATE_TEST_SUITE_P(EveryStatus, SandboxServerError,
+INSTANTIATE_TEST_SUITE_P(every_status, server_error_fault,
                          ::testing::Values(server_error_case{500, 0, fault_body::json},
                                            server_error_case{502, 0, fault_body::html},
                                            server_error_case{503, 2, fault_body::json},
                                            server_error_case{503, 0, fault_body::empty},
                                            server_error_case{504, 1, fault_body::html}));
 
-TEST_F(SandboxFault, EveryNthCountsEligibleRequestsOnly) {
+TEST_F(fault_injection, every_nth_counts_eligible_requests_only) {
     fault_params f;
     f.server_error.every_nth = 3;
     start_with(f);
@@ -90,7 +90,7 @@ TEST_F(SandboxFault, EveryNthCountsEligibleRequestsOnly) {
     EXPECT_EQ(injected("server_error"), 2u);
 }
 
-TEST_F(SandboxFault, ProbabilityOneAndZero) {
+TEST_F(fault_injection, probability_one_and_zero) {
     fault_params f;
     f.throttle.probability = 1.0;
     f.throttle_retry_after = 7;
@@ -107,7 +107,7 @@ TEST_F(SandboxFault, ProbabilityOneAndZero) {
     EXPECT_EQ(post(example_create_body()).status, 201u);
 }
 
-TEST_F(SandboxFault, LatencyDelaysTheAnswer) {
+TEST_F(fault_injection, latency_delays_the_answer) {
     fault_params f;
     f.latency.every_nth = 1;
     f.latency_min = 60ms;
@@ -120,7 +120,7 @@ TEST_F(SandboxFault, LatencyDelaysTheAnswer) {
     EXPECT_EQ(injected("latency"), 1u);
 }
 
-TEST_F(SandboxFault, CloseBeforeReadingTheRequest) {
+TEST_F(fault_injection, close_before_reading_the_request) {
     fault_params f;
     f.close_before_read.every_nth = 1;
     start_with(f);
@@ -135,7 +135,7 @@ TEST_F(SandboxFault, CloseBeforeReadingTheRequest) {
     EXPECT_GE(injected("close_before_read"), 1u);
 }
 
-TEST_F(SandboxFault, CloseBeforeReadOnAKeptAliveConnection) {
+TEST_F(fault_injection, close_before_read_on_a_kept_alive_connection) {
     fault_params f;
     f.close_before_read.every_nth = 2;  // read 1 is served, the server closes instead of read 2
     start_with(f);
@@ -150,7 +150,7 @@ TEST_F(SandboxFault, CloseBeforeReadOnAKeptAliveConnection) {
     EXPECT_EQ(injected("close_before_read"), 1u);
 }
 
-TEST_F(SandboxFault, CloseAfterReadingCreatesNothing) {
+TEST_F(fault_injection, close_after_reading_creates_nothing) {
     fault_params f;
     f.close_after_read.every_nth = 1;
     start_with(f);
@@ -163,7 +163,7 @@ TEST_F(SandboxFault, CloseAfterReadingCreatesNothing) {
     EXPECT_EQ(injected("close_after_read"), 1u);
 }
 
-TEST_F(SandboxFault, CloseAfterCreateThenIdempotentRetryReplays) {
+TEST_F(fault_injection, close_after_create_then_idempotent_retry_replays) {
     fault_params f;
     f.close_after_create.every_nth = 1;
     start_with(f);
@@ -185,7 +185,7 @@ TEST_F(SandboxFault, CloseAfterCreateThenIdempotentRetryReplays) {
     EXPECT_EQ(injected("close_after_create"), 1u);
 }
 
-TEST_F(SandboxFault, ResetInTheMiddleOfTheResponse) {
+TEST_F(fault_injection, reset_in_the_middle_of_the_response) {
     fault_params f;
     f.reset_mid_response.every_nth = 1;
     start_with(f);
@@ -197,7 +197,7 @@ TEST_F(SandboxFault, ResetInTheMiddleOfTheResponse) {
     EXPECT_EQ(injected("reset_mid_response"), 1u);
 }
 
-TEST_F(SandboxFault, TruncatedBody) {
+TEST_F(fault_injection, truncated_body) {
     fault_params f;
     f.truncated_body.every_nth = 1;
     start_with(f);
@@ -224,7 +224,7 @@ TEST_F(SandboxFault, TruncatedBody) {
     EXPECT_EQ(ec2, boost::beast::http::error::partial_message) << ec2.message();
 }
 
-TEST_F(SandboxFault, GarbageBodyKeepsTheStatus) {
+TEST_F(fault_injection, garbage_body_keeps_the_status) {
     fault_params f;
     f.garbage_body.every_nth = 1;
     start_with(f);
@@ -238,7 +238,7 @@ TEST_F(SandboxFault, GarbageBodyKeepsTheStatus) {
     EXPECT_EQ(injected("garbage_body"), 1u);
 }
 
-TEST_F(SandboxFault, TrickleSendsTheSameAnswerSlowly) {
+TEST_F(fault_injection, trickle_sends_the_same_answer_slowly) {
     fault_params f;
     f.trickle.every_nth = 1;
     f.trickle_delay = 0ms;
@@ -253,7 +253,7 @@ TEST_F(SandboxFault, TrickleSendsTheSameAnswerSlowly) {
     EXPECT_EQ(injected("trickle"), 2u);
 }
 
-TEST_F(SandboxFault, ConnectionCloseOnEveryNthResponse) {
+TEST_F(fault_injection, connection_close_on_every_nth_response) {
     fault_params f;
     f.connection_close.every_nth = 2;
     start_with(f);
@@ -272,7 +272,7 @@ TEST_F(SandboxFault, ConnectionCloseOnEveryNthResponse) {
     EXPECT_EQ(sb_->stats().created, 2u);
 }
 
-TEST_F(SandboxFault, ShortIdleKeepAliveTimeout) {
+TEST_F(fault_injection, short_idle_keep_alive_timeout) {
     fault_params f;
     f.idle_timeout = 100ms;
     start_with(f);
@@ -288,7 +288,7 @@ TEST_F(SandboxFault, ShortIdleKeepAliveTimeout) {
     EXPECT_EQ(injected("idle_timeout"), 1u);
 }
 
-TEST_F(SandboxFault, ChangedAtRunTimeThroughTheAdminEndpoint) {
+TEST_F(fault_injection, changed_at_run_time_through_the_admin_endpoint) {
     start();
     EXPECT_EQ(post(example_create_body()).status, 201u);
     auto admin = client();

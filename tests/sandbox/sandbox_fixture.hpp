@@ -148,6 +148,34 @@ protected:
         return r;
     }
 
+    /// A request to an admin endpoint (`/sandbox/...`) on a fresh connection, with `token` as
+    /// its bearer token when there is one.
+    http_reply admin(const std::string& method, const std::string& target, const std::string& token = {}) {
+        auto c = client();
+        http_reply r;
+        header_list h;
+        if (!token.empty()) h.push_back({"Authorization", "Bearer " + token});
+        const auto ec = c->request(method, target, h, "", r);
+        EXPECT_FALSE(ec) << ec.message();
+        return r;
+    }
+
+    /// `bytes` written as they are (over TLS) on a fresh connection, and the answer read; `ec`
+    /// says how the exchange ended.
+    http_reply raw_exchange(const std::string& bytes, boost::system::error_code& ec) {
+        auto c = client();
+        http_reply r;
+        ec = c->write(bytes);
+        if (!ec) ec = c->read_reply(r);
+        return r;
+    }
+
+    /// The sandbox still creates a session: whatever a test did to it, no worker is stuck.
+    void expect_still_serving() {
+        const auto r = post(example_create_body());
+        EXPECT_EQ(r.status, 201u) << "the sandbox stopped serving";
+    }
+
     std::unique_ptr<sandbox> sb_;
     bool plain_ = false;
 };
