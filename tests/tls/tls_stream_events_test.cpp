@@ -20,6 +20,7 @@
 #include <optional>
 #include <thread>
 
+#include <netinet/tcp.h>
 #include <unistd.h>
 
 namespace catalyst::test::tls {
@@ -109,10 +110,15 @@ protected:
         handshake_both();
         EXPECT_FALSE(c_hs || s_hs);
         error_code read_ec;
-        bool reading = false;
+        bool reading = false, written = false;
         run_both(
             [&]() -> task<> {
-                co_await sleep_for(100ms);  // the tickets are in the socket now
+                // Once the server has written everything and the client's end acknowledged it,
+                // every ticket is in the client's socket.
+                const bool tickets_in_socket = co_await wait_until(
+                    [&] { return written && unacknowledged(s->socket().native_handle()) == 0; });
+                EXPECT_TRUE(tickets_in_socket)
+                    << "the tickets never reached the client's socket";
                 reading = true;
                 spawn(ioc, [&]() -> task<> {
                     timer_t t(ioc.get_executor());
@@ -128,6 +134,7 @@ protected:
             [&]() -> task<> {
                 for (int i = 0; i < tickets; ++i) SSL_new_session_ticket(s->native_handle());
                 write_ec = (co_await s->write("data", 4)).ec;
+                written = true;
             });
         return read_ec;
     }
@@ -164,17 +171,22 @@ TEST_F(tls_events, server_close_notify_is_eof_and_both_shutdowns_complete) {
 TEST_F(tls_events, client_shutdown_waits_for_the_servers_close_notify) {
     connected();
     error_code eof_ec, c_shut = net::error::would_block, s_shut = net::error::would_block;
-    bool server_answered = false;
+    bool server_answered = false, client_was_waiting = false;
     run_both([&]() -> task<> { c_shut = co_await c->shutdown(); },
              [&]() -> task<> {
                  char b[16];
                  eof_ec = (co_await s->read_some(b, sizeof b)).ec;
-                 co_await sleep_for(50ms);  // the client's shutdown must still be waiting
+                 // A late answer, on purpose: for 50 ms the client's shutdown has nothing to
+                 // complete with, and must wait rather than end.
+                 co_await sleep_for(50ms);
+                 client_was_waiting = c_shut == net::error::would_block;
                  server_answered = true;
                  s_shut = co_await s->shutdown();
              });
     EXPECT_EQ(eof_ec, net::error::eof) << eof_ec.message();
     EXPECT_TRUE(server_answered);
+    EXPECT_TRUE(client_was_waiting) << "the client's shutdown ended before the server's close_notify: "
+                                    << c_shut.message();
     EXPECT_FALSE(c_shut) << c_shut.message();
     EXPECT_FALSE(s_shut) << s_shut.message();
     EXPECT_EQ(SSL_get_shutdown(c->native_handle()), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
@@ -191,7 +203,13 @@ TEST_F(tls_events, shutdown_completes_when_the_peers_close_notify_is_already_buf
     error_code read_ec, c_shut = net::error::would_block, s_shut = net::error::would_block;
     run_both(
         [&]() -> task<> {
-            co_await sleep_for(50ms);  // both records are in the socket by now
+            // The server has sent its close_notify (behind the data) and the client's end
+            // acknowledged both records: they are in the client's socket.
+            const bool records_in_socket = co_await wait_until([&] {
+                return (SSL_get_shutdown(s->native_handle()) & SSL_SENT_SHUTDOWN) != 0 &&
+                       unacknowledged(s->socket().native_handle()) == 0;
+            });
+            EXPECT_TRUE(records_in_socket) << "the server's records never reached the client's socket";
             read_ec = co_await read_n(*c, got, 4);
             c_shut = co_await c->shutdown();
         },
@@ -232,6 +250,8 @@ TEST_F(tls_events, reset_is_an_error) {
     error_code end_ec;
     run_both([&]() -> task<> { end_ec = co_await read_n(*c, got, 1); },
              [&]() -> task<> {
+                 // A pause so that the reset usually finds the client's read waiting; one that
+                 // came first would end the read the same way (recv reports the reset).
                  co_await sleep_for(20ms);
                  reset(s->socket());
              });
@@ -257,7 +277,9 @@ TEST_F(tls_events, tls13_session_ticket_between_data_records) {
     run_both([&]() -> task<> { read_ec = co_await read_n(*c, got, 6); },
              [&]() -> task<> {
                  co_await s->write("one", 3);
-                 co_await sleep_for(10ms);
+                 // The ticket comes once the client has read "one" and waits for more.
+                 const bool one_was_read = co_await wait_until([&] { return got.size() >= 3; });
+                 EXPECT_TRUE(one_was_read) << "the client never read \"one\"";
                  EXPECT_EQ(SSL_new_session_ticket(s->native_handle()), 1);
                  write_ec = (co_await s->write("two", 3)).ec;
              });
@@ -428,6 +450,8 @@ TEST_F(tls_events, cancel_ends_a_read_waiting_on_a_silent_peer) {
             took = std::chrono::steady_clock::now() - started;
         },
         [&]() -> task<> {
+            // The peer stays silent for 50 ms, on purpose: the read must wait all that time
+            // and end only at the cancel.
             co_await sleep_for(50ms);
             c->socket().cancel();
         });
@@ -444,16 +468,18 @@ TEST_F(tls_events, closed_socket_fails_at_once_and_its_reused_descriptor_is_not_
     std::size_t later_bytes = 1;
     std::optional<std::pair<socket_t, socket_t>> other;
     std::size_t unread_before = 0, unread_after = 0;
-    bool reused = false;
+    bool reused = false, reading = false;
     run_both(
         [&]() -> task<> {
             char b[16];
+            reading = true;
             waiting_ec = (co_await c->read_some(b, sizeof b)).ec;
             // Another connection takes the free descriptor number, with bytes waiting on it.
             other.emplace(tcp_pair(ioc));
             other->second.write_some(net::buffer("not yours", 9));
             reused = ::dup2(other->first.native_handle(), old_fd) == old_fd;
-            co_await sleep_for(10ms);
+            const bool bytes_arrived = co_await wait_until([&] { return unread(old_fd) >= 9; });
+            EXPECT_TRUE(bytes_arrived) << "the bytes never arrived";
             unread_before = unread(old_fd);
             auto r = co_await c->read_some(b, sizeof b);
             later_read = r.ec;
@@ -462,7 +488,14 @@ TEST_F(tls_events, closed_socket_fails_at_once_and_its_reused_descriptor_is_not_
             unread_after = unread(old_fd);
         },
         [&]() -> task<> {
-            co_await sleep_for(20ms);
+            // The close must find the read waiting on the socket: it has started, and taken
+            // everything there was (the tickets sent after the handshake); one more turn of the
+            // loop lets a read that yielded between records go back to waiting.
+            const bool read_waits = co_await wait_until([&] {
+                return reading && unread(old_fd) == 0 && SSL_has_pending(c->native_handle()) == 0;
+            });
+            EXPECT_TRUE(read_waits) << "the read never started waiting";
+            co_await net::post(co_await net::this_coro::executor, use_await);
             c->socket().close();
         },
         5s);
@@ -487,11 +520,14 @@ TEST_F(tls_events, write_to_a_dead_peer_is_an_error_without_sigpipe) {
     int writes = 0;
     run_both(
         [&]() -> task<> {
-            co_await sleep_for(20ms);  // the server has gone
+            // The server has gone: its reset has reached the client's end.
+            const bool reset_arrived = co_await wait_until([&] { return tcp_state(c->socket().native_handle()) == TCP_CLOSE; });
+            EXPECT_TRUE(reset_arrived)
+                << "the reset never arrived";
             while (!first_ec && writes < 200) {
                 first_ec = (co_await c->write(chunk.data(), chunk.size())).ec;
                 ++writes;
-                if (!first_ec) co_await sleep_for(2ms);
+                if (!first_ec) co_await sleep_for(2ms);  // a write the socket took: try again, bounded
             }
             again_ec = (co_await c->write(chunk.data(), chunk.size())).ec;  // EPIPE now
         },
@@ -542,9 +578,14 @@ TEST_F(tls_events, a_record_held_by_openssl_survives_release_buffers_and_expect_
     error_code first_ec, second_ec;
     bool buffered = false;
     std::string got_second;
+    bool written = false;
     run_both(
         [&]() -> task<> {
-            co_await sleep_for(30ms);  // both records are in the socket
+            // Both records written and acknowledged by the client's end: in its socket.
+            const bool records_in_socket = co_await wait_until(
+                [&] { return written && unacknowledged(s->socket().native_handle()) == 0; });
+            EXPECT_TRUE(records_in_socket)
+                << "the records never reached the client's socket";
             if ((first_ec = co_await read_n(*c, got_first, first.size()))) co_return;
             buffered = c->has_buffered();
             c->release_buffers();
@@ -556,6 +597,7 @@ TEST_F(tls_events, a_record_held_by_openssl_survives_release_buffers_and_expect_
         [&]() -> task<> {
             co_await s->write(first.data(), first.size());
             co_await s->write(second.data(), second.size());
+            written = true;
         },
         5s);
     EXPECT_FALSE(first_ec || second_ec) << first_ec.message() << second_ec.message();

@@ -8,6 +8,9 @@
 
 #include <openssl/ssl.h>
 
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
@@ -69,6 +72,19 @@ std::size_t unread(int fd) {
     return static_cast<std::size_t>(n);
 }
 
+std::size_t unacknowledged(int fd) {
+    int n = 0;
+    if (fd < 0 || ::ioctl(fd, SIOCOUTQ, &n) != 0 || n < 0) return 0;
+    return static_cast<std::size_t>(n);
+}
+
+int tcp_state(int fd) {
+    tcp_info info{};
+    socklen_t len = sizeof info;
+    if (fd < 0 || ::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return -1;
+    return info.tcpi_state;
+}
+
 std::string pattern(std::size_t n, unsigned seed) {
     std::string s(n, '\0');
     std::uint32_t x = seed * 2654435761u + 1;
@@ -94,6 +110,15 @@ bool run_until(net::io_context& ioc, const std::function<bool()>& done, std::chr
 task<> sleep_for(std::chrono::steady_clock::duration d) {
     timer_t t(co_await net::this_coro::executor, d);
     co_await t.async_wait(use_tuple);
+}
+
+task<bool> wait_until(std::function<bool()> done, std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() >= deadline) co_return false;
+        co_await sleep_for(std::chrono::milliseconds(1));
+    }
+    co_return true;
 }
 
 task<error_code> handshake(stream_t& s, tls_role role) { return s.handshake(role); }

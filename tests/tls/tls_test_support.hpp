@@ -61,6 +61,12 @@ std::pair<socket_t, socket_t> tcp_pair(net::io_context& ioc, int buffer_size = 0
 void reset(socket_t& s);
 /// Bytes received and not read yet on a socket (FIONREAD); 0 when closed.
 std::size_t unread(int fd);
+/// Bytes written to a socket that its peer has not acknowledged yet (SIOCOUTQ); 0 when closed.
+/// On loopback, 0 means every byte written is in the peer's socket.
+std::size_t unacknowledged(int fd);
+/// The TCP state of a socket (TCP_INFO's tcpi_state: TCP_ESTABLISHED, TCP_CLOSE after a
+/// reset from the peer, ...); -1 when it cannot be read.
+int tcp_state(int fd);
 
 /// `n` bytes of a sequence that depends on `seed` (content checks see a shifted byte).
 std::string pattern(std::size_t n, unsigned seed);
@@ -79,6 +85,10 @@ bool run_until(net::io_context& ioc, const std::function<bool()>& done,
                std::chrono::milliseconds limit = std::chrono::seconds(20));
 /// Waits `d` on the coroutine's executor.
 task<> sleep_for(std::chrono::steady_clock::duration d);
+/// Waits on the coroutine's executor until `done()` holds, looking every millisecond, at most
+/// `limit`; whether it held. What the other end of a test does is waited for with this, never
+/// with a bare sleep.
+task<bool> wait_until(std::function<bool()> done, std::chrono::milliseconds limit = std::chrono::seconds(5));
 
 // One set of operations over both streams (results as error codes).
 task<error_code> handshake(stream_t& s, tls_role role);
