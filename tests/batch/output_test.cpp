@@ -147,7 +147,7 @@ TEST_F(output_file_test, second_run_on_a_locked_file_is_refused) {
 }
 
 TEST_F(output_file_test, foreign_file_is_left_untouched) {
-    // One line, no '\n', not ours: the old code cut it to nothing as a "torn record".
+    // One line, no '\n', not ours: left whole, not cut to nothing as a "torn record".
     const std::string foreign = "first_name,last_name,email,country";
     test::spit(path("out.jsonl"), foreign);
     EXPECT_THROW(output_file out(path("out.jsonl")), resume_error);

@@ -96,7 +96,7 @@ TEST(resume, whole_last_record_without_newline_is_kept) {
     EXPECT_TRUE(st.unterminated);
     EXPECT_TRUE(st.is_done(2));
     EXPECT_EQ(st.valid_bytes, data.size() - 1);
-    // A lone header without its '\n' too (the old code cut such a one-line file to nothing).
+    // A lone header without its '\n' too: kept, not cut to nothing as a torn line.
     const std::string h = header();
     auto only = scan_output(test::string_source(h.substr(0, h.size() - 1)));
     EXPECT_TRUE(only.unterminated);

@@ -25,7 +25,7 @@ TEST(soak_verdict, a_flat_run_passes) {
 }
 
 TEST(soak_verdict, climbing_memory_fails) {
-    // + 5 MiB per sample after warm-up: a leak the old soak printed and then exited 0 on.
+    // + 5 MiB per sample after warm-up: a leak, which must fail the run, not only be printed.
     run_figures r{10'000, 0, 10ms, {12000, 12800, 17920, 23040, 28160, 33280}, {24, 24, 24, 24, 24, 24}};
     auto v = judge(r, thresholds{});
     EXPECT_TRUE(names(v, "--max-rss-growth-kib")) << (v.crossed.empty() ? "passed" : v.crossed.front());

@@ -1,10 +1,11 @@
 // The adaptive rate against the sandbox's hidden, scheduled limit (a global token bucket that
 // answers 429 with Retry-After above it), read through the sandbox's own per-second counts.
-// Every property is count-based over windows of seconds, with the margins the targets
-// allow; the deterministic simulation (rate_controller_sim_test.cpp) covers the same targets
+// Every property is count-based over windows of seconds, with the margins the targets in
+// docs/client.md allow; the deterministic simulation (rate_controller_sim_test.cpp) covers the same targets
 // at more limits. Real time: these run for tens of seconds, and not under sanitizers (the
 // client must keep up with the limit for the counts to mean anything).
 #include "client_fixture.hpp"
+#include "support/sanitizers.hpp"
 
 #include <gtest/gtest.h>
 
@@ -20,28 +21,12 @@
 #include <thread>
 #include <vector>
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define CATALYST_RATE_TEST_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define CATALYST_RATE_TEST_SANITIZED 1
-#endif
-#endif
-
 using namespace catalyst;
 using namespace catalyst::test;
 using namespace std::chrono_literals;
 using boost::system::error_code;
 
 namespace {
-
-bool sanitized() {
-#ifdef CATALYST_RATE_TEST_SANITIZED
-    return true;
-#else
-    return false;
-#endif
-}
 
 // Keeps `chains` calls going (each completion starts the next) until stopped: far more than
 // the limit, so that the client's rate, not the load, decides what goes out.
@@ -103,10 +88,7 @@ private:
 };
 
 client_params adaptive(const sandbox& sb) {
-    client_params p;
-    p.base_url = sb.base_url();
-    p.api_key = "rk_test_123";
-    p.tls.ca_pem = sb.ca_pem();
+    client_params p = trusting(sb);
     p.threads = 1;
     p.max_connections = 64;
     p.rate.mode = rate_mode::adaptive;
@@ -148,7 +130,7 @@ void run_until(const sandbox& sb, std::uint64_t elapsed_ms) {
 // One limit that the client does not know, then halved, then back: 400/s for 20 s, 200/s for
 // 12 s, 400/s again. Cold start, steady state, the halving and the doubling, in one run.
 TEST(adaptive_rate, rides_a_limit_that_halves_then_doubles) {
-    if (sanitized()) GTEST_SKIP() << "real-time rates: not under sanitizers";
+    if (under_sanitizer) GTEST_SKIP() << "real-time rates: not under sanitizers";
     sandbox_params sp;
     sp.rate_limit_schedule = parse_rate_limit_schedule("400@20s,200@12s,400");
     sandbox sb(sp);
@@ -197,7 +179,7 @@ TEST(adaptive_rate, rides_a_limit_that_halves_then_doubles) {
 // >= 40 % of it, together >= 90 %, once both have ridden it for 15 s (fairness comes from the
 // throttles falling more often on the client that sends more: a few cuts).
 TEST(adaptive_rate, two_clients_share_one_limit) {
-    if (sanitized()) GTEST_SKIP() << "real-time rates: not under sanitizers";
+    if (under_sanitizer) GTEST_SKIP() << "real-time rates: not under sanitizers";
     sandbox_params sp;
     sp.rate_limit_schedule = parse_rate_limit_schedule("400");
     sandbox sb(sp);

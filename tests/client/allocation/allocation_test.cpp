@@ -258,11 +258,8 @@ struct load {
     }
 };
 
-client_params params_for(const sandbox& sb, unsigned threads) {
-    client_params p;
-    p.base_url = sb.base_url();
-    p.api_key = "rk_test_123";
-    p.tls.ca_pem = sb.ca_pem();
+client_params load_params(const sandbox& sb, unsigned threads) {
+    client_params p = trusting(sb);
     p.threads = threads;
     p.max_connections = chains;
     p.min_log_level = log_level::error;
@@ -355,7 +352,7 @@ TEST(allocation_counter, hooks_are_installed) {
 
 /// The load on a client that owns its thread, the caller waiting (bounded: 90 s).
 void run_owned(const sandbox& sb, bool by_value) {
-    client c(params_for(sb, 1));
+    client c(load_params(sb, 1));
     load l(c, by_value);
     l.start();
     const auto limit = std::chrono::steady_clock::now() + 90s;
@@ -375,7 +372,7 @@ TEST_F(allocation_test, owned_thread) {
 // The same on the caller's io_context (the client's state on a strand of it).
 TEST_F(allocation_test, caller_io_context) {
     net::io_context ioc(1);
-    client c(ioc, params_for(*sb_, 0));
+    client c(ioc, load_params(*sb_, 0));
     load l(c);
     l.on_finished = [&ioc] { ioc.stop(); };
     counted_thread = true;
