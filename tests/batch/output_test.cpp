@@ -51,7 +51,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class output_file_test : public ::testing::Test {
+class output_file_safety : public ::testing::Test {
 protected:
     void SetUp() override {
         dir_ = fs::temp_directory_path() / ("catalyst-batch-output-" + std::to_string(::getpid()) + "-" +
@@ -83,7 +83,7 @@ protected:
     fs::path dir_;
 };
 
-TEST_F(output_file_test, fdatasync_failure_is_a_write_error) {
+TEST_F(output_file_safety, fdatasync_failure_is_a_write_error) {
     const int fd = next_fd();
     output_file out(path("out.jsonl"));
     out.write_header(header());
@@ -105,7 +105,7 @@ TEST_F(output_file_test, fdatasync_failure_is_a_write_error) {
     fail_fdatasync_fd = -1;
 }
 
-TEST_F(output_file_test, close_failure_is_a_write_error) {
+TEST_F(output_file_safety, close_failure_is_a_write_error) {
     const int fd = next_fd();
     output_file out(path("out.jsonl"));
     out.write_header(header());
@@ -118,7 +118,7 @@ TEST_F(output_file_test, close_failure_is_a_write_error) {
     }
 }
 
-TEST_F(output_file_test, lock_is_retaken_when_the_path_was_replaced) {
+TEST_F(output_file_safety, lock_is_retaken_when_the_path_was_replaced) {
     // Another run renames a new file over the path between our open and our lock (what
     // --retry-failed does): the lock we got is on a deleted file, so we start over.
     const std::string p = path("out.jsonl");
@@ -141,12 +141,12 @@ TEST_F(output_file_test, lock_is_retaken_when_the_path_was_replaced) {
     ::close(fd);
 }
 
-TEST_F(output_file_test, second_run_on_a_locked_file_is_refused) {
+TEST_F(output_file_safety, second_run_on_a_locked_file_is_refused) {
     output_file first(path("out.jsonl"));
     EXPECT_THROW(output_file second(path("out.jsonl")), std::runtime_error);
 }
 
-TEST_F(output_file_test, foreign_file_is_left_untouched) {
+TEST_F(output_file_safety, foreign_file_is_left_untouched) {
     // One line, no '\n', not ours: left whole, not cut to nothing as a "torn record".
     const std::string foreign = "first_name,last_name,email,country";
     test::spit(path("out.jsonl"), foreign);
@@ -154,7 +154,7 @@ TEST_F(output_file_test, foreign_file_is_left_untouched) {
     EXPECT_EQ(test::slurp(path("out.jsonl")), foreign);
 }
 
-TEST_F(output_file_test, whole_header_without_newline_is_kept_and_completed) {
+TEST_F(output_file_safety, whole_header_without_newline_is_kept_and_completed) {
     std::string h;
     append_header(header(), h);
     test::spit(path("out.jsonl"), h.substr(0, h.size() - 1));

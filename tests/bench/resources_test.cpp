@@ -35,12 +35,15 @@ TEST(bench_resources, live_figures_of_this_process) {
     EXPECT_NE(std::find(ids.begin(), ids.end(), static_cast<int>(getpid())), ids.end());
 
     // a thread that spins is seen by threads_cpu and by process_cpu
-    std::atomic<bool> stop{false};
+    std::atomic<bool> stop{false}, started{false};
     std::thread spinner([&] {
+        started = true;
         while (!stop.load()) {
         }
     });
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    // bounded wait until the spinner runs (then it is one of this process's threads)
+    for (int i = 0; i < 2000 && !started.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    EXPECT_TRUE(started.load()) << "the spinner never started";
     std::vector<int> spinner_only;
     for (int id : thread_ids())
         if (std::find(ids.begin(), ids.end(), id) == ids.end()) spinner_only.push_back(id);

@@ -42,7 +42,7 @@ error_code call_into(boost::asio::io_context& ctx, client& c, const session_requ
     return result;
 }
 
-class cipher_test : public client_test {
+class cipher_suites : public client_test {
 protected:
     /// The suite of one call's connection, as the observer saw it.
     std::string negotiated(client_params p, errc expected = {}) {
@@ -59,12 +59,12 @@ protected:
     }
 };
 
-TEST_F(cipher_test, aes_128_gcm_by_default) {
+TEST_F(cipher_suites, aes_128_gcm_by_default) {
     start();
     EXPECT_EQ(negotiated(params()), "TLS_AES_128_GCM_SHA256");
 }
 
-TEST_F(cipher_test, the_configured_order_decides) {
+TEST_F(cipher_suites, the_configured_order_decides) {
     start();
     auto p = params();
     p.tls.tls13_ciphersuites = "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256";
@@ -73,7 +73,7 @@ TEST_F(cipher_test, the_configured_order_decides) {
     EXPECT_EQ(negotiated(p), "TLS_CHACHA20_POLY1305_SHA256");
 }
 
-TEST_F(cipher_test, a_server_that_prefers_its_own_order_wins) {
+TEST_F(cipher_suites, a_server_that_prefers_its_own_order_wins) {
     sandbox_params sp;
     sp.prefer_server_ciphers = true;
     start(sp);
@@ -82,7 +82,7 @@ TEST_F(cipher_test, a_server_that_prefers_its_own_order_wins) {
     EXPECT_EQ(negotiated(p), "TLS_AES_128_GCM_SHA256");
 }
 
-TEST_F(cipher_test, no_tls13_suite_in_common_is_a_tls_failure) {
+TEST_F(cipher_suites, no_tls13_suite_in_common_is_a_tls_failure) {
     sandbox_params sp;
     sp.tls13_ciphersuites = "TLS_AES_256_GCM_SHA384";
     start(sp);
@@ -94,7 +94,7 @@ TEST_F(cipher_test, no_tls13_suite_in_common_is_a_tls_failure) {
     EXPECT_EQ(negotiated(p, errc::tls_failed), "");
 }
 
-TEST_F(cipher_test, an_invalid_list_is_a_config_error_naming_the_field) {
+TEST_F(cipher_suites, an_invalid_list_is_a_config_error_naming_the_field) {
     start();
     auto p = params();
     p.tls.tls13_ciphersuites = "TLS_AES_128_GCM_SHA256:AES128";
@@ -116,7 +116,7 @@ TEST_F(cipher_test, an_invalid_list_is_a_config_error_naming_the_field) {
 }
 
 // The result written into the caller's session: reused across calls, cleared on error.
-TEST_F(cipher_test, a_session_given_by_the_caller_is_filled_and_reused) {
+TEST_F(cipher_suites, a_session_given_by_the_caller_is_filled_and_reused) {
     start();
     boost::asio::io_context ctx;
     client c(ctx, params());

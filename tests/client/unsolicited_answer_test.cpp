@@ -56,9 +56,9 @@ void expect_own_answers(const hostile_server& server, const std::vector<outcome>
     EXPECT_EQ(own, got.size());
 }
 
-class unsolicited_answer_test : public ::testing::TestWithParam<hostile_action> {};
+class unsolicited_answer_in_flight : public ::testing::TestWithParam<hostile_action> {};
 
-TEST_P(unsolicited_answer_test, every_call_gets_its_own_session_with_calls_in_flight_on_one_connection) {
+TEST_P(unsolicited_answer_in_flight, every_call_gets_its_own_session_with_calls_in_flight_on_one_connection) {
     hostile_server server;
     server.set_on_request([](const hostile_request&) {
         hostile_reply r;
@@ -109,7 +109,7 @@ TEST_P(unsolicited_answer_test, every_call_gets_its_own_session_with_calls_in_fl
     EXPECT_EQ(server.extras_sent(), server.requests());  // the server did misbehave every time
 }
 
-INSTANTIATE_TEST_SUITE_P(behind_the_answer, unsolicited_answer_test,
+INSTANTIATE_TEST_SUITE_P(behind_the_answer, unsolicited_answer_in_flight,
                          ::testing::Values(hostile_action::answer_then_extra, hostile_action::answer_then_extra_record),
                          [](const auto& info) {
                              return info.param == hostile_action::answer_then_extra ? std::string("same_record")

@@ -305,7 +305,7 @@ void expect_steady_state_without_allocations() {
     }
 }
 
-class allocation_test : public ::testing::Test {
+class allocations_per_request : public ::testing::Test {
 protected:
     void SetUp() override {
         if (const char* n = std::getenv("CATALYST_ALLOC_BACKTRACE")) backtraces_left = std::atoi(n);
@@ -362,7 +362,7 @@ void run_owned(const sandbox& sb, bool by_value) {
 }
 
 // Steady state, the caller reusing one session per chain; the client owns its thread.
-TEST_F(allocation_test, owned_thread) {
+TEST_F(allocations_per_request, owned_thread) {
     run_owned(*sb_, false);
     if (HasFatalFailure()) return;
     report("threads = 1");
@@ -370,7 +370,7 @@ TEST_F(allocation_test, owned_thread) {
 }
 
 // The same on the caller's io_context (the client's state on a strand of it).
-TEST_F(allocation_test, caller_io_context) {
+TEST_F(allocations_per_request, caller_io_context) {
     net::io_context ioc(1);
     client c(ioc, load_params(*sb_, 0));
     load l(c);
@@ -393,7 +393,7 @@ TEST_F(allocation_test, caller_io_context) {
 
 // The session returned by value: its strings (token and payment URL, longer than the
 // small-string buffer) are the only allocations.
-TEST_F(allocation_test, session_by_value) {
+TEST_F(allocations_per_request, session_by_value) {
     run_owned(*sb_, true);
     if (HasFatalFailure()) return;
     report("threads = 1, session by value");
