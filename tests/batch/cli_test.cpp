@@ -14,8 +14,9 @@ using batch_cli = batch_e2e;
 TEST_F(batch_cli, help_names_cacert_the_environment_and_the_exit_codes) {
     auto r = run({"--help"});
     ASSERT_EQ(r.code, 0) << r.err;
-    for (const char* part : {"--cacert", "CATALYST_CA_FILE", "--config", "--sandbox", "--key-retention",
-                             "--deadline,--deadline-ms", "Exit codes:", "  3  aborted"})
+    for (const char* part :
+         {"--cacert", "CATALYST_CA_FILE", "--config", "--sandbox", "--key-retention",
+          "--deadline,--deadline-ms", "Exit codes:", "  3  aborted"})
         EXPECT_NE(r.out.find(part), std::string::npos) << "--help lacks " << part;
 }
 
@@ -31,8 +32,9 @@ TEST_F(batch_cli, dry_run_false_sends_and_dry_run_maybe_is_a_usage_error) {
     EXPECT_EQ(maybe.code, 2);
     EXPECT_NE(maybe.err.find("--dry-run: expected true or false"), std::string::npos) << maybe.err;
     const auto before = sb_->stats().created;
-    auto sent = run({path("in.jsonl"), "--dry-run=false", "--output=" + path("out.jsonl"), "--concurrency=2",
-                     "--deadline=30s", "--flush-interval=50ms", "--progress=none"});
+    auto sent =
+        run({path("in.jsonl"), "--dry-run=false", "--output=" + path("out.jsonl"),
+             "--concurrency=2", "--deadline=30s", "--flush-interval=50ms", "--progress=none"});
     ASSERT_EQ(sent.code, 0) << sent.err;
     EXPECT_EQ(sb_->stats().created - before, 3u);  // --dry-run=false is not read as --dry-run
 }
@@ -41,9 +43,10 @@ TEST_F(batch_cli, the_ca_comes_from_cacert_as_from_the_environment) {
     test::spit(path("in.jsonl"), leads(2));
     auto no_ca = run({path("in.jsonl"), "-o", path("a.jsonl"), "--progress", "none"},
                      {{"CATALYST_BASE_URL", sb_->base_url()}, {"CATALYST_API_KEY", "rk_test_123"}});
-    EXPECT_EQ(no_ca.code, 1) << "the sandbox's certificate was trusted without its CA: " << no_ca.err;
-    auto flag = run({path("in.jsonl"), "-o", path("b.jsonl"), "--progress", "none", "--cacert", path("ca.pem"),
-                     "--base-url=" + sb_->base_url()},
+    EXPECT_EQ(no_ca.code, 1) << "the sandbox's certificate was trusted without its CA: "
+                             << no_ca.err;
+    auto flag = run({path("in.jsonl"), "-o", path("b.jsonl"), "--progress", "none", "--cacert",
+                     path("ca.pem"), "--base-url=" + sb_->base_url()},
                     {{"CATALYST_API_KEY", "rk_test_123"}});
     EXPECT_EQ(flag.code, 0) << flag.err;
     auto bad = run({path("in.jsonl"), "--cacert"});

@@ -98,7 +98,8 @@ TEST_F(output_header, output_header_says_what_produced_it_and_records_carry_time
     EXPECT_EQ(h.version, std::string(tool_version));
     EXPECT_EQ(h.target.scheme, "https");
     EXPECT_EQ(h.target.host, "127.0.0.1");
-    EXPECT_NE(sb_->base_url().find("127.0.0.1:" + std::to_string(h.target.port) + "/"), std::string::npos);
+    EXPECT_NE(sb_->base_url().find("127.0.0.1:" + std::to_string(h.target.port) + "/"),
+              std::string::npos);
     EXPECT_EQ(h.target.path, "/api/v1/payment-sessions/");
     EXPECT_EQ(h.campaign, campaign);
     EXPECT_EQ(h.key_fingerprint, key_fingerprint("rk_test_123"));

@@ -17,7 +17,7 @@ namespace catalyst::batch {
 namespace {
 
 class key_retention : public batch_e2e {
-protected:
+  protected:
     // Rewrites the output file line by line: `edit` gets each record (not headers) and says
     // whether to keep it; it may change it.
     template <class Edit>
@@ -60,13 +60,17 @@ TEST_F(key_retention, retry_failed_past_key_retention_is_refused) {
     EXPECT_EQ(test::slurp(path("out.jsonl")), before);  // no record removed
     EXPECT_EQ(sb_->ledger().size(), 0u);
     // A longer retention (the API's documented one) or the explicit acceptance lets it go.
-    EXPECT_EQ(run({path("in.jsonl"), "-o", path("out.jsonl"), "--retry-failed", "--key-retention", "3d"}).code, 0);
+    EXPECT_EQ(
+        run({path("in.jsonl"), "-o", path("out.jsonl"), "--retry-failed", "--key-retention", "3d"})
+            .code,
+        0);
     EXPECT_EQ(sb_->ledger().size(), 4u);
     auto recs = records(path("out.jsonl"));
     ASSERT_EQ(recs.size(), 4u);
     for (const auto& x : recs) {
         ASSERT_TRUE(x.sent_ms);
-        EXPECT_EQ(*x.sent_ms, two_days_ago + static_cast<std::int64_t>(x.line));  // first sent: kept
+        EXPECT_EQ(*x.sent_ms,
+                  two_days_ago + static_cast<std::int64_t>(x.line));  // first sent: kept
     }
 }
 
@@ -111,7 +115,9 @@ TEST_F(key_retention, line_in_flight_at_a_crash_past_retention_is_refused) {
 // retention is refused, never a silent duplicate; accepted, it is a second session, as the
 // table in docs/batch.md says. Compiled against a sandbox without `idempotency_ttl`, skipped.
 template <class P>
-    requires requires(P p) { p.idempotency_ttl = std::chrono::milliseconds(1); }
+requires requires(P p) {
+    p.idempotency_ttl = std::chrono::milliseconds(1);
+}
 bool forget_keys_after(P& p, std::chrono::milliseconds ttl) {
     p.idempotency_ttl = ttl;
     return true;
@@ -124,7 +130,8 @@ bool forget_keys_after(P&, std::chrono::milliseconds) {
 TEST_F(key_retention, server_that_forgets_keys_gets_no_silent_duplicate) {
     sandbox_params sp;
     sp.threads = 2;
-    if (!forget_keys_after(sp, 1000ms)) GTEST_SKIP() << "this sandbox cannot forget keys (no idempotency_ttl)";
+    if (!forget_keys_after(sp, 1000ms))
+        GTEST_SKIP() << "this sandbox cannot forget keys (no idempotency_ttl)";
     sb_->stop();
     sb_ = std::make_unique<sandbox>(sp);
     sb_->start();
@@ -144,7 +151,8 @@ TEST_F(key_retention, server_that_forgets_keys_gets_no_silent_duplicate) {
     EXPECT_EQ(sb_->ledger().size(), 5u);  // no second session
     // Accepted: the server has forgotten the key and creates a second session, which the
     // record does not call a replay.
-    auto a = run({path("in.jsonl"), "-o", path("out.jsonl"), "--key-retention", "1s", "--accept-duplicate-risk"});
+    auto a = run({path("in.jsonl"), "-o", path("out.jsonl"), "--key-retention", "1s",
+                  "--accept-duplicate-risk"});
     EXPECT_EQ(a.code, 0) << a.err;
     EXPECT_EQ(sb_->ledger().size(), 6u);
     for (const auto& x : records(path("out.jsonl")))

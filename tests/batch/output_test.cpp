@@ -52,10 +52,11 @@ namespace {
 namespace fs = std::filesystem;
 
 class output_file_safety : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() / ("catalyst-batch-output-" + std::to_string(::getpid()) + "-" +
-                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        dir_ = fs::temp_directory_path() /
+               ("catalyst-batch-output-" + std::to_string(::getpid()) + "-" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
         fs::remove_all(dir_);
         fs::create_directories(dir_);
     }
@@ -131,7 +132,8 @@ TEST_F(output_file_safety, lock_is_retaken_when_the_path_was_replaced) {
     });
     ASSERT_GE(fd, 0);
     EXPECT_EQ(calls, 2);
-    struct stat locked {}, named {};
+    struct stat locked {
+    }, named{};
     ASSERT_EQ(::fstat(fd, &locked), 0);
     ASSERT_EQ(::stat(p.c_str(), &named), 0);
     EXPECT_EQ(locked.st_ino, named.st_ino);

@@ -59,7 +59,9 @@ TEST_F(rerun, resume_with_other_settings_is_refused_naming_them) {
     // Another campaign, another shard layout: never accepted.
     auto c = run({path("in.jsonl"), "-o", path("out.jsonl"), "--campaign", campaign});
     EXPECT_EQ(c.code, 2) << c.err;
-    EXPECT_NE(c.err.find("campaign (was none, now " + std::string(campaign) + ")"), std::string::npos) << c.err;
+    EXPECT_NE(c.err.find("campaign (was none, now " + std::string(campaign) + ")"),
+              std::string::npos)
+        << c.err;
     auto s = run({path("in.jsonl"), "-o", path("out.jsonl"), "--shard", "0/2"});
     EXPECT_EQ(s.code, 2) << s.err;
     EXPECT_NE(s.err.find("shard layout (was 0/1, now 0/2)"), std::string::npos) << s.err;
@@ -107,7 +109,10 @@ TEST_F(rerun, one_line_file_without_newline_is_not_truncated) {
 TEST_F(rerun, inserted_line_is_refused_and_appended_lines_are_sent) {
     constexpr int n = 1000;
     test::spit(path("in.jsonl"), leads(n));
-    ASSERT_EQ(run({path("in.jsonl"), "-o", path("out.jsonl"), "--concurrency", "32", "--progress", "none"}).code, 0);
+    ASSERT_EQ(run({path("in.jsonl"), "-o", path("out.jsonl"), "--concurrency", "32", "--progress",
+                   "none"})
+                  .code,
+              0);
     ASSERT_EQ(sb_->ledger().size(), static_cast<std::size_t>(n));
     const std::string done = test::slurp(path("out.jsonl"));
 
@@ -118,7 +123,7 @@ TEST_F(rerun, inserted_line_is_refused_and_appended_lines_are_sent) {
     EXPECT_EQ(r.code, 2) << r.err;
     EXPECT_NE(r.err.find("input line 600 "), std::string::npos) << r.err;
     EXPECT_EQ(sb_->ledger().size(), static_cast<std::size_t>(n));  // nothing sent
-    EXPECT_EQ(test::slurp(path("out.jsonl")), done);                 // nothing written
+    EXPECT_EQ(test::slurp(path("out.jsonl")), done);               // nothing written
     // The same from stdin (no pre-pass possible): refused at the same line, nothing sent,
     // since every line before it is done.
     auto piped = run({"-", "-o", path("out.jsonl")}, {}, path("edited.jsonl"));

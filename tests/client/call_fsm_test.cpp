@@ -213,9 +213,12 @@ TEST_F(call_state_machine, stop_at_every_phase) {
         call_phase p;
         call_step step;
     };
-    for (auto w : {want{call_phase::idle, call_step::none}, want{call_phase::queued, call_step::complete},
-                   want{call_phase::dispatched, call_step::abort}, want{call_phase::on_wire, call_step::abort},
-                   want{call_phase::backing_off, call_step::complete}, want{call_phase::done, call_step::none}}) {
+    for (auto w :
+         {want{call_phase::idle, call_step::none}, want{call_phase::queued, call_step::complete},
+          want{call_phase::dispatched, call_step::abort},
+          want{call_phase::on_wire, call_step::abort},
+          want{call_phase::backing_off, call_step::complete},
+          want{call_phase::done, call_step::none}}) {
         fresh();
         reach(w.p);
         const auto a = fsm.stop();
@@ -241,7 +244,8 @@ TEST_F(call_state_machine, the_first_ending_wins) {
     reach(call_phase::on_wire);
     fsm.cancel(terminal);
     EXPECT_EQ(fsm.stop().step, call_step::none);
-    EXPECT_EQ(fsm.attempt_ended(io(attempt_result::cancelled), t0, true, 0.5).error, errc::cancelled);
+    EXPECT_EQ(fsm.attempt_ended(io(attempt_result::cancelled), t0, true, 0.5).error,
+              errc::cancelled);
 }
 
 // --- requeues (nothing of the attempt was written) --------------------------------------------
@@ -324,12 +328,14 @@ TEST_F(call_state_machine, a_stale_connection_is_resent_at_once_without_counting
 TEST_F(call_state_machine, stale_resends_are_bounded) {
     reach(call_phase::on_wire);
     for (unsigned i = 0; i < max_stale_retries; ++i) {
-        ASSERT_EQ(fsm.attempt_ended(io(attempt_result::stale_connection), t0, true, 0.5).step, call_step::enqueue);
+        ASSERT_EQ(fsm.attempt_ended(io(attempt_result::stale_connection), t0, true, 0.5).step,
+                  call_step::enqueue);
         ASSERT_EQ(fsm.dispatch(t0).step, call_step::send);
         ASSERT_TRUE(fsm.wire());
     }
     // Past the bound a stale connection is an ordinary retry (backoff, counted).
-    EXPECT_EQ(fsm.attempt_ended(io(attempt_result::stale_connection), t0, true, 0.5).step, call_step::back_off);
+    EXPECT_EQ(fsm.attempt_ended(io(attempt_result::stale_connection), t0, true, 0.5).step,
+              call_step::back_off);
 }
 
 TEST_F(call_state_machine, an_ambiguous_failure_without_a_key_is_never_retried) {
@@ -343,7 +349,8 @@ TEST_F(call_state_machine, an_ambiguous_failure_without_a_key_is_never_retried) 
 
 TEST_F(call_state_machine, an_ambiguous_failure_with_a_key_is_retried) {
     reach(call_phase::on_wire);
-    EXPECT_EQ(fsm.attempt_ended(io(attempt_result::ambiguous), t0, true, 0.5).step, call_step::back_off);
+    EXPECT_EQ(fsm.attempt_ended(io(attempt_result::ambiguous), t0, true, 0.5).step,
+              call_step::back_off);
 }
 
 TEST_F(call_state_machine, max_attempts_and_the_budget_end_the_retries) {
@@ -376,7 +383,8 @@ TEST_F(call_state_machine, a_tls_refusal_is_final) {
 
 TEST_F(call_state_machine, a_connect_failure_before_sending_is_retried) {
     reach(call_phase::dispatched);
-    EXPECT_EQ(fsm.attempt_ended(io(attempt_result::connect_failed), t0, true, 0.5).step, call_step::back_off);
+    EXPECT_EQ(fsm.attempt_ended(io(attempt_result::connect_failed), t0, true, 0.5).step,
+              call_step::back_off);
     EXPECT_FALSE(fsm.sent());
 }
 

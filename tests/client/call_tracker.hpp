@@ -25,14 +25,18 @@ namespace catalyst::test {
 using steady = std::chrono::steady_clock;
 
 /// The smaller sizes: under sanitizers, or when CATALYST_HARDENING_QUICK is set.
-inline bool quick() { return under_sanitizer || std::getenv("CATALYST_HARDENING_QUICK") != nullptr; }
+inline bool quick() {
+    return under_sanitizer || std::getenv("CATALYST_HARDENING_QUICK") != nullptr;
+}
 
 /// How late after its deadline a completion may come.
 inline std::chrono::milliseconds slack() {
     return under_sanitizer ? std::chrono::milliseconds(1000) : std::chrono::milliseconds(250);
 }
 
-inline long long ms(steady::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
+inline long long ms(steady::duration d) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
 
 /// A hostile_server reply that does `a`.
 inline hostile_reply act(hostile_action a) {
@@ -45,7 +49,7 @@ inline hostile_reply act(hostile_action a) {
 /// any thread and keep the tracker alive (a call that outlives a failed test finds it); `wait`
 /// is bounded.
 class call_tracker : public std::enable_shared_from_this<call_tracker> {
-public:
+  public:
     struct call {
         steady::time_point start{}, deadline{}, done{};
         boost::system::error_code ec;
@@ -64,9 +68,8 @@ public:
             calls_[i].key = opts.idempotency_key;
         }
         c.async_create_session(valid_request("lead" + std::to_string(i) + "@example.com"), opts,
-                               [self = shared_from_this(), i](boost::system::error_code ec, session) {
-                                   self->complete(i, ec);
-                               });
+                               [self = shared_from_this(), i](boost::system::error_code ec,
+                                                              session) { self->complete(i, ec); });
     }
 
     void complete(std::size_t i, boost::system::error_code ec) {
@@ -92,7 +95,7 @@ public:
         return calls_;
     }
 
-private:
+  private:
     mutable std::mutex mu_;
     std::condition_variable cv_;
     std::vector<call> calls_;

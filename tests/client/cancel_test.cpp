@@ -51,7 +51,8 @@ TEST_F(cancel, cancel_after_with_every_token_kind) {
     client c(ioc, p);
     std::atomic<int> cancelled{0};
     // callback
-    c.async_create_session(valid_request("c1@example.com"), catalyst::cancel_after(50ms, [&](error_code ec, session) {
+    c.async_create_session(valid_request("c1@example.com"),
+                           catalyst::cancel_after(50ms, [&](error_code ec, session) {
                                EXPECT_EQ(ec, errc::cancelled);
                                ++cancelled;
                            }));
@@ -60,7 +61,8 @@ TEST_F(cancel, cancel_after_with_every_token_kind) {
         ioc,
         [&]() -> net::awaitable<void> {
             const auto r2 = valid_request("c2@example.com");
-            auto [ec, s] = co_await c.async_create_session(r2, catalyst::cancel_after(50ms, net::as_tuple(net::use_awaitable)));
+            auto [ec, s] = co_await c.async_create_session(
+                r2, catalyst::cancel_after(50ms, net::as_tuple(net::use_awaitable)));
             EXPECT_EQ(ec, errc::cancelled);
             ++cancelled;
             const auto r3 = valid_request("c3@example.com");
@@ -73,7 +75,8 @@ TEST_F(cancel, cancel_after_with_every_token_kind) {
     auto work = net::make_work_guard(ioc);
     std::thread t([&] { ioc.run_for(20s); });
     // future
-    auto f = c.async_create_session(valid_request("c4@example.com"), catalyst::cancel_after(50ms, net::use_future));
+    auto f = c.async_create_session(valid_request("c4@example.com"),
+                                    catalyst::cancel_after(50ms, net::use_future));
     try {
         f.get();
         ADD_FAILURE() << "not cancelled";
@@ -98,7 +101,8 @@ TEST_F(cancel, cancel_after_with_every_token_kind) {
 TEST_F(cancel, cancel_after_that_does_not_fire) {
     start();
     client c(params());
-    auto s = c.async_create_session(valid_request(), catalyst::cancel_after(10s, net::use_future)).get();
+    auto s =
+        c.async_create_session(valid_request(), catalyst::cancel_after(10s, net::use_future)).get();
     EXPECT_EQ(s.token.rfind("ps_", 0), 0u);
 }
 
@@ -114,11 +118,14 @@ TEST_F(cancel, cancellation_mid_flight_and_while_queued) {
     net::cancellation_signal in_flight, queued;
     error_code e1, e2;
     int done = 0;
-    c.async_create_session(valid_request("a@example.com"), net::bind_cancellation_slot(in_flight.slot(), [&](error_code ec, session) {
-                               e1 = ec;
-                               ++done;
-                           }));
-    c.async_create_session(valid_request("b@example.com"), net::bind_cancellation_slot(queued.slot(), [&](error_code ec, session) {
+    c.async_create_session(
+        valid_request("a@example.com"),
+        net::bind_cancellation_slot(in_flight.slot(), [&](error_code ec, session) {
+            e1 = ec;
+            ++done;
+        }));
+    c.async_create_session(valid_request("b@example.com"),
+                           net::bind_cancellation_slot(queued.slot(), [&](error_code ec, session) {
                                e2 = ec;
                                ++done;
                            }));
@@ -155,7 +162,8 @@ TEST_F(cancel, total_cancellation_is_refused_once_sent) {
     client c(ioc, params());
     net::cancellation_signal sig;
     error_code got = errc::timeout;
-    c.async_create_session(valid_request(), net::bind_cancellation_slot(sig.slot(), [&](error_code ec, session) {
+    c.async_create_session(valid_request(),
+                           net::bind_cancellation_slot(sig.slot(), [&](error_code ec, session) {
                                got = ec;
                                c.async_shutdown(0ms, [](error_code) {});
                            }));
@@ -210,7 +218,8 @@ TEST_F(cancel, cancellation_emitted_right_after_the_call_is_honoured) {
     error_code got;
     int calls = 0;
     net::post(ioc, [&] {
-        c.async_create_session(valid_request(), net::bind_cancellation_slot(sig.slot(), [&](error_code ec, session) {
+        c.async_create_session(valid_request(),
+                               net::bind_cancellation_slot(sig.slot(), [&](error_code ec, session) {
                                    got = ec;
                                    ++calls;
                                    c.async_shutdown(0ms, [](error_code) {});
@@ -251,8 +260,10 @@ TEST_F(cancel, calls_and_cancellations_from_many_threads) {
                 };
                 if (i % 3 == 0) {
                     signals.push_back(std::make_unique<net::cancellation_signal>());
-                    c.async_create_session(req, net::bind_cancellation_slot(signals.back()->slot(), handler));
-                    signals.back()->emit(net::cancellation_type::terminal);  // from this foreign thread
+                    c.async_create_session(
+                        req, net::bind_cancellation_slot(signals.back()->slot(), handler));
+                    signals.back()->emit(
+                        net::cancellation_type::terminal);  // from this foreign thread
                 } else {
                     c.async_create_session(req, handler);
                 }

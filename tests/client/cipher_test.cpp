@@ -31,7 +31,8 @@ struct cipher_observer : client_observer {
 };
 
 /// One call into `out`, run to completion on `ctx` (bounded: 10 s).
-error_code call_into(boost::asio::io_context& ctx, client& c, const session_request& req, session& out) {
+error_code call_into(boost::asio::io_context& ctx, client& c, const session_request& req,
+                     session& out) {
     bool done = false;
     error_code result = errc::timeout;
     c.async_create_session(req, request_options{}, out, [&](error_code ec) {
@@ -43,7 +44,7 @@ error_code call_into(boost::asio::io_context& ctx, client& c, const session_requ
 }
 
 class cipher_suites : public client_test {
-protected:
+  protected:
     /// The suite of one call's connection, as the observer saw it.
     std::string negotiated(client_params p, errc expected = {}) {
         auto obs = std::make_shared<cipher_observer>();
@@ -52,8 +53,10 @@ protected:
         client c(ctx, std::move(p));
         session out;
         const error_code result = call_into(ctx, c, valid_request(), out);
-        if (expected == errc{}) EXPECT_FALSE(result) << result.message();
-        else EXPECT_EQ(result, expected) << result.message();
+        if (expected == errc{})
+            EXPECT_FALSE(result) << result.message();
+        else
+            EXPECT_EQ(result, expected) << result.message();
         std::lock_guard lock(obs->m);
         return obs->cipher;
     }
@@ -124,13 +127,16 @@ TEST_F(cipher_suites, a_session_given_by_the_caller_is_filled_and_reused) {
     out.token = "stale";
     std::string first;
     for (int round = 0; round < 2; ++round) {
-        const error_code result = call_into(ctx, c, valid_request("r" + std::to_string(round) + "@example.com"), out);
+        const error_code result =
+            call_into(ctx, c, valid_request("r" + std::to_string(round) + "@example.com"), out);
         ASSERT_FALSE(result) << result.message();
         EXPECT_EQ(out.token.rfind("ps_", 0), 0u) << out.token;
         EXPECT_EQ(out.status, session_status::pending);
         EXPECT_NE(out.payment_url.find(out.token), std::string::npos);
-        if (round == 0) first = out.token;
-        else EXPECT_NE(out.token, first);
+        if (round == 0)
+            first = out.token;
+        else
+            EXPECT_NE(out.token, first);
     }
     // Refused before the wire: the session is emptied, the handler gets the code.
     session_request bad = valid_request();

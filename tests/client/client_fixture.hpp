@@ -75,7 +75,8 @@ struct call_outcome {
 /// Makes `n` calls at once on `c` (a client with threads of its own), each lead with its own
 /// email unless `distinct_emails` is false, and waits for all of them (60 s at most); checks
 /// that every call completes exactly once.
-inline std::vector<call_outcome> run_many(client& c, std::size_t n, const request_options& opts = {},
+inline std::vector<call_outcome> run_many(client& c, std::size_t n,
+                                          const request_options& opts = {},
                                           bool distinct_emails = true) {
     std::vector<call_outcome> out(n);
     std::vector<std::atomic<int>> completions(n);
@@ -83,15 +84,18 @@ inline std::vector<call_outcome> run_many(client& c, std::size_t n, const reques
     std::promise<void> all;
     auto f = all.get_future();
     for (std::size_t i = 0; i < n; ++i) {
-        auto req = valid_request(distinct_emails ? "lead" + std::to_string(i) + "@example.com" : "same@example.com");
-        c.async_create_session(req, opts, out[i].d, [&, i](boost::system::error_code ec, session s) {
-            completions[i].fetch_add(1);
-            out[i].ec = ec;
-            out[i].s = std::move(s);
-            if (left.fetch_sub(1) == 1) all.set_value();
-        });
+        auto req = valid_request(distinct_emails ? "lead" + std::to_string(i) + "@example.com"
+                                                 : "same@example.com");
+        c.async_create_session(req, opts, out[i].d,
+                               [&, i](boost::system::error_code ec, session s) {
+                                   completions[i].fetch_add(1);
+                                   out[i].ec = ec;
+                                   out[i].s = std::move(s);
+                                   if (left.fetch_sub(1) == 1) all.set_value();
+                               });
     }
-    EXPECT_EQ(f.wait_for(std::chrono::seconds(60)), std::future_status::ready) << "lost completions: " << left.load();
+    EXPECT_EQ(f.wait_for(std::chrono::seconds(60)), std::future_status::ready)
+        << "lost completions: " << left.load();
     for (std::size_t i = 0; i < n; ++i) EXPECT_EQ(completions[i].load(), 1) << "request " << i;
     return out;
 }
@@ -106,7 +110,7 @@ inline std::size_t count(const std::vector<call_outcome>& v, boost::system::erro
 /// An in-process sandbox on port 0 (started by `start`) and client params that trust it.
 /// Suites whose tests need no sandbox may use it too: without `start` it does nothing.
 class client_test : public ::testing::Test {
-protected:
+  protected:
     void TearDown() override {
         if (sb_) sb_->stop();
     }

@@ -61,7 +61,8 @@ TEST_F(completion_styles, future_with_owned_threads) {
     client c(p);
     std::vector<std::future<session>> fs;
     for (int i = 0; i < 10; ++i)
-        fs.push_back(c.async_create_session(valid_request("f" + std::to_string(i) + "@example.com"), net::use_future));
+        fs.push_back(c.async_create_session(valid_request("f" + std::to_string(i) + "@example.com"),
+                                            net::use_future));
     std::set<std::string> tokens;
     for (auto& f : fs) tokens.insert(f.get().token);
     EXPECT_EQ(tokens.size(), 10u);

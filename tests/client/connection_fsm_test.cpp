@@ -24,11 +24,14 @@ namespace {
 
 const time_point t0 = time_point{} + 1000s;
 
-std::string answer(unsigned status = 201, std::string_view token = "ps_one", std::string_view extra_headers = {}) {
-    const std::string body = std::string("{\"session_token\":\"") + std::string(token) +
-                             "\",\"status\":\"PENDING\",\"payment_url\":\"https://pay.example.test/x\"}";
-    return "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: application/json\r\n" + std::string(extra_headers) +
-           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+std::string answer(unsigned status = 201, std::string_view token = "ps_one",
+                   std::string_view extra_headers = {}) {
+    const std::string body =
+        std::string("{\"session_token\":\"") + std::string(token) +
+        "\",\"status\":\"PENDING\",\"payment_url\":\"https://pay.example.test/x\"}";
+    return "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: application/json\r\n" +
+           std::string(extra_headers) + "Content-Length: " + std::to_string(body.size()) +
+           "\r\n\r\n" + body;
 }
 
 struct connection_state_machine : ::testing::Test {
@@ -51,7 +54,8 @@ struct connection_state_machine : ::testing::Test {
     }
 
     // Feeds `bytes` as one read: copies them into the state machine's buffer.
-    connection_fsm::action read(std::string_view bytes, time_point now = t0, bool tls_pending = false) {
+    connection_fsm::action read(std::string_view bytes, time_point now = t0,
+                                bool tls_pending = false) {
         EXPECT_GE(fsm->read_room(), bytes.size());
         std::memcpy(fsm->read_buffer(), bytes.data(), bytes.size());
         return fsm->on_read({}, bytes.size(), tls_pending, now);
@@ -132,7 +136,9 @@ TEST_F(connection_state_machine, a_connect_timeout_tries_the_next_address) {
 TEST_F(connection_state_machine, a_certificate_refusal_is_final_a_transport_failure_is_not) {
     fsm->start(call, 1, t0);
     fsm->on_connected({}, "127.0.0.1", t0);
-    ASSERT_EQ(fsm->on_handshake(net::error::connection_reset, true, "certificate verification failed: x", t0).what,
+    ASSERT_EQ(fsm->on_handshake(net::error::connection_reset, true,
+                                "certificate verification failed: x", t0)
+                  .what,
               act::report);
     EXPECT_EQ(fsm->report().result, attempt_result::tls_rejected);
     EXPECT_EQ(fsm->report().error, "certificate verification failed: x");
@@ -147,7 +153,8 @@ TEST_F(connection_state_machine, a_certificate_refusal_is_final_a_transport_fail
     fsm = std::make_unique<connection_fsm>(p, o);
     fsm->start(call, 1, t0);
     fsm->on_connected({}, "127.0.0.1", t0);
-    ASSERT_EQ(fsm->on_handshake({}, true, "TLS peer identity not set: empty name", t0).what, act::report);
+    ASSERT_EQ(fsm->on_handshake({}, true, "TLS peer identity not set: empty name", t0).what,
+              act::report);
     EXPECT_EQ(fsm->report().result, attempt_result::tls_rejected);
     EXPECT_EQ(fsm->report().error, "TLS peer identity not set: empty name");
 }
@@ -225,7 +232,9 @@ TEST_F(connection_state_machine, a_quiet_peer_gets_the_next_request) {
 TEST_F(connection_state_machine, a_malformed_answer_breaks_the_connection) {
     open();
     fsm->on_written({}, 100, t0);
-    ASSERT_EQ(read("HTTP/1.1 201 Created\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nabcdef").what, act::report);
+    ASSERT_EQ(
+        read("HTTP/1.1 201 Created\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nabcdef").what,
+        act::report);
     EXPECT_EQ(fsm->report().result, attempt_result::protocol_error);
     EXPECT_EQ(fsm->on_reported(t0).what, act::close);
 }
@@ -238,7 +247,8 @@ TEST_F(connection_state_machine, an_answer_larger_than_the_limit_is_a_protocol_e
     std::string head = "HTTP/1.1 201 Created\r\nContent-Length: 100000\r\n\r\n";
     auto a = read(head);
     // The parser refuses the announced length, or the buffer fills: either way an error.
-    while (a.what == act::read) a = read(std::string(std::min<std::size_t>(fsm->read_room(), 4096), 'x'));
+    while (a.what == act::read)
+        a = read(std::string(std::min<std::size_t>(fsm->read_room(), 4096), 'x'));
     ASSERT_EQ(a.what, act::report);
     EXPECT_EQ(fsm->report().result, attempt_result::protocol_error);
 }
@@ -252,7 +262,8 @@ TEST_F(connection_state_machine, the_servers_close_ends_the_connection_after_the
 
 // --- failures after sending ---------------------------------------------------------------
 
-TEST_F(connection_state_machine, eof_before_any_byte_on_a_reused_connection_is_stale_only_with_a_key) {
+TEST_F(connection_state_machine,
+       eof_before_any_byte_on_a_reused_connection_is_stale_only_with_a_key) {
     for (bool key : {true, false}) {
         fsm = std::make_unique<connection_fsm>(p, o);
         call.key_makes_retry_safe = key;
@@ -263,7 +274,9 @@ TEST_F(connection_state_machine, eof_before_any_byte_on_a_reused_connection_is_s
         fsm->on_peer_checked(false, t0);
         fsm->on_written({}, 100, t0);
         ASSERT_EQ(fsm->on_read(net::error::eof, 0, false, t0).what, act::report);
-        EXPECT_EQ(fsm->report().result, key ? attempt_result::stale_connection : attempt_result::ambiguous) << key;
+        EXPECT_EQ(fsm->report().result,
+                  key ? attempt_result::stale_connection : attempt_result::ambiguous)
+            << key;
         EXPECT_EQ(fsm->on_reported(t0).what, act::close);
     }
 }
@@ -312,7 +325,8 @@ TEST_F(connection_state_machine, an_abort_while_reading_reports_cancelled) {
     EXPECT_EQ(fsm->on_reported(t0).what, act::close);
 }
 
-TEST_F(connection_state_machine, an_answer_complete_before_the_abort_stands_but_the_connection_goes) {
+TEST_F(connection_state_machine,
+       an_answer_complete_before_the_abort_stands_but_the_connection_goes) {
     open();
     fsm->on_written({}, 100, t0);
     fsm->abort(errc::cancelled);
@@ -336,7 +350,8 @@ TEST_F(connection_state_machine, a_write_the_call_refuses_keeps_the_connection) 
     EXPECT_EQ(fsm->on_reported(t0).what, act::take_next);  // nothing touched the stream
 }
 
-TEST_F(connection_state_machine, a_reused_connection_past_the_calls_deadline_sends_nothing_and_stays) {
+TEST_F(connection_state_machine,
+       a_reused_connection_past_the_calls_deadline_sends_nothing_and_stays) {
     open();
     exchange();
     fsm->on_reported(t0);
@@ -347,9 +362,11 @@ TEST_F(connection_state_machine, a_reused_connection_past_the_calls_deadline_sen
     EXPECT_EQ(fsm->on_reported(t0).what, act::take_next);
 }
 
-// --- idle ------------------------------------------------------------------------------------------
+// --- idle
+// ------------------------------------------------------------------------------------------
 
-TEST_F(connection_state_machine, idle_releases_buffers_after_a_short_spell_and_closes_at_the_idle_timeout) {
+TEST_F(connection_state_machine,
+       idle_releases_buffers_after_a_short_spell_and_closes_at_the_idle_timeout) {
     open();
     exchange(t0);
     fsm->on_reported(t0);

@@ -97,7 +97,9 @@ TEST_F(connection_pool, full_queue_fails_fast) {
 TEST_F(connection_pool, at_most_max_opening_connections_are_opened_at_once) {
     for (const std::size_t cap : {std::size_t{4}, std::size_t{64}}) {
         hostile_options so;
-        so.on_connect = [](std::size_t) { return hostile_action::stall_handshake; };  // every handshake stalls
+        so.on_connect = [](std::size_t) {
+            return hostile_action::stall_handshake;
+        };  // every handshake stalls
         hostile_server server(so);
         auto p = params_for(server);
         p.max_connections = 64;
@@ -123,7 +125,8 @@ TEST_F(connection_pool, at_most_max_opening_connections_are_opened_at_once) {
         }
         EXPECT_EQ(calls->wait(first + deadline + slack() + 2s), n) << "cap " << cap;
         for (const auto& r : calls->snapshot()) {
-            EXPECT_LE(ms(r.done - r.start), ms(deadline + slack())) << "cap " << cap << ": " << r.ec.message();
+            EXPECT_LE(ms(r.done - r.start), ms(deadline + slack()))
+                << "cap " << cap << ": " << r.ec.message();
         }
     }
 }

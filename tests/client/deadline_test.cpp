@@ -122,10 +122,14 @@ TEST_F(deadline, a_resent_call_keeps_its_deadline) {
     for (const auto& e : server.ledger()) {
         if (e.idempotency_key != "second") continue;
         ++seen;
-        EXPECT_LE(ms(e.read_at - r.start), ms(second.deadline + slack())) << "written after the call's deadline";
+        EXPECT_LE(ms(e.read_at - r.start), ms(second.deadline + slack()))
+            << "written after the call's deadline";
     }
-    std::printf("[ resend ] second call: %s after %lld ms; the server read it %zu times, accepted %zu connections\n",
-                r.ec ? r.ec.message().c_str() : "success", ms(r.done - r.start), seen, server.connections_accepted());
+    std::printf(
+        "[ resend ] second call: %s after %lld ms; the server read it %zu times, accepted %zu "
+        "connections\n",
+        r.ec ? r.ec.message().c_str() : "success", ms(r.done - r.start), seen,
+        server.connections_accepted());
 }
 
 // --- whatever stage the server stalls at -----------------------------------------------------
@@ -136,7 +140,9 @@ struct stall_case {
     std::size_t pool;
 };
 
-void PrintTo(const stall_case& c, std::ostream* os) { *os << c.name << ", pool " << c.pool; }
+void PrintTo(const stall_case& c, std::ostream* os) {
+    *os << c.name << ", pool " << c.pool;
+}
 
 class deadline_under_stall : public ::testing::TestWithParam<stall_case> {};
 
@@ -148,7 +154,8 @@ TEST_P(deadline_under_stall, every_call_ends_by_its_deadline_and_nothing_is_writ
     } else {
         so.on_request = [a = param.action](const hostile_request&) { return act(a); };
     }
-    so.trickle_interval = 20ms;  // 64 connections: ~3 200 one-byte TLS records a second, not a CPU hog
+    so.trickle_interval =
+        20ms;  // 64 connections: ~3 200 one-byte TLS records a second, not a CPU hog
     hostile_server server(so);
 
     auto p = params_for(server);
@@ -170,7 +177,8 @@ TEST_P(deadline_under_stall, every_call_ends_by_its_deadline_and_nothing_is_writ
             calls.start(c, i, o);
         }
         const std::size_t done = calls.wait(first + call_deadline + slack() + 5s);
-        EXPECT_EQ(done, n) << done << " of " << n << " calls completed within deadline + slack + 5 s";
+        EXPECT_EQ(done, n) << done << " of " << n
+                           << " calls completed within deadline + slack + 5 s";
 
         const auto snap = calls.snapshot();
         long long worst = 0;
@@ -192,7 +200,8 @@ TEST_P(deadline_under_stall, every_call_ends_by_its_deadline_and_nothing_is_writ
         }
         std::string summary;
         for (const auto& [k, v] : codes) summary += k + ": " + std::to_string(v) + "; ";
-        EXPECT_LE(worst, ms(call_deadline + slack())) << "slowest completion " << worst << " ms; " << summary;
+        EXPECT_LE(worst, ms(call_deadline + slack()))
+            << "slowest completion " << worst << " ms; " << summary;
 
         // The server read every request before the call's deadline (plus the slack: the
         // server notes the time it finished reading, a little after the client wrote).
@@ -205,11 +214,14 @@ TEST_P(deadline_under_stall, every_call_ends_by_its_deadline_and_nothing_is_writ
             latest = std::max(latest, ms(e.read_at - r.deadline));
             if (e.read_at > r.deadline + slack()) ++late;
         }
-        EXPECT_EQ(late, 0u) << late << " requests reached the server after their call's deadline + slack (latest "
-                            << latest << " ms after)";
-        std::printf("[ stall ] %s pool %zu: %zu/%zu done, slowest %lld ms (deadline %lld), %zu requests seen, %s\n",
-                    param.name, param.pool, done, n, worst, static_cast<long long>(call_deadline.count()),
-                    server.requests(), summary.c_str());
+        EXPECT_EQ(late, 0u)
+            << late << " requests reached the server after their call's deadline + slack (latest "
+            << latest << " ms after)";
+        std::printf(
+            "[ stall ] %s pool %zu: %zu/%zu done, slowest %lld ms (deadline %lld), %zu requests "
+            "seen, %s\n",
+            param.name, param.pool, done, n, worst, static_cast<long long>(call_deadline.count()),
+            server.requests(), summary.c_str());
     }
 }
 
@@ -225,6 +237,8 @@ INSTANTIATE_TEST_SUITE_P(
                       stall_case{"in_body", hostile_action::stall_in_body, 64},
                       stall_case{"trickle", hostile_action::trickle, 1},
                       stall_case{"trickle", hostile_action::trickle, 64}),
-    [](const auto& info) { return std::string(info.param.name) + "_pool" + std::to_string(info.param.pool); });
+    [](const auto& info) {
+        return std::string(info.param.name) + "_pool" + std::to_string(info.param.pool);
+    });
 
 }  // namespace

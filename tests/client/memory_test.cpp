@@ -77,7 +77,8 @@ TEST(memory, memory_stays_flat_over_calls_from_a_foreign_thread) {
     for (std::size_t i = 0; i < total && !stuck; ++i) {
         {
             std::unique_lock lock(st->mu);
-            if (!st->cv.wait_until(lock, limit, [&] { return st->in_flight < window; })) stuck = true;
+            if (!st->cv.wait_until(lock, limit, [&] { return st->in_flight < window; }))
+                stuck = true;
             ++st->in_flight;
         }
         c.async_create_session(req, opts, [st](error_code ec, session) {
@@ -102,14 +103,19 @@ TEST(memory, memory_stays_flat_over_calls_from_a_foreign_thread) {
         EXPECT_EQ(st->failed, 0u);
     }
     const double mb = 1024.0 * 1024.0;
-    const double heap_growth = (static_cast<double>(heap_end) - static_cast<double>(heap_warm)) / mb;
+    const double heap_growth =
+        (static_cast<double>(heap_end) - static_cast<double>(heap_warm)) / mb;
     const double rss_growth = (static_cast<double>(rss_end) - static_cast<double>(rss_warm)) / mb;
     const double per_call = heap_growth * mb / static_cast<double>(total - warmup);
-    std::printf("[ memory ] %zu calls: live heap %.1f -> %.1f MB (%+.1f MB, %.0f B/call), RSS %.1f -> %.1f MB (%+.1f MB)\n",
-                total, static_cast<double>(heap_warm) / mb, static_cast<double>(heap_end) / mb, heap_growth, per_call,
-                static_cast<double>(rss_warm) / mb, static_cast<double>(rss_end) / mb, rss_growth);
+    std::printf(
+        "[ memory ] %zu calls: live heap %.1f -> %.1f MB (%+.1f MB, %.0f B/call), RSS %.1f -> %.1f "
+        "MB (%+.1f MB)\n",
+        total, static_cast<double>(heap_warm) / mb, static_cast<double>(heap_end) / mb, heap_growth,
+        per_call, static_cast<double>(rss_warm) / mb, static_cast<double>(rss_end) / mb,
+        rss_growth);
     ASSERT_GT(heap_warm, 0u) << "no allocator counter on this platform";
-    EXPECT_LT(per_call, 64.0) << "the live heap grew by " << heap_growth << " MB over " << total - warmup << " calls";
+    EXPECT_LT(per_call, 64.0) << "the live heap grew by " << heap_growth << " MB over "
+                              << total - warmup << " calls";
     EXPECT_LT(heap_growth, 20.0);
     if (!under_sanitizer) {
         EXPECT_LT(rss_growth, 20.0) << "resident memory grew by " << rss_growth << " MB";

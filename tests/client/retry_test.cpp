@@ -23,7 +23,8 @@ using namespace catalyst::detail;
 using std::chrono::milliseconds;
 
 namespace {
-attempt_outcome status(unsigned s, std::optional<milliseconds> ra = std::nullopt, std::string_view code = {}) {
+attempt_outcome status(unsigned s, std::optional<milliseconds> ra = std::nullopt,
+                       std::string_view code = {}) {
     attempt_outcome o;
     o.result = attempt_result::response;
     o.status = s;
@@ -89,7 +90,8 @@ TEST(retry_decision, retryable_statuses_back_off_with_jitter) {
         EXPECT_EQ(d.wait, milliseconds(50)) << s;  // half of base, first retry
         EXPECT_EQ(d.reason, s == 429 ? retry_reason::rate_limited : retry_reason::server_error);
     }
-    auto in_progress = decide(status(409, std::nullopt, "idempotency_request_in_progress"), first(), p, 1.0);
+    auto in_progress =
+        decide(status(409, std::nullopt, "idempotency_request_in_progress"), first(), p, 1.0);
     EXPECT_EQ(in_progress.action, next_action::retry);
     EXPECT_EQ(in_progress.wait, milliseconds(100));
 }
@@ -170,13 +172,16 @@ TEST(retry_decision, stale_connection_is_resent_at_once_a_bounded_number_of_time
     EXPECT_EQ(d.action, next_action::retry_now);
     EXPECT_EQ(d.reason, retry_reason::stale_connection);
     s.stale_retries = max_stale_retries;
-    EXPECT_NE(decide(failure(attempt_result::stale_connection), s, p, 0.5).action, next_action::retry_now);
+    EXPECT_NE(decide(failure(attempt_result::stale_connection), s, p, 0.5).action,
+              next_action::retry_now);
 }
 
 TEST(retry_decision, final_outcomes) {
     retry_params p;
-    EXPECT_EQ(decide(failure(attempt_result::overall_timeout), first(), p, 0.5).error, errc::timeout);
-    EXPECT_EQ(decide(failure(attempt_result::protocol_error), first(), p, 0.5).error, errc::protocol_error);
+    EXPECT_EQ(decide(failure(attempt_result::overall_timeout), first(), p, 0.5).error,
+              errc::timeout);
+    EXPECT_EQ(decide(failure(attempt_result::protocol_error), first(), p, 0.5).error,
+              errc::protocol_error);
     EXPECT_EQ(decide(failure(attempt_result::cancelled), first(), p, 0.5).error, errc::cancelled);
 }
 
@@ -188,9 +193,9 @@ TEST(backoff, full_jitter_range_grows_and_caps) {
     EXPECT_EQ(full_jitter_backoff(p, 1, 0.999999), milliseconds(99));
     EXPECT_EQ(full_jitter_backoff(p, 2, 0.5), milliseconds(100));
     EXPECT_EQ(full_jitter_backoff(p, 3, 0.5), milliseconds(200));
-    EXPECT_EQ(full_jitter_backoff(p, 5, 1.0), milliseconds(1000));   // 1600 capped
-    EXPECT_EQ(full_jitter_backoff(p, 200, 1.0), milliseconds(1000)); // no overflow
-    EXPECT_EQ(full_jitter_backoff(p, 3, 7.0), milliseconds(400));    // out-of-range draw clamped
+    EXPECT_EQ(full_jitter_backoff(p, 5, 1.0), milliseconds(1000));    // 1600 capped
+    EXPECT_EQ(full_jitter_backoff(p, 200, 1.0), milliseconds(1000));  // no overflow
+    EXPECT_EQ(full_jitter_backoff(p, 3, 7.0), milliseconds(400));     // out-of-range draw clamped
 }
 
 TEST(retry_budget, share_of_active_plus_minimum) {
@@ -215,22 +220,26 @@ TEST(retry_decision, without_a_key_no_retry_risks_a_duplicate) {
         EXPECT_EQ(d.action, next_action::fail) << s;
         EXPECT_EQ(d.error, errc::outcome_unknown) << s;
         EXPECT_FALSE(d.no_retry_reason.empty()) << s;
-        EXPECT_EQ(decide(status(s), first(true), p, 0.5).action, next_action::retry) << s;  // with a key: retried
+        EXPECT_EQ(decide(status(s), first(true), p, 0.5).action, next_action::retry)
+            << s;  // with a key: retried
     }
     for (unsigned s : {429u, 503u}) {
         auto d = decide(status(s), first(false), p, 0.5);
         EXPECT_EQ(d.action, next_action::retry) << s;
     }
-    for (auto r : {attempt_result::ambiguous, attempt_result::answer_cut_short, attempt_result::attempt_timeout}) {
+    for (auto r : {attempt_result::ambiguous, attempt_result::answer_cut_short,
+                   attempt_result::attempt_timeout}) {
         auto d = decide(failure(r), first(false), p, 0.5);
         EXPECT_EQ(d.action, next_action::fail) << static_cast<int>(r);
         EXPECT_EQ(d.error, errc::outcome_unknown) << static_cast<int>(r);
     }
     // With a key an answer cut short is retried; once out of attempts it is still outcome_unknown.
-    EXPECT_EQ(decide(failure(attempt_result::answer_cut_short), first(true), p, 0.5).action, next_action::retry);
+    EXPECT_EQ(decide(failure(attempt_result::answer_cut_short), first(true), p, 0.5).action,
+              next_action::retry);
     auto s = first(true);
     s.attempts = p.max_attempts;
-    EXPECT_EQ(decide(failure(attempt_result::answer_cut_short), s, p, 0.5).error, errc::outcome_unknown);
+    EXPECT_EQ(decide(failure(attempt_result::answer_cut_short), s, p, 0.5).error,
+              errc::outcome_unknown);
 }
 
 // --- through a client ------------------------------------------------------------------------
@@ -324,7 +333,7 @@ TEST_F(retry, connect_failure_is_retried_then_reported) {
 struct fault_case {
     const char* name;
     void (*apply)(fault_params&);
-    bool all_succeed;   // else: the documented error for the faulted ones
+    bool all_succeed;  // else: the documented error for the faulted ones
     errc error;
 };
 
@@ -349,7 +358,8 @@ TEST_P(retry_under_faults, ends_in_success_or_the_documented_error_without_dupli
     auto out = run_many(c, n);
     std::size_t ok = count(out, {});
     if (fc.all_succeed) {
-        for (const auto& o : out) EXPECT_FALSE(o.ec) << fc.name << ": " << o.ec.message() << " " << o.d.to_string();
+        for (const auto& o : out)
+            EXPECT_FALSE(o.ec) << fc.name << ": " << o.ec.message() << " " << o.d.to_string();
     } else {
         EXPECT_GT(n - ok, 0u) << fc.name;
         for (const auto& o : out) {
@@ -375,49 +385,75 @@ TEST_P(retry_under_faults, ends_in_success_or_the_documented_error_without_dupli
 INSTANTIATE_TEST_SUITE_P(
     faults, retry_under_faults,
     ::testing::Values(
-        fault_case{"server_error_503", [](fault_params& f) { f.server_error.every_nth = 3; }, true, {}},
+        fault_case{
+            "server_error_503", [](fault_params& f) { f.server_error.every_nth = 3; }, true, {}},
         fault_case{"server_error_500_html",
                    [](fault_params& f) {
                        f.server_error.every_nth = 3;
                        f.server_error_status = 500;
                        f.server_error_body = fault_body::html;
                    },
-                   true, {}},
+                   true,
+                   {}},
         fault_case{"server_error_502_empty",
                    [](fault_params& f) {
                        f.server_error.every_nth = 3;
                        f.server_error_status = 502;
                        f.server_error_body = fault_body::empty;
                    },
-                   true, {}},
+                   true,
+                   {}},
         fault_case{"server_error_504_retry_after",
                    [](fault_params& f) {
                        f.server_error.every_nth = 3;
                        f.server_error_status = 504;
                        f.server_error_retry_after = 0;
                    },
-                   true, {}},
-        fault_case{"throttle", [](fault_params& f) {
+                   true,
+                   {}},
+        fault_case{"throttle",
+                   [](fault_params& f) {
                        f.throttle.every_nth = 4;
                        f.throttle_retry_after = 0;
-                   }, true, {}},
-        fault_case{"close_before_read", [](fault_params& f) { f.close_before_read.every_nth = 3; }, true, {}},
-        fault_case{"close_after_read", [](fault_params& f) { f.close_after_read.every_nth = 3; }, true, {}},
-        fault_case{"close_after_create", [](fault_params& f) { f.close_after_create.every_nth = 3; }, true, {}},
-        fault_case{"reset_mid_response", [](fault_params& f) { f.reset_mid_response.every_nth = 3; }, true, {}},
+                   },
+                   true,
+                   {}},
+        fault_case{"close_before_read",
+                   [](fault_params& f) { f.close_before_read.every_nth = 3; },
+                   true,
+                   {}},
+        fault_case{"close_after_read",
+                   [](fault_params& f) { f.close_after_read.every_nth = 3; },
+                   true,
+                   {}},
+        fault_case{"close_after_create",
+                   [](fault_params& f) { f.close_after_create.every_nth = 3; },
+                   true,
+                   {}},
+        fault_case{"reset_mid_response",
+                   [](fault_params& f) { f.reset_mid_response.every_nth = 3; },
+                   true,
+                   {}},
         // An answer cut short may follow a created session: retried with the key (replayed),
         // never reported as a protocol error.
-        fault_case{"truncated_body", [](fault_params& f) { f.truncated_body.every_nth = 3; }, true, {}},
-        fault_case{"garbage_body", [](fault_params& f) { f.garbage_body.every_nth = 3; }, false, errc::protocol_error},
+        fault_case{
+            "truncated_body", [](fault_params& f) { f.truncated_body.every_nth = 3; }, true, {}},
+        fault_case{"garbage_body", [](fault_params& f) { f.garbage_body.every_nth = 3; }, false,
+                   errc::protocol_error},
         fault_case{"trickle", [](fault_params& f) { f.trickle.every_nth = 10; }, true, {}},
-        fault_case{"connection_close", [](fault_params& f) { f.connection_close.every_nth = 2; }, true, {}},
+        fault_case{"connection_close",
+                   [](fault_params& f) { f.connection_close.every_nth = 2; },
+                   true,
+                   {}},
         fault_case{"latency_over_attempt_timeout",
                    [](fault_params& f) {
                        f.latency.every_nth = 5;
                        f.latency_min = 1000ms;
                    },
-                   true, {}},
-        fault_case{"short_server_idle_timeout", [](fault_params& f) { f.idle_timeout = 1ms; }, true, {}}),
+                   true,
+                   {}},
+        fault_case{
+            "short_server_idle_timeout", [](fault_params& f) { f.idle_timeout = 1ms; }, true, {}}),
     [](const auto& info) { return std::string(info.param.name); });
 
 // --- what may create a duplicate -------------------------------------------------------------
@@ -428,12 +464,14 @@ INSTANTIATE_TEST_SUITE_P(
 struct duplicate_case {
     const char* name;
     hostile_reply reply;
-    std::string key;       // "" = no Idempotency-Key is sent (policy disabled)
-    bool retried;          // expect max_attempts requests, else exactly one
+    std::string key;  // "" = no Idempotency-Key is sent (policy disabled)
+    bool retried;     // expect max_attempts requests, else exactly one
     errc expected;
 };
 
-void PrintTo(const duplicate_case& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const duplicate_case& c, std::ostream* os) {
+    *os << c.name;
+}
 
 class retry_duplicate_risk : public ::testing::TestWithParam<duplicate_case> {};
 
@@ -443,7 +481,8 @@ TEST_P(retry_duplicate_risk, retried_only_when_no_duplicate_can_follow) {
     so.on_request = [r = param.reply](const hostile_request&) { return r; };
     hostile_server server(so);
     auto p = params_for(server);
-    p.idempotency = param.key.empty() ? idempotency_policy::disabled : idempotency_policy::caller_keys_only;
+    p.idempotency =
+        param.key.empty() ? idempotency_policy::disabled : idempotency_policy::caller_keys_only;
     p.attempt_timeout = 300ms;
     p.retry.max_attempts = 3;
     diagnostics d;  // declared first: outlives the call even when the test gives up on it
@@ -464,7 +503,8 @@ TEST_P(retry_duplicate_risk, retried_only_when_no_duplicate_can_follow) {
     if (param.retried) {
         EXPECT_EQ(ledger.size(), p.retry.max_attempts) << d.to_string();
     } else {
-        EXPECT_EQ(ledger.size(), 1u) << "a request that may have created a session was sent again: " << d.to_string();
+        EXPECT_EQ(ledger.size(), 1u)
+            << "a request that may have created a session was sent again: " << d.to_string();
     }
     for (const auto& e : ledger) EXPECT_EQ(e.idempotency_key, param.key);
 }
@@ -483,8 +523,8 @@ INSTANTIATE_TEST_SUITE_P(
         duplicate_case{"no_key_500", with_status(500), "", false, errc::outcome_unknown},
         duplicate_case{"no_key_502", with_status(502), "", false, errc::outcome_unknown},
         duplicate_case{"no_key_504", with_status(504), "", false, errc::outcome_unknown},
-        duplicate_case{"no_key_reset_after_request", act(hostile_action::reset_after_request), "", false,
-                       errc::outcome_unknown},
+        duplicate_case{"no_key_reset_after_request", act(hostile_action::reset_after_request), "",
+                       false, errc::outcome_unknown},
         duplicate_case{"no_key_timeout", act(hostile_action::stall_after_request), "", false,
                        errc::outcome_unknown},
         duplicate_case{"no_key_eof_mid_body", act(hostile_action::eof_mid_body), "", false,

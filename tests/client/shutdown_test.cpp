@@ -37,7 +37,9 @@ TEST_F(shutdown, graceful_shutdown_lets_in_flight_requests_finish) {
     p.threads = 1;
     client c(p);
     std::vector<std::future<session>> fs;
-    for (int i = 0; i < 5; ++i) fs.push_back(c.async_create_session(valid_request("g" + std::to_string(i) + "@example.com"), net::use_future));
+    for (int i = 0; i < 5; ++i)
+        fs.push_back(c.async_create_session(valid_request("g" + std::to_string(i) + "@example.com"),
+                                            net::use_future));
     ASSERT_TRUE(eventually([&] { return sb_->stats().requests >= 5; }, 20s))
         << "the sandbox read " << sb_->stats().requests << " of 5 requests";
     auto down = c.async_shutdown(5s, net::use_future);
@@ -64,7 +66,9 @@ TEST_F(shutdown, shutdown_grace_expiry_cancels_in_flight) {
     p.max_connections = 2;
     client c(p);
     std::vector<std::future<session>> fs;
-    for (int i = 0; i < 4; ++i) fs.push_back(c.async_create_session(valid_request("h" + std::to_string(i) + "@example.com"), net::use_future));
+    for (int i = 0; i < 4; ++i)
+        fs.push_back(c.async_create_session(valid_request("h" + std::to_string(i) + "@example.com"),
+                                            net::use_future));
     // Two on the wire (the pool's two connections), two in the queue behind them.
     ASSERT_TRUE(eventually([&] { return sb_->stats().requests >= 2; }, 20s))
         << "the sandbox read " << sb_->stats().requests << " of 2 requests";
@@ -90,10 +94,11 @@ TEST_F(shutdown, destructor_with_requests_in_flight_completes_them) {
         p.threads = 2;
         client c(p);
         for (int i = 0; i < 6; ++i)
-            c.async_create_session(valid_request("d" + std::to_string(i) + "@example.com"), [&](error_code ec, session) {
-                EXPECT_EQ(ec, errc::shutting_down);
-                ++completed;
-            });
+            c.async_create_session(valid_request("d" + std::to_string(i) + "@example.com"),
+                                   [&](error_code ec, session) {
+                                       EXPECT_EQ(ec, errc::shutting_down);
+                                       ++completed;
+                                   });
         ASSERT_TRUE(eventually([&] { return sb_->stats().requests >= 6; }, 20s))
             << "the sandbox read " << sb_->stats().requests << " of 6 requests";
     }
@@ -121,7 +126,8 @@ TEST_P(concurrent_shutdown, concurrent_shutdowns_all_complete_exactly_once) {
             o.deadline = 30s;
             calls.start(c, i, o);
         }
-        ASSERT_TRUE(eventually([&] { return server.requests() == calls_n; })) << server.requests() << " requests seen";
+        ASSERT_TRUE(eventually([&] { return server.requests() == calls_n; }))
+            << server.requests() << " requests seen";
         std::atomic<bool> go{false};
         std::vector<std::thread> threads;
         for (std::size_t i = 0; i < shutdowns; ++i) {
@@ -132,21 +138,26 @@ TEST_P(concurrent_shutdown, concurrent_shutdowns_all_complete_exactly_once) {
         }
         go = true;
         for (auto& t : threads) t.join();
-        EXPECT_TRUE(eventually([&] {
-            for (std::size_t i = 0; i < shutdowns; ++i)
-                if ((*done)[i].load() == 0) return false;
-            return true;
-        }, 5s)) << "some shutdown handlers never ran";
+        EXPECT_TRUE(eventually(
+            [&] {
+                for (std::size_t i = 0; i < shutdowns; ++i)
+                    if ((*done)[i].load() == 0) return false;
+                return true;
+            },
+            5s))
+            << "some shutdown handlers never ran";
         EXPECT_EQ(calls.wait(steady::now() + 2s), calls_n);
     }
-    for (std::size_t i = 0; i < shutdowns; ++i) EXPECT_EQ((*done)[i].load(), 1) << "shutdown " << i << " of " << shutdowns;
+    for (std::size_t i = 0; i < shutdowns; ++i)
+        EXPECT_EQ((*done)[i].load(), 1) << "shutdown " << i << " of " << shutdowns;
     for (const auto& r : calls.snapshot()) {
         EXPECT_EQ(r.completions, 1);
         EXPECT_EQ(r.ec, errc::shutting_down) << r.ec.message();
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(callers, concurrent_shutdown, ::testing::Values(std::size_t{1}, std::size_t{4}),
+INSTANTIATE_TEST_SUITE_P(callers, concurrent_shutdown,
+                         ::testing::Values(std::size_t{1}, std::size_t{4}),
                          [](const auto& info) { return std::to_string(info.param) + "_at_once"; });
 
 }  // namespace

@@ -14,7 +14,7 @@ namespace catalyst::test {
 /// A TCP listener on 127.0.0.1 that accepts and holds connections but never says a word (a
 /// server stalled before the TLS handshake), on its own thread until destroyed.
 class silent_listener {
-public:
+  public:
     silent_listener() {
         accept();
         thread_ = std::thread([this] { ctx_.run_for(std::chrono::seconds(30)); });
@@ -30,13 +30,14 @@ public:
         return "https://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + "/api/v1";
     }
 
-private:
+  private:
     void accept() {
-        acceptor_.async_accept([this](boost::system::error_code ec, boost::asio::ip::tcp::socket s) {
-            if (ec) return;
-            held_.push_back(std::move(s));
-            accept();
-        });
+        acceptor_.async_accept(
+            [this](boost::system::error_code ec, boost::asio::ip::tcp::socket s) {
+                if (ec) return;
+                held_.push_back(std::move(s));
+                accept();
+            });
     }
     boost::asio::io_context ctx_;
     boost::asio::ip::tcp::acceptor acceptor_{ctx_, {boost::asio::ip::make_address("127.0.0.1"), 0}};

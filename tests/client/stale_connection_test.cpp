@@ -43,20 +43,23 @@ TEST_P(stale_connection_idle_close, a_server_closing_idle_connections_costs_no_c
         diagnostics& d = diags[i];
         request_options o;
         o.deadline = 5s;
-        auto f = c.async_create_session(valid_request("idle" + std::to_string(i) + "@example.com"), o, d,
-                                        net::use_future);
+        auto f = c.async_create_session(valid_request("idle" + std::to_string(i) + "@example.com"),
+                                        o, d, net::use_future);
         ASSERT_EQ(f.wait_for(10s), std::future_status::ready) << "call " << i << " never completed";
         try {
             f.get();
         } catch (const boost::system::system_error& e) {
-            ADD_FAILURE() << "call " << i << ": " << e.code().message() << " (" << d.to_string() << ")";
+            ADD_FAILURE() << "call " << i << ": " << e.code().message() << " (" << d.to_string()
+                          << ")";
         }
     }
     EXPECT_EQ(server.requests(), static_cast<std::size_t>(calls));
 }
 
 INSTANTIATE_TEST_SUITE_P(keep_alive_header, stale_connection_idle_close, ::testing::Bool(),
-                         [](const auto& info) { return info.param ? std::string("announced") : std::string("silent"); });
+                         [](const auto& info) {
+                             return info.param ? std::string("announced") : std::string("silent");
+                         });
 
 // A TLS 1.3 server may send a session ticket at any time, also to an idle connection: the
 // idle watch sees the socket readable, but a record without data is no reason to drop the
@@ -74,12 +77,14 @@ TEST(stale_connection, a_session_ticket_on_an_idle_connection_keeps_it) {
         if (i > 0) std::this_thread::sleep_for(400ms);
         request_options o;
         o.deadline = 5s;
-        auto f = c.async_create_session(valid_request("ticket" + std::to_string(i) + "@example.com"), o, net::use_future);
+        auto f = c.async_create_session(
+            valid_request("ticket" + std::to_string(i) + "@example.com"), o, net::use_future);
         ASSERT_EQ(f.wait_for(10s), std::future_status::ready) << "call " << i << " never completed";
         EXPECT_NO_THROW(f.get()) << "call " << i;
     }
     EXPECT_EQ(server.requests(), 3u);
-    EXPECT_EQ(server.connections_accepted(), 1u) << "an idle connection was dropped for a session ticket";
+    EXPECT_EQ(server.connections_accepted(), 1u)
+        << "an idle connection was dropped for a session ticket";
 }
 
 // An idle connection is watched: the server's FIN is seen while the connection waits, and it
@@ -98,8 +103,9 @@ TEST(stale_connection, an_idle_connection_closed_by_the_server_is_closed_at_once
     auto call = [&](int i) {
         request_options o;
         o.deadline = 5s;
-        auto f = c.async_create_session(valid_request("watched" + std::to_string(i) + "@example.com"), o, diags[i],
-                                        net::use_future);
+        auto f =
+            c.async_create_session(valid_request("watched" + std::to_string(i) + "@example.com"), o,
+                                   diags[i], net::use_future);
         if (f.wait_for(10s) != std::future_status::ready) return std::string("never completed");
         try {
             f.get();

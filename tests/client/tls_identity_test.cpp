@@ -23,10 +23,10 @@
 namespace net = boost::asio;
 using namespace catalyst;
 using namespace catalyst::test;
+using boost::system::error_code;
 using catalyst::detail::apply_peer_identity;
 using catalyst::detail::origin;
 using catalyst::detail::verification_refused;
-using boost::system::error_code;
 
 namespace {
 
@@ -39,7 +39,7 @@ struct ssl_free {
 
 /// A client SSL object from a real context, as a connection has before its handshake.
 class peer_identity : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         ctx_.reset(SSL_CTX_new(TLS_client_method()));
         ASSERT_TRUE(ctx_);
@@ -190,7 +190,8 @@ TEST_F(tls_identity_client, a_server_name_the_certificate_does_not_cover_is_refu
         const auto r = call(p);
         EXPECT_EQ(r.ec, errc::tls_failed) << name << ": " << r.d.to_string();
         EXPECT_EQ(r.d.attempts, 1u) << name << ": a verification failure is never retried";
-        EXPECT_NE(r.d.detail.find("certificate verification failed"), std::string::npos) << r.d.detail;
+        EXPECT_NE(r.d.detail.find("certificate verification failed"), std::string::npos)
+            << r.d.detail;
     }
     EXPECT_EQ(server.requests(), 0u);
     // The control: names it covers.

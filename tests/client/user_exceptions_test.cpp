@@ -29,17 +29,18 @@ namespace {
 // An io_context run by one thread that survives exceptions escaping run() (Asio's rule for a
 // handler that throws on the caller's own io_context) and counts them.
 class resilient_runner {
-public:
-    resilient_runner() : guard_(net::make_work_guard(ioc_)), thread_([this] {
-        for (;;) {
-            try {
-                ioc_.run();
-                return;
-            } catch (...) {
-                ++escaped_;
-            }
-        }
-    }) {}
+  public:
+    resilient_runner()
+        : guard_(net::make_work_guard(ioc_)), thread_([this] {
+              for (;;) {
+                  try {
+                      ioc_.run();
+                      return;
+                  } catch (...) {
+                      ++escaped_;
+                  }
+              }
+          }) {}
     ~resilient_runner() {
         guard_.reset();
         ioc_.stop();
@@ -48,7 +49,7 @@ public:
     net::io_context& ioc() { return ioc_; }
     int escaped() const { return escaped_.load(); }
 
-private:
+  private:
     net::io_context ioc_;
     net::executor_work_guard<net::io_context::executor_type> guard_;
     std::atomic<int> escaped_{0};
@@ -72,10 +73,12 @@ void expect_calls_succeed(client& c, std::size_t n, const char* what, millisecon
 
 enum class run_mode { owned_thread, executor };
 
-void PrintTo(run_mode m, std::ostream* os) { *os << (m == run_mode::owned_thread ? "owned thread" : "executor"); }
+void PrintTo(run_mode m, std::ostream* os) {
+    *os << (m == run_mode::owned_thread ? "owned thread" : "executor");
+}
 
 class user_exceptions : public ::testing::TestWithParam<run_mode> {
-protected:
+  protected:
     std::unique_ptr<client> make_client(const client_params& p) {
         if (GetParam() == run_mode::owned_thread) return std::make_unique<client>(p);
         runner_ = std::make_unique<resilient_runner>();
@@ -91,13 +94,14 @@ TEST_P(user_exceptions, a_throwing_handler_kills_nothing_and_costs_no_slot) {
     std::atomic<int> thrown{0};  // declared first: outlives the client and its handlers
     auto c = make_client(p);
     for (int i = 0; i < 4; ++i) {
-        c->async_create_session(valid_request("throw" + std::to_string(i) + "@example.com"), request_options{},
-                                [&](error_code, session) {
+        c->async_create_session(valid_request("throw" + std::to_string(i) + "@example.com"),
+                                request_options{}, [&](error_code, session) {
                                     ++thrown;
                                     throw std::runtime_error("handler throws");
                                 });
     }
-    EXPECT_TRUE(eventually([&] { return thrown.load() == 4; })) << thrown.load() << " of 4 handlers ran";
+    EXPECT_TRUE(eventually([&] { return thrown.load() == 4; }))
+        << thrown.load() << " of 4 handlers ran";
     expect_calls_succeed(*c, 10, "after throwing handlers");
     const auto m = c->metrics();
     EXPECT_LE(m.connections_opened - m.connections_closed, p.max_connections);
@@ -109,7 +113,7 @@ TEST_P(user_exceptions, a_throwing_logger_kills_nothing_and_costs_no_slot) {
     auto p = params_for(server);
     p.max_connections = 2;
     p.max_requests_per_connection = 2;  // new connections (and their log lines) keep coming
-    std::atomic<int> logged{0};  // declared first: the client may log while it is destroyed
+    std::atomic<int> logged{0};         // declared first: the client may log while it is destroyed
     auto c = make_client(p);
     c->set_logger([&](log_level, std::string_view) {
         ++logged;
@@ -127,10 +131,12 @@ TEST_P(user_exceptions, a_throwing_logger_kills_nothing_and_costs_no_slot) {
     EXPECT_EQ(m.in_flight, 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(modes, user_exceptions, ::testing::Values(run_mode::owned_thread, run_mode::executor),
+INSTANTIATE_TEST_SUITE_P(modes, user_exceptions,
+                         ::testing::Values(run_mode::owned_thread, run_mode::executor),
                          [](const auto& info) {
-                             return info.param == run_mode::owned_thread ? std::string("owned_thread")
-                                                                         : std::string("executor");
+                             return info.param == run_mode::owned_thread
+                                        ? std::string("owned_thread")
+                                        : std::string("executor");
                          });
 
 }  // namespace

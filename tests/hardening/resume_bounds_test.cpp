@@ -36,10 +36,12 @@ TEST(resume_bounds, resume_refuses_line_numbers_beyond_any_input) {
             batch::scan_output(from_string(file));
             ADD_FAILURE() << line << " accepted";
         } catch (const batch::resume_error& e) {
-            EXPECT_NE(std::string(e.what()).find("beyond any input"), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find("beyond any input"), std::string::npos)
+                << e.what();
         }
     }
-    auto st = batch::scan_output(from_string(header + R"({"line":3,"key":"k","outcome":"ok"})" "\n"));
+    auto st = batch::scan_output(from_string(header + R"({"line":3,"key":"k","outcome":"ok"})"
+                                                      "\n"));
     EXPECT_TRUE(st.is_done(3));
     EXPECT_EQ(st.ok, 1u);
 }

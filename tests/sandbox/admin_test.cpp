@@ -30,7 +30,8 @@ TEST_F(admin_endpoints, stats_ledger_and_faults) {
     ASSERT_EQ(r.status, 200u);
     v = json(r);
     ASSERT_EQ(v.at("sessions").as_array().size(), 1u);
-    EXPECT_EQ(r.body.find("max@example.com"), std::string::npos) << "the ledger endpoint must not show emails";
+    EXPECT_EQ(r.body.find("max@example.com"), std::string::npos)
+        << "the ledger endpoint must not show emails";
     EXPECT_EQ(r.body.find("rk_your_api_key"), std::string::npos);
 
     ASSERT_FALSE(c->request("PUT", "/sandbox/faults", {{"Content-Type", "application/json"}},
@@ -43,7 +44,8 @@ TEST_F(admin_endpoints, stats_ledger_and_faults) {
 
     ASSERT_FALSE(c->request("PUT", "/sandbox/faults", {}, R"({"server_error":{"status":404}})", r));
     EXPECT_EQ(r.status, 400u);
-    EXPECT_NE(std::string(json(r).at("detail").as_string()).find("server_error.status"), std::string::npos);
+    EXPECT_NE(std::string(json(r).at("detail").as_string()).find("server_error.status"),
+              std::string::npos);
     ASSERT_FALSE(c->request("POST", "/sandbox/stats", {}, "", r));
     EXPECT_EQ(r.status, 405u);
     ASSERT_FALSE(c->request("GET", "/sandbox/other", {}, "", r));
@@ -56,8 +58,11 @@ TEST_F(admin_endpoints, off_loopback_the_admin_endpoints_need_a_token) {
     start(p);
     EXPECT_EQ(sb_->bound_address(), "0.0.0.0:" + std::to_string(sb_->port()));
     EXPECT_EQ(admin("GET", "/sandbox/health").status, 200u);  // for container health checks
-    for (const auto& [method, target] : std::vector<std::pair<std::string, std::string>>{
-             {"GET", "/sandbox/stats"}, {"GET", "/sandbox/ledger"}, {"POST", "/sandbox/reset"}, {"GET", "/sandbox/faults"}}) {
+    for (const auto& [method, target] :
+         std::vector<std::pair<std::string, std::string>>{{"GET", "/sandbox/stats"},
+                                                          {"GET", "/sandbox/ledger"},
+                                                          {"POST", "/sandbox/reset"},
+                                                          {"GET", "/sandbox/faults"}}) {
         const auto r = admin(method, target, "anything");
         EXPECT_EQ(r.status, 403u) << target;
         EXPECT_NE(r.body.find("admin_token"), std::string::npos);
@@ -75,7 +80,8 @@ TEST_F(admin_endpoints, with_a_token_only_the_token_opens_them) {
     EXPECT_EQ(admin("GET", "/sandbox/ledger").status, 401u);
     EXPECT_EQ(admin("GET", "/sandbox/ledger", "adm-7f3a9c-secreT").status, 401u);
     EXPECT_EQ(admin("GET", "/sandbox/ledger", "adm-7f3a9c-secret-and-more").status, 401u);
-    EXPECT_EQ(admin("POST", "/sandbox/reset", "rk_your_api_key").status, 401u);  // an API key is not it
+    EXPECT_EQ(admin("POST", "/sandbox/reset", "rk_your_api_key").status,
+              401u);  // an API key is not it
     EXPECT_EQ(sb_->ledger().size(), 1u);
     const auto r = admin("GET", "/sandbox/ledger", "adm-7f3a9c-secret");
     ASSERT_EQ(r.status, 200u);
@@ -107,9 +113,11 @@ TEST_F(admin_endpoints, on_loopback_a_token_is_required_only_when_set) {
 }
 
 TEST(loopback_address, addresses) {
-    for (const char* a : {"127.0.0.1", "127.0.0.2", "127.255.255.254", "::1", "[::1]", "::ffff:127.0.0.1"})
+    for (const char* a :
+         {"127.0.0.1", "127.0.0.2", "127.255.255.254", "::1", "[::1]", "::ffff:127.0.0.1"})
         EXPECT_TRUE(is_loopback_address(a)) << a;
-    for (const char* a : {"0.0.0.0", "::", "10.0.0.1", "192.168.1.1", "128.0.0.1", "::ffff:10.0.0.1", "localhost", ""})
+    for (const char* a : {"0.0.0.0", "::", "10.0.0.1", "192.168.1.1", "128.0.0.1",
+                          "::ffff:10.0.0.1", "localhost", ""})
         EXPECT_FALSE(is_loopback_address(a)) << a;
 }
 

@@ -72,7 +72,8 @@ TEST_F(api_rules, authentication_failures) {
     start();
     auto missing = post(example_create_body(), {{"Content-Type", "application/json"}});
     EXPECT_EQ(missing.status, 401u);
-    EXPECT_EQ(json(missing).at("detail").as_string(), "Authentication credentials were not provided.");
+    EXPECT_EQ(json(missing).at("detail").as_string(),
+              "Authentication credentials were not provided.");
     EXPECT_TRUE(missing.has_header("WWW-Authenticate"));
 
     auto wrong = post(example_create_body(), create_headers("rk_wrong_key"));
@@ -82,11 +83,13 @@ TEST_F(api_rules, authentication_failures) {
     auto prefix = post(example_create_body(), create_headers("rk_your_api_ke"));
     EXPECT_EQ(prefix.status, 401u);
 
-    auto basic = post(example_create_body(), {{"Authorization", "Basic cms6eA=="}, {"Content-Type", "application/json"}});
+    auto basic = post(example_create_body(),
+                      {{"Authorization", "Basic cms6eA=="}, {"Content-Type", "application/json"}});
     EXPECT_EQ(basic.status, 401u);
     EXPECT_EQ(json(basic).at("detail").as_string(), "Invalid token.");
 
-    auto lower = post(example_create_body(), {{"Authorization", "bearer rk_test_123"}, {"Content-Type", "application/json"}});
+    auto lower = post(example_create_body(), {{"Authorization", "bearer rk_test_123"},
+                                              {"Content-Type", "application/json"}});
     EXPECT_EQ(lower.status, 201u);
     EXPECT_EQ(stats().created, 1u);
 }
@@ -95,11 +98,13 @@ TEST_F(api_rules, media_type_method_and_path) {
     start();
     auto no_ct = post(example_create_body(), {{"Authorization", "Bearer rk_your_api_key"}});
     EXPECT_EQ(no_ct.status, 415u);
-    auto text = post(example_create_body(), {{"Authorization", "Bearer rk_your_api_key"}, {"Content-Type", "text/plain"}});
+    auto text = post(example_create_body(),
+                     {{"Authorization", "Bearer rk_your_api_key"}, {"Content-Type", "text/plain"}});
     EXPECT_EQ(text.status, 415u);
     EXPECT_TRUE(json(text).as_object().contains("detail"));
-    auto charset = post(example_create_body(),
-                        {{"Authorization", "Bearer rk_your_api_key"}, {"Content-Type", "Application/JSON; charset=utf-8"}});
+    auto charset =
+        post(example_create_body(), {{"Authorization", "Bearer rk_your_api_key"},
+                                     {"Content-Type", "Application/JSON; charset=utf-8"}});
     EXPECT_EQ(charset.status, 201u);
 
     http_reply r;
@@ -123,10 +128,12 @@ TEST_F(api_rules, unknown_campaign_or_gateway_is_404) {
     auto r = post(example_create_body("max@example.com", "99999999-9999-4999-8999-999999999999"));
     EXPECT_EQ(r.status, 404u);
     EXPECT_EQ(json(r).at("detail").as_string(), "Not found.");
-    auto g = post(R"({"gateway_id":"99999999-9999-4999-8999-999999999999","amount":"29.99","currency":"EUR",
+    auto g = post(
+        R"({"gateway_id":"99999999-9999-4999-8999-999999999999","amount":"29.99","currency":"EUR",
         "billing_type":"ONE_OFF","lead":{"first_name":"Max","last_name":"Mustermann","email":"max@example.com","country":"DE"}})");
     EXPECT_EQ(g.status, 404u);
-    auto override_gw = post(R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","gateway_id":"99999999-9999-4999-8999-999999999999",
+    auto override_gw = post(
+        R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","gateway_id":"99999999-9999-4999-8999-999999999999",
         "lead":{"first_name":"Max","last_name":"Mustermann","email":"max@example.com","country":"DE"}})");
     EXPECT_EQ(override_gw.status, 404u);
     EXPECT_EQ(stats().created, 0u);
@@ -134,8 +141,9 @@ TEST_F(api_rules, unknown_campaign_or_gateway_is_404) {
 
 TEST_F(api_rules, direct_mode_creates_with_known_gateway) {
     start();
-    const std::string body = std::string(R"({"gateway_id":")") + std::string(default_sandbox_gateway) +
-                             R"(","amount":"29.99","currency":"EUR","billing_type":"RECURRING","billing_frequency":"MONTHLY",
+    const std::string body =
+        std::string(R"({"gateway_id":")") + std::string(default_sandbox_gateway) +
+        R"(","amount":"29.99","currency":"EUR","billing_type":"RECURRING","billing_frequency":"MONTHLY",
         "max_payment_attempts":3,"lead":{"first_name":"Max","last_name":"Mustermann","email":"max@example.com","country":"DE",
         "postal_code":"10115","city":"Berlin"},"some_future_field":{"x":1}})";
     auto r = post(body);
@@ -175,10 +183,12 @@ struct validation_case {
     std::string field;  // dotted: "lead.email"
 };
 
-class api_validation : public service_test, public ::testing::WithParamInterface<validation_case> {};
+class api_validation : public service_test,
+                       public ::testing::WithParamInterface<validation_case> {};
 
 std::string lead_with(std::string_view lead_json) {
-    return std::string(R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","lead":)") + std::string(lead_json) + "}";
+    return std::string(R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","lead":)") +
+           std::string(lead_json) + "}";
 }
 
 TEST_P(api_validation, answers_400_with_the_field_path) {
@@ -202,7 +212,8 @@ TEST_P(api_validation, answers_400_with_the_field_path) {
     EXPECT_EQ(stats().created, 0u);
 }
 
-const std::string good_lead = R"({"first_name":"Max","last_name":"Mustermann","email":"max@example.com","country":"DE"})";
+const std::string good_lead =
+    R"({"first_name":"Max","last_name":"Mustermann","email":"max@example.com","country":"DE"})";
 
 INSTANTIATE_TEST_SUITE_P(
     every_rule, api_validation,
@@ -210,49 +221,79 @@ INSTANTIATE_TEST_SUITE_P(
         validation_case{"malformed_json", R"({"campaign_id": "a1b2)", "non_field_errors"},
         validation_case{"not_an_object", "[1,2,3]", "non_field_errors"},
         validation_case{"empty_body", "", "non_field_errors"},
-        validation_case{"missing_lead", R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890"})", "lead.first_name"},
-        validation_case{"missing_first_name", lead_with(R"({"last_name":"M","email":"max@example.com","country":"DE"})"),
+        validation_case{"missing_lead", R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890"})",
                         "lead.first_name"},
-        validation_case{"missing_last_name", lead_with(R"({"first_name":"M","email":"max@example.com","country":"DE"})"),
+        validation_case{"missing_first_name",
+                        lead_with(R"({"last_name":"M","email":"max@example.com","country":"DE"})"),
+                        "lead.first_name"},
+        validation_case{"missing_last_name",
+                        lead_with(R"({"first_name":"M","email":"max@example.com","country":"DE"})"),
                         "lead.last_name"},
-        validation_case{"bad_email", lead_with(R"({"first_name":"M","last_name":"M","email":"no-at-sign","country":"DE"})"),
-                        "lead.email"},
-        validation_case{"bad_country", lead_with(R"({"first_name":"M","last_name":"M","email":"a@b.de","country":"de"})"),
-                        "lead.country"},
+        validation_case{
+            "bad_email",
+            lead_with(R"({"first_name":"M","last_name":"M","email":"no-at-sign","country":"DE"})"),
+            "lead.email"},
+        validation_case{
+            "bad_country",
+            lead_with(R"({"first_name":"M","last_name":"M","email":"a@b.de","country":"de"})"),
+            "lead.country"},
         validation_case{"first_name_too_long",
                         lead_with(R"({"first_name":")" + std::string(256, 'x') +
                                   R"(","last_name":"M","email":"a@b.de","country":"DE"})"),
                         "lead.first_name"},
-        validation_case{"postal_code_number",
-                        lead_with(R"({"first_name":"M","last_name":"M","email":"a@b.de","country":"DE","postal_code":10115})"),
-                        "lead.postal_code"},
-        validation_case{"bad_campaign_uuid", R"({"campaign_id":"A1B2C3D4-E5F6-7890-ABCD-EF1234567890","lead":)" + good_lead + "}",
-                        "campaign_id"},
-        validation_case{"bad_customer_ip",
-                        R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","customer_ip":"999.1.1.1","lead":)" + good_lead + "}",
-                        "customer_ip"},
-        validation_case{"amount_as_number", R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","amount":29.99,"lead":)" + good_lead + "}",
-                        "amount"},
-        validation_case{"amount_three_decimals",
-                        R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","amount":"1.999","lead":)" + good_lead + "}",
-                        "amount"},
-        validation_case{"lower_case_currency",
-                        R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","currency":"eur","lead":)" + good_lead + "}",
-                        "currency"},
-        validation_case{"bad_billing_type",
-                        R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","billing_type":"SOMETIMES","lead":)" + good_lead + "}",
-                        "billing_type"},
-        validation_case{"too_many_attempts",
-                        R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","max_payment_attempts":11,"lead":)" + good_lead + "}",
-                        "max_payment_attempts"},
-        validation_case{"trial_period_zero",
-                        R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","trial_period":0,"lead":)" + good_lead + "}",
-                        "trial_period"},
-        validation_case{"direct_mode_without_gateway", R"({"amount":"1.00","currency":"EUR","billing_type":"ONE_OFF","lead":)" + good_lead + "}",
+        validation_case{
+            "postal_code_number",
+            lead_with(
+                R"({"first_name":"M","last_name":"M","email":"a@b.de","country":"DE","postal_code":10115})"),
+            "lead.postal_code"},
+        validation_case{
+            "bad_campaign_uuid",
+            R"({"campaign_id":"A1B2C3D4-E5F6-7890-ABCD-EF1234567890","lead":)" + good_lead + "}",
+            "campaign_id"},
+        validation_case{
+            "bad_customer_ip",
+            R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","customer_ip":"999.1.1.1","lead":)" +
+                good_lead + "}",
+            "customer_ip"},
+        validation_case{
+            "amount_as_number",
+            R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","amount":29.99,"lead":)" +
+                good_lead + "}",
+            "amount"},
+        validation_case{
+            "amount_three_decimals",
+            R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","amount":"1.999","lead":)" +
+                good_lead + "}",
+            "amount"},
+        validation_case{
+            "lower_case_currency",
+            R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","currency":"eur","lead":)" +
+                good_lead + "}",
+            "currency"},
+        validation_case{
+            "bad_billing_type",
+            R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","billing_type":"SOMETIMES","lead":)" +
+                good_lead + "}",
+            "billing_type"},
+        validation_case{
+            "too_many_attempts",
+            R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","max_payment_attempts":11,"lead":)" +
+                good_lead + "}",
+            "max_payment_attempts"},
+        validation_case{
+            "trial_period_zero",
+            R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","trial_period":0,"lead":)" +
+                good_lead + "}",
+            "trial_period"},
+        validation_case{"direct_mode_without_gateway",
+                        R"({"amount":"1.00","currency":"EUR","billing_type":"ONE_OFF","lead":)" +
+                            good_lead + "}",
                         "gateway_id"},
-        validation_case{"direct_mode_without_amount",
-                        R"({"gateway_id":"9f8e7d6c-5b4a-4321-8fed-cba987654321","currency":"EUR","billing_type":"ONE_OFF","lead":)" + good_lead + "}",
-                        "amount"}),
+        validation_case{
+            "direct_mode_without_amount",
+            R"({"gateway_id":"9f8e7d6c-5b4a-4321-8fed-cba987654321","currency":"EUR","billing_type":"ONE_OFF","lead":)" +
+                good_lead + "}",
+            "amount"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST_F(api_rules, duplicate_policy_allow) {
@@ -302,7 +343,8 @@ TEST_F(api_rules, idempotent_replay_and_mismatch) {
     EXPECT_EQ(again.header("Idempotent-Replayed"), "true");
     EXPECT_EQ(again.body, first.body);
 
-    const auto other = post(example_create_body("erika@example.com"), create_headers("rk_your_api_key", "key-1"));
+    const auto other =
+        post(example_create_body("erika@example.com"), create_headers("rk_your_api_key", "key-1"));
     ASSERT_EQ(other.status, 422u);
     EXPECT_EQ(json(other).at("code").as_string(), "idempotency_key_reused");
 
@@ -356,8 +398,9 @@ TEST_F(api_over_https, concurrent_twins_create_one_session) {
             ++ready;
             while (ready.load() < twins) std::this_thread::yield();
             http_reply r;
-            const auto ec = c->request("POST", create_path, create_headers("rk_your_api_key", "twin-key"),
-                                       example_create_body(), r);
+            const auto ec =
+                c->request("POST", create_path, create_headers("rk_your_api_key", "twin-key"),
+                           example_create_body(), r);
             EXPECT_FALSE(ec) << ec.message();
             std::lock_guard lock(m);
             replies.push_back(r);
@@ -407,14 +450,16 @@ TEST_F(api_rules, get_one_session_is_scoped_to_its_key) {
 }
 
 TEST_F(api_over_https, journal_holds_no_secrets_and_no_lead_data) {
-    const auto dir = std::filesystem::temp_directory_path() / ("catalyst-sb-journal-" + std::to_string(::getpid()));
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("catalyst-sb-journal-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     const auto file = dir / "journal.jsonl";
     std::filesystem::remove(file);
     sandbox_params p;
     p.journal_file = file.string();
     start(p);
-    const auto a = post(example_create_body(), create_headers("rk_your_api_key", "secret-idem-key"));
+    const auto a =
+        post(example_create_body(), create_headers("rk_your_api_key", "secret-idem-key"));
     const auto b = post(example_create_body("erika@example.com"));
     sb_->stop();
     std::ifstream in(file);
@@ -445,8 +490,10 @@ TEST_F(api_over_https, concurrent_connections_get_unique_tokens) {
             auto c = client();
             for (int j = 0; j < per_connection; ++j) {
                 http_reply r;
-                const auto email = "lead" + std::to_string(i) + "-" + std::to_string(j) + "@example.com";
-                if (c->request("POST", create_path, create_headers(), example_create_body(email, reject_campaign), r) ||
+                const auto email =
+                    "lead" + std::to_string(i) + "-" + std::to_string(j) + "@example.com";
+                if (c->request("POST", create_path, create_headers(),
+                               example_create_body(email, reject_campaign), r) ||
                     r.status != 201) {
                     ++failures;
                     continue;
@@ -471,17 +518,21 @@ TEST_F(api_over_https, chunked_body_and_expect_continue_are_served) {
     char size[16];
     std::snprintf(size, sizeof size, "%zx", body.size());
     boost::system::error_code ec;
-    auto r = raw_exchange("POST /api/v1/payment-sessions/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer rk_your_api_key\r\n"
-                          "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
-                              std::string(size) + "\r\n" + body + "\r\n0\r\n\r\n",
-                          ec);
+    auto r = raw_exchange(
+        "POST /api/v1/payment-sessions/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+        "rk_your_api_key\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
+            std::string(size) + "\r\n" + body + "\r\n0\r\n\r\n",
+        ec);
     ASSERT_FALSE(ec) << ec.message();
     EXPECT_EQ(r.status, 201u);
 
     auto c = client();
-    ASSERT_FALSE(c->write("POST /api/v1/payment-sessions/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer rk_your_api_key\r\n"
-                          "Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: " +
-                          std::to_string(body.size()) + "\r\n\r\n"));
+    ASSERT_FALSE(
+        c->write("POST /api/v1/payment-sessions/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                 "rk_your_api_key\r\n"
+                 "Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: " +
+                 std::to_string(body.size()) + "\r\n\r\n"));
     ASSERT_FALSE(c->read_reply(r));
     EXPECT_EQ(r.status, 100u);
     ASSERT_FALSE(c->write(body));

@@ -18,7 +18,8 @@ using namespace std::chrono_literals;
 namespace {
 
 TEST(sandbox_config, faults_json_round_trip) {
-    auto f = parse_faults_json(R"({"server_error":{"every_nth":3,"status":502,"retry_after":2,"body":"html"},
+    auto f = parse_faults_json(
+        R"({"server_error":{"every_nth":3,"status":502,"retry_after":2,"body":"html"},
         "latency":{"probability":0.5,"min_ms":10,"max_ms":20},"trickle":{"every_nth":1,"delay_ms":3},
         "idle_timeout_ms":150})");
     EXPECT_EQ(f.server_error.every_nth, 3u);
@@ -37,8 +38,9 @@ TEST(sandbox_config, faults_json_round_trip) {
 // Long decimals that Boost.JSON 1.81 parses a little off (it has no exact mode): read back
 // from their own JSON they must still be the same faults (found by fuzz_sandbox_config).
 TEST(sandbox_config, faults_json_round_trip_of_long_probabilities) {
-    for (const char* p : {"0.000000000000000008942981972700838115", "0.0000000000000000000008942981972700838115", "0.12345678901234567890123", "1e-300",
-                          "0.99999999999999999999"}) {
+    for (const char* p :
+         {"0.000000000000000008942981972700838115", "0.0000000000000000000008942981972700838115",
+          "0.12345678901234567890123", "1e-300", "0.99999999999999999999"}) {
         const auto f = parse_faults_json(std::string(R"({"throttle":{"probability":)") + p + "}}");
         const std::string once = to_json(f);
         EXPECT_EQ(to_json(parse_faults_json(once)), once) << p;
@@ -124,11 +126,13 @@ TEST(sandbox_config, whole_file_and_normalize) {
 }
 
 TEST(sandbox_config, shipped_config_file_loads) {
-    const auto p = normalize(load_sandbox_params(std::string(CATALYST_SOURCE_DIR) + "/config/sandbox.json"));
+    const auto p =
+        normalize(load_sandbox_params(std::string(CATALYST_SOURCE_DIR) + "/config/sandbox.json"));
     EXPECT_EQ(p.api_keys.front(), "rk_your_api_key");
     bool found = false;
     for (const auto& c : p.campaigns)
-        if (c.id == "a1b2c3d4-e5f6-7890-abcd-ef1234567890") found = c.duplicates == duplicate_policy::allow;
+        if (c.id == "a1b2c3d4-e5f6-7890-abcd-ef1234567890")
+            found = c.duplicates == duplicate_policy::allow;
     EXPECT_TRUE(found);
     EXPECT_FALSE(p.gateways.empty());
     EXPECT_FALSE(p.faults.any());

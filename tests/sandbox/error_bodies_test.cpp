@@ -26,7 +26,8 @@ TEST(error_bodies, drf_shape_nests_lead) {
     EXPECT_EQ(v.at("amount").as_array().size(), 2u);
     EXPECT_EQ(v.at("lead").at("email").at(0).as_string(), "Enter a valid email address.");
     EXPECT_EQ(v.at("lead").at("country").at(0).as_string(), "This field is required.");
-    const auto nf = boost::json::parse(field_errors_body({{"non_field_errors", "malformed \"JSON\""}}));
+    const auto nf =
+        boost::json::parse(field_errors_body({{"non_field_errors", "malformed \"JSON\""}}));
     EXPECT_EQ(nf.at("non_field_errors").at(0).as_string(), "malformed \"JSON\"");
 }
 

@@ -16,7 +16,7 @@ using namespace std::chrono_literals;
 namespace {
 
 class fault_injection : public sandbox_test {
-protected:
+  protected:
     void start_with(const fault_params& f) {
         sandbox_params p;
         p.faults = f;
@@ -35,7 +35,8 @@ struct server_error_case {
     fault_body body;
 };
 
-class server_error_fault : public fault_injection, public ::testing::WithParamInterface<server_error_case> {};
+class server_error_fault : public fault_injection,
+                           public ::testing::WithParamInterface<server_error_case> {};
 
 TEST_P(server_error_fault, answers_the_status_without_creating) {
     const auto& c = GetParam();
@@ -47,18 +48,22 @@ TEST_P(server_error_fault, answers_the_status_without_creating) {
     start_with(f);
     const auto r = post(example_create_body());
     EXPECT_EQ(r.status, c.status);
-    if (c.retry_after) EXPECT_EQ(r.header("Retry-After"), std::to_string(c.retry_after));
-    else EXPECT_FALSE(r.has_header("Retry-After"));
+    if (c.retry_after)
+        EXPECT_EQ(r.header("Retry-After"), std::to_string(c.retry_after));
+    else
+        EXPECT_FALSE(r.has_header("Retry-After"));
     switch (c.body) {
-    case fault_body::json: EXPECT_TRUE(json(r).as_object().contains("detail")); break;
-    case fault_body::html:
-        EXPECT_NE(r.header("Content-Type").find("text/html"), std::string::npos);
-        EXPECT_NE(r.body.find("<html>"), std::string::npos);
-        break;
-    case fault_body::empty:
-        EXPECT_TRUE(r.body.empty());
-        EXPECT_EQ(r.header("Content-Length"), "0");
-        break;
+        case fault_body::json:
+            EXPECT_TRUE(json(r).as_object().contains("detail"));
+            break;
+        case fault_body::html:
+            EXPECT_NE(r.header("Content-Type").find("text/html"), std::string::npos);
+            EXPECT_NE(r.body.find("<html>"), std::string::npos);
+            break;
+        case fault_body::empty:
+            EXPECT_TRUE(r.body.empty());
+            EXPECT_EQ(r.header("Content-Length"), "0");
+            break;
     }
     EXPECT_EQ(sb_->stats().created, 0u);
     EXPECT_EQ(injected("server_error"), 1u);
@@ -98,7 +103,8 @@ TEST_F(fault_injection, probability_one_and_zero) {
     const auto r = post(example_create_body());
     ASSERT_EQ(r.status, 429u);
     EXPECT_EQ(r.header("Retry-After"), "7");
-    EXPECT_EQ(json(r).at("detail").as_string(), "Request was throttled. Expected available in 7 seconds.");
+    EXPECT_EQ(json(r).at("detail").as_string(),
+              "Request was throttled. Expected available in 7 seconds.");
     EXPECT_EQ(injected("throttle"), 1u);
     EXPECT_EQ(sb_->stats().rate_limited, 0u);  // an injected 429 is a fault, not the limiter
 
@@ -169,15 +175,17 @@ TEST_F(fault_injection, close_after_create_then_idempotent_retry_replays) {
     start_with(f);
     auto c = client();
     http_reply r;
-    const auto ec = c->request("POST", create_path, create_headers("rk_your_api_key", "ambiguous-1"),
-                               example_create_body(), r);
+    const auto ec =
+        c->request("POST", create_path, create_headers("rk_your_api_key", "ambiguous-1"),
+                   example_create_body(), r);
     EXPECT_TRUE(is_closed_by_peer(ec)) << ec.message();
     ASSERT_EQ(sb_->stats().created, 1u);
     const auto ledger = sb_->ledger();
     ASSERT_EQ(ledger.size(), 1u);
 
     sb_->set_faults({});
-    const auto retry = post(example_create_body(), create_headers("rk_your_api_key", "ambiguous-1"));
+    const auto retry =
+        post(example_create_body(), create_headers("rk_your_api_key", "ambiguous-1"));
     ASSERT_EQ(retry.status, 201u);
     EXPECT_EQ(retry.header("Idempotent-Replayed"), "true");
     EXPECT_EQ(token_of(retry), ledger[0].token);
@@ -202,9 +210,11 @@ TEST_F(fault_injection, truncated_body) {
     f.truncated_body.every_nth = 1;
     start_with(f);
     auto c = client();
-    ASSERT_FALSE(c->write("POST /api/v1/payment-sessions/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer rk_your_api_key\r\n"
-                          "Content-Type: application/json\r\nContent-Length: " +
-                          std::to_string(example_create_body().size()) + "\r\n\r\n" + example_create_body()));
+    ASSERT_FALSE(c->write(
+        "POST /api/v1/payment-sessions/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+        "rk_your_api_key\r\n"
+        "Content-Type: application/json\r\nContent-Length: " +
+        std::to_string(example_create_body().size()) + "\r\n\r\n" + example_create_body()));
     std::string raw;
     const auto ec = c->read_until_close(raw);
     EXPECT_TRUE(is_closed_by_peer(ec)) << ec.message();
@@ -248,7 +258,8 @@ TEST_F(fault_injection, trickle_sends_the_same_answer_slowly) {
     ASSERT_FALSE(c->request("POST", create_path, create_headers(), example_create_body(), r));
     EXPECT_EQ(r.status, 201u);
     EXPECT_EQ(token_of(r).substr(0, 3), "ps_");
-    ASSERT_FALSE(c->request("POST", create_path, create_headers(), example_create_body(), r));  // still keep-alive
+    ASSERT_FALSE(c->request("POST", create_path, create_headers(), example_create_body(),
+                            r));  // still keep-alive
     EXPECT_EQ(r.status, 201u);
     EXPECT_EQ(injected("trickle"), 2u);
 }
@@ -294,7 +305,8 @@ TEST_F(fault_injection, changed_at_run_time_through_the_admin_endpoint) {
     auto admin = client();
     http_reply r;
     ASSERT_FALSE(admin->request("PUT", "/sandbox/faults", {{"Content-Type", "application/json"}},
-                                R"({"server_error":{"every_nth":1,"status":502,"body":"empty"}})", r));
+                                R"({"server_error":{"every_nth":1,"status":502,"body":"empty"}})",
+                                r));
     ASSERT_EQ(r.status, 200u);
     EXPECT_EQ(post(example_create_body()).status, 502u);
     ASSERT_FALSE(admin->request("PUT", "/sandbox/faults", {}, "{}", r));

@@ -33,19 +33,24 @@ TEST_F(limits, header_and_body_limits) {
     EXPECT_FALSE(r.keep_alive);
 
     auto c2 = client();
-    ASSERT_FALSE(c2->request("POST", create_path, create_headers(), std::string(4096, ' ') + example_create_body(), r));
+    ASSERT_FALSE(c2->request("POST", create_path, create_headers(),
+                             std::string(4096, ' ') + example_create_body(), r));
     EXPECT_EQ(r.status, 413u);
     EXPECT_TRUE(json(r).as_object().contains("detail"));
 
     // Chunked: the limit holds without a Content-Length too.
     boost::system::error_code ec;
-    std::string chunked = "POST /api/v1/payment-sessions/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer rk_your_api_key\r\n"
-                          "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    std::string chunked =
+        "POST /api/v1/payment-sessions/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+        "rk_your_api_key\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
     for (int i = 0; i < 5; ++i) chunked += "400\r\n" + std::string(1024, ' ') + "\r\n";
     chunked += "0\r\n\r\n";
     r = raw_exchange(chunked, ec);
-    if (!ec) EXPECT_EQ(r.status, 413u);
-    else EXPECT_TRUE(is_closed_by_peer(ec)) << ec.message();
+    if (!ec)
+        EXPECT_EQ(r.status, 413u);
+    else
+        EXPECT_TRUE(is_closed_by_peer(ec)) << ec.message();
     EXPECT_EQ(sb_->stats().created, 0u);
     expect_still_serving();
 }
@@ -65,7 +70,8 @@ TEST_F(limits, slow_clients_are_cut) {
         char byte;
         boost::system::error_code ec;
         s.read_some(boost::asio::buffer(&byte, 1), ec);  // returns when the server closes
-        EXPECT_TRUE(ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset) << ec.message();
+        EXPECT_TRUE(ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset)
+            << ec.message();
     }
     // Half a header.
     {
@@ -78,8 +84,10 @@ TEST_F(limits, slow_clients_are_cut) {
     // Half a body.
     {
         auto c = client();
-        ASSERT_FALSE(c->write("POST /api/v1/payment-sessions/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                              "Content-Length: 100\r\n\r\n{\"lead\":"));
+        ASSERT_FALSE(
+            c->write("POST /api/v1/payment-sessions/ HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                     "application/json\r\n"
+                     "Content-Length: 100\r\n\r\n{\"lead\":"));
         std::string raw;
         const auto ec = c->read_until_close(raw);
         EXPECT_TRUE(is_closed_by_peer(ec)) << ec.message();
@@ -98,7 +106,8 @@ TEST_F(limits, connection_limit) {
     ASSERT_FALSE(a->connect());
     ASSERT_FALSE(b->connect());
     http_reply r;
-    ASSERT_FALSE(a->request("GET", "/sandbox/health", {}, "", r));  // both are surely accepted by now
+    ASSERT_FALSE(
+        a->request("GET", "/sandbox/health", {}, "", r));  // both are surely accepted by now
     ASSERT_FALSE(b->request("GET", "/sandbox/health", {}, "", r));
     auto third = client();
     const auto ec = third->connect();  // accepted and closed at once: the handshake fails
@@ -111,7 +120,8 @@ TEST_F(limits, connection_limit) {
     for (int i = 0; i < 50 && !served; ++i) {
         auto c = client();
         http_reply rr;
-        served = !c->request("POST", create_path, create_headers(), example_create_body(), rr) && rr.status == 201;
+        served = !c->request("POST", create_path, create_headers(), example_create_body(), rr) &&
+                 rr.status == 201;
         if (!served) std::this_thread::sleep_for(20ms);
     }
     EXPECT_TRUE(served);

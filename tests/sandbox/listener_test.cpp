@@ -54,7 +54,8 @@ TEST_F(listener, default_is_tls_with_a_verifiable_certificate) {
 
 TEST_F(listener, tls12_and_tls13_only_tls12_and_up) {
     start();
-    for (const auto& [version, name] : {std::pair{TLS1_2_VERSION, "TLSv1.2"}, std::pair{TLS1_3_VERSION, "TLSv1.3"}}) {
+    for (const auto& [version, name] :
+         {std::pair{TLS1_2_VERSION, "TLSv1.2"}, std::pair{TLS1_3_VERSION, "TLSv1.3"}}) {
         test_client_options o;
         o.port = sb_->port();
         o.ca_pem = sb_->ca_pem();
@@ -62,7 +63,8 @@ TEST_F(listener, tls12_and_tls13_only_tls12_and_up) {
         o.max_tls_version = version;
         https_test_client c(o);
         http_reply r;
-        ASSERT_FALSE(c.request("POST", create_path, create_headers(), example_create_body(), r)) << name;
+        ASSERT_FALSE(c.request("POST", create_path, create_headers(), example_create_body(), r))
+            << name;
         EXPECT_EQ(r.status, 201u);
         EXPECT_EQ(c.tls_version(), name);
     }
@@ -96,7 +98,8 @@ TEST_F(listener, serves_ipv6_loopback) {
 }
 
 TEST_F(listener, cert_dir_is_reused_and_user_certs_work) {
-    const auto dir = std::filesystem::temp_directory_path() / ("catalyst-sb-certs-" + std::to_string(::getpid()));
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("catalyst-sb-certs-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
     sandbox_params p;
     p.cert_dir = dir.string();
@@ -107,7 +110,8 @@ TEST_F(listener, cert_dir_is_reused_and_user_certs_work) {
         first_ca = a.ca_pem();
         EXPECT_EQ(a.ca_file(), (dir / "ca.crt").string());
         EXPECT_TRUE(std::filesystem::exists(dir / "server.key"));
-        EXPECT_EQ(std::filesystem::status(dir / "server.key").permissions() & std::filesystem::perms::others_read,
+        EXPECT_EQ(std::filesystem::status(dir / "server.key").permissions() &
+                      std::filesystem::perms::others_read,
                   std::filesystem::perms::none);
     }
     {
@@ -150,7 +154,8 @@ TEST_F(listener, start_errors_say_what) {
         m.start();
         FAIL();
     } catch (const std::runtime_error& e) {
-        EXPECT_NE(std::string(e.what()).find("/nonexistent/cert.pem"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("/nonexistent/cert.pem"), std::string::npos)
+            << e.what();
     }
     sandbox_params bad;
     bad.api_keys = {};
@@ -162,7 +167,8 @@ TEST_F(listener, start_errors_say_what) {
         j.start();
         FAIL() << "an unwritable journal was accepted";
     } catch (const std::runtime_error& e) {
-        EXPECT_NE(std::string(e.what()).find("/nonexistent/dir/journal.jsonl"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("/nonexistent/dir/journal.jsonl"), std::string::npos)
+            << e.what();
     }
 }
 
@@ -177,7 +183,8 @@ TEST_F(listener, stop_with_open_connections_and_requests_in_flight) {
     auto idle = client();
     ASSERT_FALSE(idle->connect());
     auto parked = client(200ms);
-    ASSERT_FALSE(parked->write("POST /api/v1/payment-sessions/ HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"));
+    ASSERT_FALSE(parked->write(
+        "POST /api/v1/payment-sessions/ HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"));
     http_reply r;
     EXPECT_TRUE(parked->read_reply(r));  // our own timeout: the server is sleeping on it
     sb_->stop();                         // must not hang

@@ -25,9 +25,12 @@ TEST_F(malformed_input, malformed_request_line_and_headers) {
     sandbox_params p;
     p.threads = 1;
     start(p);
-    for (const auto& bad : std::vector<std::string>{"GARBAGE\r\n\r\n", "POST /x HTTP/9.9\r\n\r\n", "POST /api/v1/payment-sessions/ HTTP/1.1\r\nHost x\r\n\r\n",
-                                  "POST /api/v1/payment-sessions/ HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
-                                  "POST /api/v1/payment-sessions/ HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello"}) {
+    for (const auto& bad : std::vector<std::string>{
+             "GARBAGE\r\n\r\n", "POST /x HTTP/9.9\r\n\r\n",
+             "POST /api/v1/payment-sessions/ HTTP/1.1\r\nHost x\r\n\r\n",
+             "POST /api/v1/payment-sessions/ HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
+             "POST /api/v1/payment-sessions/ HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: "
+             "6\r\n\r\nhello"}) {
         boost::system::error_code ec;
         const auto r = raw_exchange(bad, ec);
         if (!ec) {
@@ -43,8 +46,13 @@ TEST_F(malformed_input, malformed_request_line_and_headers) {
 
 TEST_F(malformed_input, malformed_json_bodies) {
     start();
-    const std::vector<std::string> bodies = {"{", "null", "\"string\"", "{\"lead\": [}", "{\"lead\":\"\xff\xfe\"}",
-                                             std::string(2000, '['), "{\"campaign_id\": 12}"};
+    const std::vector<std::string> bodies = {"{",
+                                             "null",
+                                             "\"string\"",
+                                             "{\"lead\": [}",
+                                             "{\"lead\":\"\xff\xfe\"}",
+                                             std::string(2000, '['),
+                                             "{\"campaign_id\": 12}"};
     for (const auto& bad : bodies) {
         const auto r = post(bad);
         EXPECT_EQ(r.status, 400u) << bad.substr(0, 40);
@@ -63,15 +71,19 @@ TEST_F(malformed_input, garbage_instead_of_tls) {
         boost::asio::io_context ioc;
         boost::asio::ip::tcp::socket s(ioc);
         s.connect({boost::asio::ip::make_address("127.0.0.1"), sb_->port()});
-        std::string junk = i == 0 ? "GET / HTTP/1.1\r\nHost: x\r\n\r\n" : std::string(64 + i * 13, '\0');
+        std::string junk =
+            i == 0 ? "GET / HTTP/1.1\r\nHost: x\r\n\r\n" : std::string(64 + i * 13, '\0');
         if (i > 0)
             for (auto& ch : junk) ch = static_cast<char>(rng());
         if (i == 1) junk[0] = 0x16;  // looks like a handshake record, then nonsense
         boost::system::error_code ec;
         boost::asio::write(s, boost::asio::buffer(junk), ec);
         char buf[512];
-        while (!ec) s.read_some(boost::asio::buffer(buf), ec);  // the server answers with an alert or closes
-        EXPECT_TRUE(ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset) << ec.message();
+        while (!ec)
+            s.read_some(boost::asio::buffer(buf),
+                        ec);  // the server answers with an alert or closes
+        EXPECT_TRUE(ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset)
+            << ec.message();
     }
     expect_still_serving();
 }
@@ -90,7 +102,8 @@ TEST_F(malformed_input, broken_tls_record_after_the_handshake) {
     ASSERT_FALSE(c->write_below_tls(record));
     std::string rest;
     const auto ec = c->read_until_close(rest);
-    EXPECT_TRUE(is_closed_by_peer(ec) || ec.category() == boost::asio::error::get_ssl_category()) << ec.message();
+    EXPECT_TRUE(is_closed_by_peer(ec) || ec.category() == boost::asio::error::get_ssl_category())
+        << ec.message();
     expect_still_serving();
 }
 

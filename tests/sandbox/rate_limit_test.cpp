@@ -42,14 +42,17 @@ TEST(rate_limit_schedule, reads) {
 
 TEST(rate_limit_schedule, refusals_name_the_item) {
     EXPECT_EQ(refusal("400@15s,200@x,400"),
-              "--rate-limit-schedule: item 2 '200@x': expected a duration with its unit after '@' (500ms, 15s, 2m, "
+              "--rate-limit-schedule: item 2 '200@x': expected a duration with its unit after '@' "
+              "(500ms, 15s, 2m, "
               "1h), got 'x'");
     EXPECT_NE(refusal("400@15s,200,400").find("item 2 '200': needs a duration"), std::string::npos);
-    EXPECT_NE(refusal("400@15s,200@15s").find("item 2 '200@15s': the last step has no duration"), std::string::npos);
+    EXPECT_NE(refusal("400@15s,200@15s").find("item 2 '200@15s': the last step has no duration"),
+              std::string::npos);
     EXPECT_NE(refusal("0@1s,5").find("item 1 '0@1s': the rate must be"), std::string::npos);
     EXPECT_NE(refusal("-3").find("item 1 '-3': the rate"), std::string::npos);
     EXPECT_NE(refusal("x@1s,5").find("item 1 'x@1s'"), std::string::npos);
-    EXPECT_NE(refusal("5@15,5").find("item 1 '5@15': expected a duration"), std::string::npos);  // no unit
+    EXPECT_NE(refusal("5@15,5").find("item 1 '5@15': expected a duration"),
+              std::string::npos);  // no unit
     EXPECT_NE(refusal("5@0s,5").find("at least 1ms"), std::string::npos);
     EXPECT_NE(refusal("5@400d,5").find("at most 366 days"), std::string::npos);
     EXPECT_NE(refusal("5@1s,,5").find("item 2 ''"), std::string::npos);
@@ -83,8 +86,8 @@ TEST(rate_limit_schedule, config_file_and_params) {
 }
 
 // Requests every `gap` from `from` for `span`; returns how many passed.
-std::uint64_t drive(global_rate_limiter& g, std::chrono::steady_clock::time_point from, std::chrono::nanoseconds span,
-                    std::chrono::nanoseconds gap) {
+std::uint64_t drive(global_rate_limiter& g, std::chrono::steady_clock::time_point from,
+                    std::chrono::nanoseconds span, std::chrono::nanoseconds gap) {
     std::uint64_t passed = 0;
     for (auto t = from; t < from + span; t += gap) passed += g.admit(t) == 0;
     return passed;
@@ -187,7 +190,8 @@ TEST_F(global_rate_limit_rules, above_the_limit_is_429_with_retry_after_and_coun
     const auto r = post(example_create_body(), create_headers("rk_test_123"));  // every key counts
     ASSERT_EQ(r.status, 429u);
     EXPECT_EQ(r.header("Retry-After"), "1");
-    EXPECT_EQ(json(r).at("detail").as_string(), "Request was throttled. Expected available in 1 seconds.");
+    EXPECT_EQ(json(r).at("detail").as_string(),
+              "Request was throttled. Expected available in 1 seconds.");
     clock_.advance(500ms);
     EXPECT_EQ(post(example_create_body()).status, 201u);
     auto s = stats();
@@ -233,18 +237,27 @@ TEST_F(global_rate_limit_rules, the_admin_endpoint_restarts_replaces_and_stops) 
     EXPECT_EQ(json(r).at("schedule").as_string(), "10@1s,1");
     EXPECT_EQ(json(r).at("elapsed_ms").as_int64(), 0);
     clock_.advance(3s);
-    EXPECT_EQ(json(request("GET", "/sandbox/rate-limit-schedule", {}, "")).at("limit").to_number<double>(), 1.0);
+    EXPECT_EQ(json(request("GET", "/sandbox/rate-limit-schedule", {}, ""))
+                  .at("limit")
+                  .to_number<double>(),
+              1.0);
     // An empty body starts the same schedule again, now.
     r = request("POST", "/sandbox/rate-limit-schedule", {}, "");
     EXPECT_EQ(json(r).at("limit").to_number<double>(), 10.0);
     EXPECT_EQ(json(r).at("elapsed_ms").as_int64(), 0);
     r = request("POST", "/sandbox/rate-limit-schedule", {}, "10@1s,x");
     EXPECT_EQ(r.status, 400u);
-    EXPECT_NE(std::string(json(r).at("detail").as_string()).find("item 2 'x'"), std::string::npos) << r.body;
-    // The item is quoted back as valid UTF-8, whatever the bytes sent (found by fuzz_sandbox_request).
-    r = request("POST", "/sandbox/rate-limit-schedule", {}, "400@15s,2.5@500ms,40\x9e" "0");
+    EXPECT_NE(std::string(json(r).at("detail").as_string()).find("item 2 'x'"), std::string::npos)
+        << r.body;
+    // The item is quoted back as valid UTF-8, whatever the bytes sent (found by
+    // fuzz_sandbox_request).
+    r = request("POST", "/sandbox/rate-limit-schedule", {},
+                "400@15s,2.5@500ms,40\x9e"
+                "0");
     EXPECT_EQ(r.status, 400u);
-    EXPECT_NE(std::string(json(r).at("detail").as_string()).find("item 3 '40?0'"), std::string::npos) << r.body;
+    EXPECT_NE(std::string(json(r).at("detail").as_string()).find("item 3 '40?0'"),
+              std::string::npos)
+        << r.body;
     EXPECT_EQ(request("DELETE", "/sandbox/rate-limit-schedule", {}, "").status, 405u);
     r = request("POST", "/sandbox/rate-limit-schedule", {}, "off");
     EXPECT_EQ(r.body, "null");
@@ -328,7 +341,8 @@ TEST_F(per_key_rate_limit_rules, a_key_over_its_limit_is_429_and_others_are_not)
     const auto r = post(example_create_body());
     ASSERT_EQ(r.status, 429u);
     EXPECT_EQ(r.header("Retry-After"), "2");
-    EXPECT_EQ(json(r).at("detail").as_string(), "Request was throttled. Expected available in 2 seconds.");
+    EXPECT_EQ(json(r).at("detail").as_string(),
+              "Request was throttled. Expected available in 2 seconds.");
     // The other key has its own bucket.
     EXPECT_EQ(post(example_create_body(), create_headers("rk_test_123")).status, 201u);
     clock_.advance(std::chrono::milliseconds(1999));

@@ -49,9 +49,11 @@ TEST_F(retention_rules, an_expired_key_creates_a_second_session) {
 TEST_F(retention_rules, without_a_ttl_keys_are_kept) {
     start();
     EXPECT_EQ(svc_->params().idempotency_ttl.count(), 0);
-    ASSERT_EQ(post(example_create_body(), create_headers("rk_your_api_key", "lead-1")).status, 201u);
+    ASSERT_EQ(post(example_create_body(), create_headers("rk_your_api_key", "lead-1")).status,
+              201u);
     clock_.advance(std::chrono::hours(24 * 400));
-    EXPECT_EQ(post(example_create_body(), create_headers("rk_your_api_key", "lead-1")).header("Idempotent-Replayed"),
+    EXPECT_EQ(post(example_create_body(), create_headers("rk_your_api_key", "lead-1"))
+                  .header("Idempotent-Replayed"),
               "true");
     EXPECT_EQ(ledger().size(), 1u);
     EXPECT_EQ(stats().idempotency_expired, 0u);
@@ -93,10 +95,12 @@ TEST_F(retention, caps_hold_and_the_oldest_goes) {
     EXPECT_EQ(r.status, 200u);
 
     // A kept key replays; an evicted one is new again.
-    const auto kept = post(example_create_body("lead19@example.com"), create_headers("rk_your_api_key", "key-19"));
+    const auto kept = post(example_create_body("lead19@example.com"),
+                           create_headers("rk_your_api_key", "key-19"));
     EXPECT_EQ(kept.header("Idempotent-Replayed"), "true");
     EXPECT_EQ(token_of(kept), tokens[19]);
-    const auto evicted = post(example_create_body("lead0@example.com"), create_headers("rk_your_api_key", "key-0"));
+    const auto evicted =
+        post(example_create_body("lead0@example.com"), create_headers("rk_your_api_key", "key-0"));
     EXPECT_EQ(evicted.status, 201u);
     EXPECT_FALSE(evicted.has_header("Idempotent-Replayed"));
     EXPECT_NE(token_of(evicted), tokens[0]);
@@ -108,7 +112,8 @@ TEST_F(retention, an_evicted_lead_is_forgotten_by_a_reject_campaign) {
     start(p);
     ASSERT_EQ(post(example_create_body("a@example.com", reject_campaign)).status, 201u);
     EXPECT_EQ(post(example_create_body("a@example.com", reject_campaign)).status, 409u);
-    ASSERT_EQ(post(example_create_body("b@example.com", reject_campaign)).status, 201u);  // evicts a
+    ASSERT_EQ(post(example_create_body("b@example.com", reject_campaign)).status,
+              201u);  // evicts a
     EXPECT_EQ(post(example_create_body("a@example.com", reject_campaign)).status, 201u);
 }
 
@@ -129,11 +134,12 @@ TEST_F(retention, the_ledger_is_paged) {
         const auto v = json(r);
         const auto& sessions = v.at("sessions").as_array();
         sizes.push_back(sessions.size());
-        for (const auto& e : sessions) EXPECT_TRUE(seen.insert(std::string(e.at("token").as_string())).second);
+        for (const auto& e : sessions)
+            EXPECT_TRUE(seen.insert(std::string(e.at("token").as_string())).second);
         EXPECT_EQ(v.at("held").as_int64(), 25);
-        target = v.at("next_offset").is_null()
-                     ? std::string()
-                     : "/sandbox/ledger?limit=10&offset=" + std::to_string(v.at("next_offset").as_int64());
+        target = v.at("next_offset").is_null() ? std::string()
+                                               : "/sandbox/ledger?limit=10&offset=" +
+                                                     std::to_string(v.at("next_offset").as_int64());
     }
     EXPECT_EQ(sizes, (std::vector<std::size_t>{10, 10, 5}));
     EXPECT_EQ(seen, created);
@@ -147,7 +153,9 @@ TEST_F(retention, the_ledger_is_paged) {
     for (const char* bad : {"limit=0", "limit=1001", "limit=x", "offset=-1"}) {
         const auto r = admin("GET", std::string("/sandbox/ledger?") + bad);
         EXPECT_EQ(r.status, 400u) << bad;
-        EXPECT_NE(r.body.find(std::string(bad).substr(0, std::string(bad).find('='))), std::string::npos) << r.body;
+        EXPECT_NE(r.body.find(std::string(bad).substr(0, std::string(bad).find('='))),
+                  std::string::npos)
+            << r.body;
     }
 }
 
@@ -176,7 +184,8 @@ TEST_F(retention, reset_forgets_sessions_keys_and_counters) {
 
 TEST(retention_config, keys_and_checks) {
     sandbox_params p;
-    apply_sandbox_json(p, R"({"idempotency_ttl_ms": 86400000, "max_sessions": 10, "max_idempotency_records": 20,
+    apply_sandbox_json(
+        p, R"({"idempotency_ttl_ms": 86400000, "max_sessions": 10, "max_idempotency_records": 20,
                               "admin_token": "t0ken"})");
     EXPECT_EQ(p.idempotency_ttl, std::chrono::hours(24));
     EXPECT_EQ(p.max_sessions, 10u);
@@ -218,7 +227,10 @@ TEST_F(retention_through_a_client, a_resend_after_the_key_expired_is_a_new_sessi
     request_options o;
     o.idempotency_key = "lead-42-of-campaign-x";
     auto create = [&] {
-        return c.async_create_session(valid_request(), o, catalyst::cancel_after(10s, boost::asio::use_future)).get();
+        return c
+            .async_create_session(valid_request(), o,
+                                  catalyst::cancel_after(10s, boost::asio::use_future))
+            .get();
     };
     const session first = create();
     EXPECT_FALSE(first.replayed);

@@ -49,7 +49,8 @@ TEST(idempotency_store, records_expire_after_the_ttl) {
     EXPECT_EQ(s.begin(0, "k1", "{a}", t0 + 99ms, status, payload), idempotency_outcome::replay);
     EXPECT_EQ(stats.idempotency_expired.load(), 0u);
     // Forgotten at the TTL: the same key is new again, even with another body.
-    EXPECT_EQ(s.begin(0, "k1", "{other}", t0 + 100ms, status, payload), idempotency_outcome::proceed);
+    EXPECT_EQ(s.begin(0, "k1", "{other}", t0 + 100ms, status, payload),
+              idempotency_outcome::proceed);
     EXPECT_EQ(stats.idempotency_expired.load(), 1u);
     EXPECT_EQ(s.size(), 1u);
 }
@@ -67,9 +68,11 @@ TEST(idempotency_store, the_cap_evicts_the_oldest) {
         EXPECT_LE(s.size(), 3u);
     }
     EXPECT_EQ(stats.idempotency_evicted.load(), 7u);
-    EXPECT_EQ(s.begin(0, "k9", "{}", t0, status, payload), idempotency_outcome::replay);  // the newest stay
+    EXPECT_EQ(s.begin(0, "k9", "{}", t0, status, payload),
+              idempotency_outcome::replay);  // the newest stay
     EXPECT_EQ(payload, "ps_9");
-    EXPECT_EQ(s.begin(0, "k0", "{}", t0, status, payload), idempotency_outcome::proceed);  // the oldest went
+    EXPECT_EQ(s.begin(0, "k0", "{}", t0, status, payload),
+              idempotency_outcome::proceed);  // the oldest went
     EXPECT_EQ(s.clear(), 3u);
     EXPECT_EQ(s.size(), 0u);
 }
