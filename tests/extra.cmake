@@ -20,7 +20,7 @@ if(TARGET catalyst_batch_tests AND TARGET catalyst-batch)
     target_compile_definitions(catalyst_batch_tests PRIVATE CATALYST_SANDBOX_EXE="$<TARGET_FILE:catalyst-sandbox>")
   endif()
 endif()
-# Hardening (issue 7): fault matrix, security checks, fuzzer regressions.
+# Hardening: fault matrix, log secrets, security checks, inputs the fuzzers found.
 if(TARGET catalyst_batch)
   catalyst_add_test_suite(hardening catalyst_batch catalyst::sandbox)
 endif()

@@ -1,5 +1,9 @@
+// The run header that starts every output file: its round trip (never the key), the
+// mismatches a rerun names, the timestamps; and in the tool's own output, what produced the
+// file and when each record was sent and finished.
 #include "batch/header.hpp"
 #include "batch/timestamp.hpp"
+#include "fixture.hpp"
 
 #include <gtest/gtest.h>
 
@@ -74,6 +78,47 @@ TEST(timestamp, format_and_parse) {
     EXPECT_FALSE(parse_utc("yesterday"));
     EXPECT_EQ(format_duration(90'000), "90s");
     EXPECT_EQ(format_duration(3 * 86'400'000 + 2 * 3'600'000), "3d 2h");
+}
+
+// --- in the tool's output ----------------------------------------------------------------------
+
+using output_header = batch_e2e;
+
+TEST_F(output_header, output_header_says_what_produced_it_and_records_carry_times) {
+    test::spit(path("in.jsonl"), leads(5) + "{bad\n");
+    const auto before = now_ms();
+    auto r = run({path("in.jsonl"), "-o", path("out.jsonl"), "--campaign", campaign});
+    EXPECT_EQ(r.code, 1) << r.err;
+    const auto after = now_ms();
+    const std::string text = test::slurp(path("out.jsonl"));
+    ASSERT_TRUE(looks_like_header(text.substr(0, text.find('\n'))));  // the first line
+    auto hs = headers(path("out.jsonl"));
+    ASSERT_EQ(hs.size(), 1u);
+    const auto& h = hs[0];
+    EXPECT_EQ(h.version, std::string(tool_version));
+    EXPECT_EQ(h.target.scheme, "https");
+    EXPECT_EQ(h.target.host, "127.0.0.1");
+    EXPECT_NE(sb_->base_url().find("127.0.0.1:" + std::to_string(h.target.port) + "/"),
+              std::string::npos);
+    EXPECT_EQ(h.target.path, "/api/v1/payment-sessions/");
+    EXPECT_EQ(h.campaign, campaign);
+    EXPECT_EQ(h.key_fingerprint, key_fingerprint("rk_test_123"));
+    EXPECT_EQ(h.key_fingerprint.size(), 8u);
+    EXPECT_EQ(h.shard.count, 1u);
+    EXPECT_GE(h.started_ms, before - 1000);
+    EXPECT_LE(h.started_ms, after);
+    EXPECT_EQ(text.find("rk_test_123"), std::string::npos);  // never the key
+    auto recs = records(path("out.jsonl"));
+    ASSERT_EQ(recs.size(), 6u);
+    for (const auto& x : recs) {
+        ASSERT_TRUE(x.finished_ms) << x.line;
+        EXPECT_GE(*x.finished_ms, h.started_ms);
+        EXPECT_LE(*x.finished_ms, after);
+        if (x.ok) {
+            ASSERT_TRUE(x.sent_ms) << x.line;
+            EXPECT_LE(*x.sent_ms, *x.finished_ms);
+        }
+    }
 }
 
 }  // namespace

@@ -51,11 +51,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class output_file_test : public ::testing::Test {
-protected:
+class output_file_safety : public ::testing::Test {
+  protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() / ("catalyst-batch-output-" + std::to_string(::getpid()) + "-" +
-                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        dir_ = fs::temp_directory_path() /
+               ("catalyst-batch-output-" + std::to_string(::getpid()) + "-" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
         fs::remove_all(dir_);
         fs::create_directories(dir_);
     }
@@ -83,7 +84,7 @@ protected:
     fs::path dir_;
 };
 
-TEST_F(output_file_test, fdatasync_failure_is_a_write_error) {
+TEST_F(output_file_safety, fdatasync_failure_is_a_write_error) {
     const int fd = next_fd();
     output_file out(path("out.jsonl"));
     out.write_header(header());
@@ -105,7 +106,7 @@ TEST_F(output_file_test, fdatasync_failure_is_a_write_error) {
     fail_fdatasync_fd = -1;
 }
 
-TEST_F(output_file_test, close_failure_is_a_write_error) {
+TEST_F(output_file_safety, close_failure_is_a_write_error) {
     const int fd = next_fd();
     output_file out(path("out.jsonl"));
     out.write_header(header());
@@ -118,7 +119,7 @@ TEST_F(output_file_test, close_failure_is_a_write_error) {
     }
 }
 
-TEST_F(output_file_test, lock_is_retaken_when_the_path_was_replaced) {
+TEST_F(output_file_safety, lock_is_retaken_when_the_path_was_replaced) {
     // Another run renames a new file over the path between our open and our lock (what
     // --retry-failed does): the lock we got is on a deleted file, so we start over.
     const std::string p = path("out.jsonl");
@@ -131,7 +132,8 @@ TEST_F(output_file_test, lock_is_retaken_when_the_path_was_replaced) {
     });
     ASSERT_GE(fd, 0);
     EXPECT_EQ(calls, 2);
-    struct stat locked {}, named {};
+    struct stat locked {
+    }, named{};
     ASSERT_EQ(::fstat(fd, &locked), 0);
     ASSERT_EQ(::stat(p.c_str(), &named), 0);
     EXPECT_EQ(locked.st_ino, named.st_ino);
@@ -141,20 +143,20 @@ TEST_F(output_file_test, lock_is_retaken_when_the_path_was_replaced) {
     ::close(fd);
 }
 
-TEST_F(output_file_test, second_run_on_a_locked_file_is_refused) {
+TEST_F(output_file_safety, second_run_on_a_locked_file_is_refused) {
     output_file first(path("out.jsonl"));
     EXPECT_THROW(output_file second(path("out.jsonl")), std::runtime_error);
 }
 
-TEST_F(output_file_test, foreign_file_is_left_untouched) {
-    // One line, no '\n', not ours: the old code cut it to nothing as a "torn record".
+TEST_F(output_file_safety, foreign_file_is_left_untouched) {
+    // One line, no '\n', not ours: left whole, not cut to nothing as a "torn record".
     const std::string foreign = "first_name,last_name,email,country";
     test::spit(path("out.jsonl"), foreign);
     EXPECT_THROW(output_file out(path("out.jsonl")), resume_error);
     EXPECT_EQ(test::slurp(path("out.jsonl")), foreign);
 }
 
-TEST_F(output_file_test, whole_header_without_newline_is_kept_and_completed) {
+TEST_F(output_file_safety, whole_header_without_newline_is_kept_and_completed) {
     std::string h;
     append_header(header(), h);
     test::spit(path("out.jsonl"), h.substr(0, h.size() - 1));

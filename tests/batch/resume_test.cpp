@@ -1,5 +1,5 @@
-#include "batch/record.hpp"
 #include "batch/resume.hpp"
+#include "batch/record.hpp"
 #include "string_source.hpp"
 
 #include <optional>
@@ -9,7 +9,8 @@
 namespace catalyst::batch {
 namespace {
 
-std::string rec(std::uint64_t line, bool ok, std::string error = {}, std::optional<std::int64_t> sent = {}) {
+std::string rec(std::uint64_t line, bool ok, std::string error = {},
+                std::optional<std::int64_t> sent = {}) {
     result_record r;
     r.line = line;
     r.key = "k" + std::to_string(line);
@@ -96,7 +97,7 @@ TEST(resume, whole_last_record_without_newline_is_kept) {
     EXPECT_TRUE(st.unterminated);
     EXPECT_TRUE(st.is_done(2));
     EXPECT_EQ(st.valid_bytes, data.size() - 1);
-    // A lone header without its '\n' too (the old code cut such a one-line file to nothing).
+    // A lone header without its '\n' too: kept, not cut to nothing as a torn line.
     const std::string h = header();
     auto only = scan_output(test::string_source(h.substr(0, h.size() - 1)));
     EXPECT_TRUE(only.unterminated);
@@ -128,10 +129,13 @@ TEST(resume, sending_without_outcome_is_pending_with_its_first_time) {
 
 TEST(resume, foreign_file_is_refused) {
     EXPECT_THROW(scan_output(test::string_source("hello\n" + rec(1, true))), resume_error);
-    EXPECT_THROW(scan_output(test::string_source(header() + rec(1, true) + "\n" + rec(2, true))), resume_error);
-    EXPECT_THROW(scan_output(test::string_source(header() + rec(1, true) + "garbage\n")), resume_error);
+    EXPECT_THROW(scan_output(test::string_source(header() + rec(1, true) + "\n" + rec(2, true))),
+                 resume_error);
+    EXPECT_THROW(scan_output(test::string_source(header() + rec(1, true) + "garbage\n")),
+                 resume_error);
     // One line without '\n' that is not ours: refused, never cut to nothing.
-    EXPECT_THROW(scan_output(test::string_source("first_name,last_name,email,country")), resume_error);
+    EXPECT_THROW(scan_output(test::string_source("first_name,last_name,email,country")),
+                 resume_error);
     EXPECT_THROW(scan_output(test::string_source(header() + "name,email")), resume_error);
 }
 
@@ -141,7 +145,8 @@ TEST(resume, output_without_header_is_refused) {
         scan_output(test::string_source(rec(1, true) + rec(2, true)));
         ADD_FAILURE() << "accepted";
     } catch (const resume_error& e) {
-        EXPECT_NE(std::string(e.what()).find("no catalyst-batch header"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("no catalyst-batch header"), std::string::npos)
+            << e.what();
     }
     // A torn record with no header before it is not cut either.
     EXPECT_THROW(scan_output(test::string_source(rec(1, true).substr(0, 10))), resume_error);

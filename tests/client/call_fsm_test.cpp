@@ -19,7 +19,7 @@ namespace {
 
 const time_point t0 = time_point{} + 1000s;
 
-struct call_fsm_test : ::testing::Test {
+struct call_state_machine : ::testing::Test {
     retry_params retry;
     call_fsm fsm;
     time_point deadline = t0 + 10s;
@@ -63,7 +63,7 @@ constexpr auto terminal = net::cancellation_type::terminal;
 constexpr auto partial = net::cancellation_type::partial;
 constexpr auto total = net::cancellation_type::total;
 
-TEST_F(call_fsm_test, a_submitted_call_waits_in_the_queue_with_its_deadline) {
+TEST_F(call_state_machine, a_submitted_call_waits_in_the_queue_with_its_deadline) {
     const auto a = fsm.submit(true);
     EXPECT_EQ(a.step, call_step::enqueue);
     EXPECT_FALSE(a.front);
@@ -72,21 +72,21 @@ TEST_F(call_fsm_test, a_submitted_call_waits_in_the_queue_with_its_deadline) {
     EXPECT_EQ(fsm.wake_at(), deadline);
 }
 
-TEST_F(call_fsm_test, a_call_submitted_during_shutdown_completes_at_once) {
+TEST_F(call_state_machine, a_call_submitted_during_shutdown_completes_at_once) {
     const auto a = fsm.submit(false);
     EXPECT_EQ(a.step, call_step::complete);
     EXPECT_EQ(a.error, errc::shutting_down);
     EXPECT_EQ(fsm.phase(), call_phase::done);
 }
 
-TEST_F(call_fsm_test, a_full_queue_refuses_the_call) {
+TEST_F(call_state_machine, a_full_queue_refuses_the_call) {
     reach(call_phase::queued);
     const auto a = fsm.overflow();
     EXPECT_EQ(a.step, call_step::complete);
     EXPECT_EQ(a.error, errc::queue_full);
 }
 
-TEST_F(call_fsm_test, nothing_is_dispatched_after_the_deadline) {
+TEST_F(call_state_machine, nothing_is_dispatched_after_the_deadline) {
     reach(call_phase::queued);
     const auto a = fsm.dispatch(deadline);
     EXPECT_EQ(a.step, call_step::complete);
@@ -94,7 +94,7 @@ TEST_F(call_fsm_test, nothing_is_dispatched_after_the_deadline) {
     EXPECT_FALSE(fsm.sent());
 }
 
-TEST_F(call_fsm_test, the_queue_deadline_fires_only_when_due) {
+TEST_F(call_state_machine, the_queue_deadline_fires_only_when_due) {
     reach(call_phase::queued);
     EXPECT_EQ(fsm.timer(deadline - 1ms).step, call_step::none);
     EXPECT_EQ(fsm.phase(), call_phase::queued);
@@ -104,14 +104,14 @@ TEST_F(call_fsm_test, the_queue_deadline_fires_only_when_due) {
     EXPECT_EQ(a.why, "overall deadline passed while waiting for a connection");
 }
 
-TEST_F(call_fsm_test, a_call_without_deadline_has_no_timer) {
+TEST_F(call_state_machine, a_call_without_deadline_has_no_timer) {
     fresh(true, time_point::max());
     reach(call_phase::queued);
     EXPECT_EQ(fsm.wake_at(), time_point::max());
     EXPECT_EQ(fsm.dispatch(t0 + 1000h).step, call_step::send);
 }
 
-TEST_F(call_fsm_test, wire_marks_the_call_sent) {
+TEST_F(call_state_machine, wire_marks_the_call_sent) {
     reach(call_phase::dispatched);
     EXPECT_FALSE(fsm.sent());
     EXPECT_TRUE(fsm.wire());
@@ -122,7 +122,7 @@ TEST_F(call_fsm_test, wire_marks_the_call_sent) {
 
 // --- cancellation at every phase -------------------------------------------------------------
 
-TEST_F(call_fsm_test, cancel_while_queued_or_backing_off_completes_at_once) {
+TEST_F(call_state_machine, cancel_while_queued_or_backing_off_completes_at_once) {
     for (auto p : {call_phase::queued, call_phase::backing_off}) {
         fresh();
         reach(p);
@@ -134,7 +134,7 @@ TEST_F(call_fsm_test, cancel_while_queued_or_backing_off_completes_at_once) {
     }
 }
 
-TEST_F(call_fsm_test, cancel_while_a_connection_holds_the_call_aborts_its_exchange) {
+TEST_F(call_state_machine, cancel_while_a_connection_holds_the_call_aborts_its_exchange) {
     for (auto p : {call_phase::dispatched, call_phase::on_wire}) {
         fresh();
         reach(p);
@@ -146,7 +146,7 @@ TEST_F(call_fsm_test, cancel_while_a_connection_holds_the_call_aborts_its_exchan
     }
 }
 
-TEST_F(call_fsm_test, cancel_before_the_start_or_after_the_end_does_nothing) {
+TEST_F(call_state_machine, cancel_before_the_start_or_after_the_end_does_nothing) {
     EXPECT_EQ(fsm.cancel(terminal).step, call_step::none);
     reach(call_phase::done);
     EXPECT_EQ(fsm.cancel(terminal).step, call_step::none);
@@ -155,7 +155,7 @@ TEST_F(call_fsm_test, cancel_before_the_start_or_after_the_end_does_nothing) {
 // The lost cancel: a terminal cancel lands while the call is being handed to a connection;
 // the connection then turns out stale (too old, a FIN at the peek) and gives the call back
 // unsent. The call must complete `cancelled`, never go back to the queue and to the wire.
-TEST_F(call_fsm_test, a_cancel_that_lands_during_the_hand_over_survives_a_requeue) {
+TEST_F(call_state_machine, a_cancel_that_lands_during_the_hand_over_survives_a_requeue) {
     reach(call_phase::dispatched);
     ASSERT_EQ(fsm.cancel(terminal).step, call_step::abort);
     const auto a = fsm.requeue(t0 + 1ms);
@@ -164,7 +164,7 @@ TEST_F(call_fsm_test, a_cancel_that_lands_during_the_hand_over_survives_a_requeu
     EXPECT_FALSE(fsm.sent());
 }
 
-TEST_F(call_fsm_test, a_cancelled_call_is_never_written) {
+TEST_F(call_state_machine, a_cancelled_call_is_never_written) {
     reach(call_phase::dispatched);
     fsm.cancel(terminal);
     EXPECT_FALSE(fsm.wire());
@@ -175,7 +175,7 @@ TEST_F(call_fsm_test, a_cancelled_call_is_never_written) {
     EXPECT_EQ(a.error, errc::cancelled);
 }
 
-TEST_F(call_fsm_test, a_cancel_pending_when_the_attempt_ends_wins_over_a_retry) {
+TEST_F(call_state_machine, a_cancel_pending_when_the_attempt_ends_wins_over_a_retry) {
     reach(call_phase::on_wire);
     fsm.cancel(terminal);
     // The connection was aborted, but its attempt ended first with a retryable answer.
@@ -184,7 +184,7 @@ TEST_F(call_fsm_test, a_cancel_pending_when_the_attempt_ends_wins_over_a_retry) 
     EXPECT_EQ(a.error, errc::cancelled);
 }
 
-TEST_F(call_fsm_test, a_complete_answer_stands_against_a_late_cancel) {
+TEST_F(call_state_machine, a_complete_answer_stands_against_a_late_cancel) {
     reach(call_phase::on_wire);
     fsm.cancel(terminal);
     const auto a = fsm.attempt_ended(status(201), t0, true, 0.5);
@@ -192,7 +192,7 @@ TEST_F(call_fsm_test, a_complete_answer_stands_against_a_late_cancel) {
     EXPECT_EQ(a.error, errc{});  // the session exists: the caller gets it
 }
 
-TEST_F(call_fsm_test, total_cancellation_only_while_nothing_was_sent) {
+TEST_F(call_state_machine, total_cancellation_only_while_nothing_was_sent) {
     reach(call_phase::dispatched);
     EXPECT_EQ(fsm.cancel(total).step, call_step::abort);
     fresh();
@@ -208,14 +208,17 @@ TEST_F(call_fsm_test, total_cancellation_only_while_nothing_was_sent) {
 
 // --- stop (hard stop, or the end of the shutdown grace) at every phase -------------------
 
-TEST_F(call_fsm_test, stop_at_every_phase) {
+TEST_F(call_state_machine, stop_at_every_phase) {
     struct want {
         call_phase p;
         call_step step;
     };
-    for (auto w : {want{call_phase::idle, call_step::none}, want{call_phase::queued, call_step::complete},
-                   want{call_phase::dispatched, call_step::abort}, want{call_phase::on_wire, call_step::abort},
-                   want{call_phase::backing_off, call_step::complete}, want{call_phase::done, call_step::none}}) {
+    for (auto w :
+         {want{call_phase::idle, call_step::none}, want{call_phase::queued, call_step::complete},
+          want{call_phase::dispatched, call_step::abort},
+          want{call_phase::on_wire, call_step::abort},
+          want{call_phase::backing_off, call_step::complete},
+          want{call_phase::done, call_step::none}}) {
         fresh();
         reach(w.p);
         const auto a = fsm.stop();
@@ -228,7 +231,7 @@ TEST_F(call_fsm_test, stop_at_every_phase) {
 
 // After a hard stop a call handed to a connection that was asked to close comes back: it
 // must end, not go to another connection.
-TEST_F(call_fsm_test, a_call_given_back_after_a_stop_ends) {
+TEST_F(call_state_machine, a_call_given_back_after_a_stop_ends) {
     reach(call_phase::dispatched);
     ASSERT_EQ(fsm.stop().step, call_step::abort);
     const auto a = fsm.requeue(t0);
@@ -237,16 +240,17 @@ TEST_F(call_fsm_test, a_call_given_back_after_a_stop_ends) {
     EXPECT_FALSE(fsm.wire());
 }
 
-TEST_F(call_fsm_test, the_first_ending_wins) {
+TEST_F(call_state_machine, the_first_ending_wins) {
     reach(call_phase::on_wire);
     fsm.cancel(terminal);
     EXPECT_EQ(fsm.stop().step, call_step::none);
-    EXPECT_EQ(fsm.attempt_ended(io(attempt_result::cancelled), t0, true, 0.5).error, errc::cancelled);
+    EXPECT_EQ(fsm.attempt_ended(io(attempt_result::cancelled), t0, true, 0.5).error,
+              errc::cancelled);
 }
 
 // --- requeues (nothing of the attempt was written) --------------------------------------------
 
-TEST_F(call_fsm_test, a_requeue_goes_to_the_front_and_costs_no_attempt) {
+TEST_F(call_state_machine, a_requeue_goes_to_the_front_and_costs_no_attempt) {
     reach(call_phase::dispatched);
     const auto a = fsm.requeue(t0 + 1ms);
     EXPECT_EQ(a.step, call_step::enqueue);
@@ -254,14 +258,14 @@ TEST_F(call_fsm_test, a_requeue_goes_to_the_front_and_costs_no_attempt) {
     EXPECT_EQ(fsm.attempts(), 0u);
 }
 
-TEST_F(call_fsm_test, a_requeue_after_the_deadline_times_out) {
+TEST_F(call_state_machine, a_requeue_after_the_deadline_times_out) {
     reach(call_phase::dispatched);
     const auto a = fsm.requeue(deadline);
     EXPECT_EQ(a.step, call_step::complete);
     EXPECT_EQ(a.error, errc::timeout);
 }
 
-TEST_F(call_fsm_test, inputs_that_do_not_apply_to_the_phase_change_nothing) {
+TEST_F(call_state_machine, inputs_that_do_not_apply_to_the_phase_change_nothing) {
     reach(call_phase::queued);
     EXPECT_EQ(fsm.requeue(t0).step, call_step::none);
     EXPECT_EQ(fsm.attempt_ended(status(201), t0, true, 0.5).step, call_step::none);
@@ -272,7 +276,7 @@ TEST_F(call_fsm_test, inputs_that_do_not_apply_to_the_phase_change_nothing) {
 
 // --- attempts ends: the retry decisions through the state machine -----------------------------
 
-TEST_F(call_fsm_test, success_completes) {
+TEST_F(call_state_machine, success_completes) {
     reach(call_phase::on_wire);
     const auto a = fsm.attempt_ended(status(201), t0, true, 0.5);
     EXPECT_EQ(a.step, call_step::complete);
@@ -280,7 +284,7 @@ TEST_F(call_fsm_test, success_completes) {
     EXPECT_EQ(fsm.attempts(), 1u);
 }
 
-TEST_F(call_fsm_test, a_throttle_backs_off_then_goes_back_to_the_front) {
+TEST_F(call_state_machine, a_throttle_backs_off_then_goes_back_to_the_front) {
     reach(call_phase::on_wire);
     auto o = status(429);
     o.retry_after = 2s;
@@ -297,7 +301,7 @@ TEST_F(call_fsm_test, a_throttle_backs_off_then_goes_back_to_the_front) {
     EXPECT_EQ(fsm.phase(), call_phase::queued);
 }
 
-TEST_F(call_fsm_test, a_backoff_that_ends_after_the_deadline_times_out) {
+TEST_F(call_state_machine, a_backoff_that_ends_after_the_deadline_times_out) {
     retry.base_backoff = 100ms;
     fresh(true, t0 + 150ms);
     reach(call_phase::on_wire);
@@ -310,7 +314,7 @@ TEST_F(call_fsm_test, a_backoff_that_ends_after_the_deadline_times_out) {
     EXPECT_EQ(b.why, "overall deadline passed");
 }
 
-TEST_F(call_fsm_test, a_stale_connection_is_resent_at_once_without_counting_an_attempt) {
+TEST_F(call_state_machine, a_stale_connection_is_resent_at_once_without_counting_an_attempt) {
     reach(call_phase::on_wire);
     const auto a = fsm.attempt_ended(io(attempt_result::stale_connection), t0, true, 0.5);
     EXPECT_EQ(a.step, call_step::enqueue);
@@ -321,18 +325,20 @@ TEST_F(call_fsm_test, a_stale_connection_is_resent_at_once_without_counting_an_a
     EXPECT_EQ(fsm.stale_retries(), 1u);
 }
 
-TEST_F(call_fsm_test, stale_resends_are_bounded) {
+TEST_F(call_state_machine, stale_resends_are_bounded) {
     reach(call_phase::on_wire);
     for (unsigned i = 0; i < max_stale_retries; ++i) {
-        ASSERT_EQ(fsm.attempt_ended(io(attempt_result::stale_connection), t0, true, 0.5).step, call_step::enqueue);
+        ASSERT_EQ(fsm.attempt_ended(io(attempt_result::stale_connection), t0, true, 0.5).step,
+                  call_step::enqueue);
         ASSERT_EQ(fsm.dispatch(t0).step, call_step::send);
         ASSERT_TRUE(fsm.wire());
     }
     // Past the bound a stale connection is an ordinary retry (backoff, counted).
-    EXPECT_EQ(fsm.attempt_ended(io(attempt_result::stale_connection), t0, true, 0.5).step, call_step::back_off);
+    EXPECT_EQ(fsm.attempt_ended(io(attempt_result::stale_connection), t0, true, 0.5).step,
+              call_step::back_off);
 }
 
-TEST_F(call_fsm_test, an_ambiguous_failure_without_a_key_is_never_retried) {
+TEST_F(call_state_machine, an_ambiguous_failure_without_a_key_is_never_retried) {
     fresh(false);
     reach(call_phase::on_wire);
     const auto a = fsm.attempt_ended(io(attempt_result::ambiguous), t0, true, 0.5);
@@ -341,12 +347,13 @@ TEST_F(call_fsm_test, an_ambiguous_failure_without_a_key_is_never_retried) {
     EXPECT_FALSE(a.why.empty());
 }
 
-TEST_F(call_fsm_test, an_ambiguous_failure_with_a_key_is_retried) {
+TEST_F(call_state_machine, an_ambiguous_failure_with_a_key_is_retried) {
     reach(call_phase::on_wire);
-    EXPECT_EQ(fsm.attempt_ended(io(attempt_result::ambiguous), t0, true, 0.5).step, call_step::back_off);
+    EXPECT_EQ(fsm.attempt_ended(io(attempt_result::ambiguous), t0, true, 0.5).step,
+              call_step::back_off);
 }
 
-TEST_F(call_fsm_test, max_attempts_and_the_budget_end_the_retries) {
+TEST_F(call_state_machine, max_attempts_and_the_budget_end_the_retries) {
     retry.max_attempts = 2;
     fresh();
     reach(call_phase::on_wire);
@@ -367,22 +374,23 @@ TEST_F(call_fsm_test, max_attempts_and_the_budget_end_the_retries) {
     EXPECT_EQ(b.why, "retry budget exhausted");
 }
 
-TEST_F(call_fsm_test, a_tls_refusal_is_final) {
+TEST_F(call_state_machine, a_tls_refusal_is_final) {
     reach(call_phase::dispatched);
     const auto a = fsm.attempt_ended(io(attempt_result::tls_rejected), t0, true, 0.5);
     EXPECT_EQ(a.step, call_step::complete);
     EXPECT_EQ(a.error, errc::tls_failed);
 }
 
-TEST_F(call_fsm_test, a_connect_failure_before_sending_is_retried) {
+TEST_F(call_state_machine, a_connect_failure_before_sending_is_retried) {
     reach(call_phase::dispatched);
-    EXPECT_EQ(fsm.attempt_ended(io(attempt_result::connect_failed), t0, true, 0.5).step, call_step::back_off);
+    EXPECT_EQ(fsm.attempt_ended(io(attempt_result::connect_failed), t0, true, 0.5).step,
+              call_step::back_off);
     EXPECT_FALSE(fsm.sent());
 }
 
 // With an adaptive rate a throttle costs no attempt: the call waits its own Retry-After (or
 // none), then the rate decides; only its overall deadline bounds it.
-TEST_F(call_fsm_test, a_rate_paced_call_is_not_charged_for_throttles) {
+TEST_F(call_state_machine, a_rate_paced_call_is_not_charged_for_throttles) {
     retry.max_attempts = 1;
     fsm.reset(deadline, &retry, true, /*rate_paced=*/true);
     reach(call_phase::on_wire);
@@ -418,7 +426,7 @@ TEST_F(call_fsm_test, a_rate_paced_call_is_not_charged_for_throttles) {
 }
 
 // Without an overall deadline nothing else would bound it: throttles are attempts then.
-TEST_F(call_fsm_test, a_rate_paced_call_without_deadline_counts_throttles) {
+TEST_F(call_state_machine, a_rate_paced_call_without_deadline_counts_throttles) {
     retry.max_attempts = 1;
     fsm.reset(time_point::max(), &retry, true, true);
     reach(call_phase::on_wire);
@@ -429,7 +437,7 @@ TEST_F(call_fsm_test, a_rate_paced_call_without_deadline_counts_throttles) {
 
 // A whole life with every deadline: queued past nothing, an attempt timeout, a backoff, a
 // second attempt whose deadline passes in the queue.
-TEST_F(call_fsm_test, one_deadline_spans_every_attempt) {
+TEST_F(call_state_machine, one_deadline_spans_every_attempt) {
     retry.base_backoff = 100ms;
     fresh(true, t0 + 1s);
     reach(call_phase::on_wire);

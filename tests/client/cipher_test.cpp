@@ -31,7 +31,8 @@ struct cipher_observer : client_observer {
 };
 
 /// One call into `out`, run to completion on `ctx` (bounded: 10 s).
-error_code call_into(boost::asio::io_context& ctx, client& c, const session_request& req, session& out) {
+error_code call_into(boost::asio::io_context& ctx, client& c, const session_request& req,
+                     session& out) {
     bool done = false;
     error_code result = errc::timeout;
     c.async_create_session(req, request_options{}, out, [&](error_code ec) {
@@ -42,8 +43,8 @@ error_code call_into(boost::asio::io_context& ctx, client& c, const session_requ
     return result;
 }
 
-class cipher_test : public client_test {
-protected:
+class cipher_suites : public client_test {
+  protected:
     /// The suite of one call's connection, as the observer saw it.
     std::string negotiated(client_params p, errc expected = {}) {
         auto obs = std::make_shared<cipher_observer>();
@@ -52,19 +53,21 @@ protected:
         client c(ctx, std::move(p));
         session out;
         const error_code result = call_into(ctx, c, valid_request(), out);
-        if (expected == errc{}) EXPECT_FALSE(result) << result.message();
-        else EXPECT_EQ(result, expected) << result.message();
+        if (expected == errc{})
+            EXPECT_FALSE(result) << result.message();
+        else
+            EXPECT_EQ(result, expected) << result.message();
         std::lock_guard lock(obs->m);
         return obs->cipher;
     }
 };
 
-TEST_F(cipher_test, aes_128_gcm_by_default) {
+TEST_F(cipher_suites, aes_128_gcm_by_default) {
     start();
     EXPECT_EQ(negotiated(params()), "TLS_AES_128_GCM_SHA256");
 }
 
-TEST_F(cipher_test, the_configured_order_decides) {
+TEST_F(cipher_suites, the_configured_order_decides) {
     start();
     auto p = params();
     p.tls.tls13_ciphersuites = "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256";
@@ -73,7 +76,7 @@ TEST_F(cipher_test, the_configured_order_decides) {
     EXPECT_EQ(negotiated(p), "TLS_CHACHA20_POLY1305_SHA256");
 }
 
-TEST_F(cipher_test, a_server_that_prefers_its_own_order_wins) {
+TEST_F(cipher_suites, a_server_that_prefers_its_own_order_wins) {
     sandbox_params sp;
     sp.prefer_server_ciphers = true;
     start(sp);
@@ -82,7 +85,7 @@ TEST_F(cipher_test, a_server_that_prefers_its_own_order_wins) {
     EXPECT_EQ(negotiated(p), "TLS_AES_128_GCM_SHA256");
 }
 
-TEST_F(cipher_test, no_tls13_suite_in_common_is_a_tls_failure) {
+TEST_F(cipher_suites, no_tls13_suite_in_common_is_a_tls_failure) {
     sandbox_params sp;
     sp.tls13_ciphersuites = "TLS_AES_256_GCM_SHA384";
     start(sp);
@@ -94,7 +97,7 @@ TEST_F(cipher_test, no_tls13_suite_in_common_is_a_tls_failure) {
     EXPECT_EQ(negotiated(p, errc::tls_failed), "");
 }
 
-TEST_F(cipher_test, an_invalid_list_is_a_config_error_naming_the_field) {
+TEST_F(cipher_suites, an_invalid_list_is_a_config_error_naming_the_field) {
     start();
     auto p = params();
     p.tls.tls13_ciphersuites = "TLS_AES_128_GCM_SHA256:AES128";
@@ -116,7 +119,7 @@ TEST_F(cipher_test, an_invalid_list_is_a_config_error_naming_the_field) {
 }
 
 // The result written into the caller's session: reused across calls, cleared on error.
-TEST_F(cipher_test, a_session_given_by_the_caller_is_filled_and_reused) {
+TEST_F(cipher_suites, a_session_given_by_the_caller_is_filled_and_reused) {
     start();
     boost::asio::io_context ctx;
     client c(ctx, params());
@@ -124,13 +127,16 @@ TEST_F(cipher_test, a_session_given_by_the_caller_is_filled_and_reused) {
     out.token = "stale";
     std::string first;
     for (int round = 0; round < 2; ++round) {
-        const error_code result = call_into(ctx, c, valid_request("r" + std::to_string(round) + "@example.com"), out);
+        const error_code result =
+            call_into(ctx, c, valid_request("r" + std::to_string(round) + "@example.com"), out);
         ASSERT_FALSE(result) << result.message();
         EXPECT_EQ(out.token.rfind("ps_", 0), 0u) << out.token;
         EXPECT_EQ(out.status, session_status::pending);
         EXPECT_NE(out.payment_url.find(out.token), std::string::npos);
-        if (round == 0) first = out.token;
-        else EXPECT_NE(out.token, first);
+        if (round == 0)
+            first = out.token;
+        else
+            EXPECT_NE(out.token, first);
     }
     // Refused before the wire: the session is emptied, the handler gets the code.
     session_request bad = valid_request();

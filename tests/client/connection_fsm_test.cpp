@@ -24,14 +24,17 @@ namespace {
 
 const time_point t0 = time_point{} + 1000s;
 
-std::string answer(unsigned status = 201, std::string_view token = "ps_one", std::string_view extra_headers = {}) {
-    const std::string body = std::string("{\"session_token\":\"") + std::string(token) +
-                             "\",\"status\":\"PENDING\",\"payment_url\":\"https://pay.example.test/x\"}";
-    return "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: application/json\r\n" + std::string(extra_headers) +
-           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+std::string answer(unsigned status = 201, std::string_view token = "ps_one",
+                   std::string_view extra_headers = {}) {
+    const std::string body =
+        std::string("{\"session_token\":\"") + std::string(token) +
+        "\",\"status\":\"PENDING\",\"payment_url\":\"https://pay.example.test/x\"}";
+    return "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: application/json\r\n" +
+           std::string(extra_headers) + "Content-Length: " + std::to_string(body.size()) +
+           "\r\n\r\n" + body;
 }
 
-struct connection_fsm_test : ::testing::Test {
+struct connection_state_machine : ::testing::Test {
     client_params p;
     origin o;
     std::unique_ptr<connection_fsm> fsm;
@@ -51,7 +54,8 @@ struct connection_fsm_test : ::testing::Test {
     }
 
     // Feeds `bytes` as one read: copies them into the state machine's buffer.
-    connection_fsm::action read(std::string_view bytes, time_point now = t0, bool tls_pending = false) {
+    connection_fsm::action read(std::string_view bytes, time_point now = t0,
+                                bool tls_pending = false) {
         EXPECT_GE(fsm->read_room(), bytes.size());
         std::memcpy(fsm->read_buffer(), bytes.data(), bytes.size());
         return fsm->on_read({}, bytes.size(), tls_pending, now);
@@ -76,7 +80,7 @@ struct connection_fsm_test : ::testing::Test {
 
 // --- opening -----------------------------------------------------------------------------------
 
-TEST_F(connection_fsm_test, opens_and_sends) {
+TEST_F(connection_state_machine, opens_and_sends) {
     open();
     EXPECT_EQ(fsm->current(), state::writing);
     EXPECT_EQ(fsm->deadline(), t0 + 2s);  // the attempt timeout
@@ -86,7 +90,7 @@ TEST_F(connection_fsm_test, opens_and_sends) {
     EXPECT_EQ(fsm->on_reported(t0).what, act::take_next);
 }
 
-TEST_F(connection_fsm_test, resolves_first_when_no_address_is_known) {
+TEST_F(connection_state_machine, resolves_first_when_no_address_is_known) {
     ASSERT_EQ(fsm->start(call, 0, t0).what, act::resolve);
     EXPECT_EQ(fsm->deadline(), t0 + 1s);
     const auto a = fsm->on_resolved({}, 2, t0);
@@ -94,7 +98,7 @@ TEST_F(connection_fsm_test, resolves_first_when_no_address_is_known) {
     EXPECT_EQ(a.endpoint, 0u);
 }
 
-TEST_F(connection_fsm_test, a_failed_lookup_is_a_connect_failure) {
+TEST_F(connection_state_machine, a_failed_lookup_is_a_connect_failure) {
     fsm->start(call, 0, t0);
     ASSERT_EQ(fsm->on_resolved(net::error::host_not_found, 0, t0).what, act::report);
     EXPECT_EQ(fsm->report().result, attempt_result::connect_failed);
@@ -102,7 +106,7 @@ TEST_F(connection_fsm_test, a_failed_lookup_is_a_connect_failure) {
     EXPECT_EQ(fsm->on_reported(t0).what, act::close);
 }
 
-TEST_F(connection_fsm_test, tries_each_address_then_fails) {
+TEST_F(connection_state_machine, tries_each_address_then_fails) {
     ASSERT_EQ(fsm->start(call, 2, t0).what, act::connect);
     const auto b = fsm->on_connected(net::error::connection_refused, "10.0.0.1", t0);
     ASSERT_EQ(b.what, act::connect);
@@ -113,13 +117,13 @@ TEST_F(connection_fsm_test, tries_each_address_then_fails) {
     EXPECT_EQ(fsm->on_reported(t0).what, act::close);
 }
 
-TEST_F(connection_fsm_test, nothing_starts_after_the_calls_deadline) {
+TEST_F(connection_state_machine, nothing_starts_after_the_calls_deadline) {
     call.deadline = t0;
     ASSERT_EQ(fsm->start(call, 1, t0).what, act::report);
     EXPECT_EQ(fsm->report().result, attempt_result::overall_timeout);
 }
 
-TEST_F(connection_fsm_test, a_connect_timeout_tries_the_next_address) {
+TEST_F(connection_state_machine, a_connect_timeout_tries_the_next_address) {
     ASSERT_EQ(fsm->start(call, 2, t0).what, act::connect);
     ASSERT_EQ(fsm->on_watchdog(t0 + 500ms).what, act::none);  // early: nothing
     ASSERT_EQ(fsm->on_watchdog(t0 + 1s).what, act::cancel_io);
@@ -129,10 +133,12 @@ TEST_F(connection_fsm_test, a_connect_timeout_tries_the_next_address) {
     EXPECT_EQ(fsm->deadline(), t0 + 2s);
 }
 
-TEST_F(connection_fsm_test, a_certificate_refusal_is_final_a_transport_failure_is_not) {
+TEST_F(connection_state_machine, a_certificate_refusal_is_final_a_transport_failure_is_not) {
     fsm->start(call, 1, t0);
     fsm->on_connected({}, "127.0.0.1", t0);
-    ASSERT_EQ(fsm->on_handshake(net::error::connection_reset, true, "certificate verification failed: x", t0).what,
+    ASSERT_EQ(fsm->on_handshake(net::error::connection_reset, true,
+                                "certificate verification failed: x", t0)
+                  .what,
               act::report);
     EXPECT_EQ(fsm->report().result, attempt_result::tls_rejected);
     EXPECT_EQ(fsm->report().error, "certificate verification failed: x");
@@ -147,12 +153,13 @@ TEST_F(connection_fsm_test, a_certificate_refusal_is_final_a_transport_failure_i
     fsm = std::make_unique<connection_fsm>(p, o);
     fsm->start(call, 1, t0);
     fsm->on_connected({}, "127.0.0.1", t0);
-    ASSERT_EQ(fsm->on_handshake({}, true, "TLS peer identity not set: empty name", t0).what, act::report);
+    ASSERT_EQ(fsm->on_handshake({}, true, "TLS peer identity not set: empty name", t0).what,
+              act::report);
     EXPECT_EQ(fsm->report().result, attempt_result::tls_rejected);
     EXPECT_EQ(fsm->report().error, "TLS peer identity not set: empty name");
 }
 
-TEST_F(connection_fsm_test, an_abort_during_the_handshake_reports_cancelled) {
+TEST_F(connection_state_machine, an_abort_during_the_handshake_reports_cancelled) {
     fsm->start(call, 1, t0);
     fsm->on_connected({}, "127.0.0.1", t0);
     ASSERT_EQ(fsm->abort(errc::cancelled).what, act::cancel_io);
@@ -165,7 +172,7 @@ TEST_F(connection_fsm_test, an_abort_during_the_handshake_reports_cancelled) {
 
 // --- the answer and the bytes after it -----------------------------------------------------------
 
-TEST_F(connection_fsm_test, an_answer_in_pieces_is_read_to_its_end) {
+TEST_F(connection_state_machine, an_answer_in_pieces_is_read_to_its_end) {
     open();
     fsm->on_written({}, 100, t0);
     const std::string all = answer();
@@ -179,7 +186,7 @@ TEST_F(connection_fsm_test, an_answer_in_pieces_is_read_to_its_end) {
 
 // An unsolicited extra answer in the same read: the first answer stands, the connection is
 // never reused (the extra would be read as the next call's answer).
-TEST_F(connection_fsm_test, bytes_after_the_answer_close_the_connection) {
+TEST_F(connection_state_machine, bytes_after_the_answer_close_the_connection) {
     open();
     fsm->on_written({}, 100, t0);
     ASSERT_EQ(read(answer(201, "ps_mine") + answer(201, "ps_unsolicited")).what, act::report);
@@ -190,7 +197,7 @@ TEST_F(connection_fsm_test, bytes_after_the_answer_close_the_connection) {
 }
 
 // The same when the extra bytes are still inside the TLS layer (a second record read ahead).
-TEST_F(connection_fsm_test, bytes_held_by_the_tls_layer_close_the_connection) {
+TEST_F(connection_state_machine, bytes_held_by_the_tls_layer_close_the_connection) {
     open();
     fsm->on_written({}, 100, t0);
     ASSERT_EQ(read(answer(), t0, /*tls_pending=*/true).what, act::report);
@@ -201,7 +208,7 @@ TEST_F(connection_fsm_test, bytes_held_by_the_tls_layer_close_the_connection) {
 
 // Whatever the server wrote while the connection was idle is looked at before a request is
 // written: the call goes back unsent.
-TEST_F(connection_fsm_test, a_peer_that_spoke_while_idle_gets_no_request) {
+TEST_F(connection_state_machine, a_peer_that_spoke_while_idle_gets_no_request) {
     open();
     exchange();
     ASSERT_EQ(fsm->on_reported(t0).what, act::take_next);
@@ -212,7 +219,7 @@ TEST_F(connection_fsm_test, a_peer_that_spoke_while_idle_gets_no_request) {
     EXPECT_FALSE(fsm->has_call());
 }
 
-TEST_F(connection_fsm_test, a_quiet_peer_gets_the_next_request) {
+TEST_F(connection_state_machine, a_quiet_peer_gets_the_next_request) {
     open();
     exchange();
     fsm->on_reported(t0);
@@ -222,15 +229,17 @@ TEST_F(connection_fsm_test, a_quiet_peer_gets_the_next_request) {
     EXPECT_TRUE(fsm->reused());
 }
 
-TEST_F(connection_fsm_test, a_malformed_answer_breaks_the_connection) {
+TEST_F(connection_state_machine, a_malformed_answer_breaks_the_connection) {
     open();
     fsm->on_written({}, 100, t0);
-    ASSERT_EQ(read("HTTP/1.1 201 Created\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nabcdef").what, act::report);
+    ASSERT_EQ(
+        read("HTTP/1.1 201 Created\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nabcdef").what,
+        act::report);
     EXPECT_EQ(fsm->report().result, attempt_result::protocol_error);
     EXPECT_EQ(fsm->on_reported(t0).what, act::close);
 }
 
-TEST_F(connection_fsm_test, an_answer_larger_than_the_limit_is_a_protocol_error) {
+TEST_F(connection_state_machine, an_answer_larger_than_the_limit_is_a_protocol_error) {
     p.max_response_body = 16;
     fsm = std::make_unique<connection_fsm>(p, o);
     open();
@@ -238,12 +247,13 @@ TEST_F(connection_fsm_test, an_answer_larger_than_the_limit_is_a_protocol_error)
     std::string head = "HTTP/1.1 201 Created\r\nContent-Length: 100000\r\n\r\n";
     auto a = read(head);
     // The parser refuses the announced length, or the buffer fills: either way an error.
-    while (a.what == act::read) a = read(std::string(std::min<std::size_t>(fsm->read_room(), 4096), 'x'));
+    while (a.what == act::read)
+        a = read(std::string(std::min<std::size_t>(fsm->read_room(), 4096), 'x'));
     ASSERT_EQ(a.what, act::report);
     EXPECT_EQ(fsm->report().result, attempt_result::protocol_error);
 }
 
-TEST_F(connection_fsm_test, the_servers_close_ends_the_connection_after_the_answer) {
+TEST_F(connection_state_machine, the_servers_close_ends_the_connection_after_the_answer) {
     open();
     fsm->on_written({}, 100, t0);
     read(answer(201, "ps_x", "Connection: close\r\n"));
@@ -252,7 +262,8 @@ TEST_F(connection_fsm_test, the_servers_close_ends_the_connection_after_the_answ
 
 // --- failures after sending ---------------------------------------------------------------
 
-TEST_F(connection_fsm_test, eof_before_any_byte_on_a_reused_connection_is_stale_only_with_a_key) {
+TEST_F(connection_state_machine,
+       eof_before_any_byte_on_a_reused_connection_is_stale_only_with_a_key) {
     for (bool key : {true, false}) {
         fsm = std::make_unique<connection_fsm>(p, o);
         call.key_makes_retry_safe = key;
@@ -263,12 +274,14 @@ TEST_F(connection_fsm_test, eof_before_any_byte_on_a_reused_connection_is_stale_
         fsm->on_peer_checked(false, t0);
         fsm->on_written({}, 100, t0);
         ASSERT_EQ(fsm->on_read(net::error::eof, 0, false, t0).what, act::report);
-        EXPECT_EQ(fsm->report().result, key ? attempt_result::stale_connection : attempt_result::ambiguous) << key;
+        EXPECT_EQ(fsm->report().result,
+                  key ? attempt_result::stale_connection : attempt_result::ambiguous)
+            << key;
         EXPECT_EQ(fsm->on_reported(t0).what, act::close);
     }
 }
 
-TEST_F(connection_fsm_test, eof_in_the_middle_of_the_answer_is_an_answer_cut_short) {
+TEST_F(connection_state_machine, eof_in_the_middle_of_the_answer_is_an_answer_cut_short) {
     open();
     fsm->on_written({}, 100, t0);
     read(answer().substr(0, 30));
@@ -276,7 +289,7 @@ TEST_F(connection_fsm_test, eof_in_the_middle_of_the_answer_is_an_answer_cut_sho
     EXPECT_EQ(fsm->report().result, attempt_result::answer_cut_short);
 }
 
-TEST_F(connection_fsm_test, the_attempt_deadline_interrupts_the_read) {
+TEST_F(connection_state_machine, the_attempt_deadline_interrupts_the_read) {
     open();
     fsm->on_written({}, 100, t0);
     EXPECT_EQ(fsm->on_watchdog(t0 + 1s).what, act::none);
@@ -290,20 +303,20 @@ TEST_F(connection_fsm_test, the_attempt_deadline_interrupts_the_read) {
 
 // The watchdog fired while the last read's completion was already queued: the bytes are
 // taken, but no further read starts.
-TEST_F(connection_fsm_test, no_read_starts_after_the_deadline_even_without_the_watchdog) {
+TEST_F(connection_state_machine, no_read_starts_after_the_deadline_even_without_the_watchdog) {
     open();
     fsm->on_written({}, 100, t0);
     ASSERT_EQ(read(answer().substr(0, 30), t0 + 2s).what, act::report);
     EXPECT_EQ(fsm->report().result, attempt_result::attempt_timeout);
 }
 
-TEST_F(connection_fsm_test, the_overall_deadline_caps_every_step) {
+TEST_F(connection_state_machine, the_overall_deadline_caps_every_step) {
     call.deadline = t0 + 500ms;
     open();
     EXPECT_EQ(fsm->deadline(), t0 + 500ms);
 }
 
-TEST_F(connection_fsm_test, an_abort_while_reading_reports_cancelled) {
+TEST_F(connection_state_machine, an_abort_while_reading_reports_cancelled) {
     open();
     fsm->on_written({}, 100, t0);
     ASSERT_EQ(fsm->abort(errc::cancelled).what, act::cancel_io);
@@ -312,7 +325,8 @@ TEST_F(connection_fsm_test, an_abort_while_reading_reports_cancelled) {
     EXPECT_EQ(fsm->on_reported(t0).what, act::close);
 }
 
-TEST_F(connection_fsm_test, an_answer_complete_before_the_abort_stands_but_the_connection_goes) {
+TEST_F(connection_state_machine,
+       an_answer_complete_before_the_abort_stands_but_the_connection_goes) {
     open();
     fsm->on_written({}, 100, t0);
     fsm->abort(errc::cancelled);
@@ -321,7 +335,7 @@ TEST_F(connection_fsm_test, an_answer_complete_before_the_abort_stands_but_the_c
     EXPECT_EQ(fsm->on_reported(t0).what, act::close);
 }
 
-TEST_F(connection_fsm_test, an_abort_while_writing_reports_the_write) {
+TEST_F(connection_state_machine, an_abort_while_writing_reports_the_write) {
     open();
     ASSERT_EQ(fsm->abort(errc::shutting_down).what, act::cancel_io);
     ASSERT_EQ(fsm->on_written(net::error::operation_aborted, 10, t0).what, act::report);
@@ -329,14 +343,15 @@ TEST_F(connection_fsm_test, an_abort_while_writing_reports_the_write) {
     EXPECT_EQ(fsm->report().bytes_sent, 10u);
 }
 
-TEST_F(connection_fsm_test, a_write_the_call_refuses_keeps_the_connection) {
+TEST_F(connection_state_machine, a_write_the_call_refuses_keeps_the_connection) {
     open();
     ASSERT_EQ(fsm->on_write_refused(t0).what, act::report);
     EXPECT_EQ(fsm->report().result, attempt_result::cancelled);
     EXPECT_EQ(fsm->on_reported(t0).what, act::take_next);  // nothing touched the stream
 }
 
-TEST_F(connection_fsm_test, a_reused_connection_past_the_calls_deadline_sends_nothing_and_stays) {
+TEST_F(connection_state_machine,
+       a_reused_connection_past_the_calls_deadline_sends_nothing_and_stays) {
     open();
     exchange();
     fsm->on_reported(t0);
@@ -347,9 +362,11 @@ TEST_F(connection_fsm_test, a_reused_connection_past_the_calls_deadline_sends_no
     EXPECT_EQ(fsm->on_reported(t0).what, act::take_next);
 }
 
-// --- idle ------------------------------------------------------------------------------------------
+// --- idle
+// ------------------------------------------------------------------------------------------
 
-TEST_F(connection_fsm_test, idle_releases_buffers_after_a_short_spell_and_closes_at_the_idle_timeout) {
+TEST_F(connection_state_machine,
+       idle_releases_buffers_after_a_short_spell_and_closes_at_the_idle_timeout) {
     open();
     exchange(t0);
     fsm->on_reported(t0);
@@ -368,7 +385,7 @@ TEST_F(connection_fsm_test, idle_releases_buffers_after_a_short_spell_and_closes
     EXPECT_EQ(fsm->on_wake(t0 + 30s).what, act::close);
 }
 
-TEST_F(connection_fsm_test, a_peer_closing_an_idle_connection_closes_it) {
+TEST_F(connection_state_machine, a_peer_closing_an_idle_connection_closes_it) {
     open();
     exchange();
     fsm->on_reported(t0);
@@ -377,7 +394,7 @@ TEST_F(connection_fsm_test, a_peer_closing_an_idle_connection_closes_it) {
     EXPECT_EQ(fsm->on_peer(true, t0 + 1ms).what, act::close);
 }
 
-TEST_F(connection_fsm_test, the_servers_keep_alive_limit_bounds_the_idle_time) {
+TEST_F(connection_state_machine, the_servers_keep_alive_limit_bounds_the_idle_time) {
     open();
     fsm->on_written({}, 100, t0);
     read(answer(201, "ps_x", "Keep-Alive: timeout=2\r\n"));
@@ -388,7 +405,7 @@ TEST_F(connection_fsm_test, the_servers_keep_alive_limit_bounds_the_idle_time) {
     EXPECT_EQ(fsm->on_wake(t0 + 1s).what, act::close);
 }
 
-TEST_F(connection_fsm_test, a_connection_too_old_gives_the_call_back) {
+TEST_F(connection_state_machine, a_connection_too_old_gives_the_call_back) {
     p.max_connection_age = 1s;
     fsm = std::make_unique<connection_fsm>(p, o);
     open();
@@ -398,14 +415,14 @@ TEST_F(connection_fsm_test, a_connection_too_old_gives_the_call_back) {
     EXPECT_EQ(fsm->assign(call, t0 + 1s).what, act::give_back);
 }
 
-TEST_F(connection_fsm_test, a_close_request_waits_for_the_exchange) {
+TEST_F(connection_state_machine, a_close_request_waits_for_the_exchange) {
     open();
     EXPECT_EQ(fsm->close_requested().what, act::none);
     exchange();
     EXPECT_EQ(fsm->on_reported(t0).what, act::close);
 }
 
-TEST_F(connection_fsm_test, a_close_request_closes_an_idle_connection_at_once) {
+TEST_F(connection_state_machine, a_close_request_closes_an_idle_connection_at_once) {
     open();
     exchange();
     fsm->on_reported(t0);
@@ -416,7 +433,7 @@ TEST_F(connection_fsm_test, a_close_request_closes_an_idle_connection_at_once) {
     EXPECT_EQ(fsm->close_requested().what, act::none);
 }
 
-TEST_F(connection_fsm_test, stale_inputs_are_ignored) {
+TEST_F(connection_state_machine, stale_inputs_are_ignored) {
     open();
     EXPECT_EQ(fsm->on_resolved({}, 1, t0).what, act::none);
     EXPECT_EQ(fsm->on_connected({}, "x", t0).what, act::none);

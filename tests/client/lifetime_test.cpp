@@ -46,7 +46,9 @@ TEST(client_lifetime, destroyed_while_its_timers_are_due) {
             }
             if (round % 2 == 1) c.async_shutdown(1ms, [](error_code) {});
             ctx.run_for(2ms);
-            // Every timer of the client is due now, none of its handlers has run.
+            // Time must pass, not an event: 6 ms on, every timer of the client (the pacing
+            // timer, the 1 ms grace, the 1-5 ms deadlines) is due, and none of its handlers has
+            // run (nothing runs `ctx` meanwhile).
             std::this_thread::sleep_for(6ms);
         }  // ~client: the hard stop is posted, the shards go once it has run
         ctx.restart();

@@ -1,6 +1,8 @@
 // Who the server must prove to be (src/client/tls_identity.*): the identity and SNI set on a
 // real SSL object, the rule that tells a refused identity (never retried) from a handshake
-// that failed on the way (retried), and both through a client against test servers.
+// that failed on the way (retried), and both through a client against test servers: an
+// unknown CA or a name the certificate does not cover is tls_failed at once, "localhost" is
+// verified and resolved.
 
 #include "client_fixture.hpp"
 
@@ -21,10 +23,10 @@
 namespace net = boost::asio;
 using namespace catalyst;
 using namespace catalyst::test;
+using boost::system::error_code;
 using catalyst::detail::apply_peer_identity;
 using catalyst::detail::origin;
 using catalyst::detail::verification_refused;
-using boost::system::error_code;
 
 namespace {
 
@@ -37,7 +39,7 @@ struct ssl_free {
 
 /// A client SSL object from a real context, as a connection has before its handshake.
 class peer_identity : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         ctx_.reset(SSL_CTX_new(TLS_client_method()));
         ASSERT_TRUE(ctx_);
@@ -146,6 +148,8 @@ TEST(verification_refused, only_a_failed_verification_or_identity_is_a_refusal) 
 
 // --- through a client --------------------------------------------------------------------
 
+using tls_identity_client = client_test;
+
 struct outcome {
     error_code ec;
     diagnostics d;
@@ -163,9 +167,9 @@ outcome call(const client_params& p) {
     return r;
 }
 
-// The reproduction: "https://%00localhost:<port>" reached OpenSSL as an empty name, and a
-// server whose certificate names another host was accepted.
-TEST(tls_identity_client, a_base_url_host_with_a_nul_is_refused_at_construction) {
+// A NUL in the URL's host ("https://%00localhost:<port>") would reach OpenSSL as an empty
+// name, under which a certificate for any host passes: the client refuses it at construction.
+TEST_F(tls_identity_client, a_base_url_host_with_a_nul_is_refused_at_construction) {
     hostile_server server;
     auto p = params_for(server);
     p.base_url = "https://%00localhost:" + std::to_string(server.port()) + "/api/v1";
@@ -178,7 +182,7 @@ TEST(tls_identity_client, a_base_url_host_with_a_nul_is_refused_at_construction)
     EXPECT_EQ(server.connections_accepted(), 0u);
 }
 
-TEST(tls_identity_client, a_server_name_the_certificate_does_not_cover_is_refused_once) {
+TEST_F(tls_identity_client, a_server_name_the_certificate_does_not_cover_is_refused_once) {
     hostile_server server;  // its certificate: 127.0.0.1, ::1, localhost
     for (const char* name : {"evil.test", "127.0.0.2"}) {
         auto p = params_for(server);
@@ -186,7 +190,8 @@ TEST(tls_identity_client, a_server_name_the_certificate_does_not_cover_is_refuse
         const auto r = call(p);
         EXPECT_EQ(r.ec, errc::tls_failed) << name << ": " << r.d.to_string();
         EXPECT_EQ(r.d.attempts, 1u) << name << ": a verification failure is never retried";
-        EXPECT_NE(r.d.detail.find("certificate verification failed"), std::string::npos) << r.d.detail;
+        EXPECT_NE(r.d.detail.find("certificate verification failed"), std::string::npos)
+            << r.d.detail;
     }
     EXPECT_EQ(server.requests(), 0u);
     // The control: names it covers.
@@ -200,7 +205,7 @@ TEST(tls_identity_client, a_server_name_the_certificate_does_not_cover_is_refuse
 
 // A server that fails one handshake with a fatal alert (an internal_error while it restarts,
 // say): nothing was sent, so the call is retried, and succeeds.
-TEST(tls_identity_client, a_fatal_alert_in_the_handshake_is_retried) {
+TEST_F(tls_identity_client, a_fatal_alert_in_the_handshake_is_retried) {
     hostile_options so;
     so.on_connect = [](std::size_t connection) {
         return connection == 0 ? hostile_action::alert_handshake : hostile_action::answer;
@@ -213,7 +218,7 @@ TEST(tls_identity_client, a_fatal_alert_in_the_handshake_is_retried) {
     EXPECT_EQ(server.requests(), 1u);
 }
 
-TEST(tls_identity_client, a_server_that_always_alerts_fails_after_the_retries) {
+TEST_F(tls_identity_client, a_server_that_always_alerts_fails_after_the_retries) {
     hostile_options so;
     so.on_connect = [](std::size_t) { return hostile_action::alert_handshake; };
     hostile_server server(so);
@@ -224,6 +229,53 @@ TEST(tls_identity_client, a_server_that_always_alerts_fails_after_the_retries) {
     EXPECT_EQ(r.d.attempts, 3u) << r.d.to_string();
     EXPECT_NE(r.d.detail.find("TLS handshake failed"), std::string::npos) << r.d.detail;
     EXPECT_EQ(server.requests(), 0u);
+}
+
+TEST_F(tls_identity_client, unknown_ca_is_tls_failed_and_never_retried) {
+    start();
+    auto p = params();
+    p.tls.ca_pem.clear();  // the system store does not know the sandbox's CA
+    client c(p);
+    diagnostics d;
+    auto f = c.async_create_session(valid_request(), request_options{}, d, net::use_future);
+    try {
+        f.get();
+        FAIL();
+    } catch (const boost::system::system_error& e) {
+        EXPECT_EQ(e.code(), errc::tls_failed);
+    }
+    EXPECT_EQ(d.attempts, 1u);
+    EXPECT_NE(d.detail.find("certificate"), std::string::npos) << d.detail;
+    EXPECT_EQ(sb_->stats().requests, 0u);
+}
+
+TEST_F(tls_identity_client, wrong_host_name_is_tls_failed_and_never_retried) {
+    start();
+    auto p = params();
+    p.tls.server_name = "api.catalystpay.com";
+    client c(p);
+    diagnostics d;
+    auto f = c.async_create_session(valid_request(), request_options{}, d, net::use_future);
+    try {
+        f.get();
+        FAIL();
+    } catch (const boost::system::system_error& e) {
+        EXPECT_EQ(e.code(), errc::tls_failed);
+    }
+    EXPECT_EQ(d.attempts, 1u);
+    EXPECT_EQ(c.metrics().retries, 0u);
+}
+
+TEST_F(tls_identity_client, localhost_name_is_verified_and_resolved) {
+    start();
+    auto p = params();
+    p.base_url = "https://localhost:" + std::to_string(sb_->port()) + "/api/v1";
+    client c(p);
+    diagnostics d;
+    auto f = c.async_create_session(valid_request(), request_options{}, d, net::use_future);
+    // localhost may resolve to ::1 first where the sandbox only listens on 127.0.0.1:
+    // every address is tried in turn.
+    EXPECT_EQ(f.get().token.rfind("ps_", 0), 0u);
 }
 
 }  // namespace

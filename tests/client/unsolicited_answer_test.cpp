@@ -49,16 +49,19 @@ void expect_own_answers(const hostile_server& server, const std::vector<outcome>
         const long seq = answered_request(got[i].token);
         ASSERT_GE(seq, 0) << "call " << i << " got a session nobody asked for: " << got[i].token;
         ASSERT_LT(static_cast<std::size_t>(seq), ledger.size());
-        EXPECT_EQ(ledger[static_cast<std::size_t>(seq)].idempotency_key, "call-" + std::to_string(i))
+        EXPECT_EQ(ledger[static_cast<std::size_t>(seq)].idempotency_key,
+                  "call-" + std::to_string(i))
             << "call " << i << " got the session of another call's request";
-        if (ledger[static_cast<std::size_t>(seq)].idempotency_key == "call-" + std::to_string(i)) ++own;
+        if (ledger[static_cast<std::size_t>(seq)].idempotency_key == "call-" + std::to_string(i))
+            ++own;
     }
     EXPECT_EQ(own, got.size());
 }
 
-class unsolicited_answer_test : public ::testing::TestWithParam<hostile_action> {};
+class unsolicited_answer_in_flight : public ::testing::TestWithParam<hostile_action> {};
 
-TEST_P(unsolicited_answer_test, every_call_gets_its_own_session_with_calls_in_flight_on_one_connection) {
+TEST_P(unsolicited_answer_in_flight,
+       every_call_gets_its_own_session_with_calls_in_flight_on_one_connection) {
     hostile_server server;
     server.set_on_request([](const hostile_request&) {
         hostile_reply r;
@@ -103,7 +106,8 @@ TEST_P(unsolicited_answer_test, every_call_gets_its_own_session_with_calls_in_fl
     for (std::size_t k = 0; k < in_flight; ++k) launch();
     {
         std::unique_lock lock(mu);
-        ASSERT_TRUE(cv.wait_for(lock, 90s, [&] { return done == calls; })) << done << " of " << calls << " completed";
+        ASSERT_TRUE(cv.wait_for(lock, 90s, [&] { return done == calls; }))
+            << done << " of " << calls << " completed";
     }
     expect_own_answers(server, got);
     // The server did misbehave every time. It counts an extra once its write has completed,
@@ -114,11 +118,13 @@ TEST_P(unsolicited_answer_test, every_call_gets_its_own_session_with_calls_in_fl
     EXPECT_EQ(server.extras_sent(), server.requests());
 }
 
-INSTANTIATE_TEST_SUITE_P(behind_the_answer, unsolicited_answer_test,
-                         ::testing::Values(hostile_action::answer_then_extra, hostile_action::answer_then_extra_record),
+INSTANTIATE_TEST_SUITE_P(behind_the_answer, unsolicited_answer_in_flight,
+                         ::testing::Values(hostile_action::answer_then_extra,
+                                           hostile_action::answer_then_extra_record),
                          [](const auto& info) {
-                             return info.param == hostile_action::answer_then_extra ? std::string("same_record")
-                                                                                    : std::string("own_record");
+                             return info.param == hostile_action::answer_then_extra
+                                        ? std::string("same_record")
+                                        : std::string("own_record");
                          });
 
 // The extra answer arrives while the connection is idle: the idle connection's watch sees it
@@ -151,10 +157,12 @@ TEST(unsolicited_answer, written_while_idle_it_is_never_taken_for_the_next_answe
             got[i].ec = e.code();
         }
         const auto limit = std::chrono::steady_clock::now() + 10s;
-        while ((server.extras_sent() < i + 1 || server.connections_open() > 0) && std::chrono::steady_clock::now() < limit)
+        while ((server.extras_sent() < i + 1 || server.connections_open() > 0) &&
+               std::chrono::steady_clock::now() < limit)
             std::this_thread::sleep_for(1ms);
         ASSERT_EQ(server.extras_sent(), i + 1);
-        ASSERT_EQ(server.connections_open(), 0u) << "the client kept a connection that had spoken while idle";
+        ASSERT_EQ(server.connections_open(), 0u)
+            << "the client kept a connection that had spoken while idle";
     }
     expect_own_answers(server, got);
 }

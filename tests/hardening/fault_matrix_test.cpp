@@ -8,6 +8,7 @@
 //  - bounded time: every cell finishes within a generous limit (a hang fails the test, it is
 //    not a performance assertion).
 // CATALYST_HARDENING_QUICK=1 (set by scripts/ci-extra.sh under TSan) runs a smaller matrix.
+#include "client/client_fixture.hpp"
 #include "hardening_support.hpp"
 #include "sandbox/faults.hpp"
 
@@ -19,8 +20,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <cstdio>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -62,25 +63,53 @@ std::vector<fault_case> all_faults() {
     // once attempts run out: the attempt's failure.
     const std::set<errc> ambiguous = {errc::outcome_unknown, errc::protocol_error, errc::timeout};
     add("none", [](fault_params&) {}, {});
-    add("latency", [](fault_params& f) { f.latency = every(2); f.latency_min = 1ms; f.latency_max = 10ms; }, {});
-    add("server_error", [](fault_params& f) { f.server_error = every(3); f.server_error_status = 503; },
+    add("latency",
+        [](fault_params& f) {
+            f.latency = every(2);
+            f.latency_min = 1ms;
+            f.latency_max = 10ms;
+        },
+        {});
+    add("server_error",
+        [](fault_params& f) {
+            f.server_error = every(3);
+            f.server_error_status = 503;
+        },
         {errc::server_error});
-    add("server_error_html_502", [](fault_params& f) {
-        f.server_error = every(3);
-        f.server_error_status = 502;
-        f.server_error_body = fault_body::html;
-    }, {errc::server_error});
-    add("throttle", [](fault_params& f) { f.throttle = every(4); f.throttle_retry_after = 1; }, {errc::rate_limited});
-    add("close_before_read", [](fault_params& f) { f.close_before_read = every(3); }, ambiguous);
-    add("close_after_read", [](fault_params& f) { f.close_after_read = every(3); }, ambiguous);
-    add("close_after_create", [](fault_params& f) { f.close_after_create = every(3); }, ambiguous);
-    add("reset_mid_response", [](fault_params& f) { f.reset_mid_response = every(3); }, ambiguous);
-    add("truncated_body", [](fault_params& f) { f.truncated_body = every(3); }, ambiguous);
+    add("server_error_html_502",
+        [](fault_params& f) {
+            f.server_error = every(3);
+            f.server_error_status = 502;
+            f.server_error_body = fault_body::html;
+        },
+        {errc::server_error});
+    add("throttle",
+        [](fault_params& f) {
+            f.throttle = every(4);
+            f.throttle_retry_after = 1;
+        },
+        {errc::rate_limited});
+    add(
+        "close_before_read", [](fault_params& f) { f.close_before_read = every(3); }, ambiguous);
+    add(
+        "close_after_read", [](fault_params& f) { f.close_after_read = every(3); }, ambiguous);
+    add(
+        "close_after_create", [](fault_params& f) { f.close_after_create = every(3); }, ambiguous);
+    add(
+        "reset_mid_response", [](fault_params& f) { f.reset_mid_response = every(3); }, ambiguous);
+    add(
+        "truncated_body", [](fault_params& f) { f.truncated_body = every(3); }, ambiguous);
     // A complete answer whose body is not JSON is final (not retried): protocol_error.
     add("garbage_body", [](fault_params& f) { f.garbage_body = every(3); }, {errc::protocol_error});
-    add("trickle", [](fault_params& f) { f.trickle = every(3); f.trickle_delay = 0ms; }, {});
+    add("trickle",
+        [](fault_params& f) {
+            f.trickle = every(3);
+            f.trickle_delay = 0ms;
+        },
+        {});
     add("connection_close", [](fault_params& f) { f.connection_close = every(2); }, {});
-    add("idle_timeout", [](fault_params& f) { f.idle_timeout = 20ms; }, ambiguous);
+    add(
+        "idle_timeout", [](fault_params& f) { f.idle_timeout = 20ms; }, ambiguous);
     return v;
 }
 
@@ -91,21 +120,23 @@ struct cell {
     idempotency_policy policy;
 };
 
-void PrintTo(const fault_case& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const fault_case& c, std::ostream* os) {
+    *os << c.name;
+}
 
 // One request before any measurement: what a process opens once and keeps (OpenSSL's random
 // source, the resolver's files) must not count as a leak of the first cell.
 void warm_up(sandbox& sb) {
     boost::asio::io_context ctx;
-    client cl(ctx, hardening::client_params_for(sb));
+    client cl(ctx, test::trusting(sb));
     bool done = false;
-    cl.async_create_session(hardening::campaign_request("warm.up@example.com"),
+    cl.async_create_session(test::valid_request("warm.up@example.com"),
                             [&](boost::system::error_code, session) { done = true; });
     for (int i = 0; i < 500 && !done; ++i) ctx.run_for(std::chrono::milliseconds(20));
 }
 
 class fault_matrix : public ::testing::TestWithParam<fault_case> {
-protected:
+  protected:
     static void SetUpTestSuite() {
         sandbox_params p;
         p.threads = 2;
@@ -131,14 +162,14 @@ struct outcome {
 
 void run_cell(sandbox& sb, const fault_case& fc, const cell& c, unsigned cell_id) {
     SCOPED_TRACE("fault " + fc.name + ", pool " + std::to_string(c.pool) + ", concurrency " +
-                 std::to_string(c.concurrency) + ", client threads " + std::to_string(c.client_threads) +
-                 ", policy " + std::string(to_string(c.policy)));
+                 std::to_string(c.concurrency) + ", client threads " +
+                 std::to_string(c.client_threads) + ", policy " + std::string(to_string(c.policy)));
     const std::size_t fds_before = hardening::open_fds();
     const unsigned n = std::max(8u, c.concurrency * 2);
     const std::string tag = "c" + std::to_string(cell_id) + "x" + std::to_string(::getpid());
     sb.set_faults(fc.faults);
 
-    client_params p = hardening::client_params_for(sb);
+    client_params p = test::trusting(sb);
     p.max_connections = c.pool;
     p.threads = c.client_threads;
     p.idempotency = c.policy;
@@ -154,8 +185,9 @@ void run_cell(sandbox& sb, const fault_case& fc, const cell& c, unsigned cell_id
     std::vector<request_options> options(n);
     std::vector<diagnostics> diags(n);
     for (unsigned i = 0; i < n; ++i) {
-        requests[i] = hardening::campaign_request("lead" + std::to_string(i) + "@" + tag + ".example");
-        if (c.policy != idempotency_policy::disabled) options[i].idempotency_key = "fm-" + tag + "-" + std::to_string(i);
+        requests[i] = test::valid_request("lead" + std::to_string(i) + "@" + tag + ".example");
+        if (c.policy != idempotency_policy::disabled)
+            options[i].idempotency_key = "fm-" + tag + "-" + std::to_string(i);
     }
     std::mutex m;
     std::condition_variable cv;
@@ -168,7 +200,8 @@ void run_cell(sandbox& sb, const fault_case& fc, const cell& c, unsigned cell_id
         auto cl = c.client_threads ? std::make_unique<client>(p) : std::make_unique<client>(ctx, p);
         if (std::getenv("CATALYST_HARDENING_TRACE"))
             cl->set_logger([](log_level l, std::string_view msg) {
-                std::fprintf(stderr, "[%s] %.*s\n", std::string(to_string(l)).c_str(), static_cast<int>(msg.size()), msg.data());
+                std::fprintf(stderr, "[%s] %.*s\n", std::string(to_string(l)).c_str(),
+                             static_cast<int>(msg.size()), msg.data());
             });
         unsigned next = 0;
         std::function<void()> start_one;
@@ -216,6 +249,8 @@ void run_cell(sandbox& sb, const fault_case& fc, const cell& c, unsigned cell_id
         };
         for (unsigned k = 0; k < std::min(c.concurrency, n / 2); ++k) start_one();
         ASSERT_TRUE(wait_until(n / 2)) << "first wave did not complete (hang)";
+        // Time must pass, not an event: a pause longer than the short idle_timeout fault
+        // (20 ms), after which the second wave finds the kept-alive connections stale.
         std::this_thread::sleep_for(60ms);
         for (unsigned k = 0; k < c.concurrency; ++k) start_one();
         if (!wait_until(n)) {
@@ -223,9 +258,10 @@ void run_cell(sandbox& sb, const fault_case& fc, const cell& c, unsigned cell_id
             std::string pending;
             for (unsigned i = 0; i < n; ++i)
                 if (results[i].completions.load() == 0) pending += " " + std::to_string(i);
-            FAIL() << "second wave did not complete (hang): pending" << pending << "; in flight " << mt.in_flight
-                   << ", connections opened " << mt.connections_opened << ", closed " << mt.connections_closed
-                   << ", queue waits " << mt.queue_waits << ", retries " << mt.retries;
+            FAIL() << "second wave did not complete (hang): pending" << pending << "; in flight "
+                   << mt.in_flight << ", connections opened " << mt.connections_opened
+                   << ", closed " << mt.connections_closed << ", queue waits " << mt.queue_waits
+                   << ", retries " << mt.retries;
         }
 
         bool shut = false;
@@ -254,7 +290,8 @@ void run_cell(sandbox& sb, const fault_case& fc, const cell& c, unsigned cell_id
         guard.reset();
         ctx.run_for(50ms);  // anything the destructor posted
         EXPECT_EQ(mt.connections_opened, mt.connections_closed);
-        EXPECT_LE(mt.connections_opened, std::max<std::uint64_t>(c.pool, 1) * 64) << "connection churn";
+        EXPECT_LE(mt.connections_opened, std::max<std::uint64_t>(c.pool, 1) * 64)
+            << "connection churn";
     }
 
     // Outcomes.
@@ -266,13 +303,15 @@ void run_cell(sandbox& sb, const fault_case& fc, const cell& c, unsigned cell_id
             ++errors_seen[std::string(to_string(r.error))];
             std::set<errc> allowed = fc.allowed;
             if (c.policy == idempotency_policy::disabled) allowed.insert(errc::outcome_unknown);
-            EXPECT_TRUE(allowed.count(r.error)) << "request " << i << " ended with " << to_string(r.error) << ": "
-                                                << diags[i].to_string();
+            EXPECT_TRUE(allowed.count(r.error))
+                << "request " << i << " ended with " << to_string(r.error) << ": "
+                << diags[i].to_string();
         } else {
             EXPECT_TRUE(r.token.starts_with("ps_")) << r.token;
         }
     }
-    if (fc.name == "none" || fc.name == "latency" || fc.name == "trickle" || fc.name == "connection_close") {
+    if (fc.name == "none" || fc.name == "latency" || fc.name == "trickle" ||
+        fc.name == "connection_close") {
         for (unsigned i = 0; i < n; ++i) EXPECT_TRUE(results[i].ok) << "request " << i;
     }
 
@@ -323,7 +362,9 @@ TEST_P(fault_matrix, every_request_completes_once_without_duplicates_or_leaks) {
 }
 
 INSTANTIATE_TEST_SUITE_P(hardening, fault_matrix, ::testing::ValuesIn(all_faults()),
-                         [](const ::testing::TestParamInfo<fault_case>& i) { return i.param.name; });
+                         [](const ::testing::TestParamInfo<fault_case>& i) {
+                             return i.param.name;
+                         });
 
 // Is the fault called `name` (as fault_names() spells it) enabled in `f`? Unknown: false.
 bool enables(const fault_params& f, const std::string& name) {

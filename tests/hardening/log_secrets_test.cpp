@@ -3,16 +3,17 @@
 // everything it says (the client has no level filter: the hook receives every level, trace
 // included), through the sandbox (with its journal on) and through the batch tool (its
 // stderr and output file); then every byte any of them produced is searched for the API key
-// and for each test lead's name, email and phone.
-#include "hardening_support.hpp"
-
+// and for each test lead's name, email and phone. The client's logger alone is checked the
+// same way over retries and reconnections with a caller's idempotency keys.
 #include "batch/tool.hpp"
+#include "client/client_fixture.hpp"
 
 #include <catalyst/client.hpp>
 #include <catalyst/json.hpp>
 #include <catalyst/sandbox.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/use_future.hpp>
 
 #include <gtest/gtest.h>
 
@@ -34,6 +35,8 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
+using log_secrets = test::client_test;
+
 constexpr const char* secret_key = "rk_live_S3CRETKEYabcdef0123456789";
 constexpr const char* wrong_key = "rk_live_WR0NGKEYabcdef9876543210";
 
@@ -45,7 +48,8 @@ std::vector<person> people() {
     std::vector<person> v;
     for (int i = 0; i < 12; ++i) {
         const std::string n = std::to_string(i);
-        v.push_back({"Zebulon" + n, "Quixotica" + n + "-Marchetti", "zebulon.quixotica" + n + "@secret-lead.example",
+        v.push_back({"Zebulon" + n, "Quixotica" + n + "-Marchetti",
+                     "zebulon.quixotica" + n + "@secret-lead.example",
                      "+33 6 12 34 56 " + std::string(i < 10 ? "0" : "") + n});
     }
     return v;
@@ -62,17 +66,23 @@ std::string read_all(const fs::path& p) {
 void expect_clean(const std::string& what, const std::string& text) {
     EXPECT_FALSE(text.empty()) << what << " produced nothing: the test would prove nothing";
     for (const char* k : {secret_key, wrong_key, "S3CRETKEY", "WR0NGKEY"})
-        EXPECT_EQ(text.find(k), std::string::npos) << what << " contains the API key fragment " << k << ":\n" << text;
+        EXPECT_EQ(text.find(k), std::string::npos)
+            << what << " contains the API key fragment " << k << ":\n"
+            << text;
     for (const auto& p : people()) {
         // The email's local part and domain separately too: a log may cut at the '@'.
-        for (const std::string& s : {p.first, p.last, p.email, p.phone, std::string("zebulon.quixotica"),
-                                     std::string("secret-lead.example")})
-            EXPECT_EQ(text.find(s), std::string::npos) << what << " contains \"" << s << "\":\n" << text.substr(0, 4000);
+        for (const std::string& s :
+             {p.first, p.last, p.email, p.phone, std::string("zebulon.quixotica"),
+              std::string("secret-lead.example")})
+            EXPECT_EQ(text.find(s), std::string::npos) << what << " contains \"" << s << "\":\n"
+                                                       << text.substr(0, 4000);
     }
 }
 
 session_request request_for(const person& p, bool valid) {
-    session_request r = hardening::campaign_request(p.email, p.first, p.last);
+    session_request r = test::valid_request(p.email);
+    r.lead.first_name = p.first;
+    r.lead.last_name = p.last;
     r.lead.phone = p.phone;
     r.lead.address = "1 rue du Secret";
     r.lead.city = "Paris";
@@ -84,8 +94,9 @@ session_request request_for(const person& p, bool valid) {
     return r;
 }
 
-TEST(log_secrets, no_api_key_and_no_lead_data_in_any_log) {
-    const fs::path dir = fs::temp_directory_path() / ("catalyst-log-secrets-" + std::to_string(::getpid()));
+TEST_F(log_secrets, no_api_key_and_no_lead_data_in_any_log) {
+    const fs::path dir =
+        fs::temp_directory_path() / ("catalyst-log-secrets-" + std::to_string(::getpid()));
     fs::create_directories(dir);
 
     sandbox_params sp;
@@ -107,7 +118,7 @@ TEST(log_secrets, no_api_key_and_no_lead_data_in_any_log) {
     std::mutex m;
     std::string client_log, diag_text;
     auto run_client = [&](const char* key, const std::string& campaign) {
-        client_params p = hardening::client_params_for(sb);
+        client_params p = test::trusting(sb);
         p.api_key = key;
         p.retry.base_backoff = 1ms;
         p.retry.max_backoff = 5ms;
@@ -131,7 +142,8 @@ TEST(log_secrets, no_api_key_and_no_lead_data_in_any_log) {
                 cl.async_create_session(req, request_options{}, &diags[i * 2 + (valid ? 0 : 1)],
                                         [&](boost::system::error_code ec, session s) {
                                             std::lock_guard lock(m);
-                                            diag_text += ec.message() + " " + s.token + " " + s.payment_url + "\n";
+                                            diag_text += ec.message() + " " + s.token + " " +
+                                                         s.payment_url + "\n";
                                             ++done;
                                         });
             }
@@ -139,7 +151,8 @@ TEST(log_secrets, no_api_key_and_no_lead_data_in_any_log) {
         for (int i = 0; i < 6000 && done < diags.size(); ++i) ctx.run_for(10ms);
         EXPECT_EQ(done, diags.size());
         for (const auto& d : diags) {
-            diag_text += d.to_string() + "\n" + d.body_excerpt + "\n" + d.detail + "\n" + d.no_retry_reason + "\n";
+            diag_text += d.to_string() + "\n" + d.body_excerpt + "\n" + d.detail + "\n" +
+                         d.no_retry_reason + "\n";
             for (const auto& fe : d.fields) diag_text += fe.field + ": " + fe.message + "\n";
             for (const auto& a : d.history) diag_text += a.error + "\n";
         }
@@ -148,24 +161,38 @@ TEST(log_secrets, no_api_key_and_no_lead_data_in_any_log) {
     run_client(secret_key, "a1b2c3d4-e5f6-7890-abcd-ef1234567890");
     run_client(secret_key, "11111111-1111-4111-8111-111111111111");  // reject duplicates: 409s
     run_client(secret_key, "11111111-1111-4111-8111-111111111111");
-    run_client(wrong_key, "a1b2c3d4-e5f6-7890-abcd-ef1234567890");   // 401s
-    EXPECT_NE(client_log.find("connected"), std::string::npos) << "the logger heard nothing:\n" << client_log;
+    run_client(wrong_key, "a1b2c3d4-e5f6-7890-abcd-ef1234567890");  // 401s
+    EXPECT_NE(client_log.find("connected"), std::string::npos) << "the logger heard nothing:\n"
+                                                               << client_log;
 
     // --- the batch tool: stderr and its output file ---
     {
         std::ofstream in(dir / "leads.jsonl");
         for (const auto& p : people()) {
             in << to_json(request_for(p, true)) << "\n" << to_json(request_for(p, false)) << "\n";
-            in << R"({"lead":{"first_name":")" << p.first << R"(","email":")" << p.email << R"(","bogus":1}})" << "\n";
+            in << R"({"lead":{"first_name":")" << p.first << R"(","email":")" << p.email
+               << R"(","bogus":1}})"
+               << "\n";
             in << "{not json " << p.email << "\n";
         }
         std::ofstream(dir / "key") << secret_key << "\n";
     }
     ::setenv("CATALYST_CA_FILE", sb.ca_file().c_str(), 1);
-    const std::string url = sb.base_url(), key_file = (dir / "key").string(), out = (dir / "out.jsonl").string(),
-                      input = (dir / "leads.jsonl").string();
-    std::vector<std::string> args = {"catalyst-batch", "--base-url", url, "--api-key-file", key_file, "--output", out,
-                                     "--progress", "plain", "--progress-interval-ms", "1", "--concurrency", "4",
+    const std::string url = sb.base_url(), key_file = (dir / "key").string(),
+                      out = (dir / "out.jsonl").string(), input = (dir / "leads.jsonl").string();
+    std::vector<std::string> args = {"catalyst-batch",
+                                     "--base-url",
+                                     url,
+                                     "--api-key-file",
+                                     key_file,
+                                     "--output",
+                                     out,
+                                     "--progress",
+                                     "plain",
+                                     "--progress-interval-ms",
+                                     "1",
+                                     "--concurrency",
+                                     "4",
                                      input};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -186,7 +213,8 @@ TEST(log_secrets, no_api_key_and_no_lead_data_in_any_log) {
     ::close(saved_out);
     ::close(capture);
     ::unsetenv("CATALYST_CA_FILE");
-    EXPECT_EQ(rc, batch::exit_failed) << read_all(dir / "batch.log");  // some lines are invalid on purpose
+    EXPECT_EQ(rc, batch::exit_failed)
+        << read_all(dir / "batch.log");  // some lines are invalid on purpose
     sb.stop();
 
     expect_clean("client log", client_log);
@@ -195,6 +223,43 @@ TEST(log_secrets, no_api_key_and_no_lead_data_in_any_log) {
     expect_clean("batch stderr", read_all(dir / "batch.log"));
     expect_clean("batch output", read_all(out));
     fs::remove_all(dir);
+}
+
+TEST_F(log_secrets, logger_never_sees_secrets_or_personal_data) {
+    sandbox_params sp;
+    sp.faults.server_error.every_nth = 2;
+    sp.faults.close_before_read.every_nth = 3;
+    start(sp);
+    auto p = params();
+    p.threads = 1;
+    p.max_connections = 2;
+    client c(p);
+    std::mutex m;
+    std::vector<std::string> lines;
+    c.set_logger([&](log_level, std::string_view msg) {
+        std::lock_guard lock(m);
+        lines.emplace_back(msg);
+    });
+    request_options o;
+    o.idempotency_key = "secret-key-0123456789";
+    auto r = test::valid_request("private.person@example.com");
+    r.lead.first_name = "Zebediah";
+    r.lead.last_name = "Quackenbush";
+    r.lead.phone = "+49301234567";
+    for (int i = 0; i < 10; ++i) {
+        o.idempotency_key = "secret-key-" + std::to_string(i) + "-0123456789";
+        try {
+            c.async_create_session(r, o, boost::asio::use_future).get();
+        } catch (const boost::system::system_error&) {
+        }
+    }
+    std::lock_guard lock(m);
+    EXPECT_FALSE(lines.empty());
+    for (const auto& l : lines) {
+        for (const char* secret :
+             {"rk_test_123", "secret-key", "private.person", "Zebediah", "Quackenbush", "+4930"})
+            EXPECT_EQ(l.find(secret), std::string::npos) << l;
+    }
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
-// The API rules: the tables of rules handed to the service directly (SandboxRules: no
-// sockets, a fake clock), and through real HTTPS requests to an in-process sandbox
-// (SandboxApi: the integration layer).
+// The API: its rules handed to the service directly (api_rules, api_validation: no sockets, a
+// fake clock), and real HTTPS requests to an in-process sandbox (api_over_https: keep-alive,
+// chunked bodies and 100-continue, concurrent twins and connections, the journal).
 
 #include "sandbox/sandbox_fixture.hpp"
 
@@ -26,10 +26,10 @@ bool is_token(std::string_view t) {
     return true;
 }
 
-class SandboxApi : public sandbox_test {};
-class SandboxRules : public service_test {};
+using api_over_https = sandbox_test;
+using api_rules = service_test;
 
-TEST_F(SandboxApi, ExampleRequestCreatesSession) {
+TEST_F(api_over_https, example_request_creates_session) {
     start();
     const auto r = post(example_create_body());
     ASSERT_EQ(r.status, 201u) << r.body;
@@ -53,7 +53,7 @@ TEST_F(SandboxApi, ExampleRequestCreatesSession) {
     EXPECT_TRUE(ledger[0].idempotency_key.empty());
 }
 
-TEST_F(SandboxApi, KeepAliveServesManyRequestsOnOneConnection) {
+TEST_F(api_over_https, keep_alive_serves_many_requests_on_one_connection) {
     start();
     auto c = client();
     std::set<std::string> tokens;
@@ -68,11 +68,12 @@ TEST_F(SandboxApi, KeepAliveServesManyRequestsOnOneConnection) {
     EXPECT_EQ(sb_->stats().connections, 1u);
 }
 
-TEST_F(SandboxRules, AuthenticationFailures) {
+TEST_F(api_rules, authentication_failures) {
     start();
     auto missing = post(example_create_body(), {{"Content-Type", "application/json"}});
     EXPECT_EQ(missing.status, 401u);
-    EXPECT_EQ(json(missing).at("detail").as_string(), "Authentication credentials were not provided.");
+    EXPECT_EQ(json(missing).at("detail").as_string(),
+              "Authentication credentials were not provided.");
     EXPECT_TRUE(missing.has_header("WWW-Authenticate"));
 
     auto wrong = post(example_create_body(), create_headers("rk_wrong_key"));
@@ -82,24 +83,28 @@ TEST_F(SandboxRules, AuthenticationFailures) {
     auto prefix = post(example_create_body(), create_headers("rk_your_api_ke"));
     EXPECT_EQ(prefix.status, 401u);
 
-    auto basic = post(example_create_body(), {{"Authorization", "Basic cms6eA=="}, {"Content-Type", "application/json"}});
+    auto basic = post(example_create_body(),
+                      {{"Authorization", "Basic cms6eA=="}, {"Content-Type", "application/json"}});
     EXPECT_EQ(basic.status, 401u);
     EXPECT_EQ(json(basic).at("detail").as_string(), "Invalid token.");
 
-    auto lower = post(example_create_body(), {{"Authorization", "bearer rk_test_123"}, {"Content-Type", "application/json"}});
+    auto lower = post(example_create_body(), {{"Authorization", "bearer rk_test_123"},
+                                              {"Content-Type", "application/json"}});
     EXPECT_EQ(lower.status, 201u);
     EXPECT_EQ(stats().created, 1u);
 }
 
-TEST_F(SandboxRules, MediaTypeMethodAndPath) {
+TEST_F(api_rules, media_type_method_and_path) {
     start();
     auto no_ct = post(example_create_body(), {{"Authorization", "Bearer rk_your_api_key"}});
     EXPECT_EQ(no_ct.status, 415u);
-    auto text = post(example_create_body(), {{"Authorization", "Bearer rk_your_api_key"}, {"Content-Type", "text/plain"}});
+    auto text = post(example_create_body(),
+                     {{"Authorization", "Bearer rk_your_api_key"}, {"Content-Type", "text/plain"}});
     EXPECT_EQ(text.status, 415u);
     EXPECT_TRUE(json(text).as_object().contains("detail"));
-    auto charset = post(example_create_body(),
-                        {{"Authorization", "Bearer rk_your_api_key"}, {"Content-Type", "Application/JSON; charset=utf-8"}});
+    auto charset =
+        post(example_create_body(), {{"Authorization", "Bearer rk_your_api_key"},
+                                     {"Content-Type", "Application/JSON; charset=utf-8"}});
     EXPECT_EQ(charset.status, 201u);
 
     http_reply r;
@@ -118,24 +123,27 @@ TEST_F(SandboxRules, MediaTypeMethodAndPath) {
     EXPECT_EQ(stats().created, 1u);
 }
 
-TEST_F(SandboxRules, UnknownCampaignOrGatewayIs404) {
+TEST_F(api_rules, unknown_campaign_or_gateway_is_404) {
     start();
     auto r = post(example_create_body("max@example.com", "99999999-9999-4999-8999-999999999999"));
     EXPECT_EQ(r.status, 404u);
     EXPECT_EQ(json(r).at("detail").as_string(), "Not found.");
-    auto g = post(R"({"gateway_id":"99999999-9999-4999-8999-999999999999","amount":"29.99","currency":"EUR",
+    auto g = post(
+        R"({"gateway_id":"99999999-9999-4999-8999-999999999999","amount":"29.99","currency":"EUR",
         "billing_type":"ONE_OFF","lead":{"first_name":"Max","last_name":"Mustermann","email":"max@example.com","country":"DE"}})");
     EXPECT_EQ(g.status, 404u);
-    auto override_gw = post(R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","gateway_id":"99999999-9999-4999-8999-999999999999",
+    auto override_gw = post(
+        R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","gateway_id":"99999999-9999-4999-8999-999999999999",
         "lead":{"first_name":"Max","last_name":"Mustermann","email":"max@example.com","country":"DE"}})");
     EXPECT_EQ(override_gw.status, 404u);
     EXPECT_EQ(stats().created, 0u);
 }
 
-TEST_F(SandboxRules, DirectModeCreatesWithKnownGateway) {
+TEST_F(api_rules, direct_mode_creates_with_known_gateway) {
     start();
-    const std::string body = std::string(R"({"gateway_id":")") + std::string(default_sandbox_gateway) +
-                             R"(","amount":"29.99","currency":"EUR","billing_type":"RECURRING","billing_frequency":"MONTHLY",
+    const std::string body =
+        std::string(R"({"gateway_id":")") + std::string(default_sandbox_gateway) +
+        R"(","amount":"29.99","currency":"EUR","billing_type":"RECURRING","billing_frequency":"MONTHLY",
         "max_payment_attempts":3,"lead":{"first_name":"Max","last_name":"Mustermann","email":"max@example.com","country":"DE",
         "postal_code":"10115","city":"Berlin"},"some_future_field":{"x":1}})";
     auto r = post(body);
@@ -146,19 +154,44 @@ TEST_F(SandboxRules, DirectModeCreatesWithKnownGateway) {
     EXPECT_EQ(entries[0].gateway_id, default_sandbox_gateway);
 }
 
+// The 415 answer names the request's Content-Type; whatever bytes that header carries (>= 0x80,
+// quotes, control characters: found by fuzz/fuzz_sandbox_request), the body stays valid JSON,
+// parsable by any client.
+TEST_F(api_rules, an_unsupported_media_type_answer_stays_valid_json_for_any_content_type) {
+    sandbox_params p;
+    p.api_keys = {"rk_test_123"};
+    sandbox_detail::service svc(sandbox_detail::normalize(p));
+    sandbox_detail::api_request r;
+    r.method = sandbox_detail::http_method::post;
+    r.target = "/api/v1/payment-sessions/";
+    r.has_authorization = true;
+    r.authorization = "Bearer rk_test_123";
+    r.has_content_type = true;
+    r.content_type = "text/p\xec\x61\x14\x03\xff\"x";
+    r.body = "{}";
+    sandbox_detail::api_response out;
+    svc.handle_api(r, out);
+    EXPECT_EQ(out.status, 415u);
+    boost::system::error_code ec;
+    (void)boost::json::parse(out.body, ec);
+    EXPECT_FALSE(ec) << out.body;
+}
+
 struct validation_case {
     const char* name;
     std::string body;
     std::string field;  // dotted: "lead.email"
 };
 
-class SandboxValidation : public service_test, public ::testing::WithParamInterface<validation_case> {};
+class api_validation : public service_test,
+                       public ::testing::WithParamInterface<validation_case> {};
 
 std::string lead_with(std::string_view lead_json) {
-    return std::string(R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","lead":)") + std::string(lead_json) + "}";
+    return std::string(R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","lead":)") +
+           std::string(lead_json) + "}";
 }
 
-TEST_P(SandboxValidation, Answers400WithTheFieldPath) {
+TEST_P(api_validation, answers_400_with_the_field_path) {
     start();
     const auto& c = GetParam();
     auto r = post(c.body);
@@ -179,60 +212,91 @@ TEST_P(SandboxValidation, Answers400WithTheFieldPath) {
     EXPECT_EQ(stats().created, 0u);
 }
 
-const std::string good_lead = R"({"first_name":"Max","last_name":"Mustermann","email":"max@example.com","country":"DE"})";
+const std::string good_lead =
+    R"({"first_name":"Max","last_name":"Mustermann","email":"max@example.com","country":"DE"})";
 
 INSTANTIATE_TEST_SUITE_P(
-    EveryRule, SandboxValidation,
+    every_rule, api_validation,
     ::testing::Values(
         validation_case{"malformed_json", R"({"campaign_id": "a1b2)", "non_field_errors"},
         validation_case{"not_an_object", "[1,2,3]", "non_field_errors"},
         validation_case{"empty_body", "", "non_field_errors"},
-        validation_case{"missing_lead", R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890"})", "lead.first_name"},
-        validation_case{"missing_first_name", lead_with(R"({"last_name":"M","email":"max@example.com","country":"DE"})"),
+        validation_case{"missing_lead", R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890"})",
                         "lead.first_name"},
-        validation_case{"missing_last_name", lead_with(R"({"first_name":"M","email":"max@example.com","country":"DE"})"),
+        validation_case{"missing_first_name",
+                        lead_with(R"({"last_name":"M","email":"max@example.com","country":"DE"})"),
+                        "lead.first_name"},
+        validation_case{"missing_last_name",
+                        lead_with(R"({"first_name":"M","email":"max@example.com","country":"DE"})"),
                         "lead.last_name"},
-        validation_case{"bad_email", lead_with(R"({"first_name":"M","last_name":"M","email":"no-at-sign","country":"DE"})"),
-                        "lead.email"},
-        validation_case{"bad_country", lead_with(R"({"first_name":"M","last_name":"M","email":"a@b.de","country":"de"})"),
-                        "lead.country"},
+        validation_case{
+            "bad_email",
+            lead_with(R"({"first_name":"M","last_name":"M","email":"no-at-sign","country":"DE"})"),
+            "lead.email"},
+        validation_case{
+            "bad_country",
+            lead_with(R"({"first_name":"M","last_name":"M","email":"a@b.de","country":"de"})"),
+            "lead.country"},
         validation_case{"first_name_too_long",
                         lead_with(R"({"first_name":")" + std::string(256, 'x') +
                                   R"(","last_name":"M","email":"a@b.de","country":"DE"})"),
                         "lead.first_name"},
-        validation_case{"postal_code_number",
-                        lead_with(R"({"first_name":"M","last_name":"M","email":"a@b.de","country":"DE","postal_code":10115})"),
-                        "lead.postal_code"},
-        validation_case{"bad_campaign_uuid", R"({"campaign_id":"A1B2C3D4-E5F6-7890-ABCD-EF1234567890","lead":)" + good_lead + "}",
-                        "campaign_id"},
-        validation_case{"bad_customer_ip",
-                        R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","customer_ip":"999.1.1.1","lead":)" + good_lead + "}",
-                        "customer_ip"},
-        validation_case{"amount_as_number", R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","amount":29.99,"lead":)" + good_lead + "}",
-                        "amount"},
-        validation_case{"amount_three_decimals",
-                        R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","amount":"1.999","lead":)" + good_lead + "}",
-                        "amount"},
-        validation_case{"lower_case_currency",
-                        R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","currency":"eur","lead":)" + good_lead + "}",
-                        "currency"},
-        validation_case{"bad_billing_type",
-                        R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","billing_type":"SOMETIMES","lead":)" + good_lead + "}",
-                        "billing_type"},
-        validation_case{"too_many_attempts",
-                        R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","max_payment_attempts":11,"lead":)" + good_lead + "}",
-                        "max_payment_attempts"},
-        validation_case{"trial_period_zero",
-                        R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","trial_period":0,"lead":)" + good_lead + "}",
-                        "trial_period"},
-        validation_case{"direct_mode_without_gateway", R"({"amount":"1.00","currency":"EUR","billing_type":"ONE_OFF","lead":)" + good_lead + "}",
+        validation_case{
+            "postal_code_number",
+            lead_with(
+                R"({"first_name":"M","last_name":"M","email":"a@b.de","country":"DE","postal_code":10115})"),
+            "lead.postal_code"},
+        validation_case{
+            "bad_campaign_uuid",
+            R"({"campaign_id":"A1B2C3D4-E5F6-7890-ABCD-EF1234567890","lead":)" + good_lead + "}",
+            "campaign_id"},
+        validation_case{
+            "bad_customer_ip",
+            R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","customer_ip":"999.1.1.1","lead":)" +
+                good_lead + "}",
+            "customer_ip"},
+        validation_case{
+            "amount_as_number",
+            R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","amount":29.99,"lead":)" +
+                good_lead + "}",
+            "amount"},
+        validation_case{
+            "amount_three_decimals",
+            R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","amount":"1.999","lead":)" +
+                good_lead + "}",
+            "amount"},
+        validation_case{
+            "lower_case_currency",
+            R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","currency":"eur","lead":)" +
+                good_lead + "}",
+            "currency"},
+        validation_case{
+            "bad_billing_type",
+            R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","billing_type":"SOMETIMES","lead":)" +
+                good_lead + "}",
+            "billing_type"},
+        validation_case{
+            "too_many_attempts",
+            R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","max_payment_attempts":11,"lead":)" +
+                good_lead + "}",
+            "max_payment_attempts"},
+        validation_case{
+            "trial_period_zero",
+            R"({"campaign_id":"a1b2c3d4-e5f6-7890-abcd-ef1234567890","trial_period":0,"lead":)" +
+                good_lead + "}",
+            "trial_period"},
+        validation_case{"direct_mode_without_gateway",
+                        R"({"amount":"1.00","currency":"EUR","billing_type":"ONE_OFF","lead":)" +
+                            good_lead + "}",
                         "gateway_id"},
-        validation_case{"direct_mode_without_amount",
-                        R"({"gateway_id":"9f8e7d6c-5b4a-4321-8fed-cba987654321","currency":"EUR","billing_type":"ONE_OFF","lead":)" + good_lead + "}",
-                        "amount"}),
+        validation_case{
+            "direct_mode_without_amount",
+            R"({"gateway_id":"9f8e7d6c-5b4a-4321-8fed-cba987654321","currency":"EUR","billing_type":"ONE_OFF","lead":)" +
+                good_lead + "}",
+            "amount"}),
     [](const auto& info) { return std::string(info.param.name); });
 
-TEST_F(SandboxRules, DuplicatePolicyAllow) {
+TEST_F(api_rules, duplicate_policy_allow) {
     start();
     const auto a = post(example_create_body("max@example.com", allow_campaign));
     const auto b = post(example_create_body("max@example.com", allow_campaign));
@@ -242,7 +306,7 @@ TEST_F(SandboxRules, DuplicatePolicyAllow) {
     EXPECT_EQ(stats().created, 2u);
 }
 
-TEST_F(SandboxRules, DuplicatePolicyRejectIsCaseInsensitive) {
+TEST_F(api_rules, duplicate_policy_reject_is_case_insensitive) {
     start();
     const auto a = post(example_create_body("max@example.com", reject_campaign));
     ASSERT_EQ(a.status, 201u);
@@ -257,7 +321,7 @@ TEST_F(SandboxRules, DuplicatePolicyRejectIsCaseInsensitive) {
     EXPECT_EQ(s.duplicates_rejected, 1u);
 }
 
-TEST_F(SandboxRules, DuplicatePolicyReuseAnswersTheExistingSession) {
+TEST_F(api_rules, duplicate_policy_reuse_answers_the_existing_session) {
     start();
     const auto a = post(example_create_body("erika@example.com", reuse_campaign));
     ASSERT_EQ(a.status, 201u);
@@ -270,7 +334,7 @@ TEST_F(SandboxRules, DuplicatePolicyReuseAnswersTheExistingSession) {
     EXPECT_EQ(s.duplicates_reused, 1u);
 }
 
-TEST_F(SandboxRules, IdempotentReplayAndMismatch) {
+TEST_F(api_rules, idempotent_replay_and_mismatch) {
     start();
     const auto first = post(example_create_body(), create_headers("rk_your_api_key", "key-1"));
     ASSERT_EQ(first.status, 201u);
@@ -279,7 +343,8 @@ TEST_F(SandboxRules, IdempotentReplayAndMismatch) {
     EXPECT_EQ(again.header("Idempotent-Replayed"), "true");
     EXPECT_EQ(again.body, first.body);
 
-    const auto other = post(example_create_body("erika@example.com"), create_headers("rk_your_api_key", "key-1"));
+    const auto other =
+        post(example_create_body("erika@example.com"), create_headers("rk_your_api_key", "key-1"));
     ASSERT_EQ(other.status, 422u);
     EXPECT_EQ(json(other).at("code").as_string(), "idempotency_key_reused");
 
@@ -304,7 +369,7 @@ TEST_F(SandboxRules, IdempotentReplayAndMismatch) {
     EXPECT_EQ(with_key, 2);
 }
 
-TEST_F(SandboxRules, IdempotencyCanBeIgnored) {
+TEST_F(api_rules, idempotency_can_be_ignored) {
     sandbox_params p;
     p.honour_idempotency = false;
     start(p);
@@ -317,7 +382,7 @@ TEST_F(SandboxRules, IdempotencyCanBeIgnored) {
     EXPECT_EQ(stats().created, 2u);
 }
 
-TEST_F(SandboxApi, ConcurrentTwinsCreateOneSession) {
+TEST_F(api_over_https, concurrent_twins_create_one_session) {
     sandbox_params p;
     p.threads = 2;
     start(p);
@@ -333,8 +398,9 @@ TEST_F(SandboxApi, ConcurrentTwinsCreateOneSession) {
             ++ready;
             while (ready.load() < twins) std::this_thread::yield();
             http_reply r;
-            const auto ec = c->request("POST", create_path, create_headers("rk_your_api_key", "twin-key"),
-                                       example_create_body(), r);
+            const auto ec =
+                c->request("POST", create_path, create_headers("rk_your_api_key", "twin-key"),
+                           example_create_body(), r);
             EXPECT_FALSE(ec) << ec.message();
             std::lock_guard lock(m);
             replies.push_back(r);
@@ -361,30 +427,7 @@ TEST_F(SandboxApi, ConcurrentTwinsCreateOneSession) {
     EXPECT_EQ(sb_->stats().idempotency_in_progress, static_cast<std::uint64_t>(in_progress));
 }
 
-TEST_F(SandboxRules, RateLimitPerApiKey) {
-    sandbox_params p;
-    p.rate_limit_per_second = 0.5;  // one token per 2 s
-    p.rate_limit_burst = 2;
-    start(p);
-    EXPECT_EQ(post(example_create_body()).status, 201u);
-    EXPECT_EQ(post(example_create_body()).status, 201u);
-    const auto r = post(example_create_body());
-    ASSERT_EQ(r.status, 429u);
-    EXPECT_EQ(r.header("Retry-After"), "2");
-    EXPECT_EQ(json(r).at("detail").as_string(), "Request was throttled. Expected available in 2 seconds.");
-    // The other key has its own bucket.
-    EXPECT_EQ(post(example_create_body(), create_headers("rk_test_123")).status, 201u);
-    clock_.advance(std::chrono::milliseconds(1999));
-    EXPECT_EQ(post(example_create_body()).header("Retry-After"), "1");
-    clock_.advance(std::chrono::milliseconds(1));
-    EXPECT_EQ(post(example_create_body()).status, 201u);  // refilled at the rate
-    const auto s = stats();
-    EXPECT_EQ(s.rate_limited, 2u);
-    EXPECT_EQ(s.created, 4u);
-    EXPECT_FALSE(s.global_rate_limit.enabled);
-}
-
-TEST_F(SandboxRules, GetOneSessionIsScopedToItsKey) {
+TEST_F(api_rules, get_one_session_is_scoped_to_its_key) {
     start();
     const auto created = post(example_create_body());
     const auto token = token_of(created);
@@ -406,50 +449,17 @@ TEST_F(SandboxRules, GetOneSessionIsScopedToItsKey) {
     EXPECT_EQ(r.status, 401u);
 }
 
-TEST_F(SandboxApi, AdminEndpoints) {
-    start();
-    post(example_create_body());
-    auto c = client();
-    http_reply r;
-    ASSERT_FALSE(c->request("GET", "/sandbox/stats", {}, "", r));
-    ASSERT_EQ(r.status, 200u);
-    auto v = json(r);
-    EXPECT_EQ(v.at("created").as_int64(), 1);
-    EXPECT_EQ(v.at("responses_by_status").at("201").as_int64(), 1);
-
-    ASSERT_FALSE(c->request("GET", "/sandbox/ledger", {}, "", r));
-    ASSERT_EQ(r.status, 200u);
-    v = json(r);
-    ASSERT_EQ(v.at("sessions").as_array().size(), 1u);
-    EXPECT_EQ(r.body.find("max@example.com"), std::string::npos) << "the ledger endpoint must not show emails";
-    EXPECT_EQ(r.body.find("rk_your_api_key"), std::string::npos);
-
-    ASSERT_FALSE(c->request("PUT", "/sandbox/faults", {{"Content-Type", "application/json"}},
-                            R"({"server_error":{"every_nth":2,"status":504}})", r));
-    ASSERT_EQ(r.status, 200u) << r.body;
-    EXPECT_EQ(json(r).at("server_error").at("status").as_int64(), 504);
-    EXPECT_EQ(sb_->faults().server_error.every_nth, 2u);
-    ASSERT_FALSE(c->request("GET", "/sandbox/faults", {}, "", r));
-    EXPECT_EQ(json(r).at("server_error").at("every_nth").as_int64(), 2);
-
-    ASSERT_FALSE(c->request("PUT", "/sandbox/faults", {}, R"({"server_error":{"status":404}})", r));
-    EXPECT_EQ(r.status, 400u);
-    EXPECT_NE(std::string(json(r).at("detail").as_string()).find("server_error.status"), std::string::npos);
-    ASSERT_FALSE(c->request("POST", "/sandbox/stats", {}, "", r));
-    EXPECT_EQ(r.status, 405u);
-    ASSERT_FALSE(c->request("GET", "/sandbox/other", {}, "", r));
-    EXPECT_EQ(r.status, 404u);
-}
-
-TEST_F(SandboxApi, JournalHoldsNoSecretsAndNoLeadData) {
-    const auto dir = std::filesystem::temp_directory_path() / ("catalyst-sb-journal-" + std::to_string(::getpid()));
+TEST_F(api_over_https, journal_holds_no_secrets_and_no_lead_data) {
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("catalyst-sb-journal-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     const auto file = dir / "journal.jsonl";
     std::filesystem::remove(file);
     sandbox_params p;
     p.journal_file = file.string();
     start(p);
-    const auto a = post(example_create_body(), create_headers("rk_your_api_key", "secret-idem-key"));
+    const auto a =
+        post(example_create_body(), create_headers("rk_your_api_key", "secret-idem-key"));
     const auto b = post(example_create_body("erika@example.com"));
     sb_->stop();
     std::ifstream in(file);
@@ -466,152 +476,7 @@ TEST_F(SandboxApi, JournalHoldsNoSecretsAndNoLeadData) {
     std::filesystem::remove_all(dir);
 }
 
-TEST_F(SandboxApi, PlainHttpOnlyWhenAsked) {
-    sandbox_params p;
-    p.plain_http = true;
-    start(p);
-    EXPECT_EQ(sb_->base_url(), "http://127.0.0.1:" + std::to_string(sb_->port()) + "/api/v1");
-    EXPECT_EQ(sb_->ca_pem(), "");
-    EXPECT_EQ(post(example_create_body()).status, 201u);
-}
-
-TEST_F(SandboxApi, DefaultIsTlsWithAVerifiableCertificate) {
-    start();
-    EXPECT_EQ(sb_->base_url(), "https://127.0.0.1:" + std::to_string(sb_->port()) + "/api/v1");
-    EXPECT_NE(sb_->ca_pem().find("BEGIN CERTIFICATE"), std::string::npos);
-    // "localhost" is in the SAN too.
-    test_client_options o;
-    o.port = sb_->port();
-    o.ca_pem = sb_->ca_pem();
-    o.verify_name = "localhost";
-    https_test_client by_name(o);
-    EXPECT_FALSE(by_name.connect());
-    // A name the certificate does not carry fails verification.
-    o.verify_name = "example.com";
-    https_test_client wrong(o);
-    EXPECT_TRUE(wrong.connect());
-    // And so does a client that does not trust the CA.
-    o.verify_name = "127.0.0.1";
-    o.ca_pem.clear();
-    https_test_client untrusting(o);
-    EXPECT_TRUE(untrusting.connect());
-}
-
-TEST_F(SandboxApi, Tls12AndTls13OnlyTls12AndUp) {
-    start();
-    for (const auto& [version, name] : {std::pair{TLS1_2_VERSION, "TLSv1.2"}, std::pair{TLS1_3_VERSION, "TLSv1.3"}}) {
-        test_client_options o;
-        o.port = sb_->port();
-        o.ca_pem = sb_->ca_pem();
-        o.min_tls_version = version;
-        o.max_tls_version = version;
-        https_test_client c(o);
-        http_reply r;
-        ASSERT_FALSE(c.request("POST", create_path, create_headers(), example_create_body(), r)) << name;
-        EXPECT_EQ(r.status, 201u);
-        EXPECT_EQ(c.tls_version(), name);
-    }
-    test_client_options old;
-    old.port = sb_->port();
-    old.ca_pem = sb_->ca_pem();
-    old.max_tls_version = TLS1_1_VERSION;
-    https_test_client c(old);
-    EXPECT_TRUE(c.connect()) << "a TLS 1.1 handshake succeeded";
-}
-
-TEST_F(SandboxApi, ServesIpv6Loopback) {
-    sandbox_params p;
-    p.listen_address = "::1";
-    sb_ = std::make_unique<sandbox>(p);
-    try {
-        sb_->start();
-    } catch (const std::runtime_error& e) {
-        GTEST_SKIP() << "no IPv6 loopback here: " << e.what();
-    }
-    EXPECT_EQ(sb_->base_url(), "https://[::1]:" + std::to_string(sb_->port()) + "/api/v1");
-    test_client_options o;
-    o.host = "::1";
-    o.verify_name = "::1";  // IP:::1 is in the certificate's SAN
-    o.port = sb_->port();
-    o.ca_pem = sb_->ca_pem();
-    https_test_client c(o);
-    http_reply r;
-    ASSERT_FALSE(c.request("POST", create_path, create_headers(), example_create_body(), r));
-    EXPECT_EQ(r.status, 201u);
-}
-
-TEST_F(SandboxApi, CertDirIsReusedAndUserCertsWork) {
-    const auto dir = std::filesystem::temp_directory_path() / ("catalyst-sb-certs-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir);
-    sandbox_params p;
-    p.cert_dir = dir.string();
-    std::string first_ca;
-    {
-        sandbox a(p);
-        a.start();
-        first_ca = a.ca_pem();
-        EXPECT_EQ(a.ca_file(), (dir / "ca.crt").string());
-        EXPECT_TRUE(std::filesystem::exists(dir / "server.key"));
-        EXPECT_EQ(std::filesystem::status(dir / "server.key").permissions() & std::filesystem::perms::others_read,
-                  std::filesystem::perms::none);
-    }
-    {
-        sandbox b(p);
-        b.start();
-        EXPECT_EQ(b.ca_pem(), first_ca);  // reused, not regenerated
-    }
-    sandbox_params u;
-    u.cert_file = (dir / "server.crt").string();
-    u.key_file = (dir / "server.key").string();
-    start(u);
-    EXPECT_EQ(sb_->ca_pem(), "");
-    test_client_options o;
-    o.port = sb_->port();
-    o.ca_pem = first_ca;
-    https_test_client c(o);
-    http_reply r;
-    ASSERT_FALSE(c.request("POST", create_path, create_headers(), example_create_body(), r));
-    EXPECT_EQ(r.status, 201u);
-    sb_->stop();
-    std::filesystem::remove_all(dir);
-}
-
-TEST_F(SandboxApi, StartErrorsSayWhat) {
-    start();
-    sandbox_params p;
-    p.port = sb_->port();
-    sandbox clash(p);
-    try {
-        clash.start();
-        FAIL() << "bound a port in use";
-    } catch (const std::runtime_error& e) {
-        EXPECT_NE(std::string(e.what()).find("bind"), std::string::npos) << e.what();
-    }
-    sandbox_params missing;
-    missing.cert_file = "/nonexistent/cert.pem";
-    missing.key_file = "/nonexistent/key.pem";
-    sandbox m(missing);
-    try {
-        m.start();
-        FAIL();
-    } catch (const std::runtime_error& e) {
-        EXPECT_NE(std::string(e.what()).find("/nonexistent/cert.pem"), std::string::npos) << e.what();
-    }
-    sandbox_params bad;
-    bad.api_keys = {};
-    EXPECT_THROW(sandbox{bad}, sandbox_config_error);
-    sandbox_params journal;
-    journal.journal_file = "/nonexistent/dir/journal.jsonl";
-    try {
-        sandbox j(journal);
-        j.start();
-        FAIL() << "an unwritable journal was accepted";
-    } catch (const std::runtime_error& e) {
-        EXPECT_NE(std::string(e.what()).find("/nonexistent/dir/journal.jsonl"), std::string::npos) << e.what();
-    }
-}
-
-TEST_F(SandboxApi, ConcurrentConnectionsGetUniqueTokens) {
+TEST_F(api_over_https, concurrent_connections_get_unique_tokens) {
     sandbox_params p;
     p.threads = 2;
     start(p);
@@ -625,8 +490,10 @@ TEST_F(SandboxApi, ConcurrentConnectionsGetUniqueTokens) {
             auto c = client();
             for (int j = 0; j < per_connection; ++j) {
                 http_reply r;
-                const auto email = "lead" + std::to_string(i) + "-" + std::to_string(j) + "@example.com";
-                if (c->request("POST", create_path, create_headers(), example_create_body(email, reject_campaign), r) ||
+                const auto email =
+                    "lead" + std::to_string(i) + "-" + std::to_string(j) + "@example.com";
+                if (c->request("POST", create_path, create_headers(),
+                               example_create_body(email, reject_campaign), r) ||
                     r.status != 201) {
                     ++failures;
                     continue;
@@ -643,6 +510,34 @@ TEST_F(SandboxApi, ConcurrentConnectionsGetUniqueTokens) {
     EXPECT_EQ(sb_->stats().created, static_cast<std::uint64_t>(connections * per_connection));
     EXPECT_EQ(sb_->ledger().size(), static_cast<std::size_t>(connections * per_connection));
     EXPECT_EQ(sb_->stats().connections, static_cast<std::uint64_t>(connections));
+}
+
+TEST_F(api_over_https, chunked_body_and_expect_continue_are_served) {
+    start();
+    const auto body = example_create_body();
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx", body.size());
+    boost::system::error_code ec;
+    auto r = raw_exchange(
+        "POST /api/v1/payment-sessions/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+        "rk_your_api_key\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
+            std::string(size) + "\r\n" + body + "\r\n0\r\n\r\n",
+        ec);
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(r.status, 201u);
+
+    auto c = client();
+    ASSERT_FALSE(
+        c->write("POST /api/v1/payment-sessions/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                 "rk_your_api_key\r\n"
+                 "Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: " +
+                 std::to_string(body.size()) + "\r\n\r\n"));
+    ASSERT_FALSE(c->read_reply(r));
+    EXPECT_EQ(r.status, 100u);
+    ASSERT_FALSE(c->write(body));
+    ASSERT_FALSE(c->read_reply(r));
+    EXPECT_EQ(r.status, 201u);
 }
 
 }  // namespace

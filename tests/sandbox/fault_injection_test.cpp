@@ -15,8 +15,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-class SandboxFault : public sandbox_test {
-protected:
+class fault_injection : public sandbox_test {
+  protected:
     void start_with(const fault_params& f) {
         sandbox_params p;
         p.faults = f;
@@ -35,9 +35,10 @@ struct server_error_case {
     fault_body body;
 };
 
-class SandboxServerError : public SandboxFault, public ::testing::WithParamInterface<server_error_case> {};
+class server_error_fault : public fault_injection,
+                           public ::testing::WithParamInterface<server_error_case> {};
 
-TEST_P(SandboxServerError, AnswersTheStatusWithoutCreating) {
+TEST_P(server_error_fault, answers_the_status_without_creating) {
     const auto& c = GetParam();
     fault_params f;
     f.server_error.every_nth = 1;
@@ -47,31 +48,35 @@ TEST_P(SandboxServerError, AnswersTheStatusWithoutCreating) {
     start_with(f);
     const auto r = post(example_create_body());
     EXPECT_EQ(r.status, c.status);
-    if (c.retry_after) EXPECT_EQ(r.header("Retry-After"), std::to_string(c.retry_after));
-    else EXPECT_FALSE(r.has_header("Retry-After"));
+    if (c.retry_after)
+        EXPECT_EQ(r.header("Retry-After"), std::to_string(c.retry_after));
+    else
+        EXPECT_FALSE(r.has_header("Retry-After"));
     switch (c.body) {
-    case fault_body::json: EXPECT_TRUE(json(r).as_object().contains("detail")); break;
-    case fault_body::html:
-        EXPECT_NE(r.header("Content-Type").find("text/html"), std::string::npos);
-        EXPECT_NE(r.body.find("<html>"), std::string::npos);
-        break;
-    case fault_body::empty:
-        EXPECT_TRUE(r.body.empty());
-        EXPECT_EQ(r.header("Content-Length"), "0");
-        break;
+        case fault_body::json:
+            EXPECT_TRUE(json(r).as_object().contains("detail"));
+            break;
+        case fault_body::html:
+            EXPECT_NE(r.header("Content-Type").find("text/html"), std::string::npos);
+            EXPECT_NE(r.body.find("<html>"), std::string::npos);
+            break;
+        case fault_body::empty:
+            EXPECT_TRUE(r.body.empty());
+            EXPECT_EQ(r.header("Content-Length"), "0");
+            break;
     }
     EXPECT_EQ(sb_->stats().created, 0u);
     EXPECT_EQ(injected("server_error"), 1u);
 }
 
-INSTANTIATE_TEST_SUITE_P(EveryStatus, SandboxServerError,
+INSTANTIATE_TEST_SUITE_P(every_status, server_error_fault,
                          ::testing::Values(server_error_case{500, 0, fault_body::json},
                                            server_error_case{502, 0, fault_body::html},
                                            server_error_case{503, 2, fault_body::json},
                                            server_error_case{503, 0, fault_body::empty},
                                            server_error_case{504, 1, fault_body::html}));
 
-TEST_F(SandboxFault, EveryNthCountsEligibleRequestsOnly) {
+TEST_F(fault_injection, every_nth_counts_eligible_requests_only) {
     fault_params f;
     f.server_error.every_nth = 3;
     start_with(f);
@@ -90,7 +95,7 @@ TEST_F(SandboxFault, EveryNthCountsEligibleRequestsOnly) {
     EXPECT_EQ(injected("server_error"), 2u);
 }
 
-TEST_F(SandboxFault, ProbabilityOneAndZero) {
+TEST_F(fault_injection, probability_one_and_zero) {
     fault_params f;
     f.throttle.probability = 1.0;
     f.throttle_retry_after = 7;
@@ -98,7 +103,8 @@ TEST_F(SandboxFault, ProbabilityOneAndZero) {
     const auto r = post(example_create_body());
     ASSERT_EQ(r.status, 429u);
     EXPECT_EQ(r.header("Retry-After"), "7");
-    EXPECT_EQ(json(r).at("detail").as_string(), "Request was throttled. Expected available in 7 seconds.");
+    EXPECT_EQ(json(r).at("detail").as_string(),
+              "Request was throttled. Expected available in 7 seconds.");
     EXPECT_EQ(injected("throttle"), 1u);
     EXPECT_EQ(sb_->stats().rate_limited, 0u);  // an injected 429 is a fault, not the limiter
 
@@ -107,7 +113,7 @@ TEST_F(SandboxFault, ProbabilityOneAndZero) {
     EXPECT_EQ(post(example_create_body()).status, 201u);
 }
 
-TEST_F(SandboxFault, LatencyDelaysTheAnswer) {
+TEST_F(fault_injection, latency_delays_the_answer) {
     fault_params f;
     f.latency.every_nth = 1;
     f.latency_min = 60ms;
@@ -120,7 +126,7 @@ TEST_F(SandboxFault, LatencyDelaysTheAnswer) {
     EXPECT_EQ(injected("latency"), 1u);
 }
 
-TEST_F(SandboxFault, CloseBeforeReadingTheRequest) {
+TEST_F(fault_injection, close_before_reading_the_request) {
     fault_params f;
     f.close_before_read.every_nth = 1;
     start_with(f);
@@ -135,7 +141,7 @@ TEST_F(SandboxFault, CloseBeforeReadingTheRequest) {
     EXPECT_GE(injected("close_before_read"), 1u);
 }
 
-TEST_F(SandboxFault, CloseBeforeReadOnAKeptAliveConnection) {
+TEST_F(fault_injection, close_before_read_on_a_kept_alive_connection) {
     fault_params f;
     f.close_before_read.every_nth = 2;  // read 1 is served, the server closes instead of read 2
     start_with(f);
@@ -150,7 +156,7 @@ TEST_F(SandboxFault, CloseBeforeReadOnAKeptAliveConnection) {
     EXPECT_EQ(injected("close_before_read"), 1u);
 }
 
-TEST_F(SandboxFault, CloseAfterReadingCreatesNothing) {
+TEST_F(fault_injection, close_after_reading_creates_nothing) {
     fault_params f;
     f.close_after_read.every_nth = 1;
     start_with(f);
@@ -163,21 +169,23 @@ TEST_F(SandboxFault, CloseAfterReadingCreatesNothing) {
     EXPECT_EQ(injected("close_after_read"), 1u);
 }
 
-TEST_F(SandboxFault, CloseAfterCreateThenIdempotentRetryReplays) {
+TEST_F(fault_injection, close_after_create_then_idempotent_retry_replays) {
     fault_params f;
     f.close_after_create.every_nth = 1;
     start_with(f);
     auto c = client();
     http_reply r;
-    const auto ec = c->request("POST", create_path, create_headers("rk_your_api_key", "ambiguous-1"),
-                               example_create_body(), r);
+    const auto ec =
+        c->request("POST", create_path, create_headers("rk_your_api_key", "ambiguous-1"),
+                   example_create_body(), r);
     EXPECT_TRUE(is_closed_by_peer(ec)) << ec.message();
     ASSERT_EQ(sb_->stats().created, 1u);
     const auto ledger = sb_->ledger();
     ASSERT_EQ(ledger.size(), 1u);
 
     sb_->set_faults({});
-    const auto retry = post(example_create_body(), create_headers("rk_your_api_key", "ambiguous-1"));
+    const auto retry =
+        post(example_create_body(), create_headers("rk_your_api_key", "ambiguous-1"));
     ASSERT_EQ(retry.status, 201u);
     EXPECT_EQ(retry.header("Idempotent-Replayed"), "true");
     EXPECT_EQ(token_of(retry), ledger[0].token);
@@ -185,7 +193,7 @@ TEST_F(SandboxFault, CloseAfterCreateThenIdempotentRetryReplays) {
     EXPECT_EQ(injected("close_after_create"), 1u);
 }
 
-TEST_F(SandboxFault, ResetInTheMiddleOfTheResponse) {
+TEST_F(fault_injection, reset_in_the_middle_of_the_response) {
     fault_params f;
     f.reset_mid_response.every_nth = 1;
     start_with(f);
@@ -197,14 +205,16 @@ TEST_F(SandboxFault, ResetInTheMiddleOfTheResponse) {
     EXPECT_EQ(injected("reset_mid_response"), 1u);
 }
 
-TEST_F(SandboxFault, TruncatedBody) {
+TEST_F(fault_injection, truncated_body) {
     fault_params f;
     f.truncated_body.every_nth = 1;
     start_with(f);
     auto c = client();
-    ASSERT_FALSE(c->write("POST /api/v1/payment-sessions/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer rk_your_api_key\r\n"
-                          "Content-Type: application/json\r\nContent-Length: " +
-                          std::to_string(example_create_body().size()) + "\r\n\r\n" + example_create_body()));
+    ASSERT_FALSE(c->write(
+        "POST /api/v1/payment-sessions/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+        "rk_your_api_key\r\n"
+        "Content-Type: application/json\r\nContent-Length: " +
+        std::to_string(example_create_body().size()) + "\r\n\r\n" + example_create_body()));
     std::string raw;
     const auto ec = c->read_until_close(raw);
     EXPECT_TRUE(is_closed_by_peer(ec)) << ec.message();
@@ -224,7 +234,7 @@ TEST_F(SandboxFault, TruncatedBody) {
     EXPECT_EQ(ec2, boost::beast::http::error::partial_message) << ec2.message();
 }
 
-TEST_F(SandboxFault, GarbageBodyKeepsTheStatus) {
+TEST_F(fault_injection, garbage_body_keeps_the_status) {
     fault_params f;
     f.garbage_body.every_nth = 1;
     start_with(f);
@@ -238,7 +248,7 @@ TEST_F(SandboxFault, GarbageBodyKeepsTheStatus) {
     EXPECT_EQ(injected("garbage_body"), 1u);
 }
 
-TEST_F(SandboxFault, TrickleSendsTheSameAnswerSlowly) {
+TEST_F(fault_injection, trickle_sends_the_same_answer_slowly) {
     fault_params f;
     f.trickle.every_nth = 1;
     f.trickle_delay = 0ms;
@@ -248,12 +258,13 @@ TEST_F(SandboxFault, TrickleSendsTheSameAnswerSlowly) {
     ASSERT_FALSE(c->request("POST", create_path, create_headers(), example_create_body(), r));
     EXPECT_EQ(r.status, 201u);
     EXPECT_EQ(token_of(r).substr(0, 3), "ps_");
-    ASSERT_FALSE(c->request("POST", create_path, create_headers(), example_create_body(), r));  // still keep-alive
+    ASSERT_FALSE(c->request("POST", create_path, create_headers(), example_create_body(),
+                            r));  // still keep-alive
     EXPECT_EQ(r.status, 201u);
     EXPECT_EQ(injected("trickle"), 2u);
 }
 
-TEST_F(SandboxFault, ConnectionCloseOnEveryNthResponse) {
+TEST_F(fault_injection, connection_close_on_every_nth_response) {
     fault_params f;
     f.connection_close.every_nth = 2;
     start_with(f);
@@ -272,7 +283,7 @@ TEST_F(SandboxFault, ConnectionCloseOnEveryNthResponse) {
     EXPECT_EQ(sb_->stats().created, 2u);
 }
 
-TEST_F(SandboxFault, ShortIdleKeepAliveTimeout) {
+TEST_F(fault_injection, short_idle_keep_alive_timeout) {
     fault_params f;
     f.idle_timeout = 100ms;
     start_with(f);
@@ -288,13 +299,14 @@ TEST_F(SandboxFault, ShortIdleKeepAliveTimeout) {
     EXPECT_EQ(injected("idle_timeout"), 1u);
 }
 
-TEST_F(SandboxFault, ChangedAtRunTimeThroughTheAdminEndpoint) {
+TEST_F(fault_injection, changed_at_run_time_through_the_admin_endpoint) {
     start();
     EXPECT_EQ(post(example_create_body()).status, 201u);
     auto admin = client();
     http_reply r;
     ASSERT_FALSE(admin->request("PUT", "/sandbox/faults", {{"Content-Type", "application/json"}},
-                                R"({"server_error":{"every_nth":1,"status":502,"body":"empty"}})", r));
+                                R"({"server_error":{"every_nth":1,"status":502,"body":"empty"}})",
+                                r));
     ASSERT_EQ(r.status, 200u);
     EXPECT_EQ(post(example_create_body()).status, 502u);
     ASSERT_FALSE(admin->request("PUT", "/sandbox/faults", {}, "{}", r));

@@ -25,7 +25,7 @@ std::string refusal(std::string_view text) {
     return "(accepted)";
 }
 
-TEST(RateLimitSchedule, Reads) {
+TEST(rate_limit_schedule, reads) {
     const auto s = parse_rate_limit_schedule("400@15s,200@15s,400");
     ASSERT_EQ(s.size(), 3u);
     EXPECT_EQ(s[0].rate, 400.0);
@@ -40,16 +40,19 @@ TEST(RateLimitSchedule, Reads) {
     EXPECT_EQ(to_string(parse_rate_limit_schedule("50")), "50");
 }
 
-TEST(RateLimitSchedule, RefusalsNameTheItem) {
+TEST(rate_limit_schedule, refusals_name_the_item) {
     EXPECT_EQ(refusal("400@15s,200@x,400"),
-              "--rate-limit-schedule: item 2 '200@x': expected a duration with its unit after '@' (500ms, 15s, 2m, "
+              "--rate-limit-schedule: item 2 '200@x': expected a duration with its unit after '@' "
+              "(500ms, 15s, 2m, "
               "1h), got 'x'");
     EXPECT_NE(refusal("400@15s,200,400").find("item 2 '200': needs a duration"), std::string::npos);
-    EXPECT_NE(refusal("400@15s,200@15s").find("item 2 '200@15s': the last step has no duration"), std::string::npos);
+    EXPECT_NE(refusal("400@15s,200@15s").find("item 2 '200@15s': the last step has no duration"),
+              std::string::npos);
     EXPECT_NE(refusal("0@1s,5").find("item 1 '0@1s': the rate must be"), std::string::npos);
     EXPECT_NE(refusal("-3").find("item 1 '-3': the rate"), std::string::npos);
     EXPECT_NE(refusal("x@1s,5").find("item 1 'x@1s'"), std::string::npos);
-    EXPECT_NE(refusal("5@15,5").find("item 1 '5@15': expected a duration"), std::string::npos);  // no unit
+    EXPECT_NE(refusal("5@15,5").find("item 1 '5@15': expected a duration"),
+              std::string::npos);  // no unit
     EXPECT_NE(refusal("5@0s,5").find("at least 1ms"), std::string::npos);
     EXPECT_NE(refusal("5@400d,5").find("at most 366 days"), std::string::npos);
     EXPECT_NE(refusal("5@1s,,5").find("item 2 ''"), std::string::npos);
@@ -61,7 +64,7 @@ TEST(RateLimitSchedule, RefusalsNameTheItem) {
     EXPECT_NE(refusal(many + "1").find("item 1001"), std::string::npos);
 }
 
-TEST(RateLimitSchedule, ConfigFileAndParams) {
+TEST(rate_limit_schedule, config_file_and_params) {
     sandbox_params p;
     apply_sandbox_json(p, R"({"rate_limit_schedule": "100@1s,50"})");
     EXPECT_EQ(to_string(p.rate_limit_schedule), "100@1s,50");
@@ -83,14 +86,14 @@ TEST(RateLimitSchedule, ConfigFileAndParams) {
 }
 
 // Requests every `gap` from `from` for `span`; returns how many passed.
-std::uint64_t drive(global_rate_limiter& g, std::chrono::steady_clock::time_point from, std::chrono::nanoseconds span,
-                    std::chrono::nanoseconds gap) {
+std::uint64_t drive(global_rate_limiter& g, std::chrono::steady_clock::time_point from,
+                    std::chrono::nanoseconds span, std::chrono::nanoseconds gap) {
     std::uint64_t passed = 0;
     for (auto t = from; t < from + span; t += gap) passed += g.admit(t) == 0;
     return passed;
 }
 
-TEST(GlobalRateLimiter, EachStepPassesItsRateWithinTheBurst) {
+TEST(global_rate_limit, each_step_passes_its_rate_within_the_burst) {
     global_rate_limiter g;
     const auto t0 = std::chrono::steady_clock::time_point{} + 1h;
     g.start(parse_rate_limit_schedule("400@15s,200@15s,400"), t0);
@@ -112,7 +115,7 @@ TEST(GlobalRateLimiter, EachStepPassesItsRateWithinTheBurst) {
     EXPECT_EQ(s.limit, 400.0);
 }
 
-TEST(GlobalRateLimiter, StepsChangeAtTheirTimesAndEachSecondIsCounted) {
+TEST(global_rate_limit, steps_change_at_their_times_and_each_second_is_counted) {
     global_rate_limiter g;
     const auto t0 = std::chrono::steady_clock::time_point{} + 1h;
     g.start(parse_rate_limit_schedule("400@15s,200@15s,400"), t0);
@@ -137,7 +140,7 @@ TEST(GlobalRateLimiter, StepsChangeAtTheirTimesAndEachSecondIsCounted) {
     EXPECT_EQ(h.snapshot(t0 + 2s).limit, 1.0);
 }
 
-TEST(GlobalRateLimiter, TheRingKeepsTheLastSixHundredSeconds) {
+TEST(global_rate_limit, the_ring_keeps_the_last_six_hundred_seconds) {
     global_rate_limiter g;
     const auto t0 = std::chrono::steady_clock::time_point{} + 1h;
     g.start(parse_rate_limit_schedule("3@100s,2"), t0);
@@ -159,7 +162,7 @@ TEST(GlobalRateLimiter, TheRingKeepsTheLastSixHundredSeconds) {
     EXPECT_EQ(later.seconds.size(), global_rate_limiter::ring_seconds);
 }
 
-TEST(GlobalRateLimiter, RetryAfterIsTheWaitForTheNextToken) {
+TEST(global_rate_limit, retry_after_is_the_wait_for_the_next_token) {
     global_rate_limiter g;
     const auto t0 = std::chrono::steady_clock::time_point{} + 1h;
     g.start(parse_rate_limit_schedule("0.25"), t0);  // one token per 4 s, burst 1
@@ -176,9 +179,9 @@ TEST(GlobalRateLimiter, RetryAfterIsTheWaitForTheNextToken) {
     EXPECT_EQ(g.admit(t0), 0u);
 }
 
-class GlobalLimitRules : public service_test {};
+using global_rate_limit_rules = service_test;
 
-TEST_F(GlobalLimitRules, AboveTheLimitIs429WithRetryAfterAndCounted) {
+TEST_F(global_rate_limit_rules, above_the_limit_is_429_with_retry_after_and_counted) {
     sandbox_params p;
     p.rate_limit_schedule = parse_rate_limit_schedule("2@10s,1");
     start(p);
@@ -187,7 +190,8 @@ TEST_F(GlobalLimitRules, AboveTheLimitIs429WithRetryAfterAndCounted) {
     const auto r = post(example_create_body(), create_headers("rk_test_123"));  // every key counts
     ASSERT_EQ(r.status, 429u);
     EXPECT_EQ(r.header("Retry-After"), "1");
-    EXPECT_EQ(json(r).at("detail").as_string(), "Request was throttled. Expected available in 1 seconds.");
+    EXPECT_EQ(json(r).at("detail").as_string(),
+              "Request was throttled. Expected available in 1 seconds.");
     clock_.advance(500ms);
     EXPECT_EQ(post(example_create_body()).status, 201u);
     auto s = stats();
@@ -208,7 +212,7 @@ TEST_F(GlobalLimitRules, AboveTheLimitIs429WithRetryAfterAndCounted) {
     EXPECT_EQ(s.global_rate_limit.schedule, "2@10s,1");
 }
 
-TEST_F(GlobalLimitRules, ThePerKeyLimitComesFirst) {
+TEST_F(global_rate_limit_rules, the_per_key_limit_comes_first) {
     sandbox_params p;
     p.rate_limit_per_second = 0.001;
     p.rate_limit_burst = 1;
@@ -222,7 +226,7 @@ TEST_F(GlobalLimitRules, ThePerKeyLimitComesFirst) {
     EXPECT_EQ(s.global_rate_limit.throttled, 0u);
 }
 
-TEST_F(GlobalLimitRules, TheAdminEndpointRestartsReplacesAndStops) {
+TEST_F(global_rate_limit_rules, the_admin_endpoint_restarts_replaces_and_stops) {
     start();
     EXPECT_FALSE(stats().global_rate_limit.enabled);
     auto r = request("GET", "/sandbox/rate-limit-schedule", {}, "");
@@ -233,25 +237,34 @@ TEST_F(GlobalLimitRules, TheAdminEndpointRestartsReplacesAndStops) {
     EXPECT_EQ(json(r).at("schedule").as_string(), "10@1s,1");
     EXPECT_EQ(json(r).at("elapsed_ms").as_int64(), 0);
     clock_.advance(3s);
-    EXPECT_EQ(json(request("GET", "/sandbox/rate-limit-schedule", {}, "")).at("limit").to_number<double>(), 1.0);
+    EXPECT_EQ(json(request("GET", "/sandbox/rate-limit-schedule", {}, ""))
+                  .at("limit")
+                  .to_number<double>(),
+              1.0);
     // An empty body starts the same schedule again, now.
     r = request("POST", "/sandbox/rate-limit-schedule", {}, "");
     EXPECT_EQ(json(r).at("limit").to_number<double>(), 10.0);
     EXPECT_EQ(json(r).at("elapsed_ms").as_int64(), 0);
     r = request("POST", "/sandbox/rate-limit-schedule", {}, "10@1s,x");
     EXPECT_EQ(r.status, 400u);
-    EXPECT_NE(std::string(json(r).at("detail").as_string()).find("item 2 'x'"), std::string::npos) << r.body;
-    // The item is quoted back as valid UTF-8, whatever the bytes sent (found by fuzz_sandbox_request).
-    r = request("POST", "/sandbox/rate-limit-schedule", {}, "400@15s,2.5@500ms,40\x9e" "0");
+    EXPECT_NE(std::string(json(r).at("detail").as_string()).find("item 2 'x'"), std::string::npos)
+        << r.body;
+    // The item is quoted back as valid UTF-8, whatever the bytes sent (found by
+    // fuzz_sandbox_request).
+    r = request("POST", "/sandbox/rate-limit-schedule", {},
+                "400@15s,2.5@500ms,40\x9e"
+                "0");
     EXPECT_EQ(r.status, 400u);
-    EXPECT_NE(std::string(json(r).at("detail").as_string()).find("item 3 '40?0'"), std::string::npos) << r.body;
+    EXPECT_NE(std::string(json(r).at("detail").as_string()).find("item 3 '40?0'"),
+              std::string::npos)
+        << r.body;
     EXPECT_EQ(request("DELETE", "/sandbox/rate-limit-schedule", {}, "").status, 405u);
     r = request("POST", "/sandbox/rate-limit-schedule", {}, "off");
     EXPECT_EQ(r.body, "null");
     EXPECT_FALSE(stats().global_rate_limit.enabled);
 }
 
-TEST_F(GlobalLimitRules, StatsCarryTheSecondsAndResetZeroesThem) {
+TEST_F(global_rate_limit_rules, stats_carry_the_seconds_and_reset_zeroes_them) {
     sandbox_params p;
     p.rate_limit_schedule = parse_rate_limit_schedule("1@2s,3");
     start(p);
@@ -278,9 +291,9 @@ TEST_F(GlobalLimitRules, StatsCarryTheSecondsAndResetZeroesThem) {
 }
 
 // Over the socket: the schedule starts with the sandbox, and the 429 is a whole HTTP answer.
-class GlobalLimitOverHttps : public sandbox_test {};
+using global_rate_limit_over_https = sandbox_test;
 
-TEST_F(GlobalLimitOverHttps, ThrottlesAcrossConnectionsAndCounts) {
+TEST_F(global_rate_limit_over_https, throttles_across_connections_and_counts) {
     fake_clock clock;
     sandbox_params p;
     p.clock = clock.source();
@@ -294,6 +307,52 @@ TEST_F(GlobalLimitOverHttps, ThrottlesAcrossConnectionsAndCounts) {
     clock.advance(1s);
     EXPECT_EQ(post(example_create_body()).status, 201u);
     EXPECT_EQ(sb_->stats().global_rate_limit.accepted, 2u);
+}
+
+// --- the per-key limit ------------------------------------------------------------------------
+
+using per_key_rate_limit_rules = service_test;
+
+// The per-key limit's answer: a token, or the Retry-After in whole seconds (at least 1).
+TEST(per_key_rate_limit, burst_then_wait) {
+    const auto t0 = detail::token_bucket::time_point{} + std::chrono::hours(1);
+    const auto take = [](detail::token_bucket& b, detail::token_bucket::time_point t) {
+        return b.try_take(t) ? 0u : b.wait_seconds(t);
+    };
+    detail::token_bucket b(2.0, 3.0, t0);
+    EXPECT_EQ(take(b, t0), 0u);
+    EXPECT_EQ(take(b, t0), 0u);
+    EXPECT_EQ(take(b, t0), 0u);
+    EXPECT_EQ(take(b, t0), 1u);  // empty: one token in 0.5 s, rounded up to 1 s
+    EXPECT_EQ(take(b, t0 + 500ms), 0u);
+    EXPECT_GE(take(b, t0 + 500ms), 1u);
+    detail::token_bucket slow(0.1, 1.0, t0);
+    EXPECT_EQ(take(slow, t0), 0u);
+    EXPECT_EQ(take(slow, t0), 10u);
+}
+
+TEST_F(per_key_rate_limit_rules, a_key_over_its_limit_is_429_and_others_are_not) {
+    sandbox_params p;
+    p.rate_limit_per_second = 0.5;  // one token per 2 s
+    p.rate_limit_burst = 2;
+    start(p);
+    EXPECT_EQ(post(example_create_body()).status, 201u);
+    EXPECT_EQ(post(example_create_body()).status, 201u);
+    const auto r = post(example_create_body());
+    ASSERT_EQ(r.status, 429u);
+    EXPECT_EQ(r.header("Retry-After"), "2");
+    EXPECT_EQ(json(r).at("detail").as_string(),
+              "Request was throttled. Expected available in 2 seconds.");
+    // The other key has its own bucket.
+    EXPECT_EQ(post(example_create_body(), create_headers("rk_test_123")).status, 201u);
+    clock_.advance(std::chrono::milliseconds(1999));
+    EXPECT_EQ(post(example_create_body()).header("Retry-After"), "1");
+    clock_.advance(std::chrono::milliseconds(1));
+    EXPECT_EQ(post(example_create_body()).status, 201u);  // refilled at the rate
+    const auto s = stats();
+    EXPECT_EQ(s.rate_limited, 2u);
+    EXPECT_EQ(s.created, 4u);
+    EXPECT_FALSE(s.global_rate_limit.enabled);
 }
 
 }  // namespace

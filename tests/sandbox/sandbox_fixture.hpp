@@ -1,9 +1,9 @@
 #ifndef CATALYST_TESTS_SANDBOX_FIXTURE_HPP
 #define CATALYST_TESTS_SANDBOX_FIXTURE_HPP
 
-#include "support/https_test_client.hpp"
 #include "sandbox/config.hpp"
 #include "sandbox/service.hpp"
+#include "support/https_test_client.hpp"
 
 #include <catalyst/sandbox.hpp>
 
@@ -40,15 +40,19 @@ inline std::string token_of(const http_reply& r) {
 /// A steady clock that moves only when the test advances it (`sandbox_params::clock`).
 /// Copies share the time; thread-safe.
 class fake_clock {
-public:
+  public:
     using time_point = std::chrono::steady_clock::time_point;
-    time_point now() const { return time_point{} + std::chrono::hours(1) + std::chrono::nanoseconds(ns_->load()); }
+    time_point now() const {
+        return time_point{} + std::chrono::hours(1) + std::chrono::nanoseconds(ns_->load());
+    }
     void advance(std::chrono::nanoseconds d) { ns_->fetch_add(d.count()); }
     std::function<time_point()> source() const {
-        return [ns = ns_] { return time_point{} + std::chrono::hours(1) + std::chrono::nanoseconds(ns->load()); };
+        return [ns = ns_] {
+            return time_point{} + std::chrono::hours(1) + std::chrono::nanoseconds(ns->load());
+        };
     }
 
-private:
+  private:
     std::shared_ptr<std::atomic<std::int64_t>> ns_ = std::make_shared<std::atomic<std::int64_t>>(0);
 };
 
@@ -56,7 +60,7 @@ private:
 /// to it as the server would (admin paths to handle_admin, the rest to handle_api) and come
 /// back as an http_reply.
 class service_test : public ::testing::Test {
-protected:
+  protected:
     void start(sandbox_params p = {}) {
         if (!p.clock) p.clock = clock_.source();
         svc_ = std::make_unique<sandbox_detail::service>(sandbox_detail::normalize(std::move(p)));
@@ -87,8 +91,10 @@ protected:
         }
         r.body = body;
         sandbox_detail::api_response out;
-        if (target.starts_with("/sandbox/")) svc_->handle_admin(r, out);
-        else svc_->handle_api(r, out);
+        if (target.starts_with("/sandbox/"))
+            svc_->handle_admin(r, out);
+        else
+            svc_->handle_api(r, out);
         http_reply reply;
         reply.status = out.status;
         reply.body = out.body;
@@ -99,7 +105,8 @@ protected:
             const auto eol = h.find("\r\n");
             const auto line = h.substr(0, eol);
             const auto colon = line.find(':');
-            reply.headers.emplace_back(std::string(line.substr(0, colon)), std::string(line.substr(colon + 2)));
+            reply.headers.emplace_back(std::string(line.substr(0, colon)),
+                                       std::string(line.substr(colon + 2)));
             h.remove_prefix(eol == std::string_view::npos ? h.size() : eol + 2);
         }
         return reply;
@@ -118,7 +125,7 @@ protected:
 
 /// Starts an in-process sandbox on port 0 and hands out verified HTTPS clients to it.
 class sandbox_test : public ::testing::Test {
-protected:
+  protected:
     void TearDown() override {
         if (sb_) sb_->stop();
     }
@@ -130,7 +137,8 @@ protected:
         ASSERT_NE(sb_->port(), 0);
     }
 
-    std::unique_ptr<https_test_client> client(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    std::unique_ptr<https_test_client> client(
+        std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
         test_client_options o;
         o.port = sb_->port();
         o.tls = !plain_;
@@ -146,6 +154,35 @@ protected:
         const auto ec = c->request("POST", create_path, headers, body, r);
         EXPECT_FALSE(ec) << ec.message();
         return r;
+    }
+
+    /// A request to an admin endpoint (`/sandbox/...`) on a fresh connection, with `token` as
+    /// its bearer token when there is one.
+    http_reply admin(const std::string& method, const std::string& target,
+                     const std::string& token = {}) {
+        auto c = client();
+        http_reply r;
+        header_list h;
+        if (!token.empty()) h.push_back({"Authorization", "Bearer " + token});
+        const auto ec = c->request(method, target, h, "", r);
+        EXPECT_FALSE(ec) << ec.message();
+        return r;
+    }
+
+    /// `bytes` written as they are (over TLS) on a fresh connection, and the answer read; `ec`
+    /// says how the exchange ended.
+    http_reply raw_exchange(const std::string& bytes, boost::system::error_code& ec) {
+        auto c = client();
+        http_reply r;
+        ec = c->write(bytes);
+        if (!ec) ec = c->read_reply(r);
+        return r;
+    }
+
+    /// The sandbox still creates a session: whatever a test did to it, no worker is stuck.
+    void expect_still_serving() {
+        const auto r = post(example_create_body());
+        EXPECT_EQ(r.status, 201u) << "the sandbox stopped serving";
     }
 
     std::unique_ptr<sandbox> sb_;

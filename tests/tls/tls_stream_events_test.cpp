@@ -20,6 +20,7 @@
 #include <optional>
 #include <thread>
 
+#include <netinet/tcp.h>
 #include <unistd.h>
 
 namespace catalyst::test::tls {
@@ -39,22 +40,25 @@ struct message_counter {
         SSL_set_msg_callback(ssl, &message_counter::callback);
         SSL_set_msg_callback_arg(ssl, this);
     }
-    static void callback(int write_p, int, int content_type, const void* buf, std::size_t len, SSL*, void* arg) {
+    static void callback(int write_p, int, int content_type, const void* buf, std::size_t len, SSL*,
+                         void* arg) {
         auto* self = static_cast<message_counter*>(arg);
         const auto* b = static_cast<const unsigned char*>(buf);
         if (write_p != 0) return;
-        if (content_type == SSL3_RT_HANDSHAKE && len >= 1 && b[0] == self->handshake_type) ++self->handshakes;
+        if (content_type == SSL3_RT_HANDSHAKE && len >= 1 && b[0] == self->handshake_type)
+            ++self->handshakes;
         if (content_type == SSL3_RT_ALERT && len >= 2 && b[1] == self->alert) ++self->alerts;
     }
 };
 
 bool is_ssl_error(const error_code& ec, int reason) {
-    return ec.category() == net::error::get_ssl_category() && ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == reason;
+    return ec.category() == net::error::get_ssl_category() &&
+           ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == reason;
 }
 
 /// Our stream on both ends of a TCP pair on 127.0.0.1; the client verifies "localhost".
 class tls_events : public ::testing::Test {
-protected:
+  protected:
     net::io_context ioc;
     ssl::context sctx = server_context();
     ssl::context cctx = client_context();
@@ -97,22 +101,28 @@ protected:
             co_await client();
             ++finished;
         });
-        EXPECT_TRUE(run_until(ioc, [&] { return finished == 2; }, limit)) << "hang: " << finished << " of 2 ended";
+        EXPECT_TRUE(run_until(
+            ioc, [&] { return finished == 2; }, limit))
+            << "hang: " << finished << " of 2 ended";
     }
     /// The server sends `tickets` session tickets, then "data"; once they are all in the
     /// client's socket, the client reads 4 bytes into `got` while a zero-delay timer on the
     /// same io_context calls `on_tick(n)` at every turn it gets (n = 1, 2, ...) during the
     /// read. Returns the read's error; the server's write error goes to `write_ec`.
-    error_code read_through_tickets(int tickets, std::string& got, const std::function<void(int)>& on_tick,
-                                    error_code& write_ec) {
+    error_code read_through_tickets(int tickets, std::string& got,
+                                    const std::function<void(int)>& on_tick, error_code& write_ec) {
         connect(400 * 1024);  // the whole flood fits in the client's socket buffer
         handshake_both();
         EXPECT_FALSE(c_hs || s_hs);
         error_code read_ec;
-        bool reading = false;
+        bool reading = false, written = false;
         run_both(
             [&]() -> task<> {
-                co_await sleep_for(100ms);  // the tickets are in the socket now
+                // Once the server has written everything and the client's end acknowledged it,
+                // every ticket is in the client's socket.
+                const bool tickets_in_socket = co_await wait_until(
+                    [&] { return written && unacknowledged(s->socket().native_handle()) == 0; });
+                EXPECT_TRUE(tickets_in_socket) << "the tickets never reached the client's socket";
                 reading = true;
                 spawn(ioc, [&]() -> task<> {
                     timer_t t(ioc.get_executor());
@@ -128,6 +138,7 @@ protected:
             [&]() -> task<> {
                 for (int i = 0; i < tickets; ++i) SSL_new_session_ticket(s->native_handle());
                 write_ec = (co_await s->write("data", 4)).ec;
+                written = true;
             });
         return read_ec;
     }
@@ -164,17 +175,22 @@ TEST_F(tls_events, server_close_notify_is_eof_and_both_shutdowns_complete) {
 TEST_F(tls_events, client_shutdown_waits_for_the_servers_close_notify) {
     connected();
     error_code eof_ec, c_shut = net::error::would_block, s_shut = net::error::would_block;
-    bool server_answered = false;
+    bool server_answered = false, client_was_waiting = false;
     run_both([&]() -> task<> { c_shut = co_await c->shutdown(); },
              [&]() -> task<> {
                  char b[16];
                  eof_ec = (co_await s->read_some(b, sizeof b)).ec;
-                 co_await sleep_for(50ms);  // the client's shutdown must still be waiting
+                 // A late answer, on purpose: for 50 ms the client's shutdown has nothing to
+                 // complete with, and must wait rather than end.
+                 co_await sleep_for(50ms);
+                 client_was_waiting = c_shut == net::error::would_block;
                  server_answered = true;
                  s_shut = co_await s->shutdown();
              });
     EXPECT_EQ(eof_ec, net::error::eof) << eof_ec.message();
     EXPECT_TRUE(server_answered);
+    EXPECT_TRUE(client_was_waiting)
+        << "the client's shutdown ended before the server's close_notify: " << c_shut.message();
     EXPECT_FALSE(c_shut) << c_shut.message();
     EXPECT_FALSE(s_shut) << s_shut.message();
     EXPECT_EQ(SSL_get_shutdown(c->native_handle()), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
@@ -191,7 +207,14 @@ TEST_F(tls_events, shutdown_completes_when_the_peers_close_notify_is_already_buf
     error_code read_ec, c_shut = net::error::would_block, s_shut = net::error::would_block;
     run_both(
         [&]() -> task<> {
-            co_await sleep_for(50ms);  // both records are in the socket by now
+            // The server has sent its close_notify (behind the data) and the client's end
+            // acknowledged both records: they are in the client's socket.
+            const bool records_in_socket = co_await wait_until([&] {
+                return (SSL_get_shutdown(s->native_handle()) & SSL_SENT_SHUTDOWN) != 0 &&
+                       unacknowledged(s->socket().native_handle()) == 0;
+            });
+            EXPECT_TRUE(records_in_socket)
+                << "the server's records never reached the client's socket";
             read_ec = co_await read_n(*c, got, 4);
             c_shut = co_await c->shutdown();
         },
@@ -232,6 +255,8 @@ TEST_F(tls_events, reset_is_an_error) {
     error_code end_ec;
     run_both([&]() -> task<> { end_ec = co_await read_n(*c, got, 1); },
              [&]() -> task<> {
+                 // A pause so that the reset usually finds the client's read waiting; one that
+                 // came first would end the read the same way (recv reports the reset).
                  co_await sleep_for(20ms);
                  reset(s->socket());
              });
@@ -248,7 +273,8 @@ int count_ticket(SSL*, SSL_SESSION*) {
 }
 
 TEST_F(tls_events, tls13_session_ticket_between_data_records) {
-    SSL_CTX_set_session_cache_mode(cctx.native_handle(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_set_session_cache_mode(cctx.native_handle(),
+                                   SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     SSL_CTX_sess_set_new_cb(cctx.native_handle(), &count_ticket);
     tickets_received = 0;
     connected();
@@ -257,7 +283,9 @@ TEST_F(tls_events, tls13_session_ticket_between_data_records) {
     run_both([&]() -> task<> { read_ec = co_await read_n(*c, got, 6); },
              [&]() -> task<> {
                  co_await s->write("one", 3);
-                 co_await sleep_for(10ms);
+                 // The ticket comes once the client has read "one" and waits for more.
+                 const bool one_was_read = co_await wait_until([&] { return got.size() >= 3; });
+                 EXPECT_TRUE(one_was_read) << "the client never read \"one\"";
                  EXPECT_EQ(SSL_new_session_ticket(s->native_handle()), 1);
                  write_ec = (co_await s->write("two", 3)).ec;
              });
@@ -286,7 +314,8 @@ TEST_F(tls_events, tls13_key_update_requested_by_the_server_is_answered) {
             co_await s->write("two", 3);
             s_read = co_await read_n(*s, reply, 3);
         });
-    EXPECT_FALSE(c_read || c_write || s_read) << c_read.message() << c_write.message() << s_read.message();
+    EXPECT_FALSE(c_read || c_write || s_read)
+        << c_read.message() << c_write.message() << s_read.message();
     EXPECT_EQ(got, "onetwo");
     EXPECT_EQ(reply, "ack");
     EXPECT_EQ(at_client.handshakes, 1) << "the client did not see the key update";
@@ -300,14 +329,16 @@ TEST_F(tls_events, session_ticket_flood_does_not_monopolise_the_thread) {
     std::string got;
     error_code write_ec;
     int ticks = 0;
-    const error_code read_ec = read_through_tickets(tickets, got, [&](int n) { ticks = n; }, write_ec);
+    const error_code read_ec = read_through_tickets(
+        tickets, got, [&](int n) { ticks = n; }, write_ec);
     EXPECT_FALSE(read_ec || write_ec) << read_ec.message() << write_ec.message();
     EXPECT_EQ(got, "data");
     // OpenSSL without auto-retry returns from SSL_read after a record without data only when
     // its read-ahead buffer is empty: the stream yields once per buffer (~17 KB, some 60
     // tickets of ~250 bytes), about 15 times here. A read that went through all the tickets
     // in the socket without yielding (auto-retry on) lets the timer run once at most.
-    EXPECT_GE(ticks, 5) << "the read of " << tickets << " tickets yielded to a timer only " << ticks << " times";
+    EXPECT_GE(ticks, 5) << "the read of " << tickets << " tickets yielded to a timer only " << ticks
+                        << " times";
 }
 
 // cancel() lands while the read yields between records without data: no socket operation is
@@ -322,7 +353,8 @@ TEST_F(tls_events, cancel_during_a_yield_between_tickets_ends_the_read) {
             if (n == 3) c->cancel();
         },
         write_ec);
-    EXPECT_EQ(read_ec, net::error::operation_aborted) << read_ec.message() << ", read \"" << got << "\"";
+    EXPECT_EQ(read_ec, net::error::operation_aborted)
+        << read_ec.message() << ", read \"" << got << "\"";
     EXPECT_TRUE(got.empty());
 }
 
@@ -352,7 +384,8 @@ TEST(tls_stream_renegotiation, server_hello_request_is_refused_with_no_renegotia
         ++finished;
     });
     spawn(ioc, [&]() -> task<> {
-        if (!(c_hs = co_await handshake(c, tls_role::client)) && !(c_read = co_await read_n(c, got, 19))) {
+        if (!(c_hs = co_await handshake(c, tls_role::client)) &&
+            !(c_read = co_await read_n(c, got, 19))) {
             char buf[16];
             c_after = (co_await c.read_some(buf, sizeof buf)).ec;
         }
@@ -379,7 +412,8 @@ TEST(tls_stream_alerts, fatal_alert_in_the_handshake_is_an_ssl_error) {
     spawn(ioc, [&]() -> task<> {  // a raw server: reads the ClientHello, answers with an alert
         char buf[4096];
         co_await b.async_read_some(net::buffer(buf), use_tuple);
-        static constexpr char alert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28};  // fatal handshake_failure
+        static constexpr char alert[] = {0x15, 0x03, 0x03, 0x00,
+                                         0x02, 0x02, 0x28};  // fatal handshake_failure
         co_await net::async_write(b, net::buffer(alert, sizeof alert), use_tuple);
         ++finished;
     });
@@ -394,15 +428,18 @@ TEST(tls_stream_alerts, fatal_alert_in_the_handshake_is_an_ssl_error) {
 // TLS 1.3: the client's handshake ends before the server checks the client's certificate;
 // the server's certificate_required alert reaches the client's first read.
 TEST_F(tls_events, fatal_alert_after_the_handshake_is_an_ssl_error) {
-    SSL_CTX_set_verify(sctx.native_handle(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    SSL_CTX_set_verify(sctx.native_handle(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                       nullptr);
     connect();
     handshake_both();
     EXPECT_FALSE(c_hs) << c_hs.message();
     EXPECT_TRUE(s_hs) << "the server accepted a client without a certificate";
     std::string got;
     error_code read_ec;
-    run_both([&]() -> task<> { read_ec = co_await read_n(*c, got, 1); }, []() -> task<> { co_return; });
-    EXPECT_TRUE(is_ssl_error(read_ec, SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED)) << read_ec.message();
+    run_both([&]() -> task<> { read_ec = co_await read_n(*c, got, 1); },
+             []() -> task<> { co_return; });
+    EXPECT_TRUE(is_ssl_error(read_ec, SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED))
+        << read_ec.message();
 }
 
 TEST_F(tls_events, certificate_for_another_name_fails_the_handshake) {
@@ -428,6 +465,8 @@ TEST_F(tls_events, cancel_ends_a_read_waiting_on_a_silent_peer) {
             took = std::chrono::steady_clock::now() - started;
         },
         [&]() -> task<> {
+            // The peer stays silent for 50 ms, on purpose: the read must wait all that time
+            // and end only at the cancel.
             co_await sleep_for(50ms);
             c->socket().cancel();
         });
@@ -444,16 +483,18 @@ TEST_F(tls_events, closed_socket_fails_at_once_and_its_reused_descriptor_is_not_
     std::size_t later_bytes = 1;
     std::optional<std::pair<socket_t, socket_t>> other;
     std::size_t unread_before = 0, unread_after = 0;
-    bool reused = false;
+    bool reused = false, reading = false;
     run_both(
         [&]() -> task<> {
             char b[16];
+            reading = true;
             waiting_ec = (co_await c->read_some(b, sizeof b)).ec;
             // Another connection takes the free descriptor number, with bytes waiting on it.
             other.emplace(tcp_pair(ioc));
             other->second.write_some(net::buffer("not yours", 9));
             reused = ::dup2(other->first.native_handle(), old_fd) == old_fd;
-            co_await sleep_for(10ms);
+            const bool bytes_arrived = co_await wait_until([&] { return unread(old_fd) >= 9; });
+            EXPECT_TRUE(bytes_arrived) << "the bytes never arrived";
             unread_before = unread(old_fd);
             auto r = co_await c->read_some(b, sizeof b);
             later_read = r.ec;
@@ -462,7 +503,14 @@ TEST_F(tls_events, closed_socket_fails_at_once_and_its_reused_descriptor_is_not_
             unread_after = unread(old_fd);
         },
         [&]() -> task<> {
-            co_await sleep_for(20ms);
+            // The close must find the read waiting on the socket: it has started, and taken
+            // everything there was (the tickets sent after the handshake); one more turn of the
+            // loop lets a read that yielded between records go back to waiting.
+            const bool read_waits = co_await wait_until([&] {
+                return reading && unread(old_fd) == 0 && SSL_has_pending(c->native_handle()) == 0;
+            });
+            EXPECT_TRUE(read_waits) << "the read never started waiting";
+            co_await net::post(co_await net::this_coro::executor, use_await);
             c->socket().close();
         },
         5s);
@@ -487,11 +535,15 @@ TEST_F(tls_events, write_to_a_dead_peer_is_an_error_without_sigpipe) {
     int writes = 0;
     run_both(
         [&]() -> task<> {
-            co_await sleep_for(20ms);  // the server has gone
+            // The server has gone: its reset has reached the client's end.
+            const bool reset_arrived = co_await wait_until(
+                [&] { return tcp_state(c->socket().native_handle()) == TCP_CLOSE; });
+            EXPECT_TRUE(reset_arrived) << "the reset never arrived";
             while (!first_ec && writes < 200) {
                 first_ec = (co_await c->write(chunk.data(), chunk.size())).ec;
                 ++writes;
-                if (!first_ec) co_await sleep_for(2ms);
+                if (!first_ec)
+                    co_await sleep_for(2ms);  // a write the socket took: try again, bounded
             }
             again_ec = (co_await c->write(chunk.data(), chunk.size())).ec;  // EPIPE now
         },
@@ -512,10 +564,12 @@ TEST_F(tls_events, release_buffers_while_idle_then_more_exchanges) {
         error_code c_ec, s_ec;
         run_both(
             [&]() -> task<> {
-                if (!(c_ec = co_await write_all(*c, ask))) c_ec = co_await read_n(*c, at_c, answer.size());
+                if (!(c_ec = co_await write_all(*c, ask)))
+                    c_ec = co_await read_n(*c, at_c, answer.size());
             },
             [&]() -> task<> {
-                if (!(s_ec = co_await read_n(*s, at_s, ask.size()))) s_ec = co_await write_all(*s, answer);
+                if (!(s_ec = co_await read_n(*s, at_s, ask.size())))
+                    s_ec = co_await write_all(*s, answer);
             });
         ASSERT_FALSE(c_ec || s_ec) << "round " << round << ": " << c_ec.message() << s_ec.message();
         EXPECT_TRUE(at_s == ask && at_c == answer) << "round " << round;
@@ -542,9 +596,13 @@ TEST_F(tls_events, a_record_held_by_openssl_survives_release_buffers_and_expect_
     error_code first_ec, second_ec;
     bool buffered = false;
     std::string got_second;
+    bool written = false;
     run_both(
         [&]() -> task<> {
-            co_await sleep_for(30ms);  // both records are in the socket
+            // Both records written and acknowledged by the client's end: in its socket.
+            const bool records_in_socket = co_await wait_until(
+                [&] { return written && unacknowledged(s->socket().native_handle()) == 0; });
+            EXPECT_TRUE(records_in_socket) << "the records never reached the client's socket";
             if ((first_ec = co_await read_n(*c, got_first, first.size()))) co_return;
             buffered = c->has_buffered();
             c->release_buffers();
@@ -556,6 +614,7 @@ TEST_F(tls_events, a_record_held_by_openssl_survives_release_buffers_and_expect_
         [&]() -> task<> {
             co_await s->write(first.data(), first.size());
             co_await s->write(second.data(), second.size());
+            written = true;
         },
         5s);
     EXPECT_FALSE(first_ec || second_ec) << first_ec.message() << second_ec.message();
@@ -591,10 +650,13 @@ TEST(tls_stream_cancel, a_cancel_after_the_readiness_wait_completed_still_ends_t
 
     error_code c_hs, s_hs;
     int finished = 0;
-    net::co_spawn(strand, [&]() -> net::awaitable<void> {
-        c_hs = co_await c.handshake(tls_role::client);
-        ++finished;
-    }, rethrow);
+    net::co_spawn(
+        strand,
+        [&]() -> net::awaitable<void> {
+            c_hs = co_await c.handshake(tls_role::client);
+            ++finished;
+        },
+        rethrow);
     spawn(ioc, [&]() -> task<> {
         s_hs = co_await s.handshake(tls_role::server);
         ++finished;
@@ -605,7 +667,9 @@ TEST(tls_stream_cancel, a_cancel_after_the_readiness_wait_completed_still_ends_t
     // The read takes the tickets sent after the handshake, then waits for the socket.
     std::optional<detail::tls_io_result> got;
     char buf[16];
-    net::co_spawn(strand, [&]() -> net::awaitable<void> { got = co_await c.read_some(buf, sizeof buf); }, rethrow);
+    net::co_spawn(
+        strand, [&]() -> net::awaitable<void> { got = co_await c.read_some(buf, sizeof buf); },
+        rethrow);
     ioc.restart();  // it ran out of work after the handshakes
     for (int i = 0; i < 1000 && ioc.poll() != 0; ++i) {
     }
@@ -618,7 +682,8 @@ TEST(tls_stream_cancel, a_cancel_after_the_readiness_wait_completed_still_ends_t
     for (int i = 0; i < 3; ++i) ASSERT_EQ(SSL_new_session_ticket(ss), 1);
     ASSERT_EQ(SSL_do_handshake(ss), 1);
     const int fd = c.socket().native_handle();
-    for (int i = 0; i < 2000 && unread(fd) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    for (int i = 0; i < 2000 && unread(fd) == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
     ASSERT_GT(unread(fd), 0u);
     bool cancelled = false;
     net::post(ioc, [&] {
@@ -634,9 +699,12 @@ TEST(tls_stream_cancel, a_cancel_after_the_readiness_wait_completed_still_ends_t
         // A read that went on waits for data: send some, so that it ends either way.
         std::size_t n = 0;
         ASSERT_EQ(SSL_write_ex(ss, "data", 4, &n), 1);
-        ASSERT_TRUE(run_until(ioc, [&] { return got.has_value(); }, std::chrono::seconds(5))) << "the read hangs";
+        ASSERT_TRUE(run_until(
+            ioc, [&] { return got.has_value(); }, std::chrono::seconds(5)))
+            << "the read hangs";
     }
-    EXPECT_EQ(got->ec, net::error::operation_aborted) << got->ec.message() << ", read \"" << std::string(buf, got->bytes) << "\"";
+    EXPECT_EQ(got->ec, net::error::operation_aborted)
+        << got->ec.message() << ", read \"" << std::string(buf, got->bytes) << "\"";
     EXPECT_EQ(got->bytes, 0u);
 }
 
@@ -655,13 +723,18 @@ TEST_F(tls_events, a_cancel_before_an_operation_does_not_end_it) {
 
 /// A client handshake one step at a time, waiting as each step says (as a connection driver
 /// without coroutines does), at most 100 steps. `on_step(n, step)` sees each step.
-task<error_code> handshake_by_steps(stream_t& c, const std::function<void(int, const detail::tls_step&)>& on_step) {
+task<error_code> handshake_by_steps(
+    stream_t& c, const std::function<void(int, const detail::tls_step&)>& on_step) {
     for (int n = 1; n <= 100; ++n) {
         const detail::tls_step st = c.try_handshake(tls_role::client);
         on_step(n, st);
         if (st.next == detail::tls_next::done) co_return st.ec;
-        if (st.next == detail::tls_next::yield) co_await net::post(co_await net::this_coro::executor, use_await);
-        else co_await c.socket().async_wait(st.next == detail::tls_next::wait_read ? socket_t::wait_read : socket_t::wait_write, use_tuple);
+        if (st.next == detail::tls_next::yield)
+            co_await net::post(co_await net::this_coro::executor, use_await);
+        else
+            co_await c.socket().async_wait(
+                st.next == detail::tls_next::wait_read ? socket_t::wait_read : socket_t::wait_write,
+                use_tuple);
     }
     co_return net::error::timed_out;
 }
@@ -686,7 +759,8 @@ TEST_F(tls_events, try_handshake_steps_to_a_working_connection) {
         [&]() -> task<> { s_ec = co_await s->handshake(tls_role::server); });
     EXPECT_FALSE(c_ec) << c_ec.message();
     EXPECT_FALSE(s_ec) << s_ec.message();
-    EXPECT_EQ(first, detail::tls_next::wait_read) << "the first step sends the ClientHello and waits for the answer";
+    EXPECT_EQ(first, detail::tls_next::wait_read)
+        << "the first step sends the ClientHello and waits for the answer";
     EXPECT_TRUE(non_blocking);
     EXPECT_GE(steps, 2);
     // Finished: another step changes nothing.
@@ -717,8 +791,11 @@ TEST_F(tls_events, try_handshake_reports_a_refused_certificate) {
     connect();
     SSL_set1_host(c->native_handle(), "wrong.example");
     error_code c_ec;
-    run_both([&]() -> task<> { c_ec = co_await handshake_by_steps(*c, [](int, const detail::tls_step&) {}); },
-             [&]() -> task<> { co_await s->handshake(tls_role::server); });
+    run_both(
+        [&]() -> task<> {
+            c_ec = co_await handshake_by_steps(*c, [](int, const detail::tls_step&) {});
+        },
+        [&]() -> task<> { co_await s->handshake(tls_role::server); });
     EXPECT_TRUE(is_ssl_error(c_ec, SSL_R_CERTIFICATE_VERIFY_FAILED)) << c_ec.message();
     EXPECT_EQ(SSL_get_verify_result(c->native_handle()), X509_V_ERR_HOSTNAME_MISMATCH);
     EXPECT_EQ(ERR_peek_error(), 0u);
@@ -760,7 +837,8 @@ TEST(tls_stream_errors, unexpected_eof_is_recognised_only_from_the_ssl_library) 
     }
     // An empty queue: the socket's error, else the end of the stream.
     EXPECT_EQ(ssl_failure_code(0, true, 0), ssl::error::stream_truncated);
-    EXPECT_EQ(ssl_failure_code(0, false, ECONNRESET), error_code(ECONNRESET, boost::system::system_category()));
+    EXPECT_EQ(ssl_failure_code(0, false, ECONNRESET),
+              error_code(ECONNRESET, boost::system::system_category()));
     EXPECT_EQ(ssl_failure_code(0, false, 0), ssl::error::stream_truncated);
     const unsigned long verify = ERR_PACK(ERR_LIB_SSL, 0, SSL_R_CERTIFICATE_VERIFY_FAILED);
     EXPECT_TRUE(is_ssl_error(ssl_failure_code(verify, true, 0), SSL_R_CERTIFICATE_VERIFY_FAILED));

@@ -8,6 +8,9 @@
 
 #include <openssl/ssl.h>
 
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
@@ -20,7 +23,9 @@ const sandbox_detail::cert_bundle& certs() {
 }
 }  // namespace
 
-const std::string& ca_pem() { return certs().ca_pem; }
+const std::string& ca_pem() {
+    return certs().ca_pem;
+}
 
 ssl::context server_context(int max_version) {
     ssl::context ctx(ssl::context::tls_server);
@@ -40,7 +45,8 @@ ssl::context client_context() {
 }
 
 std::pair<socket_t, socket_t> tcp_pair(net::io_context& ioc, int buffer_size) {
-    net::basic_socket_acceptor<tcp, executor_t> acceptor(ioc.get_executor(), {net::ip::make_address("127.0.0.1"), 0});
+    net::basic_socket_acceptor<tcp, executor_t> acceptor(ioc.get_executor(),
+                                                         {net::ip::make_address("127.0.0.1"), 0});
     socket_t a(ioc.get_executor());
     a.open(tcp::v4());
     if (buffer_size > 0) {
@@ -69,6 +75,19 @@ std::size_t unread(int fd) {
     return static_cast<std::size_t>(n);
 }
 
+std::size_t unacknowledged(int fd) {
+    int n = 0;
+    if (fd < 0 || ::ioctl(fd, SIOCOUTQ, &n) != 0 || n < 0) return 0;
+    return static_cast<std::size_t>(n);
+}
+
+int tcp_state(int fd) {
+    tcp_info info{};
+    socklen_t len = sizeof info;
+    if (fd < 0 || ::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return -1;
+    return info.tcpi_state;
+}
+
 std::string pattern(std::size_t n, unsigned seed) {
     std::string s(n, '\0');
     std::uint32_t x = seed * 2654435761u + 1;
@@ -81,7 +100,8 @@ std::string pattern(std::size_t n, unsigned seed) {
     return s;
 }
 
-bool run_until(net::io_context& ioc, const std::function<bool()>& done, std::chrono::milliseconds limit) {
+bool run_until(net::io_context& ioc, const std::function<bool()>& done,
+               std::chrono::milliseconds limit) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
     if (ioc.stopped()) ioc.restart();  // a previous run ran out of work
     while (!done()) {
@@ -96,15 +116,28 @@ task<> sleep_for(std::chrono::steady_clock::duration d) {
     co_await t.async_wait(use_tuple);
 }
 
-task<error_code> handshake(stream_t& s, tls_role role) { return s.handshake(role); }
+task<bool> wait_until(std::function<bool()> done, std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() >= deadline) co_return false;
+        co_await sleep_for(std::chrono::milliseconds(1));
+    }
+    co_return true;
+}
+
+task<error_code> handshake(stream_t& s, tls_role role) {
+    return s.handshake(role);
+}
 
 task<error_code> handshake(asio_stream_t& s, tls_role role) {
-    auto [ec] = co_await s.async_handshake(role == tls_role::client ? ssl::stream_base::client : ssl::stream_base::server,
-                                           use_tuple);
+    auto [ec] = co_await s.async_handshake(
+        role == tls_role::client ? ssl::stream_base::client : ssl::stream_base::server, use_tuple);
     co_return ec;
 }
 
-task<detail::tls_io_result> read_some(stream_t& s, char* data, std::size_t size) { return s.read_some(data, size); }
+task<detail::tls_io_result> read_some(stream_t& s, char* data, std::size_t size) {
+    return s.read_some(data, size);
+}
 
 task<detail::tls_io_result> read_some(asio_stream_t& s, char* data, std::size_t size) {
     auto [ec, n] = co_await s.async_read_some(net::buffer(data, size), use_tuple);

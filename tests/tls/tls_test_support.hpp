@@ -42,7 +42,8 @@ using task = net::awaitable<T, executor_t>;
 using socket_t = net::basic_stream_socket<tcp, executor_t>;
 using stream_t = detail::io_context_tls_stream;
 using asio_stream_t = ssl::stream<socket_t>;
-using timer_t = net::basic_waitable_timer<std::chrono::steady_clock, net::wait_traits<std::chrono::steady_clock>, executor_t>;
+using timer_t = net::basic_waitable_timer<std::chrono::steady_clock,
+                                          net::wait_traits<std::chrono::steady_clock>, executor_t>;
 inline constexpr auto use_tuple = net::as_tuple(net::use_awaitable_t<executor_t>{});
 inline constexpr net::use_awaitable_t<executor_t> use_await{};
 
@@ -61,6 +62,12 @@ std::pair<socket_t, socket_t> tcp_pair(net::io_context& ioc, int buffer_size = 0
 void reset(socket_t& s);
 /// Bytes received and not read yet on a socket (FIONREAD); 0 when closed.
 std::size_t unread(int fd);
+/// Bytes written to a socket that its peer has not acknowledged yet (SIOCOUTQ); 0 when closed.
+/// On loopback, 0 means every byte written is in the peer's socket.
+std::size_t unacknowledged(int fd);
+/// The TCP state of a socket (TCP_INFO's tcpi_state: TCP_ESTABLISHED, TCP_CLOSE after a
+/// reset from the peer, ...); -1 when it cannot be read.
+int tcp_state(int fd);
 
 /// `n` bytes of a sequence that depends on `seed` (content checks see a shifted byte).
 std::string pattern(std::size_t n, unsigned seed);
@@ -79,6 +86,11 @@ bool run_until(net::io_context& ioc, const std::function<bool()>& done,
                std::chrono::milliseconds limit = std::chrono::seconds(20));
 /// Waits `d` on the coroutine's executor.
 task<> sleep_for(std::chrono::steady_clock::duration d);
+/// Waits on the coroutine's executor until `done()` holds, looking every millisecond, at most
+/// `limit`; whether it held. What the other end of a test does is waited for with this, never
+/// with a bare sleep.
+task<bool> wait_until(std::function<bool()> done,
+                      std::chrono::milliseconds limit = std::chrono::seconds(5));
 
 // One set of operations over both streams (results as error codes).
 task<error_code> handshake(stream_t& s, tls_role role);
@@ -108,7 +120,7 @@ task<error_code> read_n(Stream& s, std::string& out, std::size_t n,
 /// previous one, so every record reaches its reader split at every byte. It stops at the
 /// end of either direction (passing the end on) or at stop().
 class byte_relay {
-public:
+  public:
     /// `to_client`/`to_server`: the relay's ends; `client`/`server`: the streams' sockets
     /// (watched for unread bytes).
     byte_relay(socket_t& to_client, socket_t& to_server, socket_t& client, socket_t& server)
@@ -120,7 +132,7 @@ public:
     std::size_t alone() const noexcept { return alone_; }
     int running() const noexcept { return running_; }
 
-private:
+  private:
     task<> pump(socket_t& from, socket_t& to, socket_t& reader);
     socket_t& to_client_;
     socket_t& to_server_;

@@ -26,17 +26,17 @@
 
 #include <openssl/crypto.h>
 
+#include <execinfo.h>
+#include <unistd.h>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <execinfo.h>
 #include <functional>
 #include <new>
 #include <thread>
-#include <unistd.h>
 
 // --------------------------------------------------------------------------------- counting
 extern "C" {
@@ -71,15 +71,22 @@ void count(source s) {
     if (!counted_thread || in_hook || !armed.load(std::memory_order_relaxed)) return;
     in_hook = true;
     switch (s) {
-    case source::operator_new: counts.operator_new.fetch_add(1, std::memory_order_relaxed); break;
-    case source::openssl: counts.openssl.fetch_add(1, std::memory_order_relaxed); break;
-    case source::malloc: counts.malloc.fetch_add(1, std::memory_order_relaxed); break;
+        case source::operator_new:
+            counts.operator_new.fetch_add(1, std::memory_order_relaxed);
+            break;
+        case source::openssl:
+            counts.openssl.fetch_add(1, std::memory_order_relaxed);
+            break;
+        case source::malloc:
+            counts.malloc.fetch_add(1, std::memory_order_relaxed);
+            break;
     }
     // OpenSSL's own (the TLS stream's record buffers) are not traced: they are many and known.
     if (s != source::openssl && backtraces_left.fetch_sub(1, std::memory_order_relaxed) > 0) {
         static const char* const names[] = {"operator new", "OpenSSL", "malloc"};
         char line[64];
-        const int n = std::snprintf(line, sizeof line, "--- allocation (%s):\n", names[static_cast<int>(s)]);
+        const int n =
+            std::snprintf(line, sizeof line, "--- allocation (%s):\n", names[static_cast<int>(s)]);
         (void)!::write(2, line, static_cast<std::size_t>(n));
         void* frames[32];
         backtrace_symbols_fd(frames, backtrace(frames, 32), 2);
@@ -107,7 +114,9 @@ void* ssl_realloc(void* p, std::size_t n, const char*, int) {
     count(source::openssl);
     return __libc_realloc(p, n);
 }
-void ssl_free(void* p, const char*, int) { __libc_free(p); }
+void ssl_free(void* p, const char*, int) {
+    __libc_free(p);
+}
 
 // Before any other static initializer of this executable (OpenSSL refuses new hooks once it
 // has allocated anything); checked by the test below.
@@ -141,7 +150,9 @@ void* realloc(void* p, std::size_t n) {
     count(source::malloc);
     return __libc_realloc(p, n);
 }
-void free(void* p) { __libc_free(p); }
+void free(void* p) {
+    __libc_free(p);
+}
 void* memalign(std::size_t a, std::size_t n) {
     count(source::malloc);
     return __libc_memalign(a, n);
@@ -159,8 +170,12 @@ int posix_memalign(void** out, std::size_t a, std::size_t n) {
 }
 }
 
-void* operator new(std::size_t n) { return counted_new(n); }
-void* operator new[](std::size_t n) { return counted_new(n); }
+void* operator new(std::size_t n) {
+    return counted_new(n);
+}
+void* operator new[](std::size_t n) {
+    return counted_new(n);
+}
 void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
     count(source::operator_new);
     return __libc_malloc(n ? n : 1);
@@ -169,16 +184,36 @@ void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
     count(source::operator_new);
     return __libc_malloc(n ? n : 1);
 }
-void* operator new(std::size_t n, std::align_val_t a) { return counted_new_aligned(n, a); }
-void* operator new[](std::size_t n, std::align_val_t a) { return counted_new_aligned(n, a); }
-void operator delete(void* p) noexcept { __libc_free(p); }
-void operator delete[](void* p) noexcept { __libc_free(p); }
-void operator delete(void* p, std::size_t) noexcept { __libc_free(p); }
-void operator delete[](void* p, std::size_t) noexcept { __libc_free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { __libc_free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { __libc_free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { __libc_free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { __libc_free(p); }
+void* operator new(std::size_t n, std::align_val_t a) {
+    return counted_new_aligned(n, a);
+}
+void* operator new[](std::size_t n, std::align_val_t a) {
+    return counted_new_aligned(n, a);
+}
+void operator delete(void* p) noexcept {
+    __libc_free(p);
+}
+void operator delete[](void* p) noexcept {
+    __libc_free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+    __libc_free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+    __libc_free(p);
+}
+void operator delete(void* p, std::align_val_t) noexcept {
+    __libc_free(p);
+}
+void operator delete[](void* p, std::align_val_t) noexcept {
+    __libc_free(p);
+}
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+    __libc_free(p);
+}
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
+    __libc_free(p);
+}
 
 // ------------------------------------------------------------------------------------ tests
 namespace catalyst::test {
@@ -212,8 +247,10 @@ struct load {
         load* l;
         session out;  // reused by every call of this chain
         void send() {
-            if (l->by_value) l->c.async_create_session(l->req, l->opts, nullptr, by_value_completion{this});
-            else l->c.async_create_session(l->req, l->opts, out, into_completion{this});
+            if (l->by_value)
+                l->c.async_create_session(l->req, l->opts, nullptr, by_value_completion{this});
+            else
+                l->c.async_create_session(l->req, l->opts, out, into_completion{this});
         }
     };
     struct into_completion {
@@ -222,7 +259,9 @@ struct load {
     };
     struct by_value_completion {
         chain* ch;
-        void operator()(boost::system::error_code ec, session s) const { ch->l->on_done(*ch, ec, s); }
+        void operator()(boost::system::error_code ec, session s) const {
+            ch->l->on_done(*ch, ec, s);
+        }
     };
     chain all[chains];
 
@@ -258,11 +297,8 @@ struct load {
     }
 };
 
-client_params params_for(const sandbox& sb, unsigned threads) {
-    client_params p;
-    p.base_url = sb.base_url();
-    p.api_key = "rk_test_123";
-    p.tls.ca_pem = sb.ca_pem();
+client_params load_params(const sandbox& sb, unsigned threads) {
+    client_params p = trusting(sb);
     p.threads = threads;
     p.max_connections = chains;
     p.min_log_level = log_level::error;
@@ -271,13 +307,14 @@ client_params params_for(const sandbox& sb, unsigned threads) {
 
 void report(const char* mode) {
     const double n = measured;
-    std::printf("[%s] allocations per request over %u requests after %u of warm-up: operator new %.3f, "
-                "malloc %.3f, OpenSSL %.3f (totals %llu, %llu, %llu)\n",
-                mode, measured, warm_up, static_cast<double>(counts.operator_new) / n,
-                static_cast<double>(counts.malloc) / n, static_cast<double>(counts.openssl) / n,
-                static_cast<unsigned long long>(counts.operator_new.load()),
-                static_cast<unsigned long long>(counts.malloc.load()),
-                static_cast<unsigned long long>(counts.openssl.load()));
+    std::printf(
+        "[%s] allocations per request over %u requests after %u of warm-up: operator new %.3f, "
+        "malloc %.3f, OpenSSL %.3f (totals %llu, %llu, %llu)\n",
+        mode, measured, warm_up, static_cast<double>(counts.operator_new) / n,
+        static_cast<double>(counts.malloc) / n, static_cast<double>(counts.openssl) / n,
+        static_cast<unsigned long long>(counts.operator_new.load()),
+        static_cast<unsigned long long>(counts.malloc.load()),
+        static_cast<unsigned long long>(counts.openssl.load()));
     std::fflush(stdout);
 }
 
@@ -299,7 +336,8 @@ constexpr std::uint64_t openssl_record_layer_allocations = 4;
 void expect_steady_state_without_allocations() {
     // Asio's cache takes its blocks with operator new: a new peak shows there or in malloc.
     EXPECT_LE((counts.operator_new + counts.malloc) * 1000, measured)
-        << counts.operator_new << " operator new and " << counts.malloc << " mallocs in " << measured << " requests";
+        << counts.operator_new << " operator new and " << counts.malloc << " mallocs in "
+        << measured << " requests";
     EXPECT_LE(counts.openssl, openssl_record_layer_allocations * measured)
         << counts.openssl << " OpenSSL allocations in " << measured << " requests";
     // With the block cache OpenSSL's allocations are in the malloc column, bounded above.
@@ -308,8 +346,8 @@ void expect_steady_state_without_allocations() {
     }
 }
 
-class allocation_test : public ::testing::Test {
-protected:
+class allocations_per_request : public ::testing::Test {
+  protected:
     void SetUp() override {
         if (const char* n = std::getenv("CATALYST_ALLOC_BACKTRACE")) backtraces_left = std::atoi(n);
         sb_ = std::make_unique<sandbox>(sandbox_params{});
@@ -355,7 +393,7 @@ TEST(allocation_counter, hooks_are_installed) {
 
 /// The load on a client that owns its thread, the caller waiting (bounded: 90 s).
 void run_owned(const sandbox& sb, bool by_value) {
-    client c(params_for(sb, 1));
+    client c(load_params(sb, 1));
     load l(c, by_value);
     l.start();
     const auto limit = std::chrono::steady_clock::now() + 90s;
@@ -365,7 +403,7 @@ void run_owned(const sandbox& sb, bool by_value) {
 }
 
 // Steady state, the caller reusing one session per chain; the client owns its thread.
-TEST_F(allocation_test, owned_thread) {
+TEST_F(allocations_per_request, owned_thread) {
     run_owned(*sb_, false);
     if (HasFatalFailure()) return;
     report("threads = 1");
@@ -373,9 +411,9 @@ TEST_F(allocation_test, owned_thread) {
 }
 
 // The same on the caller's io_context (the client's state on a strand of it).
-TEST_F(allocation_test, caller_io_context) {
+TEST_F(allocations_per_request, caller_io_context) {
     net::io_context ioc(1);
-    client c(ioc, params_for(*sb_, 0));
+    client c(ioc, load_params(*sb_, 0));
     load l(c);
     l.on_finished = [&ioc] { ioc.stop(); };
     counted_thread = true;
@@ -396,7 +434,7 @@ TEST_F(allocation_test, caller_io_context) {
 
 // The session returned by value: its strings (token and payment URL, longer than the
 // small-string buffer) are the only allocations.
-TEST_F(allocation_test, session_by_value) {
+TEST_F(allocations_per_request, session_by_value) {
     run_owned(*sb_, true);
     if (HasFatalFailure()) return;
     report("threads = 1, session by value");

@@ -1,0 +1,134 @@
+// The connection pool: thousands of calls through a few connections, connections reopened
+// (with TLS session resumption) when the server closes them, a full queue refused at once,
+// and a cold start that opens at most max_opening_connections at a time.
+#include "call_tracker.hpp"
+#include "client_fixture.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+
+using namespace catalyst;
+using namespace catalyst::test;
+using namespace std::chrono_literals;
+using std::chrono::milliseconds;
+
+namespace {
+
+using connection_pool = client_test;
+
+TEST_F(connection_pool, thousands_of_sessions_through_a_small_pool) {
+    start();
+    auto p = params();
+    p.max_connections = 8;
+    p.threads = 1;
+    client c(p);
+    auto out = run_many(c, 5000);
+    std::set<std::string> tokens;
+    for (const auto& o : out) {
+        ASSERT_FALSE(o.ec) << o.ec.message() << " " << o.d.to_string();
+        tokens.insert(o.s.token);
+    }
+    EXPECT_EQ(tokens.size(), 5000u);
+    const auto st = sb_->stats();
+    EXPECT_EQ(st.created, 5000u);
+    EXPECT_LE(st.connections, 8u);
+    const auto m = c.metrics();
+    EXPECT_EQ(m.requests, 5000u);
+    EXPECT_EQ(m.successes, 5000u);
+    EXPECT_LE(m.connections_opened, 8u);
+    EXPECT_EQ(m.latency_count, 5000u);
+    EXPECT_EQ(m.in_flight, 0u);
+}
+
+TEST_F(connection_pool, tls_sessions_are_resumed_when_reconnecting) {
+    sandbox_params sp;
+    sp.faults.connection_close.every_nth = 1;
+    start(sp);
+    auto p = params();
+    p.max_connections = 1;
+    p.threads = 1;
+    client c(p);
+    auto out = run_many(c, 6);
+    for (const auto& o : out) EXPECT_FALSE(o.ec) << o.ec.message();
+    const auto m = c.metrics();
+    EXPECT_EQ(m.connections_opened, 6u);
+    EXPECT_GE(m.tls_handshakes_full, 1u);
+    EXPECT_GE(m.tls_handshakes_resumed, 4u);
+}
+
+TEST_F(connection_pool, server_closing_after_every_third_response) {
+    sandbox_params sp;
+    sp.faults.connection_close.every_nth = 3;
+    start(sp);
+    auto p = params();
+    p.max_connections = 4;
+    p.threads = 1;
+    client c(p);
+    auto out = run_many(c, 300);
+    EXPECT_EQ(count(out, {}), 300u);
+    EXPECT_EQ(sb_->stats().created, 300u);
+    EXPECT_GE(c.metrics().connections_opened, 100u);
+}
+
+TEST_F(connection_pool, full_queue_fails_fast) {
+    sandbox_params sp;
+    sp.faults.latency.every_nth = 1;
+    sp.faults.latency_min = 300ms;
+    start(sp);
+    auto p = params();
+    p.max_connections = 1;
+    p.queue_limit = 2;
+    p.threads = 1;
+    client c(p);
+    auto out = run_many(c, 8);
+    EXPECT_EQ(count(out, errc::queue_full), 5u);  // 1 in flight, 2 waiting, 5 refused
+    EXPECT_EQ(count(out, {}), 3u);
+    EXPECT_EQ(c.metrics().failures_by_errc[static_cast<int>(errc::queue_full)], 5u);
+}
+
+// A cold start opens connections in turns: at most max_opening_connections handshakes at once
+// (each holds some 40 KB of buffers while it lasts), the other calls wait in the queue and
+// still end by their deadline.
+TEST_F(connection_pool, at_most_max_opening_connections_are_opened_at_once) {
+    for (const std::size_t cap : {std::size_t{4}, std::size_t{64}}) {
+        hostile_options so;
+        so.on_connect = [](std::size_t) {
+            return hostile_action::stall_handshake;
+        };  // every handshake stalls
+        hostile_server server(so);
+        auto p = params_for(server);
+        p.max_connections = 64;
+        p.max_opening_connections = cap;
+        constexpr std::size_t n = 20;
+        const milliseconds deadline = 800ms;
+        auto calls = std::make_shared<call_tracker>(n);
+        client c(p);
+        const auto first = steady::now();
+        for (std::size_t i = 0; i < n; ++i) {
+            request_options o;
+            o.deadline = deadline;
+            calls->start(c, i, o);
+        }
+        const std::size_t expected = std::min(cap, n);
+        EXPECT_TRUE(eventually([&] { return server.connections_accepted() >= expected; }, 2000ms))
+            << "cap " << cap << ": " << server.connections_accepted() << " connections accepted";
+        // Checking that nothing more happens takes time: for 200 ms, while every handshake
+        // stalls, no other connection may be opened.
+        std::this_thread::sleep_for(200ms);
+        if (steady::now() < first + deadline) {
+            EXPECT_EQ(server.connections_accepted(), expected) << "cap " << cap;
+        }
+        EXPECT_EQ(calls->wait(first + deadline + slack() + 2s), n) << "cap " << cap;
+        for (const auto& r : calls->snapshot()) {
+            EXPECT_LE(ms(r.done - r.start), ms(deadline + slack()))
+                << "cap " << cap << ": " << r.ec.message();
+        }
+    }
+}
+
+}  // namespace
