@@ -22,13 +22,7 @@ TEST_F(api_errors, api_errors_map_to_codes_with_diagnostics) {
     r.campaign_id = "11111111-1111-4111-8111-111111111111";
     c.async_create_session(r, net::use_future).get();
     diagnostics d;
-    auto f = c.async_create_session(r, request_options{}, d, net::use_future);
-    try {
-        f.get();
-        FAIL();
-    } catch (const boost::system::system_error& e) {
-        EXPECT_EQ(e.code(), errc::duplicate_lead);
-    }
+    EXPECT_EQ(error_of(c, r, request_options{}, d), errc::duplicate_lead);
     EXPECT_EQ(d.http_status, 409u);
     EXPECT_EQ(d.api_code, "duplicate_lead");
     EXPECT_EQ(d.attempts, 1u);
@@ -53,13 +47,7 @@ TEST_F(api_errors, api_errors_map_to_codes_with_diagnostics) {
     auto p = params();
     p.api_key = "rk_wrong_key_0000";
     client bad(p);
-    auto f401 = bad.async_create_session(valid_request(), net::use_future);
-    try {
-        f401.get();
-        FAIL();
-    } catch (const boost::system::system_error& e) {
-        EXPECT_EQ(e.code(), errc::unauthorized);
-    }
+    EXPECT_EQ(error_of(bad, valid_request()), errc::unauthorized);
 }
 
 }  // namespace

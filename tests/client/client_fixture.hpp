@@ -8,6 +8,8 @@
 #include "core/contract_example.hpp"
 #include "support/hostile_server.hpp"
 
+#include <boost/asio/use_future.hpp>
+
 #include <catalyst/cancel_after.hpp>
 #include <catalyst/client.hpp>
 #include <catalyst/sandbox.hpp>
@@ -30,6 +32,24 @@ inline session_request valid_request(std::string email = "max@example.com") {
     session_request r = detail::contract_example_request();
     r.lead.email = std::move(email);
     return r;
+}
+
+/// How a call that must fail ends: its error code, the diagnostics (when given) as the call
+/// left them. A call that succeeds fails the test that asked.
+inline boost::system::error_code error_of(client& c, const session_request& req,
+                                          const request_options& o, diagnostics& d) {
+    auto f = c.async_create_session(req, o, d, boost::asio::use_future);
+    try {
+        f.get();
+    } catch (const boost::system::system_error& e) {
+        return e.code();
+    }
+    ADD_FAILURE() << "the call succeeded";
+    return {};
+}
+inline boost::system::error_code error_of(client& c, const session_request& req) {
+    diagnostics d;
+    return error_of(c, req, request_options{}, d);
 }
 
 /// Client params that trust `server` (anything with base_url() and ca_pem(): a sandbox, a
