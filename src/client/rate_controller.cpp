@@ -89,9 +89,6 @@ constexpr double rate_ceiling = 1e9;
 // nanosecond arithmetic would overflow far beyond.
 constexpr std::chrono::milliseconds longest = std::chrono::hours(24 * 7);
 
-// Refills are computed in floating point: 10 ms at 100/s must make a whole token.
-constexpr double whole = 1.0 - 1e-9;
-
 }  // namespace
 
 // --- latency_window ---------------------------------------------------------------------------
@@ -178,17 +175,13 @@ rate_controller::rate_controller(const rate_params& p, time_point now)
       local_throttling_(p.local_throttling),
       rate_(clamp(std::isfinite(p.initial_rate) ? p.initial_rate : min_rate_)),
       last_now_(now),
-      refilled_(now),
+      slots_(rate_, rate_ * burst_s, now),
       step_start_(now),
       step_rate_before_(rate_),
       meter_bucket_start_(now),
-      accepts_(std::min(p.local_throttling_window, longest), now) {
-    tokens_ = burst();
-}
+      accepts_(std::min(p.local_throttling_window, longest), now) {}
 
 double rate_controller::clamp(double r) const noexcept { return std::clamp(r, min_rate_, max_rate_); }
-
-double rate_controller::burst() const noexcept { return std::max(1.0, rate_ * burst_s); }
 
 rate_controller::time_point rate_controller::advance(time_point now) {
     // Callers on several threads read the clock before taking the lock: a later caller may
@@ -200,28 +193,17 @@ rate_controller::time_point rate_controller::advance(time_point now) {
         // that filled meanwhile would send a burst at a server that has just said "too much".
         paused_total_ += pause_end_ - pause_start_;
         paused_ = false;
-        tokens_ = 1;
-        refilled_ = pause_end_;
+        slots_.reset(1, pause_end_);
     }
-    refill(now);
-    if (phase_ == phase::cubic) set_rate(cubic_rate(now));
+    if (paused_) slots_.skip(now);  // nothing is earned while paused
+    if (phase_ == phase::cubic) set_rate(cubic_rate(now), now);
     if (local_throttling_) accepts_.rotate(now);
     return now;
 }
 
-void rate_controller::refill(time_point now) {
-    if (now <= refilled_) return;
-    if (paused_) {
-        refilled_ = now;
-        return;
-    }
-    tokens_ = std::min(burst(), tokens_ + secs(now - refilled_) * rate_);
-    refilled_ = now;
-}
-
-void rate_controller::set_rate(double r) {
+void rate_controller::set_rate(double r, time_point now) {
     rate_ = r;
-    tokens_ = std::min(tokens_, burst());
+    slots_.set_rate(r, r * burst_s, now);
 }
 
 rate_controller::time_point rate_controller::active(time_point now) const noexcept {
@@ -280,11 +262,10 @@ rate_decision_event rate_controller::event(rate_decision d, double before) const
 
 auto rate_controller::try_acquire(time_point now, double u) -> acquire_result {
     now = advance(now);
-    if (now < pause_end_ || tokens_ < whole) {
+    if (now < pause_end_ || !slots_.try_take(now)) {
         ++counts_.waits;
         return {};
     }
-    tokens_ = std::max(0.0, tokens_ - 1.0);
     if (local_throttling_) {
         const double p = reject_probability();
         accepts_.request();
@@ -306,10 +287,8 @@ auto rate_controller::try_acquire(time_point now, double u) -> acquire_result {
 rate_controller::time_point rate_controller::next_slot(time_point now) const noexcept {
     now = std::max(now, last_now_);
     if (now < pause_end_) return pause_end_;  // one token waits there (see advance)
-    const double tokens = std::min(burst(), tokens_ + (now > refilled_ ? secs(now - refilled_) * rate_ : 0));
-    const time_point from = now;
-    if (tokens >= whole) return from;
-    return from + std::max<clock::duration>(from_secs((1.0 - tokens) / rate_), clock::duration(1));
+    const auto wait = slots_.wait(now);
+    return wait.count() == 0 ? now : now + std::chrono::duration_cast<clock::duration>(wait);
 }
 
 std::optional<rate_decision_event> rate_controller::on_accepted(time_point sent, time_point now) {
@@ -322,7 +301,7 @@ std::optional<rate_decision_event> rate_controller::on_accepted(time_point sent,
     if (step < min_step_s || static_cast<double>(step_sends_) < min_step_usage * rate_ * step) return std::nullopt;
     const double before = rate_;
     step_rate_before_ = rate_;
-    set_rate(clamp(2 * rate_));
+    set_rate(clamp(2 * rate_), now);
     step_start_ = now;
     step_sends_ = 0;
     ++counts_.increases;
@@ -387,7 +366,7 @@ rate_decision_event rate_controller::on_throttled(time_point sent, time_point no
         last_cut_paused_ = pauses_origin;
         cuts_in_a_row_ = in_a_row ? cuts_in_a_row_ + 1 : 1;
         phase_ = phase::cubic;
-        set_rate(clamp(beta * w_max_));
+        set_rate(clamp(beta * w_max_), now);
         ++counts_.decreases;
         e = event(rate_decision::decrease, before);
     }

@@ -12,6 +12,8 @@
 // `on_accepted` for any answer but a throttle, `on_throttled` for a 429 or 503 (with its
 // Retry-After), nothing for an attempt that got no answer.
 
+#include "core/token_bucket.hpp"
+
 #include <catalyst/client_params.hpp>
 #include <catalyst/metrics.hpp>
 #include <catalyst/observer.hpp>
@@ -130,10 +132,8 @@ private:
     };
 
     time_point advance(time_point now);
-    void refill(time_point now);
-    void set_rate(double r);
+    void set_rate(double r, time_point now);
     double clamp(double r) const noexcept;
-    double burst() const noexcept;
     double cubic_rate(time_point now) const;
     time_point active(time_point now) const noexcept;  ///< `now` with the Retry-After pauses taken out
     void meter_send(time_point now);
@@ -148,9 +148,9 @@ private:
     double rate_;
     time_point last_now_;
 
-    // The bucket in front of the wire: refilled at `rate_`, `burst()` deep.
-    double tokens_ = 1;
-    time_point refilled_;
+    // The send slots: refilled at `rate_`, 50 ms of it deep (at least one call). Nothing is
+    // earned while a Retry-After pause lasts; one slot when it ends.
+    detail::token_bucket slots_;
 
     // Slow start: the current step began at `step_start_` (at `rate_`), the one before ran at
     // `step_rate_before_`; `step_sends_` slots were taken since.

@@ -20,10 +20,15 @@ token_bucket::token_bucket(double rate_per_second, double burst, time_point now)
       tokens_(capacity_),
       last_(now) {}
 
+double token_bucket::tokens_at(time_point now) const noexcept {
+    if (now <= last_) return tokens_;
+    const double secs = std::chrono::duration<double>(now - last_).count();
+    return std::min(capacity_, tokens_ + secs * rate_);
+}
+
 void token_bucket::refill(time_point now) noexcept {
     if (now <= last_) return;
-    const double secs = std::chrono::duration<double>(now - last_).count();
-    tokens_ = std::min(capacity_, tokens_ + secs * rate_);
+    tokens_ = tokens_at(now);
     last_ = now;
 }
 
@@ -35,18 +40,28 @@ bool token_bucket::try_take(time_point now) noexcept {
     return true;
 }
 
-std::chrono::nanoseconds token_bucket::wait(time_point now) noexcept {
+std::chrono::nanoseconds token_bucket::wait(time_point now) const noexcept {
     if (!enabled()) return std::chrono::nanoseconds(0);
-    refill(now);
-    if (tokens_ >= whole) return std::chrono::nanoseconds(0);
-    // At most about 31 years: a tiny rate (1e-300/s) must not overflow the conversion.
-    const double ns = std::min(std::ceil((1.0 - tokens_) / rate_ * 1e9), 1e18);
-    return std::chrono::nanoseconds(static_cast<long long>(ns));
+    const double tokens = tokens_at(now);
+    if (tokens >= whole) return std::chrono::nanoseconds(0);
+    // At most about 31 years: a tiny rate (1e-300/s) must not overflow the conversion. At
+    // least 1 ns: a token is missing.
+    const double ns = std::min((1.0 - tokens) / rate_ * 1e9, 1e18);
+    return std::chrono::nanoseconds(std::max(1LL, static_cast<long long>(ns)));
 }
 
-unsigned token_bucket::wait_seconds(time_point now) noexcept {
+unsigned token_bucket::wait_seconds(time_point now) const noexcept {
     const double secs = std::chrono::duration<double>(wait(now)).count();  // at most 1e9
     return static_cast<unsigned>(std::max(1.0, std::ceil(secs)));
+}
+
+void token_bucket::skip(time_point now) noexcept {
+    if (now > last_) last_ = now;
+}
+
+void token_bucket::reset(double tokens, time_point now) noexcept {
+    tokens_ = std::clamp(tokens, 0.0, capacity_);
+    last_ = now;
 }
 
 void token_bucket::set_rate(double rate_per_second, time_point now) noexcept { set_rate(rate_per_second, burst_, now); }

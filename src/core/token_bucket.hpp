@@ -1,8 +1,9 @@
 #ifndef CATALYST_SRC_CORE_TOKEN_BUCKET_HPP
 #define CATALYST_SRC_CORE_TOKEN_BUCKET_HPP
 
-// A token bucket, pure (the time is passed in): the client's fixed rate (`rate_params`), the
-// batch tool's --rate, and the sandbox's per-key and global rate limits.
+// A token bucket, pure (the time is passed in): the client's fixed rate (`rate_params`) and
+// its adaptive rate's send slots (rate_controller), the batch tool's --rate, and the sandbox's
+// per-key and global rate limits.
 // Not thread-safe: its owner serialises the calls.
 // Exported (CATALYST_DECL): the sandbox and the command lines, outside libcatalyst, use it
 // from a shared libcatalyst too.
@@ -29,10 +30,15 @@ public:
     /// Takes one token if there is one.
     bool try_take(time_point now) noexcept;
     /// How long until the next token (0 when one is available).
-    std::chrono::nanoseconds wait(time_point now) noexcept;
+    std::chrono::nanoseconds wait(time_point now) const noexcept;
     /// `wait` in whole seconds, rounded up, at least 1: the value of a Retry-After header.
     /// Call it after a failed `try_take`.
-    unsigned wait_seconds(time_point now) noexcept;
+    unsigned wait_seconds(time_point now) const noexcept;
+    /// The time until `now` earns nothing (its owner is paused): the tokens stay as they were.
+    void skip(time_point now) noexcept;
+    /// From `now` on, `tokens` (at most the capacity), whatever was earned before: a limit
+    /// that resumes after a pause starts from what its owner says, not from a full bucket.
+    void reset(double tokens, time_point now) noexcept;
 
     /// From `now` on, `rate` per second. The tokens earned until `now` at the old rate are
     /// kept (up to the new capacity); a bucket that was off starts full. The burst stays as
@@ -43,6 +49,7 @@ public:
 
 private:
     void refill(time_point now) noexcept;
+    double tokens_at(time_point now) const noexcept;
     double rate_;
     double burst_;  ///< as given: 0 = derived from the rate
     double capacity_;

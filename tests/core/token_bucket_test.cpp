@@ -112,3 +112,27 @@ TEST(token_bucket, a_bucket_switched_on_starts_full) {
     b.set_rate(0, t0 + seconds(2));  // off again: everything passes
     for (int i = 0; i < 100; ++i) EXPECT_TRUE(b.try_take(t0 + seconds(2)));
 }
+
+TEST(token_bucket, a_skipped_spell_earns_nothing) {
+    const auto t0 = steady_clock::time_point(seconds(10));
+    token_bucket b(100, 5, t0);
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(b.try_take(t0));
+    b.skip(t0 + seconds(1));  // paused for a second: no token for it
+    EXPECT_FALSE(b.try_take(t0 + seconds(1)));
+    EXPECT_EQ(b.wait(t0 + seconds(1)), milliseconds(10));
+    EXPECT_TRUE(b.try_take(t0 + seconds(1) + milliseconds(10)));
+    b.skip(t0);  // the past changes nothing
+    EXPECT_FALSE(b.try_take(t0 + seconds(1) + milliseconds(10)));
+}
+
+TEST(token_bucket, reset_sets_the_tokens_from_then_on) {
+    const auto t0 = steady_clock::time_point(seconds(10));
+    token_bucket b(100, 5, t0);
+    b.reset(1, t0 + seconds(3));  // full before: one token after, whatever was earned
+    EXPECT_TRUE(b.try_take(t0 + seconds(3)));
+    EXPECT_FALSE(b.try_take(t0 + seconds(3)));
+    b.reset(50, t0 + seconds(4));  // never above the capacity
+    int n = 0;
+    while (b.try_take(t0 + seconds(4))) ++n;
+    EXPECT_EQ(n, 5);
+}
