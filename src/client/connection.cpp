@@ -172,6 +172,18 @@ connection::action connection::step(const action& a) {
         // could have come since the answer's read but in the microseconds any check leaves.
         const auto now = steady::now();
         const bool ask_socket = now - fsm_.facts().last_used >= std::chrono::milliseconds(1);
+        if (ask_socket && receiving_) {
+            // The event loop may have performed the pending receive already, in the same turn
+            // that runs this handler: its bytes are in the stream's intake, its completion is
+            // queued behind us, and neither the stream nor the socket shows them. So the
+            // receive is cancelled and its completion awaited (on_received): it brings those
+            // bytes or nothing, and the socket holds the rest. No system call: a cancel only
+            // takes the operation off the reactor's queue.
+            settling_ = true;
+            error_code ignored;
+            stream_.socket().cancel(ignored);
+            return {};
+        }
         return fsm_.on_peer_checked(stream_.peer_spoke_while_idle(ask_socket), now);
     }
     case act::give_back: {
@@ -398,6 +410,13 @@ void connection::on_received(error_code ec, std::size_t n) noexcept {
     if (finished_) return;
     action next;
     try {
+        if (std::exchange(settling_, false)) {
+            // The check at reuse (step, check_peer): what the receive took is handed over,
+            // nothing is pending any more, the rest is in the socket.
+            if (!ec) stream_.took(n);
+            else if (ec != net::error::operation_aborted) stream_.took_end(ec == net::error::eof, ec.value());
+            return run(fsm_.on_peer_checked(stream_.peer_spoke_while_idle(true), steady::now()));
+        }
         if (ec == net::error::operation_aborted) {
             // cancel_io(): the exchange under way ends; the connection goes after it.
             if (std::exchange(read_waiting_, false)) next = io_failed(ec, resume_at::read);

@@ -110,6 +110,7 @@ private:
     bool session_saved_ = false;
     bool receiving_ = false;     ///< the receive is pending
     bool read_waiting_ = false;  ///< a read waits for the receive's bytes
+    bool settling_ = false;      ///< the check at reuse waits for the cancelled receive's completion
 
     // For the observer: what opening this connection took, and how.
     const bool observed_;

@@ -8,6 +8,7 @@
 // that got an unsolicited token.
 #include "client_fixture.hpp"
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
 #include <gtest/gtest.h>
@@ -165,6 +166,50 @@ TEST(unsolicited_answer, written_while_idle_it_is_never_taken_for_the_next_answe
             << "the client kept a connection that had spoken while idle";
     }
     expect_own_answers(server, got);
+}
+
+// The extra answer arrives while the connection is idle and the client's event loop is not
+// running (the caller's io_context, between two calls; the server counts the extra once the
+// client's socket has acknowledged it). When the loop runs again, one turn of it may both
+// perform the idle connection's pending receive (the extra's bytes go into the stream's
+// buffer, its completion is queued) and run the handler that hands the next call to that
+// connection: the check at reuse must see the bytes wherever they are (connection.cpp,
+// check_peer, waits for the pending receive to give them up).
+TEST(unsolicited_answer, taken_in_by_the_event_loop_in_the_turn_that_reuses_the_connection) {
+    hostile_options o;
+    o.extra_delay = 2ms;
+    hostile_server server(o);
+    server.set_on_request([](const hostile_request& r) {
+        hostile_reply reply;
+        reply.action = r.seq == 0 ? hostile_action::answer_then_late_extra : hostile_action::answer;
+        return reply;
+    });
+    boost::asio::io_context ioc;
+    auto p = params_for(server);
+    p.max_connections = 4;
+    client c(ioc, p);
+    std::vector<outcome> got(2);
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        request_options opts;
+        opts.idempotency_key = "call-" + std::to_string(i);
+        bool done = false;
+        c.async_create_session(valid_request(), opts, [&, i](error_code ec, session s) {
+            got[i] = {ec, s.token};
+            done = true;
+        });
+        const auto limit = std::chrono::steady_clock::now() + 10s;
+        while (!done && std::chrono::steady_clock::now() < limit) ioc.run_one_for(100ms);
+        ASSERT_TRUE(done) << "call " << i;
+        if (i == 0) {
+            // The server writes to the idle connection while the client's loop is stopped; the
+            // idle spell then passes the millisecond after which reuse looks at the socket.
+            ASSERT_TRUE(eventually([&] { return server.extras_sent() >= 1; }, 10s));
+            std::this_thread::sleep_for(20ms);
+        }
+    }
+    expect_own_answers(server, got);
+    c.async_shutdown(0ms, [](error_code) {});
+    ioc.run_for(100ms);
 }
 
 }  // namespace

@@ -17,6 +17,9 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -36,6 +39,13 @@ using boost::system::error_code;
 using namespace std::chrono_literals;
 
 namespace {
+
+// Bytes written on a TCP socket that the peer has not acknowledged yet (SIOCOUTQ).
+int unacknowledged(int fd) {
+    int n = 0;
+    return ::ioctl(fd, SIOCOUTQ, &n) == 0 ? n : 0;
+}
+
 
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 constexpr std::size_t max_request_bytes = 1024 * 1024;
@@ -304,6 +314,13 @@ struct hostile_server::impl {
                     auto [xec, xn] = co_await net::async_write(c->stream, net::buffer(extra), use_tuple);
                     (void)xn;
                     if (xec) co_return;
+                    // Counted once it is in the client's socket, not just written: on a loaded
+                    // machine loopback delivery can lag a returned send by milliseconds. The send
+                    // queue empties when the peer has acknowledged the bytes (at most 2 s here).
+                    for (int i = 0; i < 2000 && unacknowledged(c->stream.next_layer().native_handle()) > 0; ++i) {
+                        c->timer.expires_after(std::chrono::milliseconds(1));
+                        co_await c->timer.async_wait(use_tuple);
+                    }
                 } else {
                     constexpr std::size_t record = 512;
                     SSL* ssl = c->stream.native_handle();

@@ -47,7 +47,8 @@ enum class hostile_action {
     /// TLS layer.
     answer_then_extra_record,
     /// Answer, then `hostile_options::extra_delay` later (the client's connection idle by
-    /// then) the unsolicited answer; `extras_sent()` counts them.
+    /// then) the unsolicited answer; `extras_sent()` counts them once the client has
+    /// acknowledged their bytes (they are in its socket).
     answer_then_late_extra,
 };
 
