@@ -293,12 +293,7 @@ TEST_F(cancel, a_cancel_during_the_hand_over_to_a_connection_that_turns_out_unus
     hostile_options o;
     o.extra_delay = 2ms;
     hostile_server server(o);
-    server.set_on_request([](const hostile_request& r) {
-        hostile_reply reply;
-        // The first answer is followed, 2 ms later, by one nobody asked for.
-        reply.action = r.seq == 0 ? hostile_action::answer_then_late_extra : hostile_action::answer;
-        return reply;
-    });
+    extra_answer_after_the_first(server);  // 2 ms after the first answer
     net::io_context ioc;
     auto p = params_for(server);
     p.max_connections = 4;

@@ -34,6 +34,16 @@ inline session_request valid_request(std::string email = "max@example.com") {
     return r;
 }
 
+/// The server's first answer is followed, `hostile_options::extra_delay` later (the client's
+/// connection idle by then), by one nobody asked for; every other answer is plain.
+inline void extra_answer_after_the_first(hostile_server& server) {
+    server.set_on_request([](const hostile_request& r) {
+        hostile_reply reply;
+        reply.action = r.seq == 0 ? hostile_action::answer_then_late_extra : hostile_action::answer;
+        return reply;
+    });
+}
+
 /// How a call that must fail ends: its error code, the diagnostics (when given) as the call
 /// left them. A call that succeeds fails the test that asked.
 inline boost::system::error_code error_of(client& c, const session_request& req,

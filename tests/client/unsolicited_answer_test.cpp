@@ -179,11 +179,7 @@ TEST(unsolicited_answer, taken_in_by_the_event_loop_in_the_turn_that_reuses_the_
     hostile_options o;
     o.extra_delay = 2ms;
     hostile_server server(o);
-    server.set_on_request([](const hostile_request& r) {
-        hostile_reply reply;
-        reply.action = r.seq == 0 ? hostile_action::answer_then_late_extra : hostile_action::answer;
-        return reply;
-    });
+    extra_answer_after_the_first(server);  // 2 ms after the first answer
     boost::asio::io_context ioc;
     auto p = params_for(server);
     p.max_connections = 4;
