@@ -173,6 +173,9 @@ private:
     time_point meter_bucket_start_;
     std::uint64_t meter_count_ = 0;
 
+    bool last_answer_accepted_ = false;  ///< the last answer was an acceptance (not a throttle)
+    time_point last_sent_{};             ///< the last slot that went out (local throttling's probe)
+
     time_point pause_end_{};
     time_point pause_start_{};
     bool paused_ = false;

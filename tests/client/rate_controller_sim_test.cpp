@@ -9,6 +9,7 @@
 // pauses the whole origin for a second (rate_params::max_pause): the steady-state figures
 // are lower there, and their bounds say so.
 #include "rate_sim.hpp"
+#include "support/sanitizers.hpp"
 
 #include <gtest/gtest.h>
 
@@ -29,12 +30,20 @@ struct server_style {
 const server_style styles[] = {{retry_after_style::none, "no Retry-After"},
                                {retry_after_style::whole_seconds, "Retry-After 1s"}};
 
-bool with_retry_after(const server_style& s) { return s.style == retry_after_style::whole_seconds; }
+// A property holds in every run, not in one: each is checked over several seeds (the
+// clients' jitter and the answers' latencies differ between them) and the worst run is the
+// figure. With one seed, a slow start that ended at 0.8 of the limit (15 s to climb back)
+// and a return after an outage that took minutes both stayed hidden: they came in one run
+// in ten. Under sanitizers the simulation runs 20x slower: one seed there (two for two
+// clients), which exercises the same code for what the sanitizers check.
+constexpr std::uint64_t seeds = under_sanitizer ? 1 : 5;
 
-void report(const std::string& target, const server_style& s, double measured, const char* op, double bound) {
+void report(const std::string& target, const server_style& s, double measured, const char* op,
+            double bound) {
     const double margin = std::string(op) == ">=" ? measured - bound : bound - measured;
-    std::printf("rate-sim | %-58s | %-14s | %10.6g | %s %9.6g | margin %+9.3g (%+.0f%%)\n", target.c_str(), s.name,
-                measured, op, bound, margin, bound != 0 ? 100 * margin / bound : 0.0);
+    std::printf("rate-sim | %-58s | %-14s | %10.6g | %s %9.6g | margin %+9.3g (%+.0f%%)\n",
+                target.c_str(), s.name, measured, op, bound, margin,
+                bound != 0 ? 100 * margin / bound : 0.0);
 }
 
 void at_least(const std::string& target, const server_style& s, double measured, double bound) {
@@ -71,7 +80,8 @@ sim_client offering(double per_second) {
 // (seconds after `from`), or +infinity.
 double time_to_reach(const sim_client_result& r, double limit, double share, std::size_t from) {
     for (std::size_t s = from; s < r.seconds.size(); ++s)
-        if (static_cast<double>(r.seconds[s].accepted) >= share * limit) return static_cast<double>(s + 1 - from);
+        if (static_cast<double>(r.seconds[s].accepted) >= share * limit)
+            return static_cast<double>(s + 1 - from);
     return INFINITY;
 }
 
@@ -79,13 +89,24 @@ double time_to_reach(const sim_client_result& r, double limit, double share, std
 TEST(rate_controller_sim, steady_state_rides_the_limit) {
     for (const auto& s : styles) {
         for (const double limit : {50.0, 400.0, 5000.0}) {
-            const auto r = simulate(server(s, {{0, limit, 0}}), {offering(1.5 * limit)}, 70);
-            const auto& c = r.clients[0];
-            const double accepted = static_cast<double>(c.sum(&second_counts::accepted, 10, 70)) / (60 * limit);
-            const double sent = static_cast<double>(c.sum(&second_counts::sent, 10, 70));
-            const double throttled = static_cast<double>(c.sum(&second_counts::throttled, 10, 70));
-            at_least(fmt("steady L=%g: accepted / L after 10 s", limit), s, accepted, 0.90);
-            at_most(fmt("steady L=%g: 429s / attempts after 10 s", limit), s, throttled / sent, 0.01);
+            double accepted = INFINITY;
+            double throttled_share = 0;
+            for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
+                const auto r =
+                    simulate(server(s, {{0, limit, 0}}), {offering(1.5 * limit)}, 70, seed);
+                const auto& c = r.clients[0];
+                accepted = std::min(
+                    accepted,
+                    static_cast<double>(c.sum(&second_counts::accepted, 10, 70)) / (60 * limit));
+                const double sent = static_cast<double>(c.sum(&second_counts::sent, 10, 70));
+                const double throttled =
+                    static_cast<double>(c.sum(&second_counts::throttled, 10, 70));
+                throttled_share = std::max(throttled_share, throttled / sent);
+            }
+            at_least(fmt("steady L=%g: accepted / L after 10 s (worst run)", limit), s, accepted,
+                     0.90);
+            at_most(fmt("steady L=%g: 429s / attempts after 10 s (worst run)", limit), s,
+                    throttled_share, 0.01);
         }
     }
     // rate_params::max_pause = 0: a Retry-After holds only the call it came with (the retry
@@ -95,15 +116,21 @@ TEST(rate_controller_sim, steady_state_rides_the_limit) {
     no_pause.rate.max_pause = std::chrono::milliseconds(0);
     const auto r = simulate(server(styles[1], {{0, 400, 0}}), {no_pause}, 70);
     at_least("steady L=400, max_pause 0: accepted / L after 10 s", styles[1],
-             static_cast<double>(r.clients[0].sum(&second_counts::accepted, 10, 70)) / (60 * 400.0), 0.90);
+             static_cast<double>(r.clients[0].sum(&second_counts::accepted, 10, 70)) / (60 * 400.0),
+             0.90);
 }
 
 TEST(rate_controller_sim, a_cold_start_reaches_90_percent_of_the_limit_within_10_s) {
     for (const auto& s : styles) {
         for (const double limit : {50.0, 400.0, 5000.0}) {
-            const auto r = simulate(server(s, {{0, limit, 0}}), {offering(1.5 * limit)}, 12);
-            at_most(fmt("cold start L=%g: s to a second at 90%% of L", limit), s,
-                    time_to_reach(r.clients[0], limit, 0.9, 0), 10);
+            double worst = 0;
+            for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
+                const auto r =
+                    simulate(server(s, {{0, limit, 0}}), {offering(1.5 * limit)}, 12, seed);
+                worst = std::max(worst, time_to_reach(r.clients[0], limit, 0.9, 0));
+            }
+            at_most(fmt("cold start L=%g: s to a second at 90%% of L (worst run)", limit), s, worst,
+                    10);
         }
     }
 }
@@ -115,22 +142,25 @@ TEST(rate_controller_sim, a_halved_limit_is_ridden_below_within_2_s) {
         double worst_any = 0;
         double accepted_after = INFINITY;
         for (const double at : {30.0, 32.3, 34.6, 36.9}) {
-            const auto r = simulate(server(s, {{0, 400, 0}, {at, 200, 0}}), {offering(600)}, 70);
-            const auto& c = r.clients[0];
-            const auto settled = static_cast<std::size_t>(std::ceil(at + 2));
-            for (std::size_t i = 0; i < c.seconds.size(); ++i) {
-                const auto sent = static_cast<double>(c.seconds[i].sent);
-                worst_any = std::max(worst_any, sent);
-                if (i >= settled) worst_after = std::max(worst_after, sent);
+            for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
+                const auto r =
+                    simulate(server(s, {{0, 400, 0}, {at, 200, 0}}), {offering(600)}, 70, seed);
+                const auto& c = r.clients[0];
+                const auto settled = static_cast<std::size_t>(std::ceil(at + 2));
+                for (std::size_t i = 0; i < c.seconds.size(); ++i) {
+                    const auto sent = static_cast<double>(c.seconds[i].sent);
+                    worst_any = std::max(worst_any, sent);
+                    if (i >= settled) worst_after = std::max(worst_after, sent);
+                }
+                accepted_after =
+                    std::min(accepted_after,
+                             static_cast<double>(c.sum(&second_counts::accepted, settled + 8, 70)) /
+                                 (200.0 * static_cast<double>(70 - settled - 8)));
             }
-            accepted_after = std::min(
-                accepted_after, static_cast<double>(c.sum(&second_counts::accepted, settled + 8, 70)) /
-                                    (200.0 * static_cast<double>(70 - settled - 8)));
         }
         at_most("halved 400->200: max attempts/s from 2 s after", s, worst_after, 1.05 * 200);
         at_most("halved 400->200: max attempts/s in any second", s, worst_any, 1.2 * 400);
-        at_least("halved 400->200: accepted / new L from 10 s after", s, accepted_after,
-                 0.90);
+        at_least("halved 400->200: accepted / new L from 10 s after", s, accepted_after, 0.90);
     }
 }
 
@@ -139,8 +169,12 @@ TEST(rate_controller_sim, a_doubled_limit_is_found_within_30_s) {
     for (const auto& s : styles) {
         double worst = 0;
         for (const double at : {30.0, 31.4, 32.8, 34.2, 35.6, 37.0}) {
-            const auto r = simulate(server(s, {{0, 400, 0}, {at, 800, 0}}), {offering(1200)}, at + 35);
-            worst = std::max(worst, time_to_reach(r.clients[0], 800, 0.9, static_cast<std::size_t>(std::ceil(at))));
+            for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
+                const auto r = simulate(server(s, {{0, 400, 0}, {at, 800, 0}}), {offering(1200)},
+                                        at + 35, seed);
+                worst = std::max(worst, time_to_reach(r.clients[0], 800, 0.9,
+                                                      static_cast<std::size_t>(std::ceil(at))));
+            }
         }
         at_most("doubled 400->800: s to a second at 90% of new L (worst)", s, worst, 30);
     }
@@ -148,23 +182,25 @@ TEST(rate_controller_sim, a_doubled_limit_is_found_within_30_s) {
 
 // Two client processes, each with its own controller, share one account's limit. Who gets
 // a share depends on where the throttles fall, and they fall about as often on either client
-// whatever its rate; each cut is 0.7 x its own rate, and each client then grows back toward
-// its own last rate. The shares drift towards equal slowly, so a run can stay uneven for
-// minutes: the target (each >= 40 %) is a property of most runs, not of every one. Checked
-// over 20 seeds: each >= 40 % over seconds 30-190 in at least 90 % of the runs and >= 30 % in
-// every run; both together >= 90 % in every run.
+// whatever its rate; each cut is 0.7 x its own rate. What evens the shares out is the
+// cubic curve's convex part (rate_controller.cpp, C), so a run can stay uneven for a while:
+// the target (each >= 40 %) is checked as a property of nearly every run. Over 40 seeds:
+// each >= 40 % over seconds 30-190 in at least 38 runs and >= 35 % in every run; both
+// together >= 90 % in every run.
 TEST(rate_controller_sim, two_clients_share_a_limit) {
+    constexpr std::uint64_t runs = under_sanitizer ? 2 : 40;
     for (const auto& s : styles) {
-        constexpr int runs = 20;
         int fair = 0;
         double each = INFINITY;
         double together = INFINITY;
         for (std::uint64_t seed = 1; seed <= runs; ++seed) {
-            const auto r = simulate(server(s, {{0, 400, 0}}), {offering(600), offering(600)}, 190, seed);
+            const auto r =
+                simulate(server(s, {{0, 400, 0}}), {offering(600), offering(600)}, 190, seed);
             double sum = 0;
             double least = INFINITY;
             for (const auto& c : r.clients) {
-                const double share = static_cast<double>(c.sum(&second_counts::accepted, 30, 190)) / (160 * 400.0);
+                const double share =
+                    static_cast<double>(c.sum(&second_counts::accepted, 30, 190)) / (160 * 400.0);
                 least = std::min(least, share);
                 sum += share;
             }
@@ -172,9 +208,10 @@ TEST(rate_controller_sim, two_clients_share_a_limit) {
             each = std::min(each, least);
             together = std::min(together, sum);
         }
-        at_least("two clients, L=400: runs with each >= 40% of L (of 20)", s, fair, 18);
-        at_least("two clients, L=400: each client's accepted / L (min)", s, each, 0.30);
-        at_least("two clients, L=400: both together / L (min)", s, together, 0.90);
+        at_least(fmt("two clients, L=400: runs with each >= 40%% of L (of %g)", runs), s, fair,
+                 static_cast<double>(runs) * 0.95);
+        at_least("two clients, L=400: each client's accepted / L (worst run)", s, each, 0.35);
+        at_least("two clients, L=400: both together / L (worst run)", s, together, 0.90);
     }
 }
 
@@ -193,7 +230,8 @@ TEST(rate_controller_sim, a_long_run_accepts_every_call_exactly_once_with_few_42
         at_least("long run 12000 calls: calls accepted exactly once", s,
                  static_cast<double>(x.accepted_calls - x.duplicates), 12'000);
         at_most("long run 12000 calls: 429s / attempts", s, throttled / sent, 0.03);
-        // 12 000 calls at these limits take 37.5 s at least (15 s x 400 + 15 s x 200 + 7.5 s x 400).
+        // 12 000 calls at these limits take 37.5 s at least (15 s x 400 + 15 s x 200 + 7.5 s x
+        // 400).
         at_most("long run 12000 calls: s to the last acceptance", s, x.all_done_s, 60);
     }
 }
@@ -202,19 +240,29 @@ TEST(rate_controller_sim, a_long_run_accepts_every_call_exactly_once_with_few_42
 TEST(rate_controller_sim, a_dead_api_is_left_alone_and_found_again) {
     for (const auto& s : styles) {
         const auto dead = server(s, {{0, 400, 0}, {10, 0, 0}, {190, 400, 0}});
-        const auto r = simulate(dead, {offering(600)}, 300);
-        auto off = offering(600);
-        off.rate.local_throttling = false;
-        const auto without = simulate(dead, {off}, 300);
-        const auto& c = r.clients[0];
-        const double attempts = static_cast<double>(c.sum(&second_counts::sent, 10, 190));
-        const double attempts_without = static_cast<double>(without.clients[0].sum(&second_counts::sent, 10, 190));
-        at_most("dead API 180 s: attempts / offered calls", s, attempts / (600.0 * 180), 0.01);
-        at_most("dead API 180 s: attempts vs local throttling off", s, attempts / attempts_without, 0.6);
-        at_most("dead API: s after its return to a second at 90% of L", s, time_to_reach(c, 400, 0.9, 190), 60);
-        report("dead API: same, local throttling off", s, time_to_reach(without.clients[0], 400, 0.9, 190), "<=",
-               60);
-        EXPECT_GT(c.counts.local_rejects, 0u) << s.name;
+        double share = 0;
+        double versus = 0;
+        double back = 0;
+        double back_without = 0;
+        for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
+            const auto r = simulate(dead, {offering(600)}, 300, seed);
+            auto off = offering(600);
+            off.rate.local_throttling = false;
+            const auto without = simulate(dead, {off}, 300, seed);
+            const auto& c = r.clients[0];
+            const double attempts = static_cast<double>(c.sum(&second_counts::sent, 10, 190));
+            const double attempts_without =
+                static_cast<double>(without.clients[0].sum(&second_counts::sent, 10, 190));
+            share = std::max(share, attempts / (600.0 * 180));
+            versus = std::max(versus, attempts / attempts_without);
+            back = std::max(back, time_to_reach(c, 400, 0.9, 190));
+            back_without = std::max(back_without, time_to_reach(without.clients[0], 400, 0.9, 190));
+            EXPECT_GT(c.counts.local_rejects, 0u) << s.name << ", seed " << seed;
+        }
+        at_most("dead API 180 s: attempts / offered calls (worst run)", s, share, 0.01);
+        at_most("dead API 180 s: attempts vs local throttling off (worst run)", s, versus, 0.6);
+        at_most("dead API: s after its return to a second at 90% of L (worst run)", s, back, 60);
+        report("dead API: same, local throttling off", s, back_without, "<=", 60);
     }
 }
 
@@ -224,11 +272,13 @@ TEST(rate_controller_sim, retry_after_pauses_every_call_and_a_huge_one_is_capped
     for (const auto& [retry_after, pause] : {std::pair{5.0, 5.0}, std::pair{3600.0, 30.0}}) {
         sim_client c = offering(600);
         c.record_sends = true;
-        const auto r = simulate(server(s, {{0, 400, 0}, {5, 0, retry_after}, {5.05, 400, 0}}), {c}, pause + 10);
+        const auto r = simulate(server(s, {{0, 400, 0}, {5, 0, retry_after}, {5.05, 400, 0}}), {c},
+                                pause + 10);
         const auto& x = r.clients[0];
         const auto held = std::count_if(x.sends.begin(), x.sends.end(),
                                         [&](double t) { return t >= 5.05 && t < 5 + pause; });
-        const auto resumed = std::find_if(x.sends.begin(), x.sends.end(), [&](double t) { return t >= 5.05; });
+        const auto resumed =
+            std::find_if(x.sends.begin(), x.sends.end(), [&](double t) { return t >= 5.05; });
         ASSERT_NE(resumed, x.sends.end());
         const std::string what = fmt("Retry-After %gs", retry_after);
         at_most(what + ": sends while paused", s, static_cast<double>(held), 0);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <vector>
 
 namespace {
 
@@ -142,12 +143,27 @@ TEST(rate_controller, one_cut_per_round_trip_throttles_of_calls_sent_before_the_
     EXPECT_LT(c.allowed_rate(), after_cut * 0.75);
 }
 
+// Answers overtake each other: a call sent just after a cut can meet the server's bucket
+// still emptied by the calls sent before it. Its throttle is the same episode.
+TEST(rate_controller, a_throttle_of_a_call_sent_within_one_p99_latency_after_the_cut_is_the_same_episode) {
+    rate_controller c(adaptive(400), t0);
+    const auto t = run_accepted(c, t0, 500ms, 20ms);  // p99 latency: 20 ms
+    drain(c, t);
+    EXPECT_EQ(c.on_throttled(t - 5ms, t, std::nullopt, 0.5).decision, rate_decision::decrease);
+    EXPECT_EQ(c.on_throttled(t + 15ms, t + 35ms, std::nullopt, 0.5).decision, rate_decision::throttle_ignored);
+    EXPECT_EQ(c.counts().decreases, 1u);
+    // Sent later than one p99 latency after the cut: a cut of its own.
+    drain(c, t + 40ms);
+    EXPECT_EQ(c.on_throttled(t + 40ms, t + 60ms, std::nullopt, 0.5).decision, rate_decision::decrease);
+    EXPECT_EQ(c.counts().decreases, 2u);
+}
+
 TEST(rate_controller, after_a_cut_the_rate_climbs_back_along_the_cubic_to_its_old_level_at_k) {
     rate_controller c(adaptive(400), t0);
     const auto cut = run_accepted(c, t0, 150ms);
     const auto e = c.on_throttled(cut, cut, std::nullopt, 0.5);
     const double w_max = e.rate_after / 0.7;
-    const double k = std::cbrt(w_max * 0.3 / 0.4);
+    const double k = std::cbrt(w_max * 0.3 / 2.0);  // C = 2 (rate_controller.cpp)
     // Keep sending at the allowed rate so that the 2x-measured bound does not hold it.
     const auto at_k = run_accepted(c, cut, std::chrono::duration_cast<std::chrono::nanoseconds>(
                                                    std::chrono::duration<double>(k)));
@@ -344,6 +360,54 @@ TEST(rate_controller, local_throttling_follows_the_sre_formula_capped_at_0_9) {
     t += 31s;
     c.on_accepted(t, t);
     EXPECT_EQ(c.reject_probability(), 0);
+}
+
+// At the minimum rate, one call in ten would be one every 20 s: an API's return could go
+// unseen for a minute.
+TEST(rate_controller, local_throttling_lets_one_attempt_through_when_none_went_out_for_5_s) {
+    auto p = adaptive(1000);
+    p.local_throttling_window = 30s;
+    rate_controller c(p, t0);
+    auto t = t0;
+    for (int i = 0; i < 10'000; ++i, t += 1ms) c.try_acquire(t, 0.999);  // nothing accepted
+    ASSERT_EQ(c.reject_probability(), 0.9);
+    // Every draw below the probability: refused, until 5 s have passed since the last send.
+    const auto last_send = t - 1ms;
+    for (; t < last_send + 5s; t += 100ms) ASSERT_EQ(c.try_acquire(t, 0.0).what, verdict::reject);
+    EXPECT_EQ(c.try_acquire(last_send + 5s, 0.0).what, verdict::send);
+    EXPECT_EQ(c.try_acquire(last_send + 5s + 100ms, 0.0).what, verdict::reject);
+}
+
+// After a long outage the rate sits at its minimum and local throttling refuses 9 calls in 10.
+// Once the API accepts again, the refused slots count as used: the rate climbs while the
+// refusals fade, instead of staying at the minimum because a tenth of it went out.
+TEST(rate_controller, after_an_outage_the_rate_climbs_back_while_local_throttling_still_refuses) {
+    auto p = adaptive(400);
+    p.max_pause = 0ms;
+    rate_controller c(p, t0);
+    auto t = run_accepted(c, t0, 1s);
+    // Every call sent, answered 10 ms later; the draws cycle over [0, 1).
+    const auto run = [&](std::chrono::seconds d, bool accepted) {
+        std::vector<time_point> in_flight;
+        int draw = 0;
+        for (const auto end = t + d; t < end; t += 1ms) {
+            while (!in_flight.empty() && in_flight.front() + 10ms <= t) {
+                if (accepted) c.on_accepted(in_flight.front(), in_flight.front() + 10ms);
+                else c.on_throttled(in_flight.front(), in_flight.front() + 10ms, std::nullopt, 0.5);
+                in_flight.erase(in_flight.begin());
+            }
+            while (true) {
+                const auto r = c.try_acquire(t, (draw++ % 10 + 0.5) / 10);
+                if (r.what == verdict::wait) break;
+                if (r.what == verdict::send) in_flight.push_back(t);
+            }
+        }
+    };
+    run(60s, false);
+    ASSERT_LT(c.allowed_rate(), 1.0);
+    ASSERT_GT(c.reject_probability(), 0.8);
+    run(20s, true);
+    EXPECT_GT(c.allowed_rate(), 100);
 }
 
 TEST(rate_controller, local_throttling_off_never_refuses) {
