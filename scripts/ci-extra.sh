@@ -3,21 +3,22 @@
 #  1. the concurrency tests (client, sandbox, hardening suites) under ThreadSanitizer (gcc);
 #  2. every libFuzzer target built with clang + ASan/UBSan and run briefly from its committed
 #     seed corpus (a crash, a sanitizer report or a broken property fails CI).
-# Budget: about 15 minutes on 2 cores. Knobs:
-#   CATALYST_FUZZ_SECONDS (default 20) per fuzzer, CATALYST_JOBS (default: nproc),
+# Budget: about 8 minutes on 2 cores. Knobs:
+#   CATALYST_FUZZ_SECONDS (default 10) per fuzzer, CATALYST_JOBS (default: nproc), CATALYST_TEST_JOBS,
 #   CATALYST_EXTRA_SKIP_TSAN=1 / CATALYST_EXTRA_SKIP_FUZZ=1 to leave a part out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 jobs=${CATALYST_JOBS:-$(nproc)}
-fuzz_seconds=${CATALYST_FUZZ_SECONDS:-20}
+test_jobs=${CATALYST_TEST_JOBS:-$((2 * jobs))}  # as scripts/test.sh
+fuzz_seconds=${CATALYST_FUZZ_SECONDS:-10}
 
 step() { printf '\n== %s (%s)\n' "$1" "$(date +%H:%M:%S)"; }
 
 if [ "${CATALYST_EXTRA_SKIP_TSAN:-0}" != 1 ]; then
   step "build under ThreadSanitizer (concurrency suites)"
   cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCATALYST_SANITIZE=thread \
-    -DCATALYST_BUILD_TESTS=ON -DCATALYST_BUILD_BENCH=OFF -DCATALYST_BUILD_EXAMPLES=OFF -DCATALYST_BUILD_TOOLS=ON >/dev/null
+    -DCATALYST_BUILD_TESTS=ON -DCATALYST_TEST_UNITY=ON -DCATALYST_BUILD_BENCH=OFF -DCATALYST_BUILD_EXAMPLES=OFF -DCATALYST_BUILD_TOOLS=ON >/dev/null
   # catalyst-sandbox: the sandbox suite also runs the CLI. Built unconditionally: a suite that
   # failed to build must fail here, not be skipped by ctest.
   cmake --build build-tsan -j "$jobs" --target catalyst_client_tests catalyst_sandbox_tests \
@@ -26,7 +27,7 @@ if [ "${CATALYST_EXTRA_SKIP_TSAN:-0}" != 1 ]; then
   # The fault matrix runs its reduced size under TSan (TSan is ~5-15x slower).
   CATALYST_HARDENING_QUICK=1 \
   TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$root/tests/hardening/tsan.supp" \
-    ctest --test-dir build-tsan -L '^(client|sandbox|hardening|tls)$' -j "$jobs" --output-on-failure --timeout 600
+    ctest --test-dir build-tsan -L '^(client|sandbox|hardening|tls)$' -j "$test_jobs" --output-on-failure --timeout 600
 fi
 
 if [ "${CATALYST_EXTRA_SKIP_FUZZ:-0}" != 1 ]; then

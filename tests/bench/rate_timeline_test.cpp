@@ -55,7 +55,7 @@ TEST(bench_rate_timeline, steps_reach_and_steady_state) {
     const auto none = summarize({{0, 100, 10, 0, -1}}, 10);
     ASSERT_EQ(none.steps.size(), 1u);
     EXPECT_FALSE(none.steps[0].to_90);
-    EXPECT_EQ(summarize({}).throttled_share(), 0.0);
+    EXPECT_EQ(summarize(std::vector<timeline_second>{}).throttled_share(), 0.0);
 }
 
 TEST(bench_rate_timeline, allowed_rate_is_the_mean_of_each_seconds_samples) {

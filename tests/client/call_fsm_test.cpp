@@ -4,6 +4,7 @@
 // the orderings a review asks about: a cancel or a stop that lands while a connection holds the
 // call and the connection then gives it back unsent.
 #include "client/call_fsm.hpp"
+#include "support/fake_clock.hpp"
 
 #include <gtest/gtest.h>
 
@@ -17,7 +18,7 @@ using time_point = std::chrono::steady_clock::time_point;
 
 namespace {
 
-const time_point t0 = time_point{} + 1000s;
+using catalyst::test::t0;
 
 struct call_state_machine : ::testing::Test {
     retry_params retry;

@@ -3,6 +3,7 @@
 // one exchange, the bytes left after an answer, the checks before a reuse, every deadline,
 // aborts at every I/O step, and the idle phase.
 #include "client/connection_fsm.hpp"
+#include "support/fake_clock.hpp"
 
 #include <boost/asio/error.hpp>
 
@@ -22,7 +23,7 @@ using state = connection_fsm::state;
 
 namespace {
 
-const time_point t0 = time_point{} + 1000s;
+using catalyst::test::t0;
 
 std::string answer(unsigned status = 201, std::string_view token = "ps_one",
                    std::string_view extra_headers = {}) {

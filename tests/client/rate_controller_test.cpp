@@ -1,6 +1,7 @@
 // Each rule of the adaptive rate controller on its own, with a fake clock. The simulation
 // (rate_controller_sim_test.cpp) shows them working together against a rate-limited server.
 #include "client/rate_controller.hpp"
+#include "support/fake_clock.hpp"
 
 #include <gtest/gtest.h>
 
@@ -16,7 +17,7 @@ using namespace std::chrono_literals;
 using verdict = rate_controller::verdict;
 using time_point = rate_controller::time_point;
 
-const time_point t0 = time_point(std::chrono::hours(10));
+using catalyst::test::t0;
 
 rate_params adaptive(double initial = 10) {
     rate_params p;

@@ -150,14 +150,14 @@ TEST(verification_refused, only_a_failed_verification_or_identity_is_a_refusal) 
 
 using tls_identity_client = client_test;
 
-struct outcome {
+struct call_error {
     error_code ec;
     diagnostics d;
 };
 
-outcome call(const client_params& p) {
+call_error call(const client_params& p) {
     client c(p);
-    outcome r;
+    call_error r;
     auto f = c.async_create_session(valid_request(), request_options{}, r.d, net::use_future);
     try {
         f.get();

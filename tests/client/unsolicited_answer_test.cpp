@@ -28,7 +28,7 @@ using boost::system::error_code;
 
 namespace {
 
-struct outcome {
+struct call_answer {
     error_code ec;
     std::string token;
 };
@@ -42,7 +42,7 @@ long answered_request(const std::string& token) {
     return (end && *end == '\0' && n > 0) ? static_cast<long>(n - 1) : -1;
 }
 
-void expect_own_answers(const hostile_server& server, const std::vector<outcome>& got) {
+void expect_own_answers(const hostile_server& server, const std::vector<call_answer>& got) {
     const auto ledger = server.ledger();
     std::size_t own = 0;
     for (std::size_t i = 0; i < got.size(); ++i) {
@@ -76,7 +76,7 @@ TEST_P(unsolicited_answer_in_flight,
 
     constexpr std::size_t calls = 300;
     constexpr std::size_t in_flight = 4;
-    std::vector<outcome> got(calls);
+    std::vector<call_answer> got(calls);
     std::vector<request_options> opts(calls);
     const session_request req = valid_request();
     for (std::size_t i = 0; i < calls; ++i) opts[i].idempotency_key = "call-" + std::to_string(i);
@@ -146,7 +146,7 @@ TEST(unsolicited_answer, written_while_idle_it_is_never_taken_for_the_next_answe
     p.threads = 1;
     client c(p);
     constexpr std::size_t calls = 20;
-    std::vector<outcome> got(calls);
+    std::vector<call_answer> got(calls);
     const session_request req = valid_request();
     for (std::size_t i = 0; i < calls; ++i) {
         request_options opts;
@@ -184,7 +184,7 @@ TEST(unsolicited_answer, taken_in_by_the_event_loop_in_the_turn_that_reuses_the_
     auto p = params_for(server);
     p.max_connections = 4;
     client c(ioc, p);
-    std::vector<outcome> got(2);
+    std::vector<call_answer> got(2);
     for (std::size_t i = 0; i < got.size(); ++i) {
         request_options opts;
         opts.idempotency_key = "call-" + std::to_string(i);
