@@ -93,12 +93,29 @@ constexpr double probe_interval_s = 5.0;
 // 50/s, 4 s at 400/s, more above; in the simulation at 50/s they come 2.1 to 3.4 s apart.
 // Below about 50/s, probes less than 2 s apart count as in a row, and a server that answers
 // each of them with Retry-After pauses the origin now and then.
+//
+// And a cut counts as in a row only while the rate has not grown back since the last one (at
+// most 10 % above what that cut left): throttled again after growing back is a probe's
+// answer (another client sharing the limit took the room the cut left), not a sign that
+// cutting does not help. Without it, two clients sharing 400/s in the sandbox: one was cut
+// five times in 4 s, each time after growing back, paused twice, and fell to 8/s while the
+// other took 357/s.
 constexpr std::chrono::milliseconds short_retry_after{1000};
 constexpr double repeat_window_s = 2.0;
+constexpr double regrown = 1.1;
 constexpr unsigned cuts_before_pausing = 2;
 constexpr double jitter_share = 0.1;
 constexpr double min_jitter_s = 0.1;
 
+// Jitter: each slot waits for 1 + j tokens before it takes one, j drawn in [0, 1) by the
+// caller (the sends keep their mean rate; each comes up to one interval late). Two clients
+// that share a limit and pace their sends evenly at about the same rate keep the same phase
+// against each other for seconds, and when the server's bucket runs dry it is the one whose
+// sends come second that gets every 429 and every cut: in the sandbox, one client was cut
+// five times in 4 s while the other grew to 338/s. Jittered, which client meets the empty
+// bucket is drawn anew at every send. The bucket's depth (50 ms of the rate) bounds the
+// jitter: below 40/s it holds two tokens or less, and the jitter shrinks with it.
+//
 // Rates beyond this are not rates (and would overflow the concurrency cap's arithmetic).
 constexpr double rate_ceiling = 1e9;
 
@@ -277,9 +294,9 @@ rate_decision_event rate_controller::event(rate_decision d, double before) const
     return e;
 }
 
-auto rate_controller::try_acquire(time_point now, double u) -> acquire_result {
+auto rate_controller::try_acquire(time_point now, double u, double jitter) -> acquire_result {
     now = advance(now);
-    if (now < pause_end_ || !slots_.try_take(now)) {
+    if (now < pause_end_ || !slots_.try_take(now, slot_need_)) {
         ++counts_.waits;
         return {};
     }
@@ -301,6 +318,7 @@ auto rate_controller::try_acquire(time_point now, double u) -> acquire_result {
             return r;
         }
     }
+    slot_need_ = 1 + std::clamp(jitter, 0.0, 1.0);
     ++counts_.sent;
     last_sent_ = now;
     ++step_sends_;
@@ -311,7 +329,7 @@ auto rate_controller::try_acquire(time_point now, double u) -> acquire_result {
 rate_controller::time_point rate_controller::next_slot(time_point now) const noexcept {
     now = std::max(now, last_now_);
     if (now < pause_end_) return pause_end_;  // one token waits there (see advance)
-    const auto wait = slots_.wait(now);
+    const auto wait = slots_.wait(now, slot_need_);
     return wait.count() == 0 ? now : now + std::chrono::duration_cast<clock::duration>(wait);
 }
 
@@ -348,7 +366,8 @@ rate_decision_event rate_controller::on_throttled(time_point sent, time_point no
     // limit, cut three or four times in a row) set W_max to 0.5 to 0.8 of the limit in one
     // simulated run in ten, where the climb back to it then took 15 s.
     const bool same_episode = decreased_ && sent < last_decrease_ + from_secs(latency_.p99());
-    const bool in_a_row = decreased_ && !same_episode && secs(now - last_decrease_) < repeat_window_s;
+    const bool in_a_row = decreased_ && !same_episode && secs(now - last_decrease_) < repeat_window_s &&
+                          rate_ <= regrown * rate_after_cut_;
     const bool pauses_origin =
         (same_episode ? last_cut_paused_ : in_a_row && cuts_in_a_row_ >= cuts_before_pausing) ||
         (retry_after && *retry_after > short_retry_after);
@@ -399,6 +418,7 @@ rate_decision_event rate_controller::on_throttled(time_point sent, time_point no
         cuts_in_a_row_ = in_a_row ? cuts_in_a_row_ + 1 : 1;
         phase_ = phase::cubic;
         set_rate(clamp(beta * w_max_), now);
+        rate_after_cut_ = rate_;
         ++counts_.decreases;
         e = event(rate_decision::decrease, before);
     }

@@ -63,8 +63,10 @@ public:
     /// `p` is assumed checked (`check(client_params)`).
     rate_controller(const rate_params& p, time_point now);
 
-    /// A call asks to go out at `now`; `u` in [0, 1) decides a local rejection.
-    acquire_result try_acquire(time_point now, double u);
+    /// A call asks to go out at `now`; `u` in [0, 1) decides a local rejection. `jitter` in
+    /// [0, 1) delays the slot after this one by up to one interval of the rate (its mean
+    /// rate unchanged): see rate_controller.cpp, "jitter".
+    acquire_result try_acquire(time_point now, double u, double jitter = 0);
 
     /// The earliest time a slot may be free: `now` when one is, the end of a Retry-After pause
     /// when one runs. The rate may still grow before then; ask again at that time.
@@ -166,6 +168,8 @@ private:
     bool decreased_ = false;
     bool last_cut_paused_ = false;  ///< the last cut paused the origin (its late throttles may lengthen it)
     unsigned cuts_in_a_row_ = 0;    ///< cuts each within the repeat window of the one before
+    double rate_after_cut_ = 0;     ///< the rate the last cut left
+    double slot_need_ = 1;          ///< tokens the next slot waits for (1 + the jitter drawn)
 
     // The measured send rate (AWS's RateClocker): sends per 0.5 s bucket, smoothed. Its time
     // is active time: Retry-After pauses, when nothing may be sent by design, do not count.

@@ -6,7 +6,8 @@ namespace catalyst::detail {
 
 rate_gate::rate_gate(const rate_params& p, time_point now) : controller_(p, now) {}
 
-rate_gate::admission rate_gate::admit(time_point now, double uniform01, const std::weak_ptr<shard>& waiter) {
+rate_gate::admission rate_gate::admit(time_point now, double uniform01, double jitter01,
+                                      const std::weak_ptr<shard>& waiter) {
     std::lock_guard lock(mutex_);
     admission a;
     if (on_wire_ >= controller_.concurrency_cap()) {
@@ -16,7 +17,7 @@ rate_gate::admission rate_gate::admit(time_point now, double uniform01, const st
         if (!known) waiting_.push_back(waiter);
         return a;
     }
-    const auto r = controller_.try_acquire(now, uniform01);
+    const auto r = controller_.try_acquire(now, uniform01, jitter01);
     switch (r.what) {
     case rate_controller::verdict::send:
         ++on_wire_;

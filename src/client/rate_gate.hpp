@@ -36,7 +36,7 @@ public:
     };
     /// May one more attempt go on the wire now? `send` counts it on the wire. `waiter` is
     /// woken (through `wake`) when the concurrency cap held it back and a place frees.
-    admission admit(time_point now, double uniform01, const std::weak_ptr<shard>& waiter);
+    admission admit(time_point now, double uniform01, double jitter01, const std::weak_ptr<shard>& waiter);
 
     /// The attempt got an answer (`throttled`: 429 or 503, with its Retry-After); it is off the
     /// wire. The decision to pass to the observer, if any.

@@ -208,7 +208,7 @@ void shard::on_timer() {
 shard::admission shard::admit(call* c, steady::time_point now) {
     (void)c;
     if (rate_) {
-        const auto a = rate_->admit(now, uniform01(), weak_from_this());
+        const auto a = rate_->admit(now, uniform01(), uniform01(), weak_from_this());
         switch (a.what) {
         case rate_gate::verdict::send:
             return admission::send;

@@ -32,21 +32,22 @@ void token_bucket::refill(time_point now) noexcept {
     last_ = now;
 }
 
-bool token_bucket::try_take(time_point now) noexcept {
+bool token_bucket::try_take(time_point now, double need) noexcept {
     if (!enabled()) return true;
     refill(now);
-    if (tokens_ < whole) return false;
+    if (tokens_ < std::clamp(need, 1.0, std::max(1.0, capacity_)) - (1.0 - whole)) return false;
     tokens_ = std::max(0.0, tokens_ - 1.0);
     return true;
 }
 
-std::chrono::nanoseconds token_bucket::wait(time_point now) const noexcept {
+std::chrono::nanoseconds token_bucket::wait(time_point now, double need) const noexcept {
     if (!enabled()) return std::chrono::nanoseconds(0);
     const double tokens = tokens_at(now);
-    if (tokens >= whole) return std::chrono::nanoseconds(0);
+    need = std::clamp(need, 1.0, std::max(1.0, capacity_));
+    if (tokens >= need - (1.0 - whole)) return std::chrono::nanoseconds(0);
     // At most about 31 years: a tiny rate (1e-300/s) must not overflow the conversion. At
     // least 1 ns: a token is missing.
-    const double ns = std::min((1.0 - tokens) / rate_ * 1e9, 1e18);
+    const double ns = std::min((need - tokens) / rate_ * 1e9, 1e18);
     return std::chrono::nanoseconds(std::max(1LL, static_cast<long long>(ns)));
 }
 

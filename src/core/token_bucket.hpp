@@ -27,10 +27,11 @@ public:
     double rate() const noexcept { return rate_; }
     double capacity() const noexcept { return capacity_; }
 
-    /// Takes one token if there is one.
-    bool try_take(time_point now) noexcept;
-    /// How long until the next token (0 when one is available).
-    std::chrono::nanoseconds wait(time_point now) const noexcept;
+    /// Takes one token if there are `need` (from 1 to the capacity): a caller that asks for
+    /// more than one before it takes one spreads its takes without changing their rate.
+    bool try_take(time_point now, double need = 1) noexcept;
+    /// How long until there are `need` tokens (0 when there are).
+    std::chrono::nanoseconds wait(time_point now, double need = 1) const noexcept;
     /// `wait` in whole seconds, rounded up, at least 1: the value of a Retry-After header.
     /// Call it after a failed `try_take`.
     unsigned wait_seconds(time_point now) const noexcept;

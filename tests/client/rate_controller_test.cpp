@@ -236,6 +236,49 @@ TEST(rate_controller, a_short_retry_after_pauses_the_origin_only_when_cuts_do_no
     EXPECT_EQ(d.on_throttled(t0, t0 + 5ms, 2000ms, 0.0).pause, 2000ms);
 }
 
+// Throttled again after growing back is a probe's answer (another client took the room the
+// cut left), not "cutting does not help": no pause, however short the spell.
+TEST(rate_controller, cuts_after_growing_back_are_not_in_a_row) {
+    rate_controller c(adaptive(400), t0);
+    auto t = t0 + 10s;
+    drain(c, t);
+    for (int i = 0; i < 4; ++i) {
+        const double left = c.on_throttled(t, t + 5ms, 1000ms, 0.5).rate_after;
+        t = run_accepted(c, t + 5ms, 400ms);  // the curve climbs back more than 10 % meanwhile
+        ASSERT_GT(c.allowed_rate(), 1.1 * left) << i;
+        drain(c, t);
+    }
+    EXPECT_EQ(c.counts().decreases, 4u);
+    EXPECT_EQ(c.counts().pauses, 0u);
+}
+
+// Each slot waits for 1 + jitter tokens: the sends keep their rate, their spacing varies.
+TEST(rate_controller, jittered_slots_keep_the_rate_and_vary_the_spacing) {
+    const auto sends = [](double jitter_of_slot) {
+        rate_controller c(adaptive(200), t0);
+        std::vector<time_point> at;
+        for (auto t = t0; t < t0 + 2s; t = std::max(t + 1us, c.next_slot(t)))
+            if (c.try_acquire(t, 0.99, jitter_of_slot * static_cast<double>(at.size() % 7) / 7).what == verdict::send)
+                at.push_back(t);
+        return at;
+    };
+    const auto even = sends(0);
+    const auto jittered = sends(1);
+    // The same rate within the bucket's depth (50 ms of 200/s: 10 sends) ...
+    EXPECT_NEAR(static_cast<double>(jittered.size()), static_cast<double>(even.size()), 11);
+    // ... and gaps that vary: even sends are 5 ms apart, jittered ones from 5 ms to 10 ms and back.
+    const auto spread = [](const std::vector<time_point>& v) {
+        std::chrono::nanoseconds lo = std::chrono::hours(1), hi{0};
+        for (std::size_t i = 20; i + 1 < v.size(); ++i) {
+            lo = std::min(lo, v[i + 1] - v[i]);
+            hi = std::max(hi, v[i + 1] - v[i]);
+        }
+        return hi - lo;
+    };
+    EXPECT_LT(spread(even), 100us);
+    EXPECT_GT(spread(jittered), 2ms);
+}
+
 TEST(rate_controller, the_jitter_is_10_percent_of_the_wait_and_at_least_100_ms) {
     for (const auto& [wait, jitter_max] : {std::pair{2000ms, 200ms}, std::pair{20'000ms, 2000ms}}) {
         rate_controller low(adaptive(), t0), high(adaptive(), t0);

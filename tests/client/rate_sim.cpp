@@ -218,7 +218,7 @@ private:
         client_state& c = *clients_[index];
         const auto t = at(now_);
         while (!c.queue.empty() && c.in_flight < c.ctl.concurrency_cap()) {
-            const auto got = c.ctl.try_acquire(t, c.random.uniform());
+            const auto got = c.ctl.try_acquire(t, c.random.uniform(), c.random.uniform());
             if (got.event) note(c, *got.event);
             if (got.what == rate_controller::verdict::reject) continue;  // the same call asks again
             if (got.what == rate_controller::verdict::wait) {

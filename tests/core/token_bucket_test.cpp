@@ -27,6 +27,21 @@ TEST(token_bucket, burst_then_rate) {
     EXPECT_EQ(taken, 5);
 }
 
+// A caller that waits for more than one token before it takes one spreads its takes (the rate
+// controller's jitter); the bucket's capacity bounds what it may wait for.
+TEST(token_bucket, a_take_may_wait_for_more_than_one_token) {
+    const auto t0 = steady_clock::time_point(seconds(10));
+    token_bucket b(100, 5, t0);
+    while (b.try_take(t0)) {
+    }
+    EXPECT_EQ(b.wait(t0, 1.5), milliseconds(15));
+    EXPECT_FALSE(b.try_take(t0 + milliseconds(10), 1.5));  // one token: not enough
+    EXPECT_TRUE(b.try_take(t0 + milliseconds(15), 1.5));   // one and a half: one is taken
+    EXPECT_EQ(b.wait(t0 + milliseconds(15), 1.0), milliseconds(5));
+    // More than the capacity is read as the capacity.
+    EXPECT_EQ(b.wait(t0 + milliseconds(15), 100), b.wait(t0 + milliseconds(15), 5));
+}
+
 TEST(token_bucket, default_burst_is_a_tenth_of_the_rate_at_least_one) {
     const auto t0 = steady_clock::time_point(seconds(10));
     token_bucket big(1000, 0, t0);
