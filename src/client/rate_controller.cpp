@@ -367,7 +367,7 @@ rate_decision_event rate_controller::on_throttled(time_point sent, time_point no
     // simulated run in ten, where the climb back to it then took 15 s.
     const bool same_episode = decreased_ && sent < last_decrease_ + from_secs(latency_.p99());
     const bool in_a_row = decreased_ && !same_episode && secs(now - last_decrease_) < repeat_window_s &&
-                          rate_ <= regrown * rate_after_cut_;
+                          rate_ <= regrown * clamp(beta * w_max_);
     const bool pauses_origin =
         (same_episode ? last_cut_paused_ : in_a_row && cuts_in_a_row_ >= cuts_before_pausing) ||
         (retry_after && *retry_after > short_retry_after);
@@ -418,7 +418,6 @@ rate_decision_event rate_controller::on_throttled(time_point sent, time_point no
         cuts_in_a_row_ = in_a_row ? cuts_in_a_row_ + 1 : 1;
         phase_ = phase::cubic;
         set_rate(clamp(beta * w_max_), now);
-        rate_after_cut_ = rate_;
         ++counts_.decreases;
         e = event(rate_decision::decrease, before);
     }

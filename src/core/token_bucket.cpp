@@ -32,10 +32,12 @@ void token_bucket::refill(time_point now) noexcept {
     last_ = now;
 }
 
+double token_bucket::reachable(double need) const noexcept { return std::clamp(need, 1.0, std::max(1.0, capacity_)); }
+
 bool token_bucket::try_take(time_point now, double need) noexcept {
     if (!enabled()) return true;
     refill(now);
-    if (tokens_ < std::clamp(need, 1.0, std::max(1.0, capacity_)) - (1.0 - whole)) return false;
+    if (tokens_ < reachable(need) - (1.0 - whole)) return false;
     tokens_ = std::max(0.0, tokens_ - 1.0);
     return true;
 }
@@ -43,7 +45,7 @@ bool token_bucket::try_take(time_point now, double need) noexcept {
 std::chrono::nanoseconds token_bucket::wait(time_point now, double need) const noexcept {
     if (!enabled()) return std::chrono::nanoseconds(0);
     const double tokens = tokens_at(now);
-    need = std::clamp(need, 1.0, std::max(1.0, capacity_));
+    need = reachable(need);
     if (tokens >= need - (1.0 - whole)) return std::chrono::nanoseconds(0);
     // At most about 31 years: a tiny rate (1e-300/s) must not overflow the conversion. At
     // least 1 ns: a token is missing.

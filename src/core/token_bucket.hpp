@@ -50,6 +50,7 @@ public:
 
 private:
     void refill(time_point now) noexcept;
+    double reachable(double need) const noexcept;  ///< `need` within [1, capacity]
     double tokens_at(time_point now) const noexcept;
     double rate_;
     double burst_;  ///< as given: 0 = derived from the rate

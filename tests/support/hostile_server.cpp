@@ -1,4 +1,5 @@
 #include "support/hostile_server.hpp"
+#include "support/socket_state.hpp"
 
 #include "sandbox/certs.hpp"
 
@@ -16,9 +17,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
-
-#include <linux/sockios.h>
-#include <sys/ioctl.h>
 
 #include <atomic>
 #include <cstdio>
@@ -39,13 +37,6 @@ using boost::system::error_code;
 using namespace std::chrono_literals;
 
 namespace {
-
-// Bytes written on a TCP socket that the peer has not acknowledged yet (SIOCOUTQ).
-int unacknowledged(int fd) {
-    int n = 0;
-    return ::ioctl(fd, SIOCOUTQ, &n) == 0 ? n : 0;
-}
-
 
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 constexpr std::size_t max_request_bytes = 1024 * 1024;

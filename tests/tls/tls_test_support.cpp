@@ -8,10 +8,8 @@
 
 #include <openssl/ssl.h>
 
-#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 namespace catalyst::test::tls {
@@ -67,25 +65,6 @@ void reset(socket_t& s) {
     error_code ec;
     s.set_option(net::socket_base::linger(true, 0), ec);
     s.close(ec);
-}
-
-std::size_t unread(int fd) {
-    int n = 0;
-    if (fd < 0 || ::ioctl(fd, FIONREAD, &n) != 0 || n < 0) return 0;
-    return static_cast<std::size_t>(n);
-}
-
-std::size_t unacknowledged(int fd) {
-    int n = 0;
-    if (fd < 0 || ::ioctl(fd, SIOCOUTQ, &n) != 0 || n < 0) return 0;
-    return static_cast<std::size_t>(n);
-}
-
-int tcp_state(int fd) {
-    tcp_info info{};
-    socklen_t len = sizeof info;
-    if (fd < 0 || ::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return -1;
-    return info.tcpi_state;
 }
 
 std::string pattern(std::size_t n, unsigned seed) {

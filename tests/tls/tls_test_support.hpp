@@ -6,6 +6,7 @@
 // Asio's ssl::stream (the independent peer), a bounded run of the io_context, and a relay
 // that forwards bytes one at a time.
 
+#include "support/socket_state.hpp"
 #include "tls/tls_stream.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -60,14 +61,7 @@ const std::string& ca_pem();
 std::pair<socket_t, socket_t> tcp_pair(net::io_context& ioc, int buffer_size = 0);
 /// Resets the connection: SO_LINGER 0, then close (the peer sees an RST).
 void reset(socket_t& s);
-/// Bytes received and not read yet on a socket (FIONREAD); 0 when closed.
-std::size_t unread(int fd);
-/// Bytes written to a socket that its peer has not acknowledged yet (SIOCOUTQ); 0 when closed.
-/// On loopback, 0 means every byte written is in the peer's socket.
-std::size_t unacknowledged(int fd);
-/// The TCP state of a socket (TCP_INFO's tcpi_state: TCP_ESTABLISHED, TCP_CLOSE after a
-/// reset from the peer, ...); -1 when it cannot be read.
-int tcp_state(int fd);
+// unread, unacknowledged, tcp_state: support/socket_state.hpp.
 
 /// `n` bytes of a sequence that depends on `seed` (content checks see a shifted byte).
 std::string pattern(std::size_t n, unsigned seed);
