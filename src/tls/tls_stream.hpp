@@ -128,7 +128,9 @@ public:
     /// From now on reads take their bytes from what the caller hands over.
     void feed_reads();
     /// Where the caller's next receive may write: the free room of the intake (empty when it
-    /// is full: receive again once reads have taken some).
+    /// is full: receive again once reads have taken some). The room is the receive's until
+    /// `took` or `took_end` (or its cancel): reads meanwhile take what came before it and
+    /// never move it; only the next `intake()` reclaims what they took.
     std::pair<char*, std::size_t> intake() noexcept;
     /// `n` bytes arrived in the room `intake()` gave.
     void took(std::size_t n) noexcept;

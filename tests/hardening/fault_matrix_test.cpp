@@ -312,7 +312,10 @@ void run_cell(sandbox& sb, const fault_case& fc, const cell& c, unsigned cell_id
     }
     if (fc.name == "none" || fc.name == "latency" || fc.name == "trickle" ||
         fc.name == "connection_close") {
-        for (unsigned i = 0; i < n; ++i) EXPECT_TRUE(results[i].ok) << "request " << i;
+        for (unsigned i = 0; i < n; ++i)
+            EXPECT_TRUE(results[i].ok) << "request " << i << " ended with "
+                                       << to_string(results[i].error) << ": "
+                                       << diags[i].to_string();
     }
 
     // The ledger: at most one session per logical request, and each success is that one.

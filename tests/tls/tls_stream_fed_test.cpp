@@ -189,6 +189,57 @@ TEST(tls_stream_fed, an_idle_connection_hears_data_and_closes_but_not_tickets) {
     }
 }
 
+// The connection keeps its receive pending while it reads what came before (the rest of an
+// answer trickled in records, tickets that came while the request was written): the room that
+// receive was given stays where it is however much the reads take meanwhile. Were the intake
+// reset under it, the next bytes would be taken from where the old ones lay (a record read
+// twice, "wrong version number" or a bad MAC, and the call's answer lost).
+TEST(tls_stream_fed, reads_meanwhile_leave_a_pending_receive_its_room) {
+    fed_pair p;
+    p.server_write("first");
+    p.receive_all();  // the tickets and the first record
+    auto [room, size] = p.client.intake();  // the next receive's room, lent
+    ASSERT_GT(size, 0u);
+    std::string got;
+    char buf[64];
+    for (int i = 0; i < 16 && got.size() < 5; ++i) {
+        const auto s = p.client.try_read(buf, sizeof buf);
+        if (s.next == detail::tls_next::done) {
+            ASSERT_FALSE(s.ec) << s.ec.message();
+            got.append(buf, s.bytes);
+        } else {
+            ASSERT_NE(s.next, detail::tls_next::wait_read) << "everything was handed over";
+        }
+    }
+    ASSERT_EQ(got, "first");
+    EXPECT_FALSE(p.client.has_buffered());
+
+    p.server_write("second");
+    error_code ec;
+    std::size_t n = 0;
+    bool done = false;
+    p.client.socket().async_receive(net::buffer(room, size), [&](error_code e, std::size_t k) {
+        ec = e;
+        n = k;
+        done = true;
+    });
+    ASSERT_TRUE(run_until(p.ioc, [&] { return done; }));
+    ASSERT_FALSE(ec) << ec.message();
+    p.client.took(n);
+    ASSERT_EQ(unread(p.client.socket().native_handle()), 0u) << "the record came in one receive";
+    got.clear();
+    for (int i = 0; i < 16 && got.size() < 6; ++i) {
+        const auto s = p.client.try_read(buf, sizeof buf);
+        if (s.next == detail::tls_next::done) {
+            ASSERT_FALSE(s.ec) << "the record was not read where it arrived: " << s.ec.message();
+            got.append(buf, s.bytes);
+        } else {
+            ASSERT_NE(s.next, detail::tls_next::wait_read) << "the record was not read where it arrived";
+        }
+    }
+    EXPECT_EQ(got, "second");
+}
+
 TEST(tls_stream_fed, the_intake_grows_and_is_reused) {
     fed_pair p;
     auto [room, size] = p.client.intake();
