@@ -276,7 +276,7 @@ TEST(rate_controller_sim, retry_after_pauses_every_call_and_a_huge_one_is_capped
                                 pause + 10);
         const auto& x = r.clients[0];
         const auto held = std::count_if(x.sends.begin(), x.sends.end(),
-                                        [&](double t) { return t >= 5.05 && t < 5 + pause; });
+                                        [&, until = 5 + pause](double t) { return t >= 5.05 && t < until; });
         const auto resumed =
             std::find_if(x.sends.begin(), x.sends.end(), [&](double t) { return t >= 5.05; });
         ASSERT_NE(resumed, x.sends.end());

@@ -216,7 +216,7 @@ TEST(config, unknown_keys_and_wrong_types_name_the_key_path) {
     for (const auto& [json, key] : cases) {
         client_params p;
         const std::string before = dump(p);
-        EXPECT_EQ(refused_key([&] { catalyst::apply_json(p, json); }), key) << json;
+        EXPECT_EQ(refused_key([&p, doc = json] { catalyst::apply_json(p, doc); }), key) << json;
         EXPECT_EQ(dump(p), before) << "a refused document must leave the params alone: " << json;
     }
 }

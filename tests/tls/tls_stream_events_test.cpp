@@ -405,7 +405,8 @@ TEST(tls_stream_renegotiation, server_hello_request_is_refused_with_no_renegotia
 TEST(tls_stream_alerts, fatal_alert_in_the_handshake_is_an_ssl_error) {
     net::io_context ioc;
     auto cctx = client_context();
-    auto [a, b] = tcp_pair(ioc);
+    auto [a, server_end] = tcp_pair(ioc);
+    auto& b = server_end;  // a lambda may not capture a structured binding before clang 16
     stream_t c(std::move(a), cctx.native_handle());
     error_code c_hs;
     int finished = 0;
