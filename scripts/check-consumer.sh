@@ -2,11 +2,11 @@
 # Builds and runs tests/consumer (a user's project: validates, encodes, and creates a session
 # against an in-process sandbox) every way a user links catalyst:
 #   1. add_subdirectory(catalyst) from a parent that sets no build type (which catalyst must
-#      leave alone);
+#      leave alone) and asks for shared libraries (BUILD_SHARED_LIBS=ON, which catalyst
+#      follows): the one extra build of the library, no tools, no tests;
 #   2. find_package(catalyst) against `cmake --install` of the build tree (static library);
 #   3. a plain compiler command line from `pkg-config --cflags --libs` of that install;
-#   4. find_package(catalyst) against an install of a shared build (BUILD_SHARED_LIBS=ON: one
-#      extra build of the library alone, no tools, no tests);
+#   4. find_package(catalyst) against `cmake --install` of the shared library step 1 built;
 #   5. pkg-config against that shared install.
 # Steps 1 and 2 also build the README's embedding example verbatim (tests/docs runs it).
 # Usage: scripts/check-consumer.sh [build-dir]   (default: build; it must be configured)
@@ -14,12 +14,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 root=$(pwd)
-out=$root/$build/consumer-check
+case $build in /*) out=$build/consumer-check ;; *) out=$root/$build/consumer-check ;; esac
 jobs=${CATALYST_JOBS:-2}
 cxx=${CXX:-c++}
-# The shared build is kept between runs (incremental); what is installed and built against it is not.
+# The subdirectory build is kept between runs (incremental); what is installed and built
+# against it is not.
 mkdir -p "$out"
-rm -rf "$out/prefix" "$out/shared-prefix" "$out"/via-*
+rm -rf "$out/prefix" "$out/shared-prefix" "$out"/via-install "$out"/via-shared-install "$out"/via-pkg-config*
 launcher=()
 if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
 
@@ -39,10 +40,15 @@ pkg_consumer() {
 cmake --build "$build" -j "$jobs" >/dev/null
 cmake --install "$build" --prefix "$out/prefix" >/dev/null
 
-say "1. add_subdirectory"
+needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(libcatalyst[^]]*\)\]/\1/p'; }
+
+say "1. add_subdirectory, shared"
+# No build type (no optimisation, no debug information): what a library exports and how it
+# links do not depend on the flags, and this is the slowest step.
 cmake -S tests/consumer -B "$out/via-subdirectory" -G Ninja "${launcher[@]}" -DCATALYST_CONSUMER_MODE=subdirectory \
-  -DCATALYST_SOURCE="$root" -DCATALYST_README="$root/README.md" >/dev/null
+  -DBUILD_SHARED_LIBS=ON -DCATALYST_SOURCE="$root" -DCATALYST_README="$root/README.md" >/dev/null
 cmake --build "$out/via-subdirectory" -j "$jobs" >/dev/null
+[ -n "$(needed "$out/via-subdirectory/consumer")" ] || { say "the parent's BUILD_SHARED_LIBS was not followed"; exit 1; }
 "$out/via-subdirectory/consumer"
 
 say "2. find_package, static"
@@ -55,16 +61,12 @@ say "3. pkg-config, static"
 pkg_consumer via-pkg-config "$out/prefix"
 
 say "4. find_package, shared"
-# Build type None (no optimisation, no debug information): this build checks what a shared
-# library exports and how it links, which the flags do not change, and it is the slowest step.
-cmake -S . -B "$out/shared-build" -G Ninja "${launcher[@]}" -DCMAKE_BUILD_TYPE=None -DBUILD_SHARED_LIBS=ON \
-  -DCATALYST_BUILD_TESTS=OFF -DCATALYST_BUILD_TOOLS=OFF -DCATALYST_BUILD_BENCH=OFF -DCATALYST_BUILD_EXAMPLES=OFF >/dev/null
-cmake --build "$out/shared-build" -j "$jobs" --target catalyst catalyst_sandbox >/dev/null
-cmake --install "$out/shared-build" --prefix "$out/shared-prefix" >/dev/null
+# The install rules of catalyst as a subproject are its own: installed from there, the shared
+# library of step 1 is what a shared build of catalyst alone installs.
+cmake --install "$out/via-subdirectory/catalyst" --prefix "$out/shared-prefix" >/dev/null
 cmake -S tests/consumer -B "$out/via-shared-install" -G Ninja "${launcher[@]}" -DCATALYST_CONSUMER_MODE=package \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_PREFIX_PATH="$out/shared-prefix" >/dev/null
 cmake --build "$out/via-shared-install" >/dev/null
-needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(libcatalyst[^]]*\)\]/\1/p'; }
 so=$(needed "$out/via-shared-install/consumer")
 [ -n "$so" ] || { say "the consumer does not load a shared libcatalyst"; exit 1; }
 say "the consumer loads $so"

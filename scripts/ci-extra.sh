@@ -2,7 +2,8 @@
 # The hardening part of CI, run at the end of scripts/test.sh (see docs/hardening.md):
 #  1. the concurrency tests (client, sandbox, hardening suites) under ThreadSanitizer (gcc);
 #  2. every libFuzzer target built with clang + ASan/UBSan and run briefly from its committed
-#     seed corpus (a crash, a sanitizer report or a broken property fails CI).
+#     seed corpus (a crash, a sanitizer report or a broken property fails CI): from the ASan
+#     build of scripts/test.sh (CATALYST_FUZZ_BUILD), else from a build of their own.
 # Budget: about 8 minutes on 2 cores. Knobs:
 #   CATALYST_FUZZ_SECONDS (default 10) per fuzzer, CATALYST_JOBS (default: nproc), CATALYST_TEST_JOBS,
 #   CATALYST_EXTRA_SKIP_TSAN=1 / CATALYST_EXTRA_SKIP_FUZZ=1 to leave a part out.
@@ -17,7 +18,8 @@ step() { printf '\n== %s (%s)\n' "$1" "$(date +%H:%M:%S)"; }
 
 if [ "${CATALYST_EXTRA_SKIP_TSAN:-0}" != 1 ]; then
   step "build under ThreadSanitizer (concurrency suites)"
-  cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCATALYST_SANITIZE=thread \
+  cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" \
+    -DCATALYST_SANITIZE=thread \
     -DCATALYST_BUILD_TESTS=ON -DCATALYST_TEST_UNITY=ON -DCATALYST_BUILD_BENCH=OFF -DCATALYST_BUILD_EXAMPLES=OFF -DCATALYST_BUILD_TOOLS=ON >/dev/null
   # catalyst-sandbox: the sandbox suite also runs the CLI. Built unconditionally: a suite that
   # failed to build must fail here, not be skipped by ctest.
@@ -35,11 +37,16 @@ if [ "${CATALYST_EXTRA_SKIP_FUZZ:-0}" != 1 ]; then
     echo "clang++ not found: the fuzzers need it (apt-get install clang libclang-rt-14-dev)" >&2
     exit 1
   fi
-  step "build the fuzzers (clang, libFuzzer + ASan/UBSan)"
-  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCATALYST_BUILD_FUZZERS=ON -DCATALYST_BUILD_TESTS=OFF -DCATALYST_BUILD_BENCH=OFF \
-    -DCATALYST_BUILD_EXAMPLES=OFF -DCATALYST_BUILD_TOOLS=OFF >/dev/null
-  cmake --build build-fuzz -j "$jobs" --target catalyst_fuzzers
-  step "fuzz each target for ${fuzz_seconds}s from its seed corpus"
-  bash fuzz/run.sh "$fuzz_seconds" "$jobs"
+  fuzz_build=${CATALYST_FUZZ_BUILD:-}
+  if [ -z "$fuzz_build" ]; then
+    step "build the fuzzers (clang, libFuzzer + ASan/UBSan)"
+    CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -gline-tables-only -DNDEBUG" \
+      -DCATALYST_BUILD_FUZZERS=ON -DCATALYST_BUILD_TESTS=OFF -DCATALYST_BUILD_BENCH=OFF \
+      -DCATALYST_BUILD_EXAMPLES=OFF -DCATALYST_BUILD_TOOLS=OFF >/dev/null
+    cmake --build build-fuzz -j "$jobs" --target catalyst_fuzzers
+    fuzz_build=build-fuzz
+  fi
+  step "fuzz each target for ${fuzz_seconds}s from its seed corpus ($fuzz_build)"
+  bash fuzz/run.sh "$fuzz_seconds" "$jobs" "$fuzz_build"
 fi

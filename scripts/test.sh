@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, builds everything, runs every test
-# (a normal build, then the same suite under AddressSanitizer + UndefinedBehaviorSanitizer),
+# (a normal build, then the same suite under AddressSanitizer + UndefinedBehaviorSanitizer, built
+# with clang together with the fuzzers),
 # and builds and runs the consumer project (add_subdirectory; find_package and pkg-config against a
 # static and a shared install).
 # CATALYST_TEST_QUICK=1 skips the sanitizer build (for a fast local loop).
@@ -21,7 +22,11 @@ bash scripts/check-self-contained.sh
 
 step "build"
 # CATALYST_TEST_UNITY: the test files compiled 8 to a unit (tests/CMakeLists.txt says why).
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCATALYST_TEST_UNITY=ON >/dev/null
+# Line tables only (-g1 for gcc): the same code as with -g, backtraces with files and lines,
+# and a fifth less compile time for an optimised unit (full debug information is not needed
+# to run tests).
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCATALYST_TEST_UNITY=ON \
+  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" >/dev/null
 cmake --build build -j "$jobs"
 
 step "test"
@@ -31,10 +36,19 @@ step "consumer project (add_subdirectory; find_package and pkg-config, static an
 bash scripts/check-consumer.sh build
 
 if [ "${CATALYST_TEST_QUICK:-0}" != 1 ]; then
-  step "build under ASan+UBSan"
-  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCATALYST_SANITIZE=address,undefined \
+  step "build under ASan+UBSan, with the fuzzers (clang)"
+  # clang, and the fuzzers in the same build: clang compiles these units at -O0 in half the
+  # time gcc takes, and the libFuzzer targets need clang and the libraries built with ASan,
+  # UBSan and coverage (-fsanitize=fuzzer-no-link), which the tests run just as well. So the
+  # libraries are compiled once for both (scripts/ci-extra.sh runs the fuzzers from here).
+  if [ -f build-asan/CMakeCache.txt ] && ! grep -q '^CMAKE_CXX_COMPILER:.*clang' build-asan/CMakeCache.txt; then
+    rm -rf build-asan  # an earlier gcc build: the compiler of a build tree cannot change
+  fi
+  CC=clang CXX=clang++ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+    -DCATALYST_SANITIZE=address,undefined -DCATALYST_BUILD_FUZZERS=ON "-DCMAKE_CXX_FLAGS_DEBUG=-gline-tables-only" \
     -DCATALYST_TEST_UNITY=ON -DCATALYST_BUILD_BENCH=OFF -DCATALYST_BUILD_EXAMPLES=OFF >/dev/null
   cmake --build build-asan -j "$jobs"
+  export CATALYST_FUZZ_BUILD=build-asan
   step "test under ASan+UBSan"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan -j "$test_jobs" --output-on-failure --timeout 600
