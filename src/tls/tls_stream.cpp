@@ -69,8 +69,9 @@ struct basic_tls_stream<Executor>::bio_access {
             if (have > 0) {
                 const std::size_t n = std::min(have, static_cast<std::size_t>(len));
                 std::memcpy(data, s->intake_.data() + s->intake_begin_, n);
+                // Not moved back to the front here: the caller's receive may be pending into
+                // the room after intake_end_ (intake() does it, before the next receive).
                 s->intake_begin_ += n;
-                if (s->intake_begin_ == s->intake_end_) s->intake_begin_ = s->intake_end_ = 0;
                 return static_cast<int>(n);
             }
             if (s->eof_) return 0;
@@ -176,6 +177,9 @@ void basic_tls_stream<Executor>::feed_reads() {
 
 template <class Executor>
 std::pair<char*, std::size_t> basic_tls_stream<Executor>::intake() noexcept {
+    // No receive is pending now (the caller starts one with what this returns): an emptied
+    // intake starts at the front again.
+    if (intake_begin_ == intake_end_) intake_begin_ = intake_end_ = 0;
     if (intake_.size() - intake_end_ < intake_min_room) {
         // Move what is left to the front, then grow if that is not enough.
         if (intake_begin_ > 0) {

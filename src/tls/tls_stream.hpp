@@ -128,7 +128,8 @@ public:
     /// From now on reads take their bytes from what the caller hands over.
     void feed_reads();
     /// Where the caller's next receive may write: the free room of the intake (empty when it
-    /// is full: receive again once reads have taken some).
+    /// is full: receive again once reads have taken some). Only while no receive is pending:
+    /// it may move what the intake holds.
     std::pair<char*, std::size_t> intake() noexcept;
     /// `n` bytes arrived in the room `intake()` gave.
     void took(std::size_t n) noexcept;

@@ -189,6 +189,45 @@ TEST(tls_stream_fed, an_idle_connection_hears_data_and_closes_but_not_tickets) {
     }
 }
 
+// The driver keeps its receive pending while reads take from the intake: a read that empties
+// the intake must leave the place the pending receive writes to where took() will look.
+TEST(tls_stream_fed, a_receive_pending_while_a_read_empties_the_intake_keeps_its_place) {
+    fed_pair p;
+    p.receive_all();  // the handshake's tickets
+    std::string got;
+    ASSERT_FALSE(p.read(got, 0));
+    p.server_write("first");
+    EXPECT_GT(p.receive_once(), 0u);
+    // The next receive is started while the intake still holds the first record.
+    auto [room, size] = p.client.intake();
+    error_code ec;
+    std::size_t n = 0;
+    bool done = false;
+    p.client.socket().async_receive(net::buffer(room, size), [&](error_code e, std::size_t k) {
+        ec = e;
+        n = k;
+        done = true;
+    });
+    EXPECT_FALSE(p.read(got, 5));
+    EXPECT_EQ(got, "first");
+    EXPECT_FALSE(done);
+    p.server_write("second");
+    ASSERT_TRUE(run_until(p.ioc, [&] { return done; }));
+    ASSERT_FALSE(ec) << ec.message();
+    p.client.took(n);
+    // What was handed over is the whole record: no more receives (a misplaced hand-over would
+    // leave the stream waiting for the rest of a record that never comes).
+    got.clear();
+    char buf[64];
+    for (int i = 0; i < 8 && got.size() < 6; ++i) {
+        const auto s = p.client.try_read(buf, sizeof buf);
+        if (s.next == detail::tls_next::yield) continue;
+        if (s.next != detail::tls_next::done || s.ec) break;
+        got.append(buf, s.bytes);
+    }
+    EXPECT_EQ(got, "second");
+}
+
 TEST(tls_stream_fed, the_intake_grows_and_is_reused) {
     fed_pair p;
     auto [room, size] = p.client.intake();
