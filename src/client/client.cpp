@@ -318,6 +318,13 @@ void launch_call(const std::shared_ptr<detail::client_impl>& impl, detail::shard
     }
     auto slot = net::get_associated_cancellation_slot(handler);
     if (slot.is_connected()) slot.template emplace<op_canceller>(op_canceller{impl, c});
+    // Started from a completion handler the shard itself runs (the next call of a chain): the
+    // shard takes it now, one post and one turn of the event loop less per call.
+    if (s.may_submit_inline()) {
+        shard::submit_scope scope(s);
+        s.submit(std::move(c));
+        return;
+    }
     net::post(s.get_executor(), [keep = impl, sp = &s, c = std::move(c)]() mutable { sp->submit(std::move(c)); });
 }
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include "client/call.hpp"
 #include "client/client_impl.hpp"
+#include "client/drained_receive.hpp"
 #include "client/shard.hpp"
 #include "client/tls_identity.hpp"
 
@@ -11,8 +12,11 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
+
+#include <sys/socket.h>
 
 namespace catalyst::detail {
 
@@ -184,7 +188,9 @@ connection::action connection::step(const action& a) {
             stream_.socket().cancel(ignored);
             return {};
         }
-        return fsm_.on_peer_checked(stream_.peer_spoke_while_idle(ask_socket), now);
+        const bool spoke = stream_.peer_spoke_while_idle(ask_socket);
+        if (ask_socket && !spoke) last_short_ = false;  // the peek found it empty, and not ended
+        return fsm_.on_peer_checked(spoke, now);
     }
     case act::give_back: {
         call* c = std::exchange(call_, nullptr);
@@ -397,16 +403,40 @@ void connection::arm_receive() {
     const auto [room, size] = stream_.intake();
     if (size == 0) return;  // full: reads take from it first
     receiving_ = true;
-    // A receive, not a readiness wait: Asio starts it without a system call (a wait re-arms the
-    // descriptor with epoll_ctl every time), and performs the recv itself once data is there.
-    stream_.socket().async_receive(net::buffer(room, size),
-                                   [self = shared_from_this()](const error_code& ec, std::size_t n) {
-                                       self->on_received(ec, n);
-                                   });
+    receive_size_ = size;
+    if (last_short_ && fsm_.current() != connection_fsm::state::reporting) {
+        // After a short receive the reactor waits for the next epoll signal before it reads
+        // (drained_receive.hpp). That is the point right after a complete answer (the state
+        // machine is reporting it). Anywhere else (more of an answer awaited, a request just
+        // written after a receive was cancelled) the socket is asked once first: a short
+        // receive may have taken the peer's FIN along with its last bytes, and that end of
+        // stream is signalled no more. Right after an answer it is found by the look at
+        // reuse, or by the next exchange's read.
+        last_short_ = false;
+        const int fd = stream_.socket().native_handle();
+        ssize_t n;
+        do n = ::recv(fd, room, size, MSG_DONTWAIT);
+        while (n < 0 && errno == EINTR);
+        if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+            // Delivered as a receive that completed at once (Asio posts those too).
+            const error_code ec = n > 0 ? error_code{} : n == 0 ? error_code(net::error::eof) : error_code(errno, boost::system::system_category());
+            net::post(stream_.get_executor(), [self = shared_from_this(), ec, k = n > 0 ? static_cast<std::size_t>(n) : 0] {
+                self->on_received(ec, k);
+            });
+            return;
+        }
+    }
+    // A receive, not a readiness wait (a wait re-arms the descriptor with epoll_ctl every
+    // time); one that leaves the reactor knowing when it emptied the socket, so that starting
+    // the next one right after an answer tries no recv that would find nothing.
+    if (!reactor_) reactor_ = &reactor_of(stream_.get_executor());
+    async_receive_drained(*reactor_, stream_.socket(), room, size,
+                          [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_received(ec, n); });
 }
 
 void connection::on_received(error_code ec, std::size_t n) noexcept {
     receiving_ = false;
+    if (ec != net::error::operation_aborted) last_short_ = !ec && n < receive_size_;
     if (finished_) return;
     action next;
     try {
@@ -415,7 +445,9 @@ void connection::on_received(error_code ec, std::size_t n) noexcept {
             // nothing is pending any more, the rest is in the socket.
             if (!ec) stream_.took(n);
             else if (ec != net::error::operation_aborted) stream_.took_end(ec == net::error::eof, ec.value());
-            return run(fsm_.on_peer_checked(stream_.peer_spoke_while_idle(true), steady::now()));
+            const bool spoke = stream_.peer_spoke_while_idle(true);
+            if (!spoke) last_short_ = false;  // the peek found it empty, and not ended
+            return run(fsm_.on_peer_checked(spoke, steady::now()));
         }
         if (ec == net::error::operation_aborted) {
             // cancel_io(): the exchange under way ends; the connection goes after it.

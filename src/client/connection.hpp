@@ -7,6 +7,7 @@
 // the connection holds the client (and through it its shard) alive.
 
 #include "client/connection_fsm.hpp"
+#include "client/drained_receive.hpp"
 #include "tls/tls_stream.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -101,6 +102,7 @@ private:
     fsm_timer watchdog_;
     fsm_timer wake_;
     std::vector<boost::asio::ip::tcp::endpoint> endpoints_;
+    reactor_type* reactor_ = nullptr;  ///< for the pending receive (drained_receive.hpp)
     call* call_ = nullptr;
     std::string wbuf_;
     std::size_t written_ = 0;
@@ -111,6 +113,8 @@ private:
     bool receiving_ = false;     ///< the receive is pending
     bool read_waiting_ = false;  ///< a read waits for the receive's bytes
     bool settling_ = false;      ///< the check at reuse waits for the cancelled receive's completion
+    bool last_short_ = false;    ///< the last receive emptied the socket (arm_receive)
+    std::size_t receive_size_ = 0;  ///< the room the pending receive was given
 
     // For the observer: what opening this connection took, and how.
     const bool observed_;

@@ -58,7 +58,22 @@ errc attempt_errc(attempt_result r, unsigned status, std::string_view api_code) 
 
 // A completion that came from a list keeps nothing of it.
 bool waiting(call_phase p) { return p == call_phase::queued || p == call_phase::backing_off; }
+
+// The shard whose posted completion handler runs on this thread now (may_submit_inline).
+thread_local shard* completing = nullptr;
+
+struct completing_scope {
+    shard* before;
+    explicit completing_scope(shard* s) noexcept : before(std::exchange(completing, s)) {}
+    ~completing_scope() { completing = before; }
+};
 }  // namespace
+
+bool shard::may_submit_inline() const noexcept { return completing == this; }
+
+shard::submit_scope::submit_scope(shard& sh) noexcept : s(std::exchange(completing, nullptr)) { (void)sh; }
+
+shard::submit_scope::~submit_scope() { completing = s; }
 
 shard::shard(client_impl& owner, net::any_io_executor ex, net::any_io_executor handler_ex, std::size_t max_connections,
              std::size_t queue_limit)
@@ -84,6 +99,10 @@ shard::shard(client_impl& owner, net::any_io_executor ex, net::any_io_executor h
       observer_(owner.params().observer.get()) {
     queue_.mirror = &metrics_.queued;
     backoff_.mirror = &metrics_.backing_off;
+    // The client owns the thread (client(params): handlers on the shard's own io_context, which
+    // one thread runs; the other constructors put the shard on a strand): completions posted
+    // to handler_ex_ run where the shard runs.
+    inline_submit_ = handler_ex_ == ex_ && ex_.target<net::io_context::executor_type>() != nullptr;
 }
 
 shard::~shard() {
@@ -602,7 +621,14 @@ void shard::finish(call* c, errc e, std::string_view why, session s) {
 template <class Run>
 void shard::post_completion(net::any_completion_executor work, Run run) {
     if (!work) {
-        net::post(handler_ex_, std::move(run));
+        if (inline_submit_) {
+            net::post(handler_ex_, [run = std::move(run), self = this]() mutable {
+                completing_scope scope(self);
+                run();
+            });
+        } else {
+            net::post(handler_ex_, std::move(run));
+        }
     } else {
         // Through this shard first: what this handler of the shard still does (closing the
         // connection that failed, say) happens before the caller sees the completion.

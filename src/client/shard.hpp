@@ -70,6 +70,18 @@ public:
     // --- on the shard's executor: calls ---
     /// Takes over the caller's reference.
     void submit(call_ref c);
+    /// A call started on this thread from a completion this shard posted to its own executor
+    /// (the client owns the thread) is submitted at once rather than posted: true means the
+    /// caller calls submit() now, inside a `submit_scope`. False anywhere else, and inside
+    /// such a submit (an observer that starts a call from it goes through a post).
+    bool may_submit_inline() const noexcept;
+    struct submit_scope {
+        explicit submit_scope(shard& s) noexcept;
+        ~submit_scope();
+        submit_scope(const submit_scope&) = delete;
+        submit_scope& operator=(const submit_scope&) = delete;
+        shard* s;
+    };
     void cancel(call* c, boost::asio::cancellation_type_t type);
 
     // --- on the shard's executor: from connections ---
@@ -144,6 +156,8 @@ private:
     boost::asio::any_io_executor ex_;
     boost::asio::any_io_executor handler_ex_;
     boost::asio::any_completion_executor completion_ex_;
+    /// Completions run on the shard's own io_context thread (may_submit_inline).
+    bool inline_submit_ = false;
     std::shared_ptr<call_pool> pool_;
     std::size_t max_connections_;
     std::size_t queue_limit_;
