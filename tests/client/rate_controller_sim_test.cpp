@@ -220,9 +220,10 @@ TEST(rate_controller_sim, two_clients_share_a_limit) {
 // even than over 160: the throttles fall as often on either client whatever its rate, each
 // cut takes 0.3 of the client's own rate, and the client that escaped cuts for a while is
 // the one on the cubic's fast convex part; its share drifts up until luck turns. This is what
-// the sandbox shows (35 / 63 % in one of 8 runs), reproduced without sockets. The target is
-// each >= 40 % in every run; the bounds are what the controller holds today, with a margin:
-// 78 to 79 runs of 100, 0.33 the worst.
+// the sandbox shows (35 / 63 % in one of 8 runs), reproduced without sockets. The additive
+// climb after a cut below the last peak (rate_controller.cpp, additive_climb) evens them out
+// faster: 93 to 94 runs of 100 with each >= 40 %, 78 to 79 without. The target is every run;
+// the bounds are what the controller holds, with a margin (0.34 the worst run, 0.33 without).
 TEST(rate_controller_sim, two_clients_share_a_limit_over_the_sandbox_tests_window) {
     constexpr std::uint64_t runs = under_sanitizer ? 2 : 100;
     for (const auto& s : styles) {
@@ -245,7 +246,7 @@ TEST(rate_controller_sim, two_clients_share_a_limit_over_the_sandbox_tests_windo
             together = std::min(together, sum);
         }
         at_least(fmt("two clients, seconds 15-40: runs with each >= 40%% (of %g)", runs), s, fair,
-                 static_cast<double>(runs) * 0.70);
+                 static_cast<double>(runs) * 0.85);
         at_least("two clients, seconds 15-40: each client's accepted / L (worst)", s, each, 0.30);
         at_least("two clients, seconds 15-40: both together / L (worst run)", s, together, 0.90);
     }
