@@ -168,6 +168,7 @@ private:
     bool decreased_ = false;
     bool last_cut_paused_ = false;  ///< the last cut paused the origin (its late throttles may lengthen it)
     unsigned cuts_in_a_row_ = 0;    ///< cuts each within the repeat window of the one before
+    bool climbs_additively_ = false;  ///< the last cut came below the peak before it (see cubic_rate)
     double slot_need_ = 1;          ///< tokens the next slot waits for (1 + the jitter drawn)
 
     // The measured send rate (AWS's RateClocker): sends per 0.5 s bucket, smoothed. Its time

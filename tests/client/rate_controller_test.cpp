@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -250,6 +251,40 @@ TEST(rate_controller, cuts_after_growing_back_are_not_in_a_row) {
     }
     EXPECT_EQ(c.counts().decreases, 4u);
     EXPECT_EQ(c.counts().pauses, 0u);
+}
+
+// A cut that finds the rate below the peak the previous cut measured (another client took the
+// room): from there the rate climbs at least 60/s each second, not only back along the cubic.
+// A cut at the peak (a client riding its own limit) keeps the cubic's plateau.
+TEST(rate_controller, a_cut_below_the_last_peak_climbs_back_by_at_least_60_per_s_each_second) {
+    // Three cuts, the third `before_third_cut` after the second; the rate 3 s after the third.
+    const auto third_cut_then_climb = [](std::chrono::nanoseconds before_third_cut) {
+        rate_controller c(adaptive(400), t0);
+        auto t = t0 + 10s;
+        drain(c, t);
+        c.on_throttled(t, t + 5ms, std::nullopt, 0.5);  // the slow start's end
+        t = run_accepted(c, t + 5ms, 400ms);
+        drain(c, t);
+        c.on_throttled(t, t + 5ms, std::nullopt, 0.5);
+        t = run_accepted(c, t + 5ms, before_third_cut);
+        drain(c, t);
+        const double peak_before = c.allowed_rate();
+        const auto e = c.on_throttled(t, t + 5ms, std::nullopt, 0.5);
+        EXPECT_EQ(e.decision, rate_decision::decrease);
+        t = run_accepted(c, t + 5ms, 3s);
+        c.try_acquire(t, 0.99);
+        return std::tuple{peak_before, e.rate_after, c.allowed_rate()};
+    };
+    // 400 ms after the second cut the rate has grown back past 1.1 x what it left (not in a
+    // row) and is still below the second cut's peak.
+    const auto [below, left, climbed] = third_cut_then_climb(400ms);
+    EXPECT_GE(climbed, left + 60 * 3 * 0.98);
+    // 5 s after, past K, the rate is at the peak: the cubic alone, about back at its W_max
+    // (left / 0.7) after 3 s, well short of 60/s per s.
+    const auto [at_peak, left_at_peak, cubic] = third_cut_then_climb(5s);
+    EXPECT_GT(at_peak, below);
+    EXPECT_LT(cubic, left_at_peak + 60 * 3 * 0.8);
+    EXPECT_NEAR(cubic, left_at_peak / 0.7, left_at_peak * 0.05);
 }
 
 // Each slot waits for 1 + jitter tokens: the sends keep their rate, their spacing varies.
