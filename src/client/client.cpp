@@ -321,7 +321,7 @@ void launch_call(const std::shared_ptr<detail::client_impl>& impl, detail::shard
     // Started from a completion handler the shard itself runs (the next call of a chain): the
     // shard takes it now, one post and one turn of the event loop less per call.
     if (s.may_submit_inline()) {
-        shard::submit_scope scope(s);
+        shard::submit_scope scope;
         s.submit(std::move(c));
         return;
     }

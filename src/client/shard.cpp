@@ -71,9 +71,9 @@ struct completing_scope {
 
 bool shard::may_submit_inline() const noexcept { return completing == this; }
 
-shard::submit_scope::submit_scope(shard& sh) noexcept : s(std::exchange(completing, nullptr)) { (void)sh; }
+shard::submit_scope::submit_scope() noexcept : completing_before(std::exchange(completing, nullptr)) {}
 
-shard::submit_scope::~submit_scope() { completing = s; }
+shard::submit_scope::~submit_scope() { completing = completing_before; }
 
 shard::shard(client_impl& owner, net::any_io_executor ex, net::any_io_executor handler_ex, std::size_t max_connections,
              std::size_t queue_limit)

@@ -76,11 +76,11 @@ public:
     /// such a submit (an observer that starts a call from it goes through a post).
     bool may_submit_inline() const noexcept;
     struct submit_scope {
-        explicit submit_scope(shard& s) noexcept;
+        submit_scope() noexcept;
         ~submit_scope();
         submit_scope(const submit_scope&) = delete;
         submit_scope& operator=(const submit_scope&) = delete;
-        shard* s;
+        shard* completing_before;
     };
     void cancel(call* c, boost::asio::cancellation_type_t type);
 
