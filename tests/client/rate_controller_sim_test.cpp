@@ -180,6 +180,35 @@ TEST(rate_controller_sim, a_doubled_limit_is_found_within_30_s) {
     }
 }
 
+// Two clients offering 600/s each against a limit of 400, over seeds 1..runs, each run
+// simulated until `to` and its shares counted over seconds [from, to).
+struct two_client_shares {
+    int fair = 0;               ///< runs in which each client got >= 40 % of the limit
+    double each = INFINITY;     ///< the least share of a client, worst run
+    double together = INFINITY; ///< both clients' shares together, worst run
+};
+
+two_client_shares two_clients_at_400(const server_style& s, std::uint64_t runs, std::uint64_t from,
+                                     std::uint64_t to) {
+    two_client_shares out;
+    for (std::uint64_t seed = 1; seed <= runs; ++seed) {
+        const auto r = simulate(server(s, {{0, 400, 0}}), {offering(600), offering(600)},
+                                static_cast<double>(to), seed);
+        double sum = 0;
+        double least = INFINITY;
+        for (const auto& c : r.clients) {
+            const double share = static_cast<double>(c.sum(&second_counts::accepted, from, to)) /
+                                 (static_cast<double>(to - from) * 400.0);
+            least = std::min(least, share);
+            sum += share;
+        }
+        if (least >= 0.40) ++out.fair;
+        out.each = std::min(out.each, least);
+        out.together = std::min(out.together, sum);
+    }
+    return out;
+}
+
 // Two client processes, each with its own controller, share one account's limit. Who gets
 // a share depends on where the throttles fall, and they fall about as often on either client
 // whatever its rate; each cut is 0.7 x its own rate. What evens the shares out is the
@@ -190,24 +219,7 @@ TEST(rate_controller_sim, a_doubled_limit_is_found_within_30_s) {
 TEST(rate_controller_sim, two_clients_share_a_limit) {
     constexpr std::uint64_t runs = under_sanitizer ? 2 : 40;
     for (const auto& s : styles) {
-        int fair = 0;
-        double each = INFINITY;
-        double together = INFINITY;
-        for (std::uint64_t seed = 1; seed <= runs; ++seed) {
-            const auto r =
-                simulate(server(s, {{0, 400, 0}}), {offering(600), offering(600)}, 190, seed);
-            double sum = 0;
-            double least = INFINITY;
-            for (const auto& c : r.clients) {
-                const double share =
-                    static_cast<double>(c.sum(&second_counts::accepted, 30, 190)) / (160 * 400.0);
-                least = std::min(least, share);
-                sum += share;
-            }
-            if (least >= 0.40) ++fair;
-            each = std::min(each, least);
-            together = std::min(together, sum);
-        }
+        const auto [fair, each, together] = two_clients_at_400(s, runs, 30, 190);
         at_least(fmt("two clients, L=400: runs with each >= 40%% of L (of %g)", runs), s, fair,
                  static_cast<double>(runs) * 0.95);
         at_least("two clients, L=400: each client's accepted / L (worst run)", s, each, 0.35);
@@ -227,24 +239,7 @@ TEST(rate_controller_sim, two_clients_share_a_limit) {
 TEST(rate_controller_sim, two_clients_share_a_limit_over_the_sandbox_tests_window) {
     constexpr std::uint64_t runs = under_sanitizer ? 2 : 100;
     for (const auto& s : styles) {
-        int fair = 0;
-        double each = INFINITY;
-        double together = INFINITY;
-        for (std::uint64_t seed = 1; seed <= runs; ++seed) {
-            const auto r =
-                simulate(server(s, {{0, 400, 0}}), {offering(600), offering(600)}, 40, seed);
-            double sum = 0;
-            double least = INFINITY;
-            for (const auto& c : r.clients) {
-                const double share =
-                    static_cast<double>(c.sum(&second_counts::accepted, 15, 40)) / (25 * 400.0);
-                least = std::min(least, share);
-                sum += share;
-            }
-            if (least >= 0.40) ++fair;
-            each = std::min(each, least);
-            together = std::min(together, sum);
-        }
+        const auto [fair, each, together] = two_clients_at_400(s, runs, 15, 40);
         at_least(fmt("two clients, seconds 15-40: runs with each >= 40%% (of %g)", runs), s, fair,
                  static_cast<double>(runs) * 0.85);
         at_least("two clients, seconds 15-40: each client's accepted / L (worst)", s, each, 0.30);
