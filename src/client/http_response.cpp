@@ -3,7 +3,13 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
+#include <cstdint>
 #include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace catalyst::detail {
 namespace {
@@ -55,12 +61,100 @@ constexpr auto byte_class = [] {
 
 bool is_token_char(char c) noexcept { return byte_class[static_cast<unsigned char>(c)] & token_char; }
 
+constexpr std::uint64_t every_byte(unsigned char b) noexcept { return 0x0101010101010101ULL * b; }
+
+// Bit k set when byte k of the sixteen at `p` is a control character, HTAB included (the
+// callers allow it). A head is looked at sixteen bytes a step, once per answer: a table
+// lookup per byte was a third of the parse.
+unsigned control_bits16(const char* p) noexcept {
+#if defined(__SSE2__)
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i below_space = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x);
+    const __m128i del = _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f));
+    return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(below_space, del)));
+#else
+    unsigned bits = 0;
+    for (unsigned k = 0; k < 16; ++k) {
+        const auto c = static_cast<unsigned char>(p[k]);
+        if (c < 0x20 || c == 0x7f) bits |= 1u << k;
+    }
+    return bits;
+#endif
+}
+
+// Calls `f(at)` for each control character of `s`, in order, while it returns true; false
+// when `f` stopped it.
+template <class F>
+bool each_control(std::string_view s, F&& f) {
+    const char* p = s.data();
+    const std::size_t n = s.size();
+    if (n < 16) {
+        char block[16];
+        std::memset(block, 'a', sizeof block);
+        std::memcpy(block, p, n);
+        for (unsigned bits = control_bits16(block); bits != 0; bits &= bits - 1)
+            if (!f(static_cast<std::size_t>(std::countr_zero(bits)))) return false;
+        return true;
+    }
+    for (std::size_t i = 0; i < n; i += 16) {
+        // The last sixteen bytes, overlapping what was seen, when fewer are left.
+        const std::size_t at = std::min(i, n - 16);
+        for (unsigned bits = control_bits16(p + at) >> (i - at); bits != 0; bits &= bits - 1)
+            if (!f(i + static_cast<std::size_t>(std::countr_zero(bits)))) return false;
+    }
+    return true;
+}
+
 // No line of a head may hold a control character, or the line could be split differently by
 // another parser (a hidden field).
 bool has_control(std::string_view line) noexcept {
-    unsigned char any = 0;
-    for (char c : line) any |= byte_class[static_cast<unsigned char>(c)];
-    return (any & control) != 0;
+    return !each_control(line, [line](std::size_t at) { return line[at] == '\t'; });
+}
+
+// Where the first "\r\n\r\n" at or after `from` starts, npos when there is none.
+std::size_t find_blank_line(std::string_view s, std::size_t from) noexcept {
+#if defined(__SSE2__)
+    const char* p = s.data();
+    const std::size_t n = s.size();
+    constexpr std::uint32_t crlfcrlf = 0x0a0d0a0d;  // "\r\n\r\n" read as a little-endian word
+    const auto blank_at = [p](std::size_t at) {
+        std::uint32_t w;
+        std::memcpy(&w, p + at, 4);
+        return w == crlfcrlf;
+    };
+    std::size_t i = from;
+    for (; i + 16 <= n; i += 16) {
+        const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+        for (auto bits = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('\r')))); bits != 0;
+             bits &= bits - 1) {
+            const std::size_t at = i + static_cast<std::size_t>(std::countr_zero(bits));
+            if (at + 4 <= n && blank_at(at)) return at;
+        }
+    }
+    for (; i + 4 <= n; ++i)
+        if (p[i] == '\r' && blank_at(i)) return i;
+    return std::string_view::npos;
+#else
+    return s.find("\r\n\r\n", from);
+#endif
+}
+
+// A field name (or a value) against a lower-case name of ours made of letters and '-', in any
+// case. Setting bit 0x20 folds a letter's case and leaves '-' as it is; of the other bytes only
+// CR (0x0d) would fold onto one of ours ('-'), and the head's scan has refused every CR that
+// does not end a line, so that a match is exact: a name that matches is a token.
+bool name_is(std::string_view name, std::string_view lower) noexcept {
+    if (name.size() != lower.size()) return false;
+    if (name.size() < 8) return iequals(name, lower);
+    const std::size_t n = name.size();
+    for (std::size_t i = 0;; i += 8) {
+        if (i > n - 8) i = n - 8;
+        std::uint64_t a, b;
+        std::memcpy(&a, name.data() + i, 8);
+        std::memcpy(&b, lower.data() + i, 8);
+        if ((a | every_byte(0x20)) != b) return false;
+        if (i == n - 8) return true;
+    }
 }
 
 // The longest chunk header line (size and extensions) taken.
@@ -81,11 +175,8 @@ struct head_info {
     std::size_t length = 0;
 };
 
-// Status line and header fields of `head` (up to and including the last field's CRLF).
-parse_status parse_head(std::string_view head, http_response& out, head_info& h) {
-    // Status line: HTTP/1.x SP 3DIGIT SP reason CRLF
-    auto eol = head.find("\r\n");
-    std::string_view line = head.substr(0, eol);
+// The status line: HTTP/1.x SP 3DIGIT SP reason.
+parse_status status_line(std::string_view line, http_response& out) {
     if (line.size() < 12 || line.substr(0, 7) != "HTTP/1." || line[8] != ' ') return fail(out, "bad status line");
     if (line[7] != '0' && line[7] != '1') return fail(out, "unsupported HTTP version");
     out.version_minor = line[7] - '0';
@@ -93,65 +184,113 @@ parse_status parse_head(std::string_view head, http_response& out, head_info& h)
         if (line[static_cast<std::size_t>(i)] < '0' || line[static_cast<std::size_t>(i)] > '9')
             return fail(out, "bad status code");
     if (line.size() > 12 && line[12] != ' ') return fail(out, "bad status line");
-    if (has_control(line)) return fail(out, "control character in the status line");
     out.status = static_cast<unsigned>((line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0'));
     if (out.status < 100) return fail(out, "bad status code");
+    return parse_status::done;
+}
 
-    bool keep_alive = false;
-    head.remove_prefix(eol + 2);
-    while (!head.empty()) {
-        eol = head.find("\r\n");
-        std::string_view field = head.substr(0, eol);
-        head.remove_prefix(eol + 2);
-        // A continuation line (obs-fold) is refused, not unfolded: no field we act on is
-        // ever folded, and a folded line read as a field of its own would be worse.
-        if (!field.empty() && (field.front() == ' ' || field.front() == '\t'))
-            return fail(out, "folded header line (obs-fold)");
-        auto colon = field.find(':');
-        if (colon == std::string_view::npos || colon == 0) return fail(out, "bad header line");
-        std::string_view name = field.substr(0, colon);
+// One header field line (its CRLF excluded, no control character in it but HTAB).
+parse_status field_line(std::string_view field, http_response& out, head_info& h, bool& keep_alive) {
+    // A continuation line (obs-fold) is refused, not unfolded: no field we act on is
+    // ever folded, and a folded line read as a field of its own would be worse.
+    if (!field.empty() && (field.front() == ' ' || field.front() == '\t'))
+        return fail(out, "folded header line (obs-fold)");
+    // The name is a token, up to the colon. A name of ours matched (name_is) is one; any other
+    // is looked at byte by byte.
+    const std::size_t colon = field.find(':');
+    if (colon == std::string_view::npos || colon == 0) return fail(out, "bad header line");
+    const std::string_view name = field.substr(0, colon);
+    const std::string_view value = trim(field.substr(colon + 1));
+    const auto other_name = [&out, name] {
         if (!std::all_of(name.begin(), name.end(), is_token_char)) return fail(out, "bad header name");
-        if (has_control(field)) return fail(out, "control character in a header line");
-        const std::string_view value = trim(field.substr(colon + 1));
-        switch (name.size()) {
-        case 10:
-            if (iequals(name, "connection")) {
+        return parse_status::done;
+    };
+    switch (name.size()) {
+    case 10:
+        if (name_is(name, "connection")) {
+            // The usual value alone, else the list read item by item.
+            if (name_is(value, "keep-alive")) {
+                keep_alive = true;
+            } else {
                 if (has_token(value, "close")) out.connection_close = true;
                 if (has_token(value, "keep-alive")) keep_alive = true;
-            } else if (iequals(name, "keep-alive")) {
-                out.keep_alive = value;
             }
-            break;
-        case 11:
-            if (iequals(name, "retry-after")) out.retry_after = value;
-            break;
-        case 12:
-            if (iequals(name, "content-type")) out.content_type = value;
-            else if (iequals(name, "x-request-id")) out.request_id = value;
-            break;
-        case 14:
-            if (iequals(name, "content-length")) {
-                std::size_t n = 0;
-                if (!parse_size(value, 10, n)) return fail(out, "bad Content-Length");
-                if (h.have_length && n != h.length) return fail(out, "conflicting Content-Length");
-                h.have_length = true;
-                h.length = n;
-            }
-            break;
-        case 17:
-            if (iequals(name, "transfer-encoding")) {
-                // Only "chunked", once: another coding would reach the caller undecoded,
-                // and with chunked not last the body would run to EOF (RFC 9112 6.3).
-                if (!iequals(value, "chunked") || h.chunked) return fail(out, "unsupported Transfer-Encoding");
-                h.chunked = true;
-            }
-            break;
-        case 19:
-            if (iequals(name, "idempotent-replayed")) out.replayed = iequals(value, "true");
-            break;
-        default: break;
+            return parse_status::done;
         }
+        if (name_is(name, "keep-alive")) {
+            out.keep_alive = value;
+            return parse_status::done;
+        }
+        break;
+    case 11:
+        if (name_is(name, "retry-after")) {
+            out.retry_after = value;
+            return parse_status::done;
+        }
+        break;
+    case 12:
+        if (name_is(name, "content-type")) {
+            out.content_type = value;
+            return parse_status::done;
+        }
+        if (name_is(name, "x-request-id")) {
+            out.request_id = value;
+            return parse_status::done;
+        }
+        break;
+    case 14:
+        if (name_is(name, "content-length")) {
+            std::size_t n = 0;
+            if (!parse_size(value, 10, n)) return fail(out, "bad Content-Length");
+            if (h.have_length && n != h.length) return fail(out, "conflicting Content-Length");
+            h.have_length = true;
+            h.length = n;
+            return parse_status::done;
+        }
+        break;
+    case 17:
+        if (name_is(name, "transfer-encoding")) {
+            // Only "chunked", once: another coding would reach the caller undecoded,
+            // and with chunked not last the body would run to EOF (RFC 9112 6.3).
+            if (!iequals(value, "chunked") || h.chunked) return fail(out, "unsupported Transfer-Encoding");
+            h.chunked = true;
+            return parse_status::done;
+        }
+        break;
+    case 19:
+        if (name_is(name, "idempotent-replayed")) {
+            out.replayed = iequals(value, "true");
+            return parse_status::done;
+        }
+        break;
+    default: break;
     }
+    return other_name();
+}
+
+// Status line and header fields of `head` (up to and including the last field's CRLF). One
+// scan finds the control characters: each must be HTAB or a line's CRLF, and each CRLF hands
+// its line over as it is found.
+parse_status parse_head(std::string_view head, http_response& out, head_info& h) {
+    bool keep_alive = false;
+    bool first = true;
+    std::size_t line_start = 0;
+    parse_status st = parse_status::done;
+    each_control(head, [&](std::size_t at) {
+        if (at < line_start) return true;  // the LF of the CRLF just taken
+        const char c = head[at];
+        if (c == '\t') return true;
+        if (c == '\r' && at + 1 < head.size() && head[at + 1] == '\n') {
+            const std::string_view line = head.substr(line_start, at - line_start);
+            st = first ? status_line(line, out) : field_line(line, out, h, keep_alive);
+            first = false;
+            line_start = at + 2;
+            return st != parse_status::error;
+        }
+        st = fail(out, first ? "control character in the status line" : "control character in a header line");
+        return false;
+    });
+    if (st == parse_status::error) return st;
     // Both framings: a sign of response splitting or smuggling (RFC 9112 6.3), and the
     // connection could not be trusted for the next response anyway.
     if (h.chunked && h.have_length) return fail(out, "both Content-Length and Transfer-Encoding");
@@ -185,7 +324,7 @@ parse_status parse_response(char* data, std::size_t size, std::size_t body_limit
         // The head: search for its end only in what was not searched yet.
         out = http_response{};
         const std::size_t from = std::max(pr.start, pr.scanned >= 3 ? pr.scanned - 3 : std::size_t{0});
-        const auto head_end = all.find("\r\n\r\n", from);
+        const auto head_end = find_blank_line(all, from);
         // The head's size so far, blank line excluded: while that line has not arrived, up
         // to 3 bytes at the end may be its start ("\r\n\r"), so that a head's fate does not
         // depend on where the reads cut it.

@@ -82,6 +82,9 @@ std::string_view to_string(session_status s) noexcept {
 }
 
 session_status parse_session_status(std::string_view s) noexcept {
+    // As the API spells them (every answer), then in any case.
+    for (const auto& [name, value] : statuses)
+        if (name == s) return value;
     for (const auto& [name, value] : statuses)
         if (detail::iequals(name, s)) return value;
     return session_status::unknown;

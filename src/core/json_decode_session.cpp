@@ -1,14 +1,27 @@
 // decode(json, session&): the 201/200 answer, read once per request on the client's hot path.
-// A SAX handler on boost::json::basic_parser builds no DOM and, when `out` already has the
-// capacity from an earlier answer, allocates nothing: only three top-level members matter,
-// everything else (any type, any depth) is skipped as the parser walks past it.
+// The answer is nearly always one flat object of plain ASCII strings; a scan made for that
+// shape reads it, and gives up at the first thing it was not made for (an escape, a byte
+// outside ASCII, a number, a nested value, anything malformed). The general reader then reads
+// the whole answer again, a SAX handler on boost::json::basic_parser that builds no DOM: only
+// three top-level members matter, everything else (any type, any depth) is skipped. The scan
+// takes only what the general reader takes, and reads it alike (fuzz/session_decode_fuzzer.cpp
+// holds the two against each other); neither allocates when `out` has the capacity from an
+// earlier answer.
 #include <catalyst/error.hpp>
 #include <catalyst/json.hpp>
 
+#include "core/session_decoder.hpp"
+
 #include <boost/json/basic_parser_impl.hpp>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 
 namespace catalyst {
@@ -130,9 +143,124 @@ private:
     std::string key_;
 };
 
+constexpr std::uint64_t every_byte(unsigned char b) noexcept { return 0x0101010101010101ULL * b; }
+
+// One bit (0x80) in each byte of `x` that may end a plain string: '"', '\\', a control
+// character or a byte outside ASCII. The lowest bit set always marks such a byte (a borrow
+// only ever marks bytes above a true one), which is all the scan needs.
+constexpr std::uint64_t string_stops(std::uint64_t x) noexcept {
+    const std::uint64_t quote = x ^ every_byte('"');
+    const std::uint64_t backslash = x ^ every_byte('\\');
+    return (((quote - every_byte(1)) & ~quote) | ((backslash - every_byte(1)) & ~backslash) |
+            (x - every_byte(0x20)) | x) &
+           every_byte(0x80);
+}
+
+// The flat-object scan. Returns false, leaving `out` in any state, at the first thing it
+// does not read; true once the whole input was one object of plain strings.
+class flat_scan {
+public:
+    flat_scan(std::string_view in, session& out) : p_(in.data()), end_(in.data() + in.size()), out_(out) {}
+
+    bool run() {
+        skip_space();
+        if (!take('{')) return false;
+        skip_space();
+        if (p_ != end_ && *p_ == '}') return false;  // an empty object lacks the fields: the general reader says so
+        for (;;) {
+            std::string_view key, value;
+            if (!string(key)) return false;
+            skip_space();
+            if (!take(':')) return false;
+            skip_space();
+            if (!string(value)) return false;
+            keep(key, value);
+            skip_space();
+            if (p_ == end_) return false;
+            const char c = *p_++;
+            if (c == '}') break;
+            if (c != ',') return false;
+            skip_space();
+        }
+        skip_space();
+        return p_ == end_ && seen_ == all_fields;
+    }
+
+private:
+    static constexpr unsigned token_bit = 1, status_bit = 2, url_bit = 4;
+    static constexpr unsigned all_fields = token_bit | status_bit | url_bit;
+
+    void skip_space() noexcept {
+        while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+    }
+    bool take(char c) noexcept {
+        if (p_ == end_ || *p_ != c) return false;
+        ++p_;
+        return true;
+    }
+    // A string without escapes, control characters or bytes outside ASCII.
+    bool string(std::string_view& s) noexcept {
+        if (!take('"')) return false;
+        const char* const begin = p_;
+#if defined(__SSE2__)
+        while (end_ - p_ >= 16) {
+            const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p_));
+            const __m128i special = _mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')), _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+                _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x));
+            // movemask takes each byte's top bit: set in the matches, and in every byte outside ASCII.
+            if (const auto stops = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(special, x)))) {
+                p_ += std::countr_zero(stops);
+                return close(begin, s);
+            }
+            p_ += 16;
+        }
+#endif
+        while (end_ - p_ >= 8) {
+            std::uint64_t x;
+            std::memcpy(&x, p_, 8);
+            if (const std::uint64_t stops = string_stops(x)) {
+                p_ += std::countr_zero(stops) / 8;
+                return close(begin, s);
+            }
+            p_ += 8;
+        }
+        while (p_ != end_ && *p_ != '"' && *p_ != '\\' && static_cast<unsigned char>(*p_) >= 0x20 &&
+               static_cast<unsigned char>(*p_) < 0x80)
+            ++p_;
+        return close(begin, s);
+    }
+    bool close(const char* begin, std::string_view& s) noexcept {
+        if (p_ == end_ || *p_ != '"') return false;
+        s = std::string_view(begin, static_cast<std::size_t>(p_ - begin));
+        ++p_;
+        return true;
+    }
+    void keep(std::string_view key, std::string_view value) {
+        // A repeated key: the last one wins, as with the general reader.
+        if (key == "session_token") {
+            out_.token.assign(value.data(), value.size());
+            seen_ |= token_bit;
+        } else if (key == "status") {
+            out_.status_text.assign(value.data(), value.size());
+            seen_ |= status_bit;
+        } else if (key == "payment_url") {
+            out_.payment_url.assign(value.data(), value.size());
+            seen_ |= url_bit;
+        }
+    }
+
+    const char* p_;
+    const char* const end_;
+    session& out_;
+    unsigned seen_ = 0;
+};
+
 }  // namespace
 
-boost::system::error_code decode(std::string_view body, session& out) {
+namespace detail {
+
+boost::system::error_code decode_session_general(std::string_view body, session& out) {
     json::basic_parser<session_handler> parser(json::parse_options{}, &out);
     error_code ec;
     const std::size_t n = parser.write_some(false, body.data(), body.size(), ec);
@@ -140,6 +268,16 @@ boost::system::error_code decode(std::string_view body, session& out) {
         return errc::protocol_error;
     out.status = parse_session_status(out.status_text);
     return {};
+}
+
+}  // namespace detail
+
+boost::system::error_code decode(std::string_view body, session& out) {
+    if (flat_scan(body, out).run()) {
+        out.status = parse_session_status(out.status_text);
+        return {};
+    }
+    return detail::decode_session_general(body, out);
 }
 
 }  // namespace catalyst

@@ -1,29 +1,84 @@
 // encode(): the request body straight from the struct, no DOM. This runs once per request on
-// the client's hot path, so it appends runs of plain bytes in one go and never allocates when
+// the client's hot path, so it copies runs of plain bytes in one go and never allocates when
 // the caller's buffer already has room.
 #include <catalyst/json.hpp>
 
 #include "core/json_string.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstddef>
+#include <cstring>
 
 namespace catalyst {
 namespace {
 
-// Member names come as `,"name":` literals (see F below): one append per key, the comma
+// Writes straight into the caller's buffer, sized once up front for the request without
+// escapes: a member is two fixed-size copies (`,"name":` and the value) instead of four
+// appends that each check the string's capacity. An escape, rare, grows the buffer as needed.
+class buffer_writer {
+public:
+    buffer_writer(std::string& out, std::size_t expected) : out_(out) {
+        const std::size_t used = out_.size();
+        out_.resize(used + expected);
+        p_ = out_.data() + used;
+        end_ = out_.data() + out_.size();
+    }
+    void raw(std::string_view s) {
+        room(s.size());
+        std::memcpy(p_, s.data(), s.size());
+        p_ += s.size();
+    }
+    void put(char c) {
+        room(1);
+        *p_++ = c;
+    }
+    void json_string(std::string_view s) {
+        room(s.size() + 2);
+        *p_++ = '"';
+        for (;;) {
+            const std::size_t plain = detail::json_plain_prefix(s);
+            std::memcpy(p_, s.data(), plain);
+            p_ += plain;
+            if (plain == s.size()) break;
+            // An escape takes up to six bytes where the byte took one; the rest of the string
+            // and the closing quote keep the room they were given.
+            room(6 + s.size() - plain);
+            p_ = detail::write_json_escape(p_, static_cast<unsigned char>(s[plain]));
+            s.remove_prefix(plain + 1);
+        }
+        *p_++ = '"';
+    }
+    /// Cuts the buffer to what was written.
+    void finish() { out_.resize(static_cast<std::size_t>(p_ - out_.data())); }
+
+private:
+    void room(std::size_t n) {
+        if (static_cast<std::size_t>(end_ - p_) >= n) return;
+        const auto used = static_cast<std::size_t>(p_ - out_.data());
+        out_.resize(std::max(used + n, out_.size() * 2));
+        p_ = out_.data() + used;
+        end_ = out_.data() + out_.size();
+    }
+
+    std::string& out_;
+    char* p_;
+    char* end_;
+};
+
+// Member names come as `,"name":` literals (see F below): one copy per key, the comma
 // skipped for an object's first member.
 class object_writer {
 public:
-    explicit object_writer(std::string& out) : out_(out) { out_.push_back('{'); }
+    explicit object_writer(buffer_writer& out) : out_(out) { out_.put('{'); }
     void key(std::string_view member) {
-        out_.append(first_ ? member.substr(1) : member);
+        out_.raw(first_ ? member.substr(1) : member);
         first_ = false;
     }
     void string(std::string_view name, std::string_view value) {
         key(name);
-        detail::append_json_string(out_, value);
+        out_.json_string(value);
     }
     void string(std::string_view name, const std::optional<std::string>& value) {
         if (value) string(name, std::string_view(*value));
@@ -33,20 +88,20 @@ public:
         key(name);
         char buf[24];
         auto r = std::to_chars(buf, buf + sizeof buf, *value);
-        out_.append(buf, r.ptr);
+        out_.raw(std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
     }
     template <class E>
     void enumeration(std::string_view name, const std::optional<E>& value) {
         if (!value) return;
         key(name);
-        out_.push_back('"');
-        out_.append(to_string(*value));  // wire spellings are plain upper/lower-case ASCII
-        out_.push_back('"');
+        out_.put('"');
+        out_.raw(to_string(*value));  // wire spellings are plain upper/lower-case ASCII
+        out_.put('"');
     }
-    void close() { out_.push_back('}'); }
+    void close() { out_.put('}'); }
 
 private:
-    std::string& out_;
+    buffer_writer& out_;
     bool first_ = true;
 };
 
@@ -70,13 +125,12 @@ void encode(const session_request& req, std::string& out) {
                            (req.billing_type ? 40 : 0) + (req.billing_frequency ? 40 : 0) +
                            (req.trial_interval_unit ? 40 : 0) + (req.trial_period ? 40 : 0) +
                            (req.max_payment_attempts ? 40 : 0);
-    out.reserve(out.size() + estimate);
-
-    object_writer o(out);
+    buffer_writer w(out, estimate);
+    object_writer o(w);
     o.string(F("campaign_id"), req.campaign_id);
     o.key(F("lead"));
     {
-        object_writer lo(out);
+        object_writer lo(w);
         lo.string(F("first_name"), std::string_view(l.first_name));
         lo.string(F("last_name"), std::string_view(l.last_name));
         lo.string(F("email"), std::string_view(l.email));
@@ -100,6 +154,7 @@ void encode(const session_request& req, std::string& out) {
     o.string(F("webhook_profile_id"), req.webhook_profile_id);
     o.string(F("hosted_page_id"), req.hosted_page_id);
     o.close();
+    w.finish();
 }
 
 #undef F

@@ -5,8 +5,14 @@
 // client's hot path, hence inline) and of the sandbox's answers.
 
 #include <array>
+#include <bit>
+#include <cstddef>
 #include <string>
 #include <string_view>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace catalyst::detail {
 
@@ -20,32 +26,60 @@ inline constexpr auto json_escape_table = [] {
     return t;
 }();
 
+/// How many bytes at the start of `s` go into a JSON string as they are (none needs an escape).
+/// Sixteen bytes a step: the request's every string is looked at once per call.
+inline std::size_t json_plain_prefix(std::string_view s) noexcept {
+    const char* const begin = s.data();
+    const char* p = begin;
+    const char* const end = begin + s.size();
+#if defined(__SSE2__)
+    for (; end - p >= 16; p += 16) {
+        const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        const __m128i needs_escape =
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')), _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+                         _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x));
+        if (const auto bits = static_cast<unsigned>(_mm_movemask_epi8(needs_escape)))
+            return static_cast<std::size_t>(p - begin) + static_cast<std::size_t>(std::countr_zero(bits));
+    }
+#endif
+    while (p != end && !json_escape_table[static_cast<unsigned char>(*p)]) ++p;
+    return static_cast<std::size_t>(p - begin);
+}
+
+/// Writes the escape of `c` (a byte json_escape_table marks) at `p`: at most six bytes. Returns
+/// the end of what it wrote.
+inline char* write_json_escape(char* p, unsigned char c) noexcept {
+    static constexpr char hex_digits[] = "0123456789abcdef";
+    *p++ = '\\';
+    switch (c) {
+        case '"': *p++ = '"'; break;
+        case '\\': *p++ = '\\'; break;
+        case '\n': *p++ = 'n'; break;
+        case '\r': *p++ = 'r'; break;
+        case '\t': *p++ = 't'; break;
+        case '\b': *p++ = 'b'; break;
+        case '\f': *p++ = 'f'; break;
+        default:
+            *p++ = 'u';
+            *p++ = '0';
+            *p++ = '0';
+            *p++ = hex_digits[c >> 4];
+            *p++ = hex_digits[c & 0xF];
+    }
+    return p;
+}
+
 /// Appends `s` as a JSON string literal, quotes included; runs of plain bytes in one append.
 inline void append_json_string(std::string& out, std::string_view s) {
-    static constexpr char hex_digits[] = "0123456789abcdef";
     out.push_back('"');
-    const char* run = s.data();
-    const char* const end = s.data() + s.size();
-    for (const char* p = run; p != end; ++p) {
-        const auto c = static_cast<unsigned char>(*p);
-        if (!json_escape_table[c]) continue;
-        out.append(run, p);
-        run = p + 1;
-        switch (c) {
-            case '"': out.append("\\\"", 2); break;
-            case '\\': out.append("\\\\", 2); break;
-            case '\n': out.append("\\n", 2); break;
-            case '\r': out.append("\\r", 2); break;
-            case '\t': out.append("\\t", 2); break;
-            case '\b': out.append("\\b", 2); break;
-            case '\f': out.append("\\f", 2); break;
-            default: {
-                const char u[6] = {'\\', 'u', '0', '0', hex_digits[c >> 4], hex_digits[c & 0xF]};
-                out.append(u, 6);
-            }
-        }
+    for (;;) {
+        const std::size_t plain = json_plain_prefix(s);
+        out.append(s.data(), plain);
+        if (plain == s.size()) break;
+        char escape[6];
+        out.append(escape, write_json_escape(escape, static_cast<unsigned char>(s[plain])));
+        s.remove_prefix(plain + 1);
     }
-    out.append(run, end);
     out.push_back('"');
 }
 

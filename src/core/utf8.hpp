@@ -35,6 +35,21 @@ inline std::size_t utf8_sequence_length(const unsigned char* p, const unsigned c
     return len;
 }
 
+/// No byte of `s` outside ASCII (then it is well-formed UTF-8, a code point a byte).
+inline bool is_ascii(std::string_view s) noexcept {
+    const char* p = s.data();
+    const std::size_t n = s.size();
+    std::uint64_t any = 0;
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        std::uint64_t word;
+        std::memcpy(&word, p + i, 8);
+        any |= word;
+    }
+    for (; i < n; ++i) any |= static_cast<unsigned char>(p[i]);
+    return (any & 0x8080808080808080ULL) == 0;
+}
+
 /// Number of code points in `s`, or npos when `s` is not well-formed UTF-8.
 inline std::size_t utf8_length(std::string_view s) noexcept {
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());

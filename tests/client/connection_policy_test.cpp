@@ -99,4 +99,11 @@ TEST(uuid, version_4_lower_case_hyphenated_and_distinct) {
         seen.insert(u);
     }
     EXPECT_EQ(seen.size(), 1000u);
+    // Every random digit takes every value: each byte of both draws lands in its own place.
+    for (std::size_t at = 0; at < 36; ++at) {
+        if (at == 8 || at == 13 || at == 18 || at == 23 || at == 14) continue;
+        std::set<char> values;
+        for (const auto& u : seen) values.insert(u[at]);
+        EXPECT_EQ(values.size(), at == 19 ? 4u : 16u) << "digit " << at;
+    }
 }

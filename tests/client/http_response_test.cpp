@@ -199,6 +199,49 @@ TEST(http_response, malformed_field_lines_and_control_characters_are_refused) {
     EXPECT_EQ(r.body, "ok");
 }
 
+// The head is checked for control characters eight bytes at a time: every byte value at every
+// place of lines of every length up to three words, so that a word boundary, the last partial
+// word and a line shorter than a word are all covered.
+TEST(http_response, every_control_byte_is_found_wherever_it_stands) {
+    for (std::size_t len = 1; len <= 24; ++len) {
+        for (std::size_t at = 0; at < len; ++at) {
+            for (int b = 0; b < 256; ++b) {
+                std::string value(len, 'v');
+                value[at] = static_cast<char>(b);
+                std::string s = "HTTP/1.1 200 OK\r\nX-Pad: " + value + "\r\nContent-Length: 2\r\n\r\nok";
+                http_response r;
+                const bool control = (b < 0x20 && b != '\t') || b == 0x7f;
+                ASSERT_EQ(parse(s, r), control ? parse_status::error : parse_status::done)
+                    << "byte " << b << " at " << at << " of " << len;
+            }
+        }
+    }
+}
+
+// Header names are matched without regard to case, and only the names themselves: a byte that
+// folds near a name's ('_' next to '-', '@' next to '`') is another name.
+TEST(http_response, header_names_match_in_any_case_and_nothing_else) {
+    for (const char* name : {"Content-Length", "content-length", "CONTENT-LENGTH", "cOnTeNt-LeNgTh"}) {
+        std::string s = std::string("HTTP/1.1 200 OK\r\n") + name + ": 2\r\n\r\nok";
+        http_response r;
+        ASSERT_EQ(parse(s, r), parse_status::done) << name;
+        EXPECT_EQ(r.body, "ok") << name;
+    }
+    for (const char* name : {"Content_Length", "Content-Lengti", "Dontent-Length", "Content-Lengt`"}) {
+        std::string s = std::string("HTTP/1.1 200 OK\r\n") + name + ": 2\r\n\r\nok";
+        http_response r;
+        EXPECT_EQ(parse(s, r), parse_status::error) << name;
+        EXPECT_STREQ(r.error, "response without Content-Length") << name;
+    }
+    std::string s = "HTTP/1.1 429 Too Many\r\nRETRY-AFTER: 3\r\nX-REQUEST-ID: abc\r\nIdempotent-REPLAYED: true\r\n"
+                    "content-length: 0\r\n\r\n";
+    http_response r;
+    ASSERT_EQ(parse(s, r), parse_status::done);
+    EXPECT_EQ(r.retry_after, "3");
+    EXPECT_EQ(r.request_id, "abc");
+    EXPECT_TRUE(r.replayed);
+}
+
 // The limits on a head, a chunk line and a trailer line give the same answer however the
 // reads cut the response (before, a head of exactly the limit was refused when a read ended
 // inside its blank line, and a too long chunk line was taken when it came in one read).

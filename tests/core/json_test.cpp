@@ -1,4 +1,5 @@
 #include "core/contract_example.hpp"
+#include "core/session_decoder.hpp"
 #include <catalyst/error.hpp>
 #include <catalyst/json.hpp>
 #include <catalyst/validation.hpp>
@@ -118,6 +119,35 @@ TEST(encode, escapes_per_rfc8259_and_passes_utf8_through) {
     // And a real JSON parser reads back exactly what went in.
     auto doc = boost::json::parse(j);
     EXPECT_EQ(doc.at("lead").at("first_name").as_string(), r.lead.first_name);
+}
+
+// The encoder looks for bytes to escape sixteen at a time and writes into a buffer sized for
+// a request without escapes: an escape at every place of strings of every length up to three
+// steps, and strings of nothing but escapes (six bytes out for each one in), read back exactly.
+TEST(encode, escapes_wherever_they_stand_and_however_many) {
+    for (std::size_t len = 0; len <= 48; ++len) {
+        for (std::size_t at = 0; at <= len; ++at) {
+            for (char special : {'"', '\\', '\n', '\x01', '\x1f'}) {
+                session_request r;
+                r.lead.first_name = std::string(len, 'x');
+                if (at < len) r.lead.first_name[at] = special;
+                r.lead.email = r.lead.first_name;
+                const auto doc = boost::json::parse(catalyst::to_json(r));
+                ASSERT_EQ(doc.at("lead").at("first_name").as_string(), r.lead.first_name) << len << " " << at;
+                ASSERT_EQ(doc.at("lead").at("email").as_string(), r.lead.email) << len << " " << at;
+            }
+        }
+    }
+    session_request r = every_field();
+    r.lead.first_name = std::string(700, '\x02');
+    r.lead.city = std::string(300, '"');
+    std::string buf = "kept:";
+    catalyst::encode(r, buf);
+    ASSERT_EQ(buf.substr(0, 5), "kept:");
+    const auto doc = boost::json::parse(std::string_view(buf).substr(5));
+    EXPECT_EQ(doc.at("lead").at("first_name").as_string(), r.lead.first_name);
+    EXPECT_EQ(doc.at("lead").at("city").as_string(), *r.lead.city);
+    EXPECT_EQ(buf.size(), 5 + catalyst::to_json(r).size());
 }
 
 TEST(codec, round_trip_every_field) {
@@ -315,6 +345,64 @@ TEST(decode_session, leaves_replayed_and_reused_alone_and_reuses_the_object) {
     EXPECT_EQ(s.status_text, "failed");
     EXPECT_TRUE(s.replayed);
     EXPECT_TRUE(s.reused);
+}
+
+// decode() scans the usual flat answer itself and hands anything else to the general reader:
+// on answers that sit on either side of the scan's edge, the two give the same result.
+TEST(decode_session, the_flat_scan_reads_as_the_general_reader_does) {
+    const std::string ok = R"("session_token":"ps_1","status":"PENDING","payment_url":"https://p/s/ps_1")";
+    const std::string cases[] = {
+        "{" + ok + "}",
+        " \t\r\n{ " + ok + " }\n",
+        R"({"status":"PENDING","payment_url":"u","session_token":"ps_2","extra":"x"})",
+        R"({"session_token":"ps_1","session_token":"ps_last","status":"S","payment_url":"u"})",  // the last wins
+        R"({"session_token":"ps_a_token_longer_than_eight","status":"PENDING","payment_url":""})",
+        R"({"session_token":"ps_\u0041","status":"PENDING","payment_url":"u"})",         // an escape
+        R"({"session_token":"ps_é","status":"PENDING","payment_url":"u"})",                // UTF-8
+        "{\"session_token\":\"ps_\xff\",\"status\":\"PENDING\",\"payment_url\":\"u\"}",  // not UTF-8
+        "{\"status\":\"PENDING\",\"payment_url\":\"u\",\"session_token\":\"p\xc3\"}",  // in the last bytes
+        "{\"status\":\"PENDING\",\"payment_url\":\"u\",\"session_token\":\"p\x02\"}",
+        "{\"session_token\":\"ps_abcdefgh\x85ijkl\",\"status\":\"PENDING\",\"payment_url\":\"u\"}",
+        "{\"session_token\":\"ps_abcdefgh\x1fijkl\",\"status\":\"PENDING\",\"payment_url\":\"u\"}",
+        "{\"session_token\":\"ps_abcdefgh\\\\ijkl\",\"status\":\"PENDING\",\"payment_url\":\"u\"}",
+        "{\"session_token\":\"ps_\x01\",\"status\":\"PENDING\",\"payment_url\":\"u\"}",  // a control byte
+        R"({"session_token":"ps_1","status":"PENDING","payment_url":"u","n":1})",        // a number
+        R"({"session_token":"ps_1","status":"PENDING","payment_url":"u","o":{}})",       // a nested value
+        R"({"session_token":"ps_1","status":"PENDING","payment_url":"u","b":true})",
+        R"({"session_token":"ps_1","status":"PENDING","payment_url":7})",                // a field not a string
+        R"({"session_token":"ps_1","status":"PENDING"})",                                // a field missing
+        R"({"session_token":"ps_1","status":"PENDING","payment_url":"u"} x)",            // trailing bytes
+        R"({"session_token":"ps_1","status":"PENDING","payment_url":"u",})",             // trailing comma
+        R"({"session_token":"ps_1","status":"PENDING","payment_url":"u")",               // cut short
+        R"({"session_token":"ps_1","status":"PENDING","payment_url":"u)",
+        R"({"session_token" "ps_1","status":"PENDING","payment_url":"u"})",
+        R"({"session_token":"ps_1";"status":"PENDING","payment_url":"u"})",
+        R"({})",
+        R"([])",
+        "",
+        R"({"session_token":"ps_1","status":"PENDING","payment_url":"u"}{})",
+    };
+    for (const std::string& c : cases) {
+        catalyst::session fast, general;
+        fast.token = general.token = "ps_left_over";
+        const auto fast_ec = catalyst::decode(c, fast);
+        const auto general_ec = catalyst::detail::decode_session_general(c, general);
+        EXPECT_EQ(fast_ec, general_ec) << c;
+        if (!fast_ec && !general_ec) {
+            EXPECT_EQ(fast.token, general.token) << c;
+            EXPECT_EQ(fast.status_text, general.status_text) << c;
+            EXPECT_EQ(fast.payment_url, general.payment_url) << c;
+            EXPECT_EQ(fast.status, general.status) << c;
+        }
+    }
+    // And every cut of the usual answer: each a malformed document, for both readers.
+    const std::string whole = "{" + ok + "}";
+    for (std::size_t n = 0; n < whole.size(); ++n) {
+        catalyst::session fast, general;
+        EXPECT_EQ(catalyst::decode(whole.substr(0, n), fast),
+                  catalyst::detail::decode_session_general(whole.substr(0, n), general))
+            << n;
+    }
 }
 
 TEST(decode_session, ignores_unknown_fields_of_any_type_and_depth) {

@@ -130,6 +130,36 @@ TEST(rules, uuid_lower_case_hyphenated) {
     EXPECT_FALSE(rules::is_uuid(""));
 }
 
+// Every byte value at every place of a UUID: only a lower-case hex digit where a digit goes
+// and a hyphen where a hyphen goes leave it valid.
+TEST(rules, uuid_every_byte_at_every_place) {
+    const std::string valid = "a1b2c3d4-e5f6-7890-abcd-ef1234567890";
+    for (std::size_t at = 0; at < valid.size(); ++at) {
+        const bool hyphen_place = at == 8 || at == 13 || at == 18 || at == 23;
+        for (int b = 0; b < 256; ++b) {
+            std::string s = valid;
+            s[at] = static_cast<char>(b);
+            const bool hex = (b >= '0' && b <= '9') || (b >= 'a' && b <= 'f');
+            ASSERT_EQ(rules::is_uuid(s), hyphen_place ? b == '-' : hex) << "byte " << b << " at " << at;
+        }
+    }
+}
+
+// A string is checked as ASCII eight bytes at a time: one byte outside ASCII anywhere, alone
+// (not UTF-8), is found in strings of every length up to three words.
+TEST(validate, a_byte_outside_ascii_is_found_wherever_it_stands) {
+    for (std::size_t len = 1; len <= 24; ++len) {
+        for (std::size_t at = 0; at < len; ++at) {
+            session_request r = campaign_request();
+            r.lead.first_name = std::string(len, 'a');
+            r.lead.first_name[at] = '\x80';
+            ASSERT_EQ(only_error(r), "lead.first_name: Ensure this field is valid UTF-8 text.") << len << " " << at;
+            r.lead.first_name.replace(at, 1, "\xc3\xbc");  // ü: well-formed
+            ASSERT_EQ(only_error(r), "") << len << " " << at;
+        }
+    }
+}
+
 TEST(rules, ip_literals) {
     for (const char* ok : {"203.0.113.50", "0.0.0.0", "255.255.255.255", "10.0.0.1", "::1", "::",
                            "2001:db8::1", "2001:DB8:0:0:0:0:0:1", "fe80::1:2:3:4", "::ffff:192.0.2.1",
