@@ -14,6 +14,7 @@
 
 #include "cli/command_line.hpp"
 
+#include <catalyst/openssl_block_cache.hpp>
 #include <catalyst/client.hpp>
 #include <catalyst/config.hpp>
 #include <catalyst/sandbox.hpp>
@@ -343,6 +344,11 @@ int main(int argc, char** argv) {
     if (parsed.opts.version) {
         std::cout << cli::version_line("catalyst-bench") << "\n";
         return 0;
+    }
+    // First of all: OpenSSL takes allocation hooks only before its first allocation.
+    if (parsed.opts.openssl_block_cache && !catalyst::install_openssl_block_cache()) {
+        std::fprintf(stderr, "catalyst-bench: --openssl-block-cache: OpenSSL's allocator could not be replaced\n");
+        return 2;
     }
     try {
         return run(parsed.opts);

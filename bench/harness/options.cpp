@@ -89,6 +89,9 @@ void describe(cli::command_line& cl, options& o) {
         .env("CATALYST_MAX_CONNECTIONS");
     cl.whole("--max-in-flight", "open loop: sessions outstanding at most (default 100000)", 1, 10'000'000,
              [&o](std::uint64_t n) { o.max_in_flight = n; });
+    cl.flag("--openssl-block-cache", "serve OpenSSL's small allocations from a cache per thread "
+            "(catalyst::install_openssl_block_cache(), process-wide; default: OpenSSL's own malloc)",
+            o.openssl_block_cache);
 
     cl.section("Report");
     cl.flag("--json", "JSON on stdout instead of the table", o.json);

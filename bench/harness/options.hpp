@@ -27,6 +27,9 @@ struct options {
     unsigned threads = 1;         ///< --threads N: client-owned threads (0 = the bench's own, via a strand)
     std::size_t max_connections = 0;  ///< --max-connections; 0 = the concurrency (open loop: 64)
     std::size_t max_in_flight = 0;    ///< --max-in-flight (open loop); 0 = 100000
+    /// --openssl-block-cache: catalyst::install_openssl_block_cache() before anything else, as an
+    /// application that wants no heap allocation per request does (docs/client.md).
+    bool openssl_block_cache = false;
     bool json = false;            ///< --json: JSON on stdout instead of the table
     std::string output_file;      ///< --output FILE: also write the JSON there
     std::string chart_file;       ///< --chart FILE: SVG of a sweep

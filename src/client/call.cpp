@@ -43,6 +43,8 @@ void call_pool::release(call* c) noexcept {
     c->handler = nullptr;
     c->into_handler = nullptr;
     c->handler_work = nullptr;
+    c->result = {};
+    c->answer = session{};
     c->attempt_open = false;
     c->retrying = false;
     c->on_rate_wire = false;

@@ -52,6 +52,10 @@ struct call {
     /// Outstanding work on the handler's own executor when it is not the default one, so that
     /// its run() waits for the completion; empty otherwise.
     boost::asio::any_completion_executor handler_work;
+    /// From its completion to its handler, for a handler that runs with the shard's batch of
+    /// completions (shard::run_completions): the code, and the by-value style's session.
+    boost::system::error_code result;
+    session answer;
     std::chrono::steady_clock::time_point start{};
     // For the observer only: when the call became ready for a connection (its start, the end
     // of a backoff, a requeue), when its current attempt started, and whether one is open.

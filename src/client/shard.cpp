@@ -106,6 +106,9 @@ shard::shard(client_impl& owner, net::any_io_executor ex, net::any_io_executor h
 }
 
 shard::~shard() {
+    // Handlers not run by now never will be (their io_context is gone): dropped, as Asio drops
+    // the handlers of an io_context destroyed with work queued.
+    while (call* c = completed_.pop_front()) call_ref::adopt(c).reset();
     if (tls_session_) SSL_SESSION_free(tls_session_);
 }
 
@@ -566,13 +569,14 @@ void shard::attempt_ended(call* c, const attempt_report* r, unsigned status, err
 
 void shard::finish(call* c, errc e, std::string_view why, session s) {
     (void)why;
-    leave_rate_wire(c, nullptr, steady::now());
+    const auto now = steady::now();
+    leave_rate_wire(c, nullptr, now);
     const error_code ec = e == errc{} ? error_code{} : make_error_code(e);
     if (c->attempt_open) attempt_ended(c, nullptr, 0, e, false, retry_reason::none, milliseconds(0), {});
     --active_requests_;
     if (c->retrying) --active_retries_;
     c->retrying = false;
-    const auto elapsed = steady::now() - c->start;
+    const auto elapsed = now - c->start;
     const auto us = duration_cast<std::chrono::microseconds>(elapsed).count();
     if (ec) {
         metrics_.failures.fetch_add(1, std::memory_order_relaxed);
@@ -592,13 +596,29 @@ void shard::finish(call* c, errc e, std::string_view why, session s) {
         if (ec && d->detail.empty()) d->detail = std::string(to_string(e));
     }
     auto work = std::move(c->handler_work);  // released after the post has taken over
+    if (session* out = c->out) {
+        if (ec) clear_session(*out);  // what a malformed answer left there
+    }
+    if (!work && inline_submit_) {
+        // The handler runs on the shard's own thread: with the other calls completed in this
+        // turn of the event loop, from one posted function (a post per turn, not per call).
+        // The call keeps the shard's reference until then.
+        c->result = ec;
+        if (!c->out) c->answer = std::move(s);
+        completed_.push_back(c);
+        if (!completions_posted_) {
+            completions_posted_ = true;
+            net::post(handler_ex_, [self = this] { self->run_completions(); });
+        }
+        if (shutting_down_) check_shutdown_done();
+        return;
+    }
     // The handler runs on its associated executor (the default one unless it binds another),
     // never inline. A plain function is posted: posting the any_completion_handler itself
     // would look up and wrap its executor, two allocations per call. The cancellation slot is
     // cleared there, just before the handler runs, on the executor where cancellation is
     // emitted; clearing it drops the canceller's reference to the call.
-    if (session* out = c->out) {
-        if (ec) clear_session(*out);  // what a malformed answer left there
+    if (c->out) {
         auto handler = std::move(c->into_handler);
         call_ref::adopt(c).reset();  // the shard's reference
         post_completion(std::move(work), [h = std::move(handler), ec]() mutable {
@@ -618,17 +638,57 @@ void shard::finish(call* c, errc e, std::string_view why, session s) {
     if (shutting_down_) check_shutdown_done();
 }
 
+void shard::run_completions() {
+    completions_posted_ = false;
+    // This batch only: calls completed while its handlers run (a call refused at once, say)
+    // wait for the next post, so that a chain of such calls cannot hold the event loop.
+    call_list batch = std::exchange(completed_, call_list{});
+    struct keep_the_rest {
+        shard& s;
+        call_list& batch;
+        ~keep_the_rest() {
+            if (batch.head) s.keep_completions(batch);
+        }
+    } guard{*this, batch};
+    completing_scope scope(this);
+    while (call* c = batch.pop_front()) {
+        const error_code ec = c->result;
+        // The call goes back to its pool first: a call the handler starts reuses it.
+        if (c->out) {
+            auto h = std::move(c->into_handler);
+            call_ref::adopt(c).reset();
+            auto slot = net::get_associated_cancellation_slot(h);
+            if (slot.is_connected()) slot.clear();
+            std::move(h)(ec);
+        } else {
+            auto h = std::move(c->handler);
+            session s = std::move(c->answer);
+            call_ref::adopt(c).reset();
+            auto slot = net::get_associated_cancellation_slot(h);
+            if (slot.is_connected()) slot.clear();
+            std::move(h)(ec, std::move(s));
+        }
+    }
+}
+
+void shard::keep_completions(call_list& rest) noexcept {
+    while (call* c = rest.tail) {
+        rest.erase(c);
+        completed_.push_front(c);
+    }
+    if (completions_posted_) return;
+    try {
+        net::post(handler_ex_, [self = this] { self->run_completions(); });
+        completions_posted_ = true;
+    } catch (...) {
+        // No memory for the post: the next completion posts one for these too.
+    }
+}
+
 template <class Run>
 void shard::post_completion(net::any_completion_executor work, Run run) {
     if (!work) {
-        if (inline_submit_) {
-            net::post(handler_ex_, [run = std::move(run), self = this]() mutable {
-                completing_scope scope(self);
-                run();
-            });
-        } else {
-            net::post(handler_ex_, std::move(run));
-        }
+        net::post(handler_ex_, std::move(run));
     } else {
         // Through this shard first: what this handler of the shard still does (closing the
         // connection that failed, say) happens before the caller sees the completion.

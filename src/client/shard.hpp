@@ -140,6 +140,11 @@ private:
     void finish(call* c, errc e, std::string_view why = {}, session s = {});
     template <class Run>
     void post_completion(boost::asio::any_completion_executor work, Run run);
+    /// Runs the handlers of the calls completed since the last time, in order (inline_submit_).
+    void run_completions();
+    /// What a throwing handler left of its batch goes first at the next run (noexcept: called
+    /// while the exception unwinds).
+    void keep_completions(call_list& rest) noexcept;
     /// The answer of a call: the session decoded (200/201), the error body read when someone
     /// will look at it or the decision needs it. Fills `o` and `s`.
     void read_answer(call* c, const http_response& resp, attempt_outcome& o, std::string& api_code, session& s);
@@ -158,6 +163,10 @@ private:
     boost::asio::any_completion_executor completion_ex_;
     /// Completions run on the shard's own io_context thread (may_submit_inline).
     bool inline_submit_ = false;
+    /// With inline_submit_: calls completed and not yet handed to their handlers, each holding
+    /// the shard's reference; one posted run_completions for all of them.
+    call_list completed_;
+    bool completions_posted_ = false;
     std::shared_ptr<call_pool> pool_;
     std::size_t max_connections_;
     std::size_t queue_limit_;

@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <ostream>
@@ -106,6 +107,37 @@ TEST_P(user_exceptions, a_throwing_handler_kills_nothing_and_costs_no_slot) {
     const auto m = c->metrics();
     EXPECT_LE(m.connections_opened - m.connections_closed, p.max_connections);
     EXPECT_EQ(m.in_flight, 0u);
+}
+
+// Calls that complete in the same turn (a shutdown ends them all at once) have their handlers
+// run one after the other from one posted function on the client's own thread: when one of
+// them throws, the others still run, each exactly once.
+TEST_P(user_exceptions, handlers_of_calls_completed_together_all_run_when_one_throws) {
+    hostile_server server;
+    server.set_on_request([](const hostile_request&) {
+        hostile_reply r;
+        r.action = hostile_action::stall_after_request;
+        return r;
+    });
+    auto p = params_for(server);
+    p.max_connections = 1;
+    constexpr int calls = 8;
+    std::atomic<int> ran{0};  // declared first: outlives the client and its handlers
+    std::array<std::atomic<int>, calls> runs_of{};
+    auto c = make_client(p);
+    for (int i = 0; i < calls; ++i) {
+        c->async_create_session(valid_request("batch" + std::to_string(i) + "@example.com"), request_options{},
+                                [&, i](error_code ec, session) {
+                                    EXPECT_EQ(ec, catalyst::errc::shutting_down);
+                                    ++runs_of[static_cast<std::size_t>(i)];
+                                    ++ran;
+                                    throw std::runtime_error("handler throws");
+                                });
+    }
+    ASSERT_TRUE(eventually([&] { return server.requests() == 1; }));  // one on the wire, seven queued
+    c->async_shutdown(std::chrono::milliseconds(0), [](error_code) {});
+    EXPECT_TRUE(eventually([&] { return ran.load() == calls; })) << ran.load() << " of " << calls << " handlers ran";
+    for (int i = 0; i < calls; ++i) EXPECT_EQ(runs_of[static_cast<std::size_t>(i)].load(), 1) << "call " << i;
 }
 
 TEST_P(user_exceptions, a_throwing_logger_kills_nothing_and_costs_no_slot) {
