@@ -52,14 +52,21 @@ void uuid_v4(std::string& out) {
         }
         return t;
     }();
-    static constexpr std::array<unsigned char, 16> place = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
-    char s[36];
-    s[8] = s[13] = s[18] = s[23] = '-';
-    for (std::size_t i = 0; i < 16; ++i) {
-        const std::uint64_t word = i < 8 ? a : b;
-        const auto byte = static_cast<std::size_t>((word >> (56 - 8 * (i % 8))) & 0xff);
-        std::memcpy(s + place[i], &hex_pairs[2 * byte], 2);
+    char hex[32];
+    for (std::size_t i = 0; i < 8; ++i) {
+        std::memcpy(hex + 2 * i, &hex_pairs[2 * ((a >> (56 - 8 * i)) & 0xff)], 2);
+        std::memcpy(hex + 16 + 2 * i, &hex_pairs[2 * ((b >> (56 - 8 * i)) & 0xff)], 2);
     }
+    char s[36];
+    std::memcpy(s, hex, 8);
+    s[8] = '-';
+    std::memcpy(s + 9, hex + 8, 4);
+    s[13] = '-';
+    std::memcpy(s + 14, hex + 12, 4);
+    s[18] = '-';
+    std::memcpy(s + 19, hex + 16, 4);
+    s[23] = '-';
+    std::memcpy(s + 24, hex + 20, 12);
     out.assign(s, sizeof s);  // into the recycled string's capacity: no allocation
 }
 

@@ -7,6 +7,8 @@
 #include <array>
 #include <bit>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -42,6 +44,21 @@ inline std::size_t json_plain_prefix(std::string_view s) noexcept {
             return static_cast<std::size_t>(p - begin) + static_cast<std::size_t>(std::countr_zero(bits));
     }
 #endif
+    // Fewer than sixteen left: eight at a time, the last eight overlapping (most of a lead's
+    // strings are this short).
+    if (end - p >= 8) {
+        const auto plain8 = [](const char* at) {
+            constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+            std::uint64_t x;
+            std::memcpy(&x, at, 8);
+            const std::uint64_t quote = x ^ (ones * '"'), backslash = x ^ (ones * '\\');
+            // A bit in a byte that is '"', '\\' or below 0x20 (exact when none is: a borrow
+            // only ever spreads up from a byte that is one).
+            return ((((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) | ((x - ones * 0x20) & ~x)) &
+                    highs) == 0;
+        };
+        if (plain8(p) && plain8(end - 8)) return s.size();
+    }
     while (p != end && !json_escape_table[static_cast<unsigned char>(*p)]) ++p;
     return static_cast<std::size_t>(p - begin);
 }

@@ -9,6 +9,10 @@
 
 #include <arpa/inet.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -167,25 +171,40 @@ public:
 namespace rules {
 
 bool is_uuid(std::string_view s) noexcept {
-    // What each byte is (a hex digit, a hyphen, else nothing) against what each place wants:
-    // the 36 places compared without a branch each.
-    enum : unsigned char { other = 0, hex = 1, hyphen = 2 };
-    static constexpr auto kind = [] {
-        std::array<unsigned char, 256> t{};
-        for (int c = '0'; c <= '9'; ++c) t[static_cast<std::size_t>(c)] = hex;
-        for (int c = 'a'; c <= 'f'; ++c) t[static_cast<std::size_t>(c)] = hex;
-        t['-'] = hyphen;
-        return t;
-    }();
-    static constexpr auto wanted = [] {
-        std::array<unsigned char, 36> w{};
-        for (std::size_t i = 0; i < w.size(); ++i) w[i] = (i == 8 || i == 13 || i == 18 || i == 23) ? hyphen : hex;
-        return w;
-    }();
-    if (s.size() != wanted.size()) return false;
-    unsigned mismatch = 0;
-    for (std::size_t i = 0; i < wanted.size(); ++i) mismatch |= kind[static_cast<unsigned char>(s[i])] ^ wanted[i];
-    return mismatch == 0;
+    constexpr std::size_t size = 36;
+    if (s.size() != size) return false;
+#if defined(__SSE2__)
+    // Bytes 0-31 in two steps: each must be a lower-case hex digit, but at 8, 13, 18 and 23 a
+    // hyphen; bytes 32-35 are digits, checked in the last step (bytes 20-35).
+    const auto digits = [](const char* p) {
+        const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        // x - lo <= hi - lo, unsigned: x in [lo, hi].
+        const auto in = [x](char lo, char hi) {
+            const __m128i d = _mm_sub_epi8(x, _mm_set1_epi8(lo));
+            return _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(static_cast<char>(hi - lo))), d);
+        };
+        return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(in('0', '9'), in('a', 'f'))));
+    };
+    const auto hyphens = [](const char* p) {
+        const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        return static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('-'))));
+    };
+    constexpr unsigned hyphens_0 = 1u << 8 | 1u << 13, hyphens_16 = 1u << 2 | 1u << 7;  // 18, 23
+    const char* p = s.data();
+    return digits(p) == (0xffffu & ~hyphens_0) && hyphens(p) == hyphens_0 &&
+           digits(p + 16) == (0xffffu & ~hyphens_16) && hyphens(p + 16) == hyphens_16 &&
+           (digits(p + 20) >> 12) == 0xfu;
+#else
+    for (std::size_t i = 0; i < size; ++i) {
+        const char c = s[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-') return false;
+        } else if (!is_digit(c) && !(c >= 'a' && c <= 'f')) {
+            return false;
+        }
+    }
+    return true;
+#endif
 }
 
 bool is_ip_literal(std::string_view s) noexcept {
