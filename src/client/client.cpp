@@ -2,6 +2,7 @@
 // encoding, the call object), metrics, shutdown. The shards are in shard.cpp, the call objects
 // in call.cpp, the connections in connection.cpp.
 #include "client/client_impl.hpp"
+#include "client/event_time.hpp"
 #include "core/header_rules.hpp"
 
 #include <catalyst/config.hpp>
@@ -322,6 +323,7 @@ void launch_call(const std::shared_ptr<detail::client_impl>& impl, detail::shard
     // shard takes it now, one post and one turn of the event loop less per call.
     if (s.may_submit_inline()) {
         shard::submit_scope scope;
+        const event_time::scope event(c->start);  // read microseconds ago, in prepare_call
         s.submit(std::move(c));
         return;
     }

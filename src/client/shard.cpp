@@ -2,6 +2,7 @@
 // cancel, a timer, a requeue, a stop) goes to the call's `call_fsm`, and the shard carries out
 // the action it returns. No socket code here (connection.cpp).
 #include "client/shard.hpp"
+#include "client/event_time.hpp"
 
 #include "client/client_impl.hpp"
 #include "client/connection.hpp"
@@ -125,7 +126,7 @@ void shard::apply(call* c, call_phase before, const call_action& a) {
         break;
     case call_step::enqueue:
         c->conn = nullptr;
-        if (observer_) c->ready_at = steady::now();
+        if (observer_) c->ready_at = event_time::now();
         if (a.front) queue_.push_front(c);
         else queue_.push_back(c);
         if (a.at != steady::time_point::max()) timers_.set(c, a.at);
@@ -149,6 +150,7 @@ void shard::apply(call* c, call_phase before, const call_action& a) {
 }
 
 void shard::submit(call_ref ref) {
+    const event_time::scope event;
     call* c = ref.release();  // the shard's reference until the call completes
     ++active_requests_;
     c->owner = this;
@@ -177,13 +179,13 @@ void shard::cancel(call* c, net::cancellation_type_t type) {
 
 void shard::requeue(call* c) {
     c->conn = nullptr;
-    leave_rate_wire(c, nullptr, steady::now());
+    leave_rate_wire(c, nullptr, event_time::now());
     // The attempt ends unsent; the call is sent again at once (or ends: cancelled, stopped,
     // past its deadline).
     if (c->attempt_open)
         attempt_ended(c, nullptr, 0, errc{}, true, retry_reason::stale_connection, milliseconds(0), {});
     const auto before = c->fsm.phase();
-    apply(c, before, c->fsm.requeue(steady::now()));
+    apply(c, before, c->fsm.requeue(event_time::now()));
     dispatch();
 }
 
@@ -209,8 +211,9 @@ void shard::arm_timer() {
 }
 
 void shard::on_timer() {
+    const event_time::scope event;
     timer_at_ = steady::time_point::max();
-    const auto now = steady::now();
+    const auto now = event_time::now();
     bool requeued = false;
     while (call* c = timers_.pop_due(now)) {
         const auto before = c->fsm.phase();
@@ -257,6 +260,7 @@ void shard::wait_for_slot(steady::time_point at) {
     pacing_timer_.async_wait([weak = weak_from_this()](const error_code& ec) {
         if (ec) return;
         if (auto self = weak.lock()) {
+            const event_time::scope event;
             self->pacing_at_ = steady::time_point::max();
             self->dispatch();
         }
@@ -265,6 +269,7 @@ void shard::wait_for_slot(steady::time_point at) {
 
 void shard::wake_from_gate() {
     net::post(ex_, [keep = owner_.shared_from_this(), weak = weak_from_this()] {
+        const event_time::scope event;
         if (auto self = weak.lock()) self->dispatch();
     });
 }
@@ -330,7 +335,7 @@ void shard::dispatch() {
 void shard::dispatch_loop() {
     while (queue_.size > 0) {
         if (idle_.empty() && (all_.size() >= max_connections_ || opening_ >= max_opening_ || stopped_)) return;
-        call* c = pop_ready(steady::now());
+        call* c = pop_ready(event_time::now());
         if (!c) return;
         // pop_ready may have completed calls on the way (deadlines), which can close idle
         // connections: what is free is looked at again.
@@ -344,8 +349,8 @@ void shard::dispatch_loop() {
             if (observer_) attempt_started(c, false);
             open_connection(c);
         } else {
-            leave_rate_wire(c, nullptr, steady::now());
-            apply(c, call_phase::dispatched, c->fsm.requeue(steady::now()));
+            leave_rate_wire(c, nullptr, event_time::now());
+            apply(c, call_phase::dispatched, c->fsm.requeue(event_time::now()));
             return;
         }
     }
@@ -361,7 +366,7 @@ void shard::open_connection(call* c) {
 
 call* shard::next_call(connection* conn, bool& close) {
     close = false;
-    if (call* c = pop_ready(steady::now())) {
+    if (call* c = pop_ready(event_time::now())) {
         c->conn = conn;
         if (observer_) attempt_started(c, true);
         return c;
@@ -450,7 +455,7 @@ void shard::read_answer(call* c, const http_response& resp, attempt_outcome& o, 
 
 void shard::attempt_done(call* c, const attempt_report& r) {
     c->conn = nullptr;
-    const auto now = steady::now();
+    const auto now = event_time::now();
     attempt_outcome o;
     o.result = r.result;
     std::string api_code;
@@ -474,7 +479,7 @@ void shard::attempt_done(call* c, const attempt_report& r) {
 void shard::record_attempt(call* c, const attempt_report& r, const attempt_outcome& o, const call_action& a) {
     const bool success = a.step == call_step::complete && a.error == errc{};
     const bool retried = a.step == call_step::enqueue || a.step == call_step::back_off;
-    const milliseconds wait = a.step == call_step::back_off ? duration_cast<milliseconds>(a.at - steady::now()) : milliseconds(0);
+    const milliseconds wait = a.step == call_step::back_off ? duration_cast<milliseconds>(a.at - event_time::now()) : milliseconds(0);
     const std::string_view request_id =
         r.result == attempt_result::response ? r.response->request_id : std::string_view();
     if (diagnostics* d = c->diag) {
@@ -519,7 +524,7 @@ void shard::record_attempt(call* c, const attempt_report& r, const attempt_outco
 }
 
 void shard::attempt_started(call* c, bool reused) {
-    const auto now = steady::now();
+    const auto now = event_time::now();
     c->attempt_start = now;
     c->attempt_open = true;
     attempt_start_event e;
@@ -555,7 +560,7 @@ void shard::attempt_ended(call* c, const attempt_report* r, unsigned status, err
         e.tls_cipher = r->tls_cipher;
     }
     e.queue_wait = duration_cast<std::chrono::microseconds>(c->attempt_start - c->ready_at);
-    e.total = duration_cast<std::chrono::microseconds>(steady::now() - c->attempt_start);
+    e.total = duration_cast<std::chrono::microseconds>(event_time::now() - c->attempt_start);
     e.request_id = request_id;
     e.context = c->observer_context;
     try {
@@ -569,7 +574,7 @@ void shard::attempt_ended(call* c, const attempt_report* r, unsigned status, err
 
 void shard::finish(call* c, errc e, std::string_view why, session s) {
     (void)why;
-    const auto now = steady::now();
+    const auto now = event_time::now();
     leave_rate_wire(c, nullptr, now);
     const error_code ec = e == errc{} ? error_code{} : make_error_code(e);
     if (c->attempt_open) attempt_ended(c, nullptr, 0, e, false, retry_reason::none, milliseconds(0), {});
