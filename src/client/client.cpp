@@ -117,7 +117,11 @@ client::client(client_params params) {
     std::vector<std::unique_ptr<net::io_context>> contexts;
     std::vector<net::any_io_executor> executors;
     for (unsigned i = 0; i < n; ++i) {
-        contexts.push_back(std::make_unique<net::io_context>(1));
+        // One thread runs each context, and only its shard's handlers touch its sockets and
+        // timers (calls, cancellations and the shutdown come in as posts): the reactor's
+        // per-socket locks, two per request, guard nothing. The scheduler's lock stays, for
+        // those posts from other threads.
+        contexts.push_back(std::make_unique<net::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO));
         executors.push_back(contexts.back()->get_executor());
     }
     impl_ = std::make_shared<detail::client_impl>(std::move(params), executors);
