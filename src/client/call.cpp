@@ -10,13 +10,28 @@ void call_ref::reset() noexcept {
     pool->release(c);
 }
 
+namespace {
+thread_local const void* running_context = nullptr;
+}  // namespace
+
+call_pool::running_scope::running_scope(const void* context) noexcept
+    : before_(std::exchange(running_context, context)) {}
+
+call_pool::running_scope::~running_scope() { running_context = before_; }
+
+bool call_pool::at_home() const noexcept { return home_ != nullptr && running_context == home_; }
+
 call_pool::~call_pool() {
     for (auto* c : free_) delete c;
+    for (auto* c : home_free_) delete c;
 }
 
 call_ref call_pool::acquire() {
     call* c = nullptr;
-    {
+    if (at_home() && !home_free_.empty()) {
+        c = home_free_.back();
+        home_free_.pop_back();
+    } else {
         std::lock_guard lock(mutex_);
         if (!free_.empty()) {
             c = free_.back();
@@ -51,22 +66,27 @@ void call_pool::release(call* c) noexcept {
     c->conn = nullptr;
     c->prev = c->next = nullptr;
     c->timer_slot = static_cast<std::size_t>(-1);
-    {
-        std::lock_guard lock(mutex_);
-        if (free_.size() < cap_) {
-            try {
+    try {
+        if (at_home()) {
+            if (home_free_.size() < cap_) {
+                home_free_.push_back(c);
+                return;
+            }
+        } else {
+            std::lock_guard lock(mutex_);
+            if (free_.size() < cap_) {
                 free_.push_back(c);
                 return;
-            } catch (...) {
             }
         }
+    } catch (...) {
     }
     delete c;
 }
 
 std::size_t call_pool::cached() const {
     std::lock_guard lock(mutex_);
-    return free_.size();
+    return free_.size() + (at_home() ? home_free_.size() : 0);  // the home side only seen from home
 }
 
 void call_list::push_back(call* c) noexcept {

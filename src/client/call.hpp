@@ -107,8 +107,11 @@ private:
 };
 
 /// Free call objects of one shard. `acquire` runs on the calling thread, the release on
-/// whichever thread drops the last reference: one short lock each. At most `cap` free objects
-/// are kept (memory stays flat after a burst); the others are freed.
+/// whichever thread drops the last reference: one short lock each, except on the pool's home
+/// thread (the shard's own, for a client that owns its threads), where calls started from
+/// completion handlers are taken and given back without a lock, from a list of its own. At most
+/// `cap` free objects are kept on each side (memory stays flat after a burst); the others are
+/// freed.
 class call_pool : public std::enable_shared_from_this<call_pool> {
 public:
     explicit call_pool(std::size_t cap) : cap_(cap) { free_.reserve(cap); }
@@ -120,14 +123,32 @@ public:
     call_ref acquire();
     std::size_t cached() const;
 
+    /// The home: the io_context whose thread may use the lock-free side (set once, before
+    /// that thread runs).
+    void set_home(const void* context) noexcept { home_ = context; }
+    /// Marks the calling thread as the one running `context` (client_impl::run_owned).
+    class running_scope {
+    public:
+        explicit running_scope(const void* context) noexcept;
+        ~running_scope();
+        running_scope(const running_scope&) = delete;
+        running_scope& operator=(const running_scope&) = delete;
+
+    private:
+        const void* before_;
+    };
+
 private:
     friend class call_ref;
     /// The last reference is gone: reset `c` and keep or free it.
     void release(call* c) noexcept;
+    bool at_home() const noexcept;
 
     mutable std::mutex mutex_;
     std::vector<call*> free_;
     std::size_t cap_;
+    const void* home_ = nullptr;
+    std::vector<call*> home_free_;  ///< the home thread's only
 };
 
 /// An intrusive FIFO of calls (the wait queue, the calls backing off).

@@ -80,6 +80,7 @@ void client_impl::log(log_level l, std::string_view msg) const noexcept {
 }
 
 void client_impl::run_owned(net::io_context& ctx) noexcept {
+    const call_pool::running_scope running(&ctx);  // its shard's calls come and go without a lock
     for (;;) {
         try {
             ctx.run();

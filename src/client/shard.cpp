@@ -104,6 +104,7 @@ shard::shard(client_impl& owner, net::any_io_executor ex, net::any_io_executor h
     // one thread runs; the other constructors put the shard on a strand): completions posted
     // to handler_ex_ run where the shard runs.
     inline_submit_ = handler_ex_ == ex_ && ex_.target<net::io_context::executor_type>() != nullptr;
+    if (inline_submit_) pool_->set_home(&ex_.target<net::io_context::executor_type>()->context());
 }
 
 shard::~shard() {

@@ -43,6 +43,46 @@ TEST(call_pool, keeps_at_most_cap_free_objects) {
     EXPECT_EQ(pool->cached(), 8u);
 }
 
+// The home thread (the one running the shard's io_context) has a side of its own: what it
+// gives back it takes again, without the lock; what another thread gives back goes to the
+// shared side, which the home thread falls back on. Each side keeps at most `cap`.
+TEST(call_pool, the_home_thread_keeps_its_own_side) {
+    int home = 0;  // stands for the shard's io_context
+    auto pool = std::make_shared<call_pool>(4);
+    pool->set_home(&home);
+    call* from_home = nullptr;
+    {
+        const call_pool::running_scope running(&home);
+        call_ref c = pool->acquire();
+        from_home = c.get();
+        c.reset();
+        EXPECT_EQ(pool->cached(), 1u);
+    }
+    EXPECT_EQ(pool->cached(), 0u);  // not on the shared side: another thread cannot take it
+    call_ref elsewhere = pool->acquire();
+    EXPECT_NE(elsewhere.get(), from_home);
+    call* shared = elsewhere.get();
+    elsewhere.reset();  // given back off home: the shared side
+    EXPECT_EQ(pool->cached(), 1u);
+    {
+        const call_pool::running_scope running(&home);
+        call_ref again = pool->acquire();
+        EXPECT_EQ(again.get(), from_home);  // the home side first
+        call_ref next = pool->acquire();
+        EXPECT_EQ(next.get(), shared);  // then the shared side
+        std::vector<call_ref> many;
+        for (int i = 0; i < 10; ++i) many.push_back(pool->acquire());
+        many.clear();
+        again.reset();
+        next.reset();
+        EXPECT_EQ(pool->cached(), 4u);  // the home side holds at most cap
+    }
+    // Another context's thread is not at home.
+    int other = 0;
+    const call_pool::running_scope running(&other);
+    EXPECT_EQ(pool->cached(), 0u);
+}
+
 // A call is back in the pool only when its last reference goes, whoever holds it.
 TEST(call_ref, the_last_reference_returns_the_call) {
     auto pool = std::make_shared<call_pool>(4);
