@@ -125,7 +125,10 @@ public:
 
     /// The home: the io_context whose thread may use the lock-free side (set once, before
     /// that thread runs).
-    void set_home(const void* context) noexcept { home_ = context; }
+    void set_home(const void* context) {
+        home_ = context;
+        home_free_.reserve(cap_);  // never grown on the way: no allocation per call
+    }
     /// Marks the calling thread as the one running `context` (client_impl::run_owned).
     class running_scope {
     public:
