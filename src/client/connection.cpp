@@ -168,29 +168,15 @@ connection::action connection::step(const action& a) {
     case act::idle:
         do_idle(a);
         return {};
-    case act::check_peer: {
-        // What the pending receive brought is looked at for free; the socket itself (one
-        // peek) after an idle spell of a millisecond or more, in which the event loop may not
-        // have looked at the socket (the caller's loop stopped, or busy elsewhere): bytes that
-        // came then are in the socket, not yet handed over. Handed a call at once, nothing
-        // could have come since the answer's read but in the microseconds any check leaves.
-        const auto now = steady::now();
-        const bool ask_socket = now - fsm_.facts().last_used >= std::chrono::milliseconds(1);
-        if (ask_socket && receiving_) {
-            // The event loop may have performed the pending receive already, in the same turn
-            // that runs this handler: its bytes are in the stream's intake, its completion is
-            // queued behind us, and neither the stream nor the socket shows them. So the
-            // receive is cancelled and its completion awaited (on_received): it brings those
-            // bytes or nothing, and the socket holds the rest. No system call: a cancel only
-            // takes the operation off the reactor's queue.
-            settling_ = true;
-            error_code ignored;
-            stream_.socket().cancel(ignored);
-            return {};
-        }
-        const bool spoke = stream_.peer_spoke_while_idle(ask_socket);
-        if (ask_socket && !spoke) last_short_ = false;  // the peek found it empty, and not ended
-        return fsm_.on_peer_checked(spoke, now);
+    case act::check_peer:
+        return fsm_.on_peer_checked(stream_.peer_spoke_while_idle(a.ask_socket), steady::now());
+    case act::cancel_receive: {
+        // No system call: a cancel only takes the operation off the reactor's queue. A
+        // completion already queued (the receive was performed) is not cancelled: it comes
+        // with its bytes.
+        error_code ignored;
+        stream_.socket().cancel(ignored);
+        return {};
     }
     case act::give_back: {
         call* c = std::exchange(call_, nullptr);
@@ -394,25 +380,18 @@ connection::action connection::do_take_next() {
 void connection::do_idle(const action& a) {
     if (a.until != steady::time_point::max() && (!wake_.armed || a.until < wake_.at))
         arm(wake_, a.until, &connection_fsm::on_wake);
+    // The watch for the server's close: usually still pending from the last answer, but a
+    // check at reuse that ended its call unsent had cancelled it.
+    arm_receive();
     // An idle spell: OpenSSL's record buffers (some 10 KB) go back to the heap meanwhile.
     if (a.release) stream_.release_buffers();
 }
 
 void connection::arm_receive() {
-    if (receiving_ || finished_ || !stream_.fed()) return;
+    if (fsm_.receiving() || finished_ || !stream_.fed()) return;
     const auto [room, size] = stream_.intake();
     if (size == 0) return;  // full: reads take from it first
-    receiving_ = true;
-    receive_size_ = size;
-    if (last_short_ && fsm_.current() != connection_fsm::state::reporting) {
-        // After a short receive the reactor waits for the next epoll signal before it reads
-        // (drained_receive.hpp). That is the point right after a complete answer (the state
-        // machine is reporting it). Anywhere else (more of an answer awaited, a request just
-        // written after a receive was cancelled) the socket is asked once first: a short
-        // receive may have taken the peer's FIN along with its last bytes, and that end of
-        // stream is signalled no more. Right after an answer it is found by the look at
-        // reuse, or by the next exchange's read.
-        last_short_ = false;
+    if (fsm_.on_receive_started(size) == connection_fsm::receive_start::ask_first) {
         const int fd = stream_.socket().native_handle();
         ssize_t n;
         do n = ::recv(fd, room, size, MSG_DONTWAIT);
@@ -435,27 +414,23 @@ void connection::arm_receive() {
 }
 
 void connection::on_received(error_code ec, std::size_t n) noexcept {
-    receiving_ = false;
-    if (ec != net::error::operation_aborted) last_short_ = !ec && n < receive_size_;
+    using end = connection_fsm::receive_end;
+    const end how = ec == net::error::operation_aborted ? end::aborted : ec ? end::ended : end::data;
     if (finished_) return;
     action next;
     try {
-        if (std::exchange(settling_, false)) {
-            // The check at reuse (step, check_peer): what the receive took is handed over,
-            // nothing is pending any more, the rest is in the socket.
-            if (!ec) stream_.took(n);
-            else if (ec != net::error::operation_aborted) stream_.took_end(ec == net::error::eof, ec.value());
-            const bool spoke = stream_.peer_spoke_while_idle(true);
-            if (!spoke) last_short_ = false;  // the peek found it empty, and not ended
-            return run(fsm_.on_peer_checked(spoke, steady::now()));
-        }
-        if (ec == net::error::operation_aborted) {
+        if (how == end::data) stream_.took(n);
+        else if (how == end::ended) stream_.took_end(ec == net::error::eof, ec.value());
+        // Settling, the check at reuse was waiting for this completion: the state machine
+        // goes on with it (check_peer, give_back, or the call's report).
+        const bool settling = fsm_.current() == connection_fsm::state::settling;
+        next = fsm_.on_received(how, n, steady::now());
+        if (settling) return run(next);
+        if (how == end::aborted) {
             // cancel_io(): the exchange under way ends; the connection goes after it.
             if (std::exchange(read_waiting_, false)) next = io_failed(ec, resume_at::read);
             return run(next);
         }
-        if (ec) stream_.took_end(ec == net::error::eof, ec.value());
-        else stream_.took(n);
         if (std::exchange(read_waiting_, false)) {
             next = fsm_.interrupted() ? io_failed(net::error::operation_aborted, resume_at::read) : do_read();
         } else if (fsm_.current() == connection_fsm::state::idle && !fsm_.has_call()) {
@@ -463,7 +438,7 @@ void connection::on_received(error_code ec, std::size_t n) noexcept {
             next = fsm_.on_peer(stream_.peer_spoke_while_idle(false), steady::now());
         }
         // Otherwise (the request is still being written) the bytes wait for the read.
-        if (!ec) arm_receive();
+        if (how == end::data) arm_receive();
     } catch (const std::exception& e) {
         return fail(e.what());
     } catch (...) {

@@ -110,11 +110,7 @@ private:
     bool opening_ = true;  ///< counted in the shard's connections being opened
     bool finished_ = false;
     bool session_saved_ = false;
-    bool receiving_ = false;     ///< the receive is pending
     bool read_waiting_ = false;  ///< a read waits for the receive's bytes
-    bool settling_ = false;      ///< the check at reuse waits for the cancelled receive's completion
-    bool last_short_ = false;    ///< the last receive emptied the socket (arm_receive)
-    std::size_t receive_size_ = 0;  ///< the room the pending receive was given
 
     // For the observer: what opening this connection took, and how.
     const bool observed_;

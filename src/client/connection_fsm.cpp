@@ -31,6 +31,7 @@ std::string_view state_name(connection_fsm::state s) noexcept {
     case st::reading: return "reading";
     case st::reporting: return "reporting";
     case st::idle: return "idle";
+    case st::settling: return "settling";
     case st::closed: return "closed";
     }
     return "?";
@@ -268,18 +269,60 @@ connection_fsm::action connection_fsm::assign(const call_facts& c, time_point no
     }
     // Whatever the server wrote since the last answer was asked by nobody (or is its close):
     // looked at before a request is written, never read as this call's answer.
-    return {act::check_peer};
+    const bool ask_socket = now - facts_.last_used >= reuse_peek_after;
+    if (ask_socket && receiving_) {
+        state_ = state::settling;
+        return {act::cancel_receive};
+    }
+    return check_peer(ask_socket);
+}
+
+connection_fsm::action connection_fsm::check_peer(bool ask_socket) {
+    state_ = state::idle;
+    check_asks_socket_ = ask_socket;
+    action a{act::check_peer};
+    a.ask_socket = ask_socket;
+    return a;
+}
+
+connection_fsm::action connection_fsm::give_back() {
+    has_call_ = false;
+    state_ = state::closed;
+    return {act::give_back};
 }
 
 connection_fsm::action connection_fsm::on_peer_checked(bool spoke, time_point now) {
     if (state_ != state::idle || !has_call_) return {};
     if (spoke) {
-        has_call_ = false;
         unsolicited_ = true;
-        state_ = state::closed;
-        return {act::give_back};
+        return give_back();
     }
+    // The peek found the socket empty and not ended: an end comes with an epoll signal.
+    if (check_asks_socket_) drained_ = false;
     return begin_exchange(now);
+}
+
+// --- the driver's pending receive -----------------------------------------------------------
+
+connection_fsm::receive_start connection_fsm::on_receive_started(std::size_t room) noexcept {
+    receiving_ = true;
+    receive_room_ = room;
+    if (!drained_ || state_ == state::reporting) return receive_start::wait;
+    drained_ = false;
+    return receive_start::ask_first;
+}
+
+connection_fsm::action connection_fsm::on_received(receive_end how, std::size_t bytes, time_point now) {
+    receiving_ = false;
+    // TCP returns fewer bytes than asked only when it emptied the socket.
+    if (how != receive_end::aborted) drained_ = how == receive_end::data && bytes < receive_room_;
+    if (state_ != state::settling) return {};
+    // Nothing is pending any more: what the receive took is in the stream, the rest in the
+    // socket.
+    if (how == receive_end::ended) facts_.broken = true;
+    if (abort_) return begin_exchange(now);  // reported unsent: cancelled
+    if (how == receive_end::ended) return give_back();
+    return check_peer(true);
 }
 
 connection_fsm::action connection_fsm::idle_action(time_point now) const {
@@ -338,7 +381,13 @@ bool connection_fsm::in_io_step() const noexcept {
 }
 
 connection_fsm::action connection_fsm::abort(errc why) {
-    if (!in_io_step() || abort_) return {};
+    if (abort_) return {};
+    if (state_ == state::settling) {
+        // The receive's completion is on its way; the call then ends unsent.
+        abort_ = why;
+        return {};
+    }
+    if (!in_io_step()) return {};
     abort_ = why;
     return {act::cancel_io};
 }

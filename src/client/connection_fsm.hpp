@@ -8,7 +8,9 @@
 //
 //   resolving -> connecting -> handshaking -> writing -> reading -> reporting -> idle
 //                                               ^                      │          │
-//                                               └──────── next call ───┴──────────┘
+//                                               ├──────── next call ───┘          │ a call, idle >= 1 ms,
+//                                               │                                 v a receive pending
+//                                               └──── the check at reuse ───── settling
 //   any state -> closed (failure, the server's close, limits, a close request)
 //
 // Its rules:
@@ -19,7 +21,22 @@
 // - any byte left after a complete answer, in the read buffer or inside the TLS layer, means
 //   the server wrote what nobody asked for: the answer stands, the connection is closed. An
 //   idle connection is watched (the driver's pending receive: `on_peer`), and one handed a
-//   call is checked for such bytes (`check_peer`) before anything is written on it.
+//   call is checked for such bytes (`check_peer`) before anything is written on it;
+// - the check at reuse asks the socket itself (a peek) after an idle spell of `reuse_peek_after`
+//   or more, in which the event loop may not have looked at the socket: bytes that came then
+//   are in the socket. Handed a call sooner, nothing can have come since the answer's read but
+//   in the microseconds any check leaves, and the hot path makes no system call;
+// - a peek is only trusted once no receive is pending: the event loop may have performed the
+//   pending receive already (its bytes taken from the socket, its completion queued behind
+//   the hand-over), where neither the stream nor the socket shows them. So the check cancels
+//   the receive and waits for its completion (`settling`) before it peeks; the call it holds
+//   meanwhile is written once or given back once, and an abort then ends it unsent;
+// - a short receive empties the socket, and may take the peer's FIN along with its last
+//   bytes; epoll signals that end no more, and the reactor waits for a signal before it reads
+//   again (drained_receive.hpp). So the next receive asks the socket once before it waits
+//   (`receive_start::ask_first`), except right after a complete answer (reporting): the
+//   check at reuse or the next exchange's read finds such an end, and the hot path re-arms
+//   its receive without a system call.
 
 #include "client/connection_policy.hpp"
 #include "client/http_response.hpp"
@@ -64,7 +81,9 @@ class connection_fsm {
 public:
     using time_point = std::chrono::steady_clock::time_point;
 
-    enum class state : std::uint8_t { resolving, connecting, handshaking, writing, reading, reporting, idle, closed };
+    /// `settling`: a call was handed to the idle connection; the check at reuse waits for the
+    /// cancelled receive's completion (on_received) before it looks.
+    enum class state : std::uint8_t { resolving, connecting, handshaking, writing, reading, reporting, idle, settling, closed };
 
     enum class act : std::uint8_t {
         none,        ///< wait for the next input
@@ -77,7 +96,8 @@ public:
         report,      ///< hand report() to the shard; then on_reported
         take_next,   ///< ask the shard for the next call; then assign, go_idle or close
         idle,        ///< arm the wake-up at `until` (then on_wake); `release`: an idle spell began, buffers may go
-        check_peer,  ///< did the peer write while we were idle? then on_peer_checked
+        check_peer,  ///< did the peer write while we were idle? (`ask_socket`: peek at the socket too) then on_peer_checked
+        cancel_receive,  ///< cancel the pending receive (no system call); its completion, with what it took, then on_received
         give_back,   ///< the call goes back to the shard unsent; then the connection closes
         close,       ///< close the socket: the connection is done
     };
@@ -87,7 +107,20 @@ public:
         std::size_t endpoint = 0;  ///< connect
         bool wait_first = false;   ///< read
         bool release = false;      ///< idle
+        bool ask_socket = false;   ///< check_peer
         time_point until{};        ///< idle
+    };
+
+    /// How the driver starts its pending receive (on_receive_started).
+    enum class receive_start : std::uint8_t {
+        wait,       ///< hand it to the reactor, which reads once the socket is signalled
+        ask_first,  ///< try the socket once first (a short receive may have hidden its end)
+    };
+    /// How the pending receive completed (on_received).
+    enum class receive_end : std::uint8_t {
+        data,     ///< bytes (handed to the stream)
+        ended,    ///< end of stream or an error (handed to the stream)
+        aborted,  ///< cancelled before it took anything
     };
 
     /// `p` and `o` outlive the state machine.
@@ -126,6 +159,15 @@ public:
     /// close_notify, a FIN or a reset (a TLS session ticket or key update is not).
     action on_peer(bool spoke, time_point now);
     action on_peer_checked(bool spoke, time_point now);
+
+    // --- the driver's pending receive (the stream's feed; the watch of an idle connection) ---
+    /// The driver starts its receive, of up to `room` bytes: how it starts.
+    receive_start on_receive_started(std::size_t room) noexcept;
+    /// The receive completed, after its bytes or its end went to the stream: `bytes` of the
+    /// room it was given. Settling, the check at reuse goes on; otherwise nothing to do here.
+    action on_received(receive_end how, std::size_t bytes, time_point now);
+    /// A receive is pending.
+    bool receiving() const noexcept { return receiving_; }
 
     // --- at any time ---
     /// The shard asks the connection to close (idle: at once; busy: after the exchange).
@@ -166,6 +208,8 @@ private:
     action begin_exchange(time_point now);
     action next_read(time_point now);
     action idle_action(time_point now) const;
+    action check_peer(bool ask_socket);
+    action give_back();
     action closed();
 
     const client_params& p_;
@@ -177,6 +221,10 @@ private:
     bool close_after_ = false;
     bool long_idle_ = false;  ///< idle for `idle_release_delay` at least
     bool unsolicited_ = false;
+    bool receiving_ = false;          ///< the driver's receive is pending
+    std::size_t receive_room_ = 0;    ///< the room it was given
+    bool drained_ = false;            ///< the last receive was short: it emptied the socket
+    bool check_asks_socket_ = false;  ///< the check under way peeks at the socket
     std::optional<errc> abort_;
     bool timed_out_ = false;
     time_point deadline_ = time_point::max();
@@ -197,6 +245,9 @@ std::string_view state_name(connection_fsm::state s) noexcept;
 /// connection gets its next call within microseconds, and buffers released and allocated
 /// again per request cost more than keeping them.
 inline constexpr std::chrono::milliseconds idle_release_delay{50};
+
+/// The idle spell after which the check at reuse peeks at the socket.
+inline constexpr std::chrono::milliseconds reuse_peek_after{1};
 
 }  // namespace catalyst::detail
 
