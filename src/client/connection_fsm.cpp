@@ -270,8 +270,9 @@ connection_fsm::action connection_fsm::assign(const call_facts& c, time_point no
     // Whatever the server wrote since the last answer was asked by nobody (or is its close):
     // looked at before a request is written, never read as this call's answer.
     const bool ask_socket = now - facts_.last_used >= reuse_peek_after;
-    if (ask_socket && receiving_) {
+    if (receiving_ && (ask_socket || receive_at_once_)) {
         state_ = state::settling;
+        check_asks_socket_ = ask_socket;
         return {act::cancel_receive};
     }
     return check_peer(ask_socket);
@@ -307,9 +308,14 @@ connection_fsm::action connection_fsm::on_peer_checked(bool spoke, time_point no
 connection_fsm::receive_start connection_fsm::on_receive_started(std::size_t room) noexcept {
     receiving_ = true;
     receive_room_ = room;
-    if (!drained_ || state_ == state::reporting) return receive_start::wait;
-    drained_ = false;
-    return receive_start::ask_first;
+    if (drained_ && state_ != state::reporting) {
+        drained_ = false;
+        receive_at_once_ = true;
+        return receive_start::ask_first;
+    }
+    // The reactor tries a receive as it starts unless the last one emptied the socket.
+    receive_at_once_ = !drained_;
+    return receive_start::wait;
 }
 
 connection_fsm::action connection_fsm::on_received(receive_end how, std::size_t bytes, time_point now) {
@@ -322,7 +328,7 @@ connection_fsm::action connection_fsm::on_received(receive_end how, std::size_t 
     if (how == receive_end::ended) facts_.broken = true;
     if (abort_) return begin_exchange(now);  // reported unsent: cancelled
     if (how == receive_end::ended) return give_back();
-    return check_peer(true);
+    return check_peer(check_asks_socket_);
 }
 
 connection_fsm::action connection_fsm::idle_action(time_point now) const {

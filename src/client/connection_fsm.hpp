@@ -8,8 +8,8 @@
 //
 //   resolving -> connecting -> handshaking -> writing -> reading -> reporting -> idle
 //                                               ^                      │          │
-//                                               ├──────── next call ───┘          │ a call, idle >= 1 ms,
-//                                               │                                 v a receive pending
+//                                               ├──────── next call ───┘          │ a call, a receive pending
+//                                               │                                 v that may have completed
 //                                               └──── the check at reuse ───── settling
 //   any state -> closed (failure, the server's close, limits, a close request)
 //
@@ -26,11 +26,14 @@
 //   or more, in which the event loop may not have looked at the socket: bytes that came then
 //   are in the socket. Handed a call sooner, nothing can have come since the answer's read but
 //   in the microseconds any check leaves, and the hot path makes no system call;
-// - a peek is only trusted once no receive is pending: the event loop may have performed the
-//   pending receive already (its bytes taken from the socket, its completion queued behind
-//   the hand-over), where neither the stream nor the socket shows them. So the check cancels
-//   the receive and waits for its completion (`settling`) before it peeks; the call it holds
-//   meanwhile is written once or given back once, and an abort then ends it unsent;
+// - the check trusts the stream and the socket only when no receive can have been performed
+//   with its completion still queued behind the hand-over (its bytes out of the socket, not
+//   yet in the stream). That is possible after an idle spell (the event loop ran meanwhile),
+//   and for a receive performed as it started: the reactor does so unless the last receive
+//   emptied the socket, and an `ask_first` receive is one. Then the check cancels the receive
+//   and waits for its completion (`settling`) before it looks; the call it holds meanwhile is
+//   written once or given back once, and an abort then ends it unsent. Right after a short
+//   read (every small answer) the receive waits for a signal: nothing to settle;
 // - a short receive empties the socket, and may take the peer's FIN along with its last
 //   bytes; epoll signals that end no more, and the reactor waits for a signal before it reads
 //   again (drained_receive.hpp). So the next receive asks the socket once before it waits
@@ -224,6 +227,7 @@ private:
     bool receiving_ = false;          ///< the driver's receive is pending
     std::size_t receive_room_ = 0;    ///< the room it was given
     bool drained_ = false;            ///< the last receive was short: it emptied the socket
+    bool receive_at_once_ = false;    ///< the pending receive may have been performed as it started
     bool check_asks_socket_ = false;  ///< the check under way peeks at the socket
     std::optional<errc> abort_;
     bool timed_out_ = false;

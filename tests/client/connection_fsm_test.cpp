@@ -396,6 +396,24 @@ TEST_F(connection_state_machine, the_check_at_reuse_waits_for_the_pending_receiv
     EXPECT_EQ(fsm->on_reported(t0 + 5ms).what, act::close);
 }
 
+// After a receive that filled its room the reactor performs the next one as it starts, and
+// queues its completion: bytes written right behind the answer are then out of the socket and
+// not yet in the stream. Reused at once, the check waits for that receive too (and does not
+// peek: the idle spell is too short for anything else to have come).
+TEST_F(connection_state_machine, the_check_at_reuse_settles_a_receive_performed_as_it_started) {
+    open();
+    receive();
+    fsm->on_written({}, 100, t0);
+    received(room);
+    ASSERT_EQ(read(answer()).what, act::report);
+    ASSERT_EQ(receive(), receive_start::wait);  // performed at once by the reactor
+    ASSERT_EQ(fsm->on_reported(t0).what, act::take_next);
+    ASSERT_EQ(fsm->assign(call, t0).what, act::cancel_receive);
+    const auto a = received(300);
+    ASSERT_EQ(a.what, act::check_peer);
+    EXPECT_FALSE(a.ask_socket);
+}
+
 // With no receive pending there is nothing to wait for; handed a call at once, nothing to peek.
 TEST_F(connection_state_machine,
        the_check_at_reuse_settles_only_a_pending_receive_after_an_idle_spell) {
