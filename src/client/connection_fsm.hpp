@@ -8,9 +8,11 @@
 //
 //   resolving -> connecting -> handshaking -> writing -> reading -> reporting -> idle
 //                                               ^                      │          │
-//                                               ├──────── next call ───┘          │ a call, a receive pending
-//                                               │                                 v that may have completed
+//                                               ├──────── next call ───┘          │ (1)
+//                                               │                                 v
 //                                               └──── the check at reuse ───── settling
+//   (1) a call, with a receive pending that may have completed (after an idle spell, or one
+//       performed as it started)
 //   any state -> closed (failure, the server's close, limits, a close request)
 //
 // Its rules:
@@ -81,28 +83,43 @@ struct call_facts {
 };
 
 class connection_fsm {
-public:
+  public:
     using time_point = std::chrono::steady_clock::time_point;
 
     /// `settling`: a call was handed to the idle connection; the check at reuse waits for the
     /// cancelled receive's completion (on_received) before it looks.
-    enum class state : std::uint8_t { resolving, connecting, handshaking, writing, reading, reporting, idle, settling, closed };
+    enum class state : std::uint8_t {
+        resolving,
+        connecting,
+        handshaking,
+        writing,
+        reading,
+        reporting,
+        idle,
+        settling,
+        closed
+    };
 
     enum class act : std::uint8_t {
-        none,        ///< wait for the next input
-        resolve,     ///< look the origin's host up; then on_resolved
-        connect,     ///< connect to endpoint `endpoint`; then on_connected
-        handshake,   ///< the TLS handshake; then on_handshake
-        write,       ///< write the call's request (after `call_fsm::wire`); then on_written or on_write_refused
-        read,        ///< read into read_buffer(); then on_read. `wait_first`: nothing can have arrived yet
+        none,       ///< wait for the next input
+        resolve,    ///< look the origin's host up; then on_resolved
+        connect,    ///< connect to endpoint `endpoint`; then on_connected
+        handshake,  ///< the TLS handshake; then on_handshake
+        write,      ///< write the call's request (after `call_fsm::wire`); then on_written or
+                    ///< on_write_refused
+        read,  ///< read into read_buffer(); then on_read. `wait_first`: nothing can have arrived
+               ///< yet
         cancel_io,   ///< end the I/O under way: its completion comes back with an error
         report,      ///< hand report() to the shard; then on_reported
         take_next,   ///< ask the shard for the next call; then assign, go_idle or close
-        idle,        ///< arm the wake-up at `until` (then on_wake); `release`: an idle spell began, buffers may go
-        check_peer,  ///< did the peer write while we were idle? (`ask_socket`: peek at the socket too) then on_peer_checked
-        cancel_receive,  ///< cancel the pending receive (no system call); its completion, with what it took, then on_received
-        give_back,   ///< the call goes back to the shard unsent; then the connection closes
-        close,       ///< close the socket: the connection is done
+        idle,        ///< arm the wake-up at `until` (then on_wake); `release`: an idle spell began,
+                     ///< buffers may go
+        check_peer,  ///< did the peer write while we were idle? (`ask_socket`: peek at the socket
+                     ///< too) then on_peer_checked
+        cancel_receive,  ///< cancel the pending receive (no system call); its completion, with what
+                         ///< it took, then on_received
+        give_back,       ///< the call goes back to the shard unsent; then the connection closes
+        close,           ///< close the socket: the connection is done
     };
 
     struct action {
@@ -137,7 +154,8 @@ public:
     action on_connected(boost::system::error_code ec, std::string_view where, time_point now);
     /// `refused`: the certificate or the verified name was refused (never retried); `why`:
     /// the refusal's text, else the error's.
-    action on_handshake(boost::system::error_code ec, bool refused, std::string_view why, time_point now);
+    action on_handshake(boost::system::error_code ec, bool refused, std::string_view why,
+                        time_point now);
 
     // --- one exchange ---
     action on_write_refused(time_point now);
@@ -147,7 +165,8 @@ public:
     std::size_t read_room() const noexcept { return rbuf_.size() - rlen_; }
     /// `tls_pending`: the TLS layer holds bytes it has not handed out (checked once the
     /// answer is complete).
-    action on_read(boost::system::error_code ec, std::size_t bytes, bool tls_pending, time_point now);
+    action on_read(boost::system::error_code ec, std::size_t bytes, bool tls_pending,
+                   time_point now);
     /// The report of the attempt that just ended (valid until on_reported).
     attempt_report& report() noexcept { return report_; }
     action on_reported(time_point now);
@@ -190,14 +209,17 @@ public:
     bool has_call() const noexcept { return has_call_; }
     bool reused() const noexcept { return reused_; }
     /// Opening is over (established or failed).
-    bool opened() const noexcept { return state_ != state::resolving && state_ != state::connecting && state_ != state::handshaking; }
+    bool opened() const noexcept {
+        return state_ != state::resolving && state_ != state::connecting &&
+               state_ != state::handshaking;
+    }
     const connection_facts& facts() const noexcept { return facts_; }
     /// The bytes of the current answer read so far.
     std::size_t answer_bytes() const noexcept { return rlen_; }
     /// The last answer was followed by bytes nobody asked for.
     bool saw_unsolicited() const noexcept { return unsolicited_; }
 
-private:
+  private:
     /// Starts a step that must end by now + limit (and the call's deadline): false when it
     /// must not start (aborted, or the deadline passed).
     bool begin_step(time_point now, std::chrono::milliseconds limit);
@@ -205,7 +227,8 @@ private:
     bool in_io_step() const noexcept;
     bool expired(time_point now) const noexcept { return timed_out_ || now >= deadline_; }
     io_event facts_of(io_step step, time_point now) const;
-    action fail_step(io_step step, time_point now, std::string error, bool eof_like = false, bool refused = false);
+    action fail_step(io_step step, time_point now, std::string error, bool eof_like = false,
+                     bool refused = false);
     action finish_attempt(attempt_result r, std::string error);
     action connect_next(time_point now);
     action begin_exchange(time_point now);
