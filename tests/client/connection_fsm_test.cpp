@@ -1,6 +1,7 @@
 // The connection state machine without sockets: the test plays the driver, feeding I/O
 // results, answer bytes and times, and reads the actions. Covers opening (every failure),
-// one exchange, the bytes left after an answer, the checks before a reuse, every deadline,
+// one exchange, the bytes left after an answer, the checks before a reuse (and their wait for
+// the pending receive), how the pending receive starts after a short one, every deadline,
 // aborts at every I/O step, and the idle phase.
 #include "client/connection_fsm.hpp"
 #include "support/fake_clock.hpp"
