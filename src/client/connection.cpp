@@ -21,8 +21,8 @@
 namespace catalyst::detail {
 
 namespace net = boost::asio;
-using net::ip::tcp;
 using boost::system::error_code;
+using net::ip::tcp;
 
 namespace {
 constexpr long small_record = 4096;
@@ -80,9 +80,13 @@ void connection::assign(call* c) {
     run(fsm_.assign(facts_of(c), steady::now()));
 }
 
-void connection::close_idle() { run(fsm_.close_requested()); }
+void connection::close_idle() {
+    run(fsm_.close_requested());
+}
 
-void connection::abort(errc why) { run(fsm_.abort(why)); }
+void connection::abort(errc why) {
+    run(fsm_.abort(why));
+}
 
 // --- the driver -------------------------------------------------------------------------------
 
@@ -103,125 +107,119 @@ void connection::run(action a) noexcept {
 
 connection::action connection::step(const action& a) {
     switch (a.what) {
-    case act::none:
-        return {};
-    case act::resolve:
-        return do_resolve();
-    case act::connect:
-        return do_connect(a.endpoint);
-    case act::handshake: {
-        SSL* ssl = stream_.native_handle();
-        // Who the server must prove to be. A name OpenSSL cannot take to check ends the attempt
-        // here, as a refusal (never retried; nothing was sent).
-        if (auto why = apply_peer_identity(ssl, impl_->target(), params_.tls); !why.empty())
-            return fsm_.on_handshake(error_code{}, verification_refused(X509_V_OK, true, !params_.tls.insecure_skip_verify),
-                                     "TLS peer identity not set: " + why, steady::now());
-        if (params_.tls.insecure_skip_verify) {
-            if (impl_->logs(log_level::warning)) {
-                impl_->log(log_level::warning, "TLS peer verification is OFF (tls.insecure_skip_verify)");
-            } else {
-                // Switching verification off must never be silent, not even without a logger.
-                std::fputs("catalyst: warning: TLS peer verification is OFF (tls.insecure_skip_verify)\n", stderr);
+        case act::none:
+            return {};
+        case act::resolve:
+            return do_resolve();
+        case act::connect:
+            return do_connect(a.endpoint);
+        case act::handshake: {
+            SSL* ssl = stream_.native_handle();
+            // Who the server must prove to be. A name OpenSSL cannot take to check ends the attempt
+            // here, as a refusal (never retried; nothing was sent).
+            if (auto why = apply_peer_identity(ssl, impl_->target(), params_.tls); !why.empty())
+                return fsm_.on_handshake(
+                    error_code{},
+                    verification_refused(X509_V_OK, true, !params_.tls.insecure_skip_verify),
+                    "TLS peer identity not set: " + why, steady::now());
+            if (params_.tls.insecure_skip_verify) {
+                if (impl_->logs(log_level::warning)) {
+                    impl_->log(log_level::warning,
+                               "TLS peer verification is OFF (tls.insecure_skip_verify)");
+                } else {
+                    // Switching verification off must never be silent, not even without a logger.
+                    std::fputs(
+                        "catalyst: warning: TLS peer verification is OFF "
+                        "(tls.insecure_skip_verify)\n",
+                        stderr);
+                }
             }
+            // Records of up to 4 KB each way (a request and an answer are well under 1 KB): OpenSSL
+            // sizes its record buffers by the largest record, 17 KB each by default. The answer's
+            // side is the server's to grant (the max_fragment_length extension).
+            SSL_set_max_send_fragment(ssl, small_record);
+            SSL_set_tlsext_max_fragment_length(ssl, TLSEXT_max_fragment_length_4096);
+            if (params_.tls.session_resumption && shard_.tls_session())
+                SSL_set_session(ssl, shard_.tls_session());
+            return do_handshake();
         }
-        // Records of up to 4 KB each way (a request and an answer are well under 1 KB): OpenSSL
-        // sizes its record buffers by the largest record, 17 KB each by default. The answer's
-        // side is the server's to grant (the max_fragment_length extension).
-        SSL_set_max_send_fragment(ssl, small_record);
-        SSL_set_tlsext_max_fragment_length(ssl, TLSEXT_max_fragment_length_4096);
-        if (params_.tls.session_resumption && shard_.tls_session()) SSL_set_session(ssl, shard_.tls_session());
-        return do_handshake();
-    }
-    case act::write: {
-        const auto now = steady::now();
-        if (!call_->fsm.wire()) return fsm_.on_write_refused(now);
-        call_->sent_at = now;
-        // The request, head and body, in one buffer: one TLS record, one send.
-        wbuf_.clear();
-        wbuf_ += impl_->head_prefix();
-        if (!call_->key.empty()) {
-            wbuf_ += "Idempotency-Key: ";
-            wbuf_ += call_->key;
-            wbuf_ += "\r\n";
+        case act::write: {
+            const auto now = steady::now();
+            if (!call_->fsm.wire()) return fsm_.on_write_refused(now);
+            call_->sent_at = now;
+            // The request, head and body, in one buffer: one TLS record, one send.
+            wbuf_.clear();
+            wbuf_ += impl_->head_prefix();
+            if (!call_->key.empty()) {
+                wbuf_ += "Idempotency-Key: ";
+                wbuf_ += call_->key;
+                wbuf_ += "\r\n";
+            }
+            wbuf_ += call_->extra_headers;
+            char num[24];
+            auto [end, ec] = std::to_chars(num, num + sizeof num, call_->body.size());
+            (void)ec;
+            wbuf_ += "Content-Length: ";
+            wbuf_.append(num, end);
+            wbuf_ += "\r\n\r\n";
+            wbuf_ += call_->body;
+            written_ = 0;
+            if (observed_) write_at_ = now;
+            return do_write();
         }
-        wbuf_ += call_->extra_headers;
-        char num[24];
-        auto [end, ec] = std::to_chars(num, num + sizeof num, call_->body.size());
-        (void)ec;
-        wbuf_ += "Content-Length: ";
-        wbuf_.append(num, end);
-        wbuf_ += "\r\n\r\n";
-        wbuf_ += call_->body;
-        written_ = 0;
-        if (observed_) write_at_ = now;
-        return do_write();
-    }
-    case act::read:
-        return do_read();
-    case act::cancel_io:
-        cancel_io();
-        return {};
-    case act::report:
-        return do_report();
-    case act::take_next:
-        return do_take_next();
-    case act::idle:
-        do_idle(a);
-        return {};
-    case act::check_peer: {
-        // What the pending receive brought is looked at for free; the socket itself (one
-        // peek) after an idle spell of a millisecond or more, in which the event loop may not
-        // have looked at the socket (the caller's loop stopped, or busy elsewhere): bytes that
-        // came then are in the socket, not yet handed over. Handed a call at once, nothing
-        // could have come since the answer's read but in the microseconds any check leaves.
-        const auto now = steady::now();
-        const bool ask_socket = now - fsm_.facts().last_used >= std::chrono::milliseconds(1);
-        if (ask_socket && receiving_) {
-            // The event loop may have performed the pending receive already, in the same turn
-            // that runs this handler: its bytes are in the stream's intake, its completion is
-            // queued behind us, and neither the stream nor the socket shows them. So the
-            // receive is cancelled and its completion awaited (on_received): it brings those
-            // bytes or nothing, and the socket holds the rest. No system call: a cancel only
-            // takes the operation off the reactor's queue.
-            settling_ = true;
+        case act::read:
+            return do_read();
+        case act::cancel_io:
+            cancel_io();
+            return {};
+        case act::report:
+            return do_report();
+        case act::take_next:
+            return do_take_next();
+        case act::idle:
+            do_idle(a);
+            return {};
+        case act::check_peer:
+            return fsm_.on_peer_checked(stream_.peer_spoke_while_idle(a.ask_socket), steady::now());
+        case act::cancel_receive: {
+            // No system call: a cancel only takes the operation off the reactor's queue. A
+            // completion already queued (the receive was performed) is not cancelled: it comes
+            // with its bytes.
             error_code ignored;
             stream_.socket().cancel(ignored);
             return {};
         }
-        const bool spoke = stream_.peer_spoke_while_idle(ask_socket);
-        if (ask_socket && !spoke) last_short_ = false;  // the peek found it empty, and not ended
-        return fsm_.on_peer_checked(spoke, now);
-    }
-    case act::give_back: {
-        call* c = std::exchange(call_, nullptr);
-        shard_.requeue(c);
-        return {act::close};
-    }
-    case act::close:
-        finish();
-        return {};
+        case act::give_back: {
+            call* c = std::exchange(call_, nullptr);
+            shard_.requeue(c);
+            return {act::close};
+        }
+        case act::close:
+            finish();
+            return {};
     }
     return {};
 }
 
 connection::action connection::do_resolve() {
     const auto& o = impl_->target();
-    resolver_.async_resolve(o.host, o.port, [self = shared_from_this()](error_code ec, tcp::resolver::results_type r) {
-        const auto now = steady::now();
-        action next;
-        try {
-            if (!ec) {
-                self->endpoints_.clear();
-                for (const auto& e : r) self->endpoints_.push_back(e.endpoint());
-                if (self->params_.dns_cache_ttl.count() > 0 && !self->endpoints_.empty())
-                    self->shard_.cache_endpoints(self->endpoints_, now);
+    resolver_.async_resolve(
+        o.host, o.port, [self = shared_from_this()](error_code ec, tcp::resolver::results_type r) {
+            const auto now = steady::now();
+            action next;
+            try {
+                if (!ec) {
+                    self->endpoints_.clear();
+                    for (const auto& e : r) self->endpoints_.push_back(e.endpoint());
+                    if (self->params_.dns_cache_ttl.count() > 0 && !self->endpoints_.empty())
+                        self->shard_.cache_endpoints(self->endpoints_, now);
+                }
+                next = self->fsm_.on_resolved(ec, self->endpoints_.size(), now);
+            } catch (const std::exception& e) {
+                return self->fail(e.what());
             }
-            next = self->fsm_.on_resolved(ec, self->endpoints_.size(), now);
-        } catch (const std::exception& e) {
-            return self->fail(e.what());
-        }
-        self->run(next);
-    });
+            self->run(next);
+        });
     return {};
 }
 
@@ -238,7 +236,8 @@ connection::action connection::do_connect(std::size_t index) {
         try {
             if (!ec && !self->fsm_.interrupted()) {
                 self->tcp_open_ = true;
-                self->connect_time_ = std::chrono::duration_cast<std::chrono::microseconds>(now - self->began_);
+                self->connect_time_ =
+                    std::chrono::duration_cast<std::chrono::microseconds>(now - self->began_);
                 self->shard_.stats().connections_opened.fetch_add(1, std::memory_order_relaxed);
                 error_code ignored;
                 self->stream_.socket().set_option(tcp::no_delay(true), ignored);
@@ -266,20 +265,24 @@ connection::action connection::handshake_result(error_code ec) {
     const long verify = SSL_get_verify_result(ssl);
     // Only a failed verification is a refusal (never retried); any other failure (an alert,
     // EOF, a reset) is retried like a connect failure.
-    const bool refused =
-        ec && !fsm_.interrupted() && verification_refused(verify, false, !params_.tls.insecure_skip_verify);
+    const bool refused = ec && !fsm_.interrupted() &&
+                         verification_refused(verify, false, !params_.tls.insecure_skip_verify);
     std::string why;
-    if (refused) why = std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify);
+    if (refused)
+        why = std::string("certificate verification failed: ") +
+              X509_verify_cert_error_string(verify);
     if (!ec && !fsm_.interrupted()) {
         // From now on the pending receive brings what the server writes (connection.hpp).
         stream_.feed_reads();
         arm_receive();
         tls_resumed_ = SSL_session_reused(ssl) == 1;
         tls_cipher_ = SSL_get_cipher_name(ssl);
-        (tls_resumed_ ? shard_.stats().tls_resumed : shard_.stats().tls_full).fetch_add(1, std::memory_order_relaxed);
+        (tls_resumed_ ? shard_.stats().tls_resumed : shard_.stats().tls_full)
+            .fetch_add(1, std::memory_order_relaxed);
         if (impl_->logs(log_level::debug))
-            impl_->log(log_level::debug, "connected to " + impl_->target().host_header +
-                                             (tls_resumed_ ? " (TLS session resumed)" : " (full TLS handshake)"));
+            impl_->log(log_level::debug,
+                       "connected to " + impl_->target().host_header +
+                           (tls_resumed_ ? " (TLS session resumed)" : " (full TLS handshake)"));
     }
     return fsm_.on_handshake(ec, refused, why, now);
 }
@@ -312,7 +315,8 @@ connection::action connection::do_read() {
     }
     const auto now = steady::now();
     if (observed_ && before == 0 && s.bytes > 0)
-        fsm_.report().time_to_first_byte = std::chrono::duration_cast<std::chrono::microseconds>(now - write_at_);
+        fsm_.report().time_to_first_byte =
+            std::chrono::duration_cast<std::chrono::microseconds>(now - write_at_);
     return fsm_.on_read(s.ec, s.bytes, !s.ec && stream_.has_buffered(), now);
 }
 
@@ -324,8 +328,9 @@ void connection::wait_socket(tls_next next, resume_at at) {
         net::post(stream_.get_executor(), [k = std::move(k)]() mutable { k(error_code{}); });
         return;
     }
-    stream_.socket().async_wait(next == tls_next::wait_read ? tcp::socket::wait_read : tcp::socket::wait_write,
-                                std::move(k));
+    stream_.socket().async_wait(
+        next == tls_next::wait_read ? tcp::socket::wait_read : tcp::socket::wait_write,
+        std::move(k));
 }
 
 void connection::on_socket(error_code ec, resume_at at) noexcept {
@@ -337,9 +342,15 @@ void connection::on_socket(error_code ec, resume_at at) noexcept {
             next = io_failed(ec, at);
         } else {
             switch (at) {
-            case resume_at::handshake: next = do_handshake(); break;
-            case resume_at::write: next = do_write(); break;
-            case resume_at::read: next = do_read(); break;
+                case resume_at::handshake:
+                    next = do_handshake();
+                    break;
+                case resume_at::write:
+                    next = do_write();
+                    break;
+                case resume_at::read:
+                    next = do_read();
+                    break;
             }
         }
     } catch (const std::exception& e) {
@@ -353,9 +364,12 @@ void connection::on_socket(error_code ec, resume_at at) noexcept {
 connection::action connection::io_failed(error_code ec, resume_at at) {
     const auto now = steady::now();
     switch (at) {
-    case resume_at::handshake: return handshake_result(ec);
-    case resume_at::write: return fsm_.on_written(ec, written_, now);
-    case resume_at::read: return fsm_.on_read(ec, 0, false, now);
+        case resume_at::handshake:
+            return handshake_result(ec);
+        case resume_at::write:
+            return fsm_.on_written(ec, written_, now);
+        case resume_at::read:
+            return fsm_.on_read(ec, 0, false, now);
     }
     return {};
 }
@@ -368,7 +382,8 @@ connection::action connection::do_report() {
         if (fsm_.reused()) {
             rep.connection = connection_use::reused;
         } else if (tcp_open_) {
-            rep.connection = tls_resumed_ ? connection_use::new_resumed : connection_use::new_connection;
+            rep.connection =
+                tls_resumed_ ? connection_use::new_resumed : connection_use::new_connection;
             rep.connect = connect_time_;
             rep.tls_handshake = tls_time_;
         }
@@ -394,35 +409,31 @@ connection::action connection::do_take_next() {
 void connection::do_idle(const action& a) {
     if (a.until != steady::time_point::max() && (!wake_.armed || a.until < wake_.at))
         arm(wake_, a.until, &connection_fsm::on_wake);
+    // The watch for the server's close: usually still pending from the last answer, but a
+    // check at reuse that ended its call unsent had cancelled it.
+    arm_receive();
     // An idle spell: OpenSSL's record buffers (some 10 KB) go back to the heap meanwhile.
     if (a.release) stream_.release_buffers();
 }
 
 void connection::arm_receive() {
-    if (receiving_ || finished_ || !stream_.fed()) return;
+    if (fsm_.receiving() || finished_ || !stream_.fed()) return;
     const auto [room, size] = stream_.intake();
     if (size == 0) return;  // full: reads take from it first
-    receiving_ = true;
-    receive_size_ = size;
-    if (last_short_ && fsm_.current() != connection_fsm::state::reporting) {
-        // After a short receive the reactor waits for the next epoll signal before it reads
-        // (drained_receive.hpp). That is the point right after a complete answer (the state
-        // machine is reporting it). Anywhere else (more of an answer awaited, a request just
-        // written after a receive was cancelled) the socket is asked once first: a short
-        // receive may have taken the peer's FIN along with its last bytes, and that end of
-        // stream is signalled no more. Right after an answer it is found by the look at
-        // reuse, or by the next exchange's read.
-        last_short_ = false;
+    if (fsm_.on_receive_started(size) == connection_fsm::receive_start::ask_first) {
         const int fd = stream_.socket().native_handle();
         ssize_t n;
         do n = ::recv(fd, room, size, MSG_DONTWAIT);
         while (n < 0 && errno == EINTR);
         if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
             // Delivered as a receive that completed at once (Asio posts those too).
-            const error_code ec = n > 0 ? error_code{} : n == 0 ? error_code(net::error::eof) : error_code(errno, boost::system::system_category());
-            net::post(stream_.get_executor(), [self = shared_from_this(), ec, k = n > 0 ? static_cast<std::size_t>(n) : 0] {
-                self->on_received(ec, k);
-            });
+            const error_code ec = n > 0    ? error_code{}
+                                  : n == 0 ? error_code(net::error::eof)
+                                           : error_code(errno, boost::system::system_category());
+            net::post(stream_.get_executor(),
+                      [self = shared_from_this(), ec, k = n > 0 ? static_cast<std::size_t>(n) : 0] {
+                          self->on_received(ec, k);
+                      });
             return;
         }
     }
@@ -431,39 +442,42 @@ void connection::arm_receive() {
     // the next one right after an answer tries no recv that would find nothing.
     if (!reactor_) reactor_ = &reactor_of(stream_.get_executor());
     async_receive_drained(*reactor_, stream_.socket(), room, size,
-                          [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_received(ec, n); });
+                          [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                              self->on_received(ec, n);
+                          });
 }
 
 void connection::on_received(error_code ec, std::size_t n) noexcept {
-    receiving_ = false;
-    if (ec != net::error::operation_aborted) last_short_ = !ec && n < receive_size_;
+    using end = connection_fsm::receive_end;
+    const end how = ec == net::error::operation_aborted ? end::aborted
+                    : ec                                ? end::ended
+                                                        : end::data;
     if (finished_) return;
     action next;
     try {
-        if (std::exchange(settling_, false)) {
-            // The check at reuse (step, check_peer): what the receive took is handed over,
-            // nothing is pending any more, the rest is in the socket.
-            if (!ec) stream_.took(n);
-            else if (ec != net::error::operation_aborted) stream_.took_end(ec == net::error::eof, ec.value());
-            const bool spoke = stream_.peer_spoke_while_idle(true);
-            if (!spoke) last_short_ = false;  // the peek found it empty, and not ended
-            return run(fsm_.on_peer_checked(spoke, steady::now()));
-        }
-        if (ec == net::error::operation_aborted) {
+        if (how == end::data)
+            stream_.took(n);
+        else if (how == end::ended)
+            stream_.took_end(ec == net::error::eof, ec.value());
+        // Settling, the check at reuse was waiting for this completion: the state machine
+        // goes on with it (check_peer, give_back, or the call's report).
+        const bool settling = fsm_.current() == connection_fsm::state::settling;
+        next = fsm_.on_received(how, n, steady::now());
+        if (settling) return run(next);
+        if (how == end::aborted) {
             // cancel_io(): the exchange under way ends; the connection goes after it.
             if (std::exchange(read_waiting_, false)) next = io_failed(ec, resume_at::read);
             return run(next);
         }
-        if (ec) stream_.took_end(ec == net::error::eof, ec.value());
-        else stream_.took(n);
         if (std::exchange(read_waiting_, false)) {
-            next = fsm_.interrupted() ? io_failed(net::error::operation_aborted, resume_at::read) : do_read();
+            next = fsm_.interrupted() ? io_failed(net::error::operation_aborted, resume_at::read)
+                                      : do_read();
         } else if (fsm_.current() == connection_fsm::state::idle && !fsm_.has_call()) {
             // Idle: a ticket keeps the connection; data nobody asked for, a close, an error end it.
             next = fsm_.on_peer(stream_.peer_spoke_while_idle(false), steady::now());
         }
         // Otherwise (the request is still being written) the bytes wait for the read.
-        if (!ec) arm_receive();
+        if (how == end::data) arm_receive();
     } catch (const std::exception& e) {
         return fail(e.what());
     } catch (...) {
@@ -484,7 +498,8 @@ void connection::guard() {
     if (!watchdog_.armed || d < watchdog_.at) arm(watchdog_, d, &connection_fsm::on_watchdog);
 }
 
-void connection::arm(fsm_timer& t, steady::time_point at, action (connection_fsm::*input)(steady::time_point)) {
+void connection::arm(fsm_timer& t, steady::time_point at,
+                     action (connection_fsm::*input)(steady::time_point)) {
     t.armed = true;
     t.at = at;
     t.timer.expires_at(at);

@@ -25,7 +25,7 @@ struct call;
 using steady = std::chrono::steady_clock;
 
 class connection : public std::enable_shared_from_this<connection> {
-public:
+  public:
     connection(std::shared_ptr<client_impl> impl, shard& s);
     ~connection();
     connection(const connection&) = delete;
@@ -42,7 +42,7 @@ public:
     /// The call this connection holds (connecting or exchanging), if any.
     call* current() const noexcept { return call_; }
 
-private:
+  private:
     using action = connection_fsm::action;
     using act = connection_fsm::act;
     /// Where an I/O step goes on after a wait for the socket (or a yield).
@@ -81,7 +81,8 @@ private:
     /// Arms the watchdog for the state machine's step deadline when it needs an earlier expiry.
     void guard();
     /// Arms `t` for `at`; when it fires the state machine gets `input` with the time.
-    void arm(fsm_timer& t, steady::time_point at, action (connection_fsm::*input)(steady::time_point));
+    void arm(fsm_timer& t, steady::time_point at,
+             action (connection_fsm::*input)(steady::time_point));
     void cancel_io() noexcept;
     void save_tls_session();
     /// Closes the socket and tells the shard, once.
@@ -110,11 +111,7 @@ private:
     bool opening_ = true;  ///< counted in the shard's connections being opened
     bool finished_ = false;
     bool session_saved_ = false;
-    bool receiving_ = false;     ///< the receive is pending
     bool read_waiting_ = false;  ///< a read waits for the receive's bytes
-    bool settling_ = false;      ///< the check at reuse waits for the cancelled receive's completion
-    bool last_short_ = false;    ///< the last receive emptied the socket (arm_receive)
-    std::size_t receive_size_ = 0;  ///< the room the pending receive was given
 
     // For the observer: what opening this connection took, and how.
     const bool observed_;

@@ -8,7 +8,11 @@
 //
 //   resolving -> connecting -> handshaking -> writing -> reading -> reporting -> idle
 //                                               ^                      │          │
-//                                               └──────── next call ───┴──────────┘
+//                                               ├──────── next call ───┘          │ (1)
+//                                               │                                 v
+//                                               └──── the check at reuse ───── settling
+//   (1) a call, with a receive pending that may have completed (after an idle spell, or one
+//       performed as it started)
 //   any state -> closed (failure, the server's close, limits, a close request)
 //
 // Its rules:
@@ -19,7 +23,25 @@
 // - any byte left after a complete answer, in the read buffer or inside the TLS layer, means
 //   the server wrote what nobody asked for: the answer stands, the connection is closed. An
 //   idle connection is watched (the driver's pending receive: `on_peer`), and one handed a
-//   call is checked for such bytes (`check_peer`) before anything is written on it.
+//   call is checked for such bytes (`check_peer`) before anything is written on it;
+// - the check at reuse asks the socket itself (a peek) after an idle spell of `reuse_peek_after`
+//   or more, in which the event loop may not have looked at the socket: bytes that came then
+//   are in the socket. Handed a call sooner, nothing can have come since the answer's read but
+//   in the microseconds any check leaves, and the hot path makes no system call;
+// - the check trusts the stream and the socket only when no receive can have been performed
+//   with its completion still queued behind the hand-over (its bytes out of the socket, not
+//   yet in the stream). That is possible after an idle spell (the event loop ran meanwhile),
+//   and for a receive performed as it started: the reactor does so unless the last receive
+//   emptied the socket, and an `ask_first` receive is one. Then the check cancels the receive
+//   and waits for its completion (`settling`) before it looks; the call it holds meanwhile is
+//   written once or given back once, and an abort then ends it unsent. Right after a short
+//   read (every small answer) the receive waits for a signal: nothing to settle;
+// - a short receive empties the socket, and may take the peer's FIN along with its last
+//   bytes; epoll signals that end no more, and the reactor waits for a signal before it reads
+//   again (drained_receive.hpp). So the next receive asks the socket once before it waits
+//   (`receive_start::ask_first`), except right after a complete answer (reporting): the
+//   check at reuse or the next exchange's read finds such an end, and the hot path re-arms
+//   its receive without a system call.
 
 #include "client/connection_policy.hpp"
 #include "client/http_response.hpp"
@@ -61,25 +83,43 @@ struct call_facts {
 };
 
 class connection_fsm {
-public:
+  public:
     using time_point = std::chrono::steady_clock::time_point;
 
-    enum class state : std::uint8_t { resolving, connecting, handshaking, writing, reading, reporting, idle, closed };
+    /// `settling`: a call was handed to the idle connection; the check at reuse waits for the
+    /// cancelled receive's completion (on_received) before it looks.
+    enum class state : std::uint8_t {
+        resolving,
+        connecting,
+        handshaking,
+        writing,
+        reading,
+        reporting,
+        idle,
+        settling,
+        closed
+    };
 
     enum class act : std::uint8_t {
-        none,        ///< wait for the next input
-        resolve,     ///< look the origin's host up; then on_resolved
-        connect,     ///< connect to endpoint `endpoint`; then on_connected
-        handshake,   ///< the TLS handshake; then on_handshake
-        write,       ///< write the call's request (after `call_fsm::wire`); then on_written or on_write_refused
-        read,        ///< read into read_buffer(); then on_read. `wait_first`: nothing can have arrived yet
+        none,       ///< wait for the next input
+        resolve,    ///< look the origin's host up; then on_resolved
+        connect,    ///< connect to endpoint `endpoint`; then on_connected
+        handshake,  ///< the TLS handshake; then on_handshake
+        write,      ///< write the call's request (after `call_fsm::wire`); then on_written or
+                    ///< on_write_refused
+        read,  ///< read into read_buffer(); then on_read. `wait_first`: nothing can have arrived
+               ///< yet
         cancel_io,   ///< end the I/O under way: its completion comes back with an error
         report,      ///< hand report() to the shard; then on_reported
         take_next,   ///< ask the shard for the next call; then assign, go_idle or close
-        idle,        ///< arm the wake-up at `until` (then on_wake); `release`: an idle spell began, buffers may go
-        check_peer,  ///< did the peer write while we were idle? then on_peer_checked
-        give_back,   ///< the call goes back to the shard unsent; then the connection closes
-        close,       ///< close the socket: the connection is done
+        idle,        ///< arm the wake-up at `until` (then on_wake); `release`: an idle spell began,
+                     ///< buffers may go
+        check_peer,  ///< did the peer write while we were idle? (`ask_socket`: peek at the socket
+                     ///< too) then on_peer_checked
+        cancel_receive,  ///< cancel the pending receive (no system call); its completion, with what
+                         ///< it took, then on_received
+        give_back,       ///< the call goes back to the shard unsent; then the connection closes
+        close,           ///< close the socket: the connection is done
     };
 
     struct action {
@@ -87,7 +127,20 @@ public:
         std::size_t endpoint = 0;  ///< connect
         bool wait_first = false;   ///< read
         bool release = false;      ///< idle
+        bool ask_socket = false;   ///< check_peer
         time_point until{};        ///< idle
+    };
+
+    /// How the driver starts its pending receive (on_receive_started).
+    enum class receive_start : std::uint8_t {
+        wait,       ///< hand it to the reactor, which reads once the socket is signalled
+        ask_first,  ///< try the socket once first (a short receive may have hidden its end)
+    };
+    /// How the pending receive completed (on_received).
+    enum class receive_end : std::uint8_t {
+        data,     ///< bytes (handed to the stream)
+        ended,    ///< end of stream or an error (handed to the stream)
+        aborted,  ///< cancelled before it took anything
     };
 
     /// `p` and `o` outlive the state machine.
@@ -101,7 +154,8 @@ public:
     action on_connected(boost::system::error_code ec, std::string_view where, time_point now);
     /// `refused`: the certificate or the verified name was refused (never retried); `why`:
     /// the refusal's text, else the error's.
-    action on_handshake(boost::system::error_code ec, bool refused, std::string_view why, time_point now);
+    action on_handshake(boost::system::error_code ec, bool refused, std::string_view why,
+                        time_point now);
 
     // --- one exchange ---
     action on_write_refused(time_point now);
@@ -111,7 +165,8 @@ public:
     std::size_t read_room() const noexcept { return rbuf_.size() - rlen_; }
     /// `tls_pending`: the TLS layer holds bytes it has not handed out (checked once the
     /// answer is complete).
-    action on_read(boost::system::error_code ec, std::size_t bytes, bool tls_pending, time_point now);
+    action on_read(boost::system::error_code ec, std::size_t bytes, bool tls_pending,
+                   time_point now);
     /// The report of the attempt that just ended (valid until on_reported).
     attempt_report& report() noexcept { return report_; }
     action on_reported(time_point now);
@@ -126,6 +181,15 @@ public:
     /// close_notify, a FIN or a reset (a TLS session ticket or key update is not).
     action on_peer(bool spoke, time_point now);
     action on_peer_checked(bool spoke, time_point now);
+
+    // --- the driver's pending receive (the stream's feed; the watch of an idle connection) ---
+    /// The driver starts its receive, of up to `room` bytes: how it starts.
+    receive_start on_receive_started(std::size_t room) noexcept;
+    /// The receive completed, after its bytes or its end went to the stream: `bytes` of the
+    /// room it was given. Settling, the check at reuse goes on; otherwise nothing to do here.
+    action on_received(receive_end how, std::size_t bytes, time_point now);
+    /// A receive is pending.
+    bool receiving() const noexcept { return receiving_; }
 
     // --- at any time ---
     /// The shard asks the connection to close (idle: at once; busy: after the exchange).
@@ -145,14 +209,17 @@ public:
     bool has_call() const noexcept { return has_call_; }
     bool reused() const noexcept { return reused_; }
     /// Opening is over (established or failed).
-    bool opened() const noexcept { return state_ != state::resolving && state_ != state::connecting && state_ != state::handshaking; }
+    bool opened() const noexcept {
+        return state_ != state::resolving && state_ != state::connecting &&
+               state_ != state::handshaking;
+    }
     const connection_facts& facts() const noexcept { return facts_; }
     /// The bytes of the current answer read so far.
     std::size_t answer_bytes() const noexcept { return rlen_; }
     /// The last answer was followed by bytes nobody asked for.
     bool saw_unsolicited() const noexcept { return unsolicited_; }
 
-private:
+  private:
     /// Starts a step that must end by now + limit (and the call's deadline): false when it
     /// must not start (aborted, or the deadline passed).
     bool begin_step(time_point now, std::chrono::milliseconds limit);
@@ -160,12 +227,15 @@ private:
     bool in_io_step() const noexcept;
     bool expired(time_point now) const noexcept { return timed_out_ || now >= deadline_; }
     io_event facts_of(io_step step, time_point now) const;
-    action fail_step(io_step step, time_point now, std::string error, bool eof_like = false, bool refused = false);
+    action fail_step(io_step step, time_point now, std::string error, bool eof_like = false,
+                     bool refused = false);
     action finish_attempt(attempt_result r, std::string error);
     action connect_next(time_point now);
     action begin_exchange(time_point now);
     action next_read(time_point now);
     action idle_action(time_point now) const;
+    action check_peer(bool ask_socket);
+    action give_back();
     action closed();
 
     const client_params& p_;
@@ -177,6 +247,11 @@ private:
     bool close_after_ = false;
     bool long_idle_ = false;  ///< idle for `idle_release_delay` at least
     bool unsolicited_ = false;
+    bool receiving_ = false;          ///< the driver's receive is pending
+    std::size_t receive_room_ = 0;    ///< the room it was given
+    bool drained_ = false;            ///< the last receive was short: it emptied the socket
+    bool receive_at_once_ = false;    ///< the pending receive may have been performed as it started
+    bool check_asks_socket_ = false;  ///< the check under way peeks at the socket
     std::optional<errc> abort_;
     bool timed_out_ = false;
     time_point deadline_ = time_point::max();
@@ -197,6 +272,9 @@ std::string_view state_name(connection_fsm::state s) noexcept;
 /// connection gets its next call within microseconds, and buffers released and allocated
 /// again per request cost more than keeping them.
 inline constexpr std::chrono::milliseconds idle_release_delay{50};
+
+/// The idle spell after which the check at reuse peeks at the socket.
+inline constexpr std::chrono::milliseconds reuse_peek_after{1};
 
 }  // namespace catalyst::detail
 

@@ -312,7 +312,7 @@ TEST_F(cancel, a_cancel_during_the_hand_over_to_a_connection_that_turns_out_unus
     ASSERT_TRUE(eventually([&] { return server.extras_sent() >= 1; }, 10s));
     ASSERT_EQ(server.extras_sent(), 1u);
     // Time must pass: at reuse the connection peeks at its socket only after an idle spell of
-    // a millisecond or more (connection.cpp, check_peer).
+    // a millisecond or more (connection_fsm.hpp, reuse_peek_after).
     std::this_thread::sleep_for(20ms);
 
     // The call, then at once its cancel: both posted, in this order.

@@ -1,6 +1,7 @@
 // The connection state machine without sockets: the test plays the driver, feeding I/O
 // results, answer bytes and times, and reads the actions. Covers opening (every failure),
-// one exchange, the bytes left after an answer, the checks before a reuse, every deadline,
+// one exchange, the bytes left after an answer, the checks before a reuse (and their wait for
+// the pending receive), how the pending receive starts after a short one, every deadline,
 // aborts at every I/O step, and the idle phase.
 #include "client/connection_fsm.hpp"
 #include "support/fake_clock.hpp"
@@ -76,6 +77,36 @@ struct connection_state_machine : ::testing::Test {
         ASSERT_TRUE(r.wait_first);
         ASSERT_EQ(read(answer(), now).what, act::report);
         ASSERT_EQ(fsm->report().result, attempt_result::response);
+    }
+
+    // The driver's pending receive as the driver runs it: started once the handshake is done
+    // and after each completion that brought bytes.
+    static constexpr std::size_t room = 4096;
+    connection_fsm::receive_start receive() { return fsm->on_receive_started(room); }
+    connection_fsm::action received(std::size_t n, time_point now = t0) {
+        return fsm->on_received(connection_fsm::receive_end::data, n, now);
+    }
+
+    // Opens, and reads one whole answer through the pending receive, whose last completion
+    // was short (an answer is far smaller than its room); the receive is started again while
+    // the answer is reported, as the driver does, and the connection goes idle.
+    void exchange_through_the_receive(time_point now = t0) {
+        open();
+        ASSERT_EQ(receive(), connection_fsm::receive_start::wait);  // after the handshake
+        ASSERT_EQ(fsm->on_written({}, 100, now).what, act::read);
+        const std::string a = answer();
+        ASSERT_EQ(received(a.size(), now).what, act::none);
+        ASSERT_EQ(read(a, now).what, act::report);
+        ASSERT_EQ(receive(), connection_fsm::receive_start::wait);
+        ASSERT_EQ(fsm->on_reported(now).what, act::take_next);
+        ASSERT_EQ(fsm->go_idle(now).what, act::idle);
+        ASSERT_TRUE(fsm->receiving());
+    }
+
+    // Handed a call after an idle spell with the receive pending: the check cancels it.
+    void settle(time_point now) {
+        ASSERT_EQ(fsm->assign(call, now).what, act::cancel_receive);
+        ASSERT_EQ(fsm->current(), state::settling);
     }
 };
 
@@ -259,6 +290,195 @@ TEST_F(connection_state_machine, the_servers_close_ends_the_connection_after_the
     fsm->on_written({}, 100, t0);
     read(answer(201, "ps_x", "Connection: close\r\n"));
     EXPECT_EQ(fsm->on_reported(t0).what, act::close);
+}
+
+// --- the pending receive: a short one may have hidden the peer's end ---------------------------
+
+using receive_start = connection_fsm::receive_start;
+using receive_end = connection_fsm::receive_end;
+
+// A short receive emptied the socket, and may have taken the peer's FIN along: epoll signals
+// that end no more, so a receive that waits for a signal would wait for ever. While idle (a
+// session ticket came, the connection stays) the next receive asks the socket first, and
+// after the idle spell the check at reuse asks it too.
+TEST_F(connection_state_machine, a_short_read_then_an_idle_spell_asks_the_socket) {
+    exchange_through_the_receive();
+    // A ticket: a short receive, nothing the caller reads.
+    ASSERT_EQ(received(200, t0 + 10ms).what, act::none);
+    ASSERT_EQ(fsm->on_peer(false, t0 + 10ms).what, act::idle);
+    EXPECT_EQ(receive(), receive_start::ask_first);
+    // Reused after the idle spell: the socket is asked once the receive is settled.
+    settle(t0 + 20ms);
+    const auto a = fsm->on_received(receive_end::aborted, 0, t0 + 20ms);
+    ASSERT_EQ(a.what, act::check_peer);
+    EXPECT_TRUE(a.ask_socket);
+}
+
+// The same while more of an answer is awaited.
+TEST_F(connection_state_machine, a_short_read_of_part_of_an_answer_asks_the_socket_next) {
+    open();
+    receive();
+    fsm->on_written({}, 100, t0);
+    const std::string a = answer();
+    received(30);
+    ASSERT_EQ(read(a.substr(0, 30)).what, act::read);
+    EXPECT_EQ(receive(), receive_start::ask_first);
+}
+
+// Right after a complete answer the receive waits (no system call per request): the check at
+// reuse, or the next exchange's read, finds an end.
+TEST_F(connection_state_machine, a_short_read_right_after_a_complete_answer_does_not_ask) {
+    exchange_through_the_receive();  // asserts `wait` while the answer is reported
+    // Reused at once: the pending receive stays, the check peeks at nothing.
+    const auto a = fsm->assign(call, t0);
+    ASSERT_EQ(a.what, act::check_peer);
+    EXPECT_FALSE(a.ask_socket);
+    EXPECT_TRUE(fsm->receiving());
+    EXPECT_EQ(fsm->on_peer_checked(false, t0).what, act::write);
+}
+
+// A receive that filled its room left bytes in the socket: epoll has signalled them, and will
+// signal what comes after.
+TEST_F(connection_state_machine, a_full_read_does_not_ask) {
+    open();
+    receive();
+    fsm->on_written({}, 100, t0);
+    received(room);
+    ASSERT_EQ(read(answer().substr(0, 30)).what, act::read);
+    EXPECT_EQ(receive(), receive_start::wait);
+}
+
+// An end of stream or an error is no short read: nothing is left to ask.
+TEST_F(connection_state_machine, an_ended_receive_does_not_ask) {
+    open();
+    receive();
+    fsm->on_written({}, 100, t0);
+    received(30);
+    read(answer().substr(0, 30));
+    receive();  // asks (the test above)
+    fsm->on_received(receive_end::ended, 0, t0);
+    EXPECT_EQ(receive(), receive_start::wait);
+}
+
+// --- the check at reuse waits for the pending receive --------------------------------------------
+
+// The event loop may have performed the pending receive in the same turn that hands the
+// connection a call: its bytes are out of the socket, its completion is queued behind the
+// hand-over. The check waits for that completion before it peeks, and meanwhile the call is
+// neither lost nor sent twice.
+TEST_F(connection_state_machine, the_check_at_reuse_waits_for_the_pending_receive) {
+    exchange_through_the_receive();
+    settle(t0 + 5ms);
+    EXPECT_TRUE(fsm->has_call());
+    // Nothing goes on before the completion: no check, no write, no second call, no close.
+    EXPECT_EQ(fsm->on_peer_checked(false, t0 + 5ms).what, act::none);
+    EXPECT_EQ(fsm->assign(call, t0 + 5ms).what, act::none);
+    EXPECT_EQ(fsm->on_peer(true, t0 + 5ms).what, act::none);
+    EXPECT_EQ(fsm->on_wake(t0 + 5ms).what, act::none);
+    EXPECT_EQ(fsm->on_watchdog(t0 + 1h).what, act::none);
+    EXPECT_EQ(fsm->close_requested().what, act::none);  // after the exchange
+    EXPECT_EQ(fsm->current(), state::settling);
+    // The completion: the receive was performed (a ticket) or cancelled; then the socket.
+    const auto a = received(200, t0 + 5ms);
+    ASSERT_EQ(a.what, act::check_peer);
+    EXPECT_TRUE(a.ask_socket);
+    EXPECT_FALSE(fsm->receiving());
+    ASSERT_EQ(fsm->on_peer_checked(false, t0 + 5ms).what, act::write);
+    // Written once: inputs that come late change nothing.
+    EXPECT_EQ(fsm->on_peer_checked(false, t0 + 5ms).what, act::none);
+    EXPECT_EQ(fsm->on_received(receive_end::aborted, 0, t0 + 5ms).what, act::none);
+    EXPECT_EQ(fsm->current(), state::writing);
+    // The peek found the socket empty: the exchange's receive waits.
+    EXPECT_EQ(receive(), receive_start::wait);
+    EXPECT_EQ(fsm->on_written({}, 100, t0 + 5ms).what, act::read);
+    // The exchange closes the connection, as asked while settling.
+    received(answer().size(), t0 + 5ms);
+    ASSERT_EQ(read(answer(), t0 + 5ms).what, act::report);
+    EXPECT_EQ(fsm->on_reported(t0 + 5ms).what, act::close);
+}
+
+// After a receive that filled its room the reactor performs the next one as it starts, and
+// queues its completion: bytes written right behind the answer are then out of the socket and
+// not yet in the stream. Reused at once, the check waits for that receive too (and does not
+// peek: the idle spell is too short for anything else to have come).
+TEST_F(connection_state_machine, the_check_at_reuse_settles_a_receive_performed_as_it_started) {
+    open();
+    receive();
+    fsm->on_written({}, 100, t0);
+    received(room);
+    ASSERT_EQ(read(answer()).what, act::report);
+    ASSERT_EQ(receive(), receive_start::wait);  // performed at once by the reactor
+    ASSERT_EQ(fsm->on_reported(t0).what, act::take_next);
+    ASSERT_EQ(fsm->assign(call, t0).what, act::cancel_receive);
+    const auto a = received(300);
+    ASSERT_EQ(a.what, act::check_peer);
+    EXPECT_FALSE(a.ask_socket);
+}
+
+// With no receive pending there is nothing to wait for; handed a call at once, nothing to peek.
+TEST_F(connection_state_machine,
+       the_check_at_reuse_settles_only_a_pending_receive_after_an_idle_spell) {
+    exchange_through_the_receive();
+    auto a = fsm->assign(call, t0 + reuse_peek_after - 1us);
+    ASSERT_EQ(a.what, act::check_peer);
+    EXPECT_FALSE(a.ask_socket);
+
+    fsm = std::make_unique<connection_fsm>(p, o);
+    open();
+    exchange();
+    fsm->on_reported(t0);
+    fsm->go_idle(t0);
+    ASSERT_FALSE(fsm->receiving());
+    a = fsm->assign(call, t0 + reuse_peek_after);
+    ASSERT_EQ(a.what, act::check_peer);
+    EXPECT_TRUE(a.ask_socket);
+}
+
+// A terminal cancel while the check waits: the call is reported cancelled, unsent, and the
+// connection (untouched) stays.
+TEST_F(connection_state_machine, a_cancel_while_settling_ends_the_call_unsent) {
+    exchange_through_the_receive();
+    settle(t0 + 5ms);
+    EXPECT_EQ(fsm->abort(errc::cancelled).what, act::none);  // the completion is on its way
+    EXPECT_EQ(fsm->abort(errc::cancelled).what, act::none);
+    ASSERT_EQ(fsm->on_received(receive_end::aborted, 0, t0 + 5ms).what, act::report);
+    EXPECT_EQ(fsm->report().result, attempt_result::cancelled);
+    EXPECT_EQ(fsm->report().bytes_sent, 0u);
+    EXPECT_EQ(fsm->on_reported(t0 + 5ms).what, act::take_next);
+    // The next call is checked afresh (nothing pending now: no settling).
+    const auto a = fsm->assign(call, t0 + 10ms);
+    ASSERT_EQ(a.what, act::check_peer);
+    EXPECT_TRUE(a.ask_socket);
+}
+
+// The same when the receive brought the server's close: the call is cancelled, the connection
+// goes.
+TEST_F(connection_state_machine, a_cancel_while_settling_on_a_closed_connection_ends_both) {
+    exchange_through_the_receive();
+    settle(t0 + 5ms);
+    fsm->abort(errc::shutting_down);
+    ASSERT_EQ(fsm->on_received(receive_end::ended, 0, t0 + 5ms).what, act::report);
+    EXPECT_EQ(fsm->report().result, attempt_result::cancelled);
+    EXPECT_EQ(fsm->on_reported(t0 + 5ms).what, act::close);
+}
+
+// The server closed the idle connection (a FIN): found by the peek, or brought by the settled
+// receive. The call goes back unsent, not failed: no report, the connection closes.
+TEST_F(connection_state_machine, a_fin_found_at_reuse_gives_the_call_back) {
+    exchange_through_the_receive();
+    settle(t0 + 5ms);
+    ASSERT_EQ(fsm->on_received(receive_end::aborted, 0, t0 + 5ms).what, act::check_peer);
+    EXPECT_EQ(fsm->on_peer_checked(true, t0 + 5ms).what, act::give_back);
+    EXPECT_EQ(fsm->current(), state::closed);
+    EXPECT_FALSE(fsm->has_call());
+    EXPECT_EQ(fsm->close_requested().what, act::none);
+
+    fsm = std::make_unique<connection_fsm>(p, o);
+    exchange_through_the_receive();
+    settle(t0 + 5ms);
+    EXPECT_EQ(fsm->on_received(receive_end::ended, 0, t0 + 5ms).what, act::give_back);
+    EXPECT_EQ(fsm->current(), state::closed);
+    EXPECT_FALSE(fsm->has_call());
 }
 
 // --- failures after sending ---------------------------------------------------------------
