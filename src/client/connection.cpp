@@ -1,4 +1,5 @@
 #include "client/connection.hpp"
+#include "client/event_time.hpp"
 
 #include "client/call.hpp"
 #include "client/client_impl.hpp"
@@ -60,7 +61,7 @@ void connection::opened() noexcept {
 
 void connection::start(call* first) {
     call_ = first;
-    const auto now = steady::now();
+    const auto now = event_time::now();
     began_ = now;
     const auto& o = impl_->target();
     if (o.host_is_ip) {
@@ -77,7 +78,7 @@ void connection::start(call* first) {
 
 void connection::assign(call* c) {
     call_ = c;
-    run(fsm_.assign(facts_of(c), steady::now()));
+    run(fsm_.assign(facts_of(c), event_time::now()));
 }
 
 void connection::close_idle() {
@@ -121,7 +122,7 @@ connection::action connection::step(const action& a) {
                 return fsm_.on_handshake(
                     error_code{},
                     verification_refused(X509_V_OK, true, !params_.tls.insecure_skip_verify),
-                    "TLS peer identity not set: " + why, steady::now());
+                    "TLS peer identity not set: " + why, event_time::now());
             if (params_.tls.insecure_skip_verify) {
                 if (impl_->logs(log_level::warning)) {
                     impl_->log(log_level::warning,
@@ -144,7 +145,7 @@ connection::action connection::step(const action& a) {
             return do_handshake();
         }
         case act::write: {
-            const auto now = steady::now();
+            const auto now = event_time::now();
             if (!call_->fsm.wire()) return fsm_.on_write_refused(now);
             call_->sent_at = now;
             // The request, head and body, in one buffer: one TLS record, one send.
@@ -180,7 +181,7 @@ connection::action connection::step(const action& a) {
             do_idle(a);
             return {};
         case act::check_peer:
-            return fsm_.on_peer_checked(stream_.peer_spoke_while_idle(a.ask_socket), steady::now());
+            return fsm_.on_peer_checked(stream_.peer_spoke_while_idle(a.ask_socket), event_time::now());
         case act::cancel_receive: {
             // No system call: a cancel only takes the operation off the reactor's queue. A
             // completion already queued (the receive was performed) is not cancelled: it comes
@@ -205,7 +206,8 @@ connection::action connection::do_resolve() {
     const auto& o = impl_->target();
     resolver_.async_resolve(
         o.host, o.port, [self = shared_from_this()](error_code ec, tcp::resolver::results_type r) {
-            const auto now = steady::now();
+            const event_time::scope event;
+            const auto now = event_time::now();
             action next;
             try {
                 if (!ec) {
@@ -229,9 +231,10 @@ connection::action connection::do_connect(std::size_t index) {
     error_code ec;
     if (sock.is_open()) sock.close(ec);
     sock.open(ep.protocol(), ec);
-    if (ec) return fsm_.on_connected(ec, ep.address().to_string(), steady::now());
+    if (ec) return fsm_.on_connected(ec, ep.address().to_string(), event_time::now());
     sock.async_connect(ep, [self = shared_from_this(), ep](error_code ec) {
-        const auto now = steady::now();
+        const event_time::scope event;
+        const auto now = event_time::now();
         action next;
         try {
             if (!ec && !self->fsm_.interrupted()) {
@@ -259,7 +262,7 @@ connection::action connection::do_handshake() {
 }
 
 connection::action connection::handshake_result(error_code ec) {
-    const auto now = steady::now();
+    const auto now = event_time::now();
     SSL* ssl = stream_.native_handle();
     tls_time_ = std::chrono::duration_cast<std::chrono::microseconds>(now - began_) - connect_time_;
     const long verify = SSL_get_verify_result(ssl);
@@ -290,7 +293,7 @@ connection::action connection::handshake_result(error_code ec) {
 connection::action connection::do_write() {
     const tls_step s = stream_.try_write(wbuf_.data() + written_, wbuf_.size() - written_);
     written_ += s.bytes;
-    if (s.next == tls_next::done) return fsm_.on_written(s.ec, written_, steady::now());
+    if (s.next == tls_next::done) return fsm_.on_written(s.ec, written_, event_time::now());
     wait_socket(s.next, resume_at::write);
     return {};
 }
@@ -313,7 +316,7 @@ connection::action connection::do_read() {
         wait_socket(s.next, resume_at::read);
         return {};
     }
-    const auto now = steady::now();
+    const auto now = event_time::now();
     if (observed_ && before == 0 && s.bytes > 0)
         fsm_.report().time_to_first_byte =
             std::chrono::duration_cast<std::chrono::microseconds>(now - write_at_);
@@ -334,6 +337,7 @@ void connection::wait_socket(tls_next next, resume_at at) {
 }
 
 void connection::on_socket(error_code ec, resume_at at) noexcept {
+    const event_time::scope event;
     action next;
     try {
         // An abort or a timeout that came while this completion was queued: the step is over.
@@ -362,7 +366,7 @@ void connection::on_socket(error_code ec, resume_at at) noexcept {
 }
 
 connection::action connection::io_failed(error_code ec, resume_at at) {
-    const auto now = steady::now();
+    const auto now = event_time::now();
     switch (at) {
         case resume_at::handshake:
             return handshake_result(ec);
@@ -391,13 +395,13 @@ connection::action connection::do_report() {
     if (rep.result == attempt_result::response) save_tls_session();
     c->conn = nullptr;
     shard_.attempt_done(c, rep);  // reads the answer (in the state machine's buffer) synchronously
-    return fsm_.on_reported(steady::now());
+    return fsm_.on_reported(event_time::now());
 }
 
 connection::action connection::do_take_next() {
     bool close = false;
     call* c = shard_.next_call(this, close);
-    const auto now = steady::now();
+    const auto now = event_time::now();
     if (c) {
         call_ = c;
         return fsm_.assign(facts_of(c), now);
@@ -448,6 +452,7 @@ void connection::arm_receive() {
 }
 
 void connection::on_received(error_code ec, std::size_t n) noexcept {
+    const event_time::scope event;  // the answer's time, for all it leads to (event_time.hpp)
     using end = connection_fsm::receive_end;
     const end how = ec == net::error::operation_aborted ? end::aborted
                     : ec                                ? end::ended
@@ -462,7 +467,7 @@ void connection::on_received(error_code ec, std::size_t n) noexcept {
         // Settling, the check at reuse was waiting for this completion: the state machine
         // goes on with it (check_peer, give_back, or the call's report).
         const bool settling = fsm_.current() == connection_fsm::state::settling;
-        next = fsm_.on_received(how, n, steady::now());
+        next = fsm_.on_received(how, n, event_time::now());
         if (settling) return run(next);
         if (how == end::aborted) {
             // cancel_io(): the exchange under way ends; the connection goes after it.
@@ -474,7 +479,7 @@ void connection::on_received(error_code ec, std::size_t n) noexcept {
                                       : do_read();
         } else if (fsm_.current() == connection_fsm::state::idle && !fsm_.has_call()) {
             // Idle: a ticket keeps the connection; data nobody asked for, a close, an error end it.
-            next = fsm_.on_peer(stream_.peer_spoke_while_idle(false), steady::now());
+            next = fsm_.on_peer(stream_.peer_spoke_while_idle(false), event_time::now());
         }
         // Otherwise (the request is still being written) the bytes wait for the read.
         if (how == end::data) arm_receive();
@@ -509,7 +514,8 @@ void connection::arm(fsm_timer& t, steady::time_point at,
         if (gen != t.gen) return;
         t.armed = false;
         if (ec || self->finished_) return;
-        self->run((self->fsm_.*input)(steady::now()));
+        const event_time::scope event;
+        self->run((self->fsm_.*input)(event_time::now()));
     });
 }
 
