@@ -16,6 +16,8 @@
 
 #include <openssl/ssl.h>
 
+#include <optional>
+
 #include <algorithm>
 
 namespace catalyst::detail {
@@ -605,17 +607,20 @@ void shard::finish(call* c, errc e, std::string_view why, session s) {
     if (session* out = c->out) {
         if (ec) clear_session(*out);  // what a malformed answer left there
     }
-    if (!work && inline_submit_) {
-        // The handler runs on the shard's own thread: with the other calls completed in this
-        // turn of the event loop, from one posted function (a post per turn, not per call).
-        // The call keeps the shard's reference until then.
+    if (!work) {
+        // The handler runs on the client's executor (the owned thread's, or the one the caller
+        // gave): with the other calls completed in this turn of the event loop, from one
+        // posted function (a post per turn, not per call). The call keeps the shard's
+        // reference until then.
         c->result = ec;
         if (!c->out) c->answer = std::move(s);
-        completed_.push_back(c);
-        if (!completions_posted_) {
-            completions_posted_ = true;
-            net::post(handler_ex_, [self = this] { self->run_completions(); });
+        bool post = false;
+        {
+            const completed_lock lock(*this);
+            completed_.push_back(c);
+            post = !std::exchange(completions_posted_, true);
         }
+        if (post) post_completions();
         if (shutting_down_) check_shutdown_done();
         return;
     }
@@ -644,11 +649,21 @@ void shard::finish(call* c, errc e, std::string_view why, session s) {
     if (shutting_down_) check_shutdown_done();
 }
 
+void shard::post_completions() {
+    // The client's state keeps the shard alive until the batch ran (the caller's io_context
+    // may outlive the client).
+    net::post(handler_ex_, [keep = owner_.shared_from_this(), self = this] { self->run_completions(); });
+}
+
 void shard::run_completions() {
-    completions_posted_ = false;
     // This batch only: calls completed while its handlers run (a call refused at once, say)
     // wait for the next post, so that a chain of such calls cannot hold the event loop.
-    call_list batch = std::exchange(completed_, call_list{});
+    call_list batch;
+    {
+        const completed_lock lock(*this);
+        completions_posted_ = false;
+        batch = std::exchange(completed_, call_list{});
+    }
     struct keep_the_rest {
         shard& s;
         call_list& batch;
@@ -656,7 +671,9 @@ void shard::run_completions() {
             if (batch.head) s.keep_completions(batch);
         }
     } guard{*this, batch};
-    completing_scope scope(this);
+    // On the shard's own thread a call a handler starts is handed to the shard at once.
+    std::optional<completing_scope> scope;
+    if (inline_submit_) scope.emplace(this);
     while (call* c = batch.pop_front()) {
         const error_code ec = c->result;
         // The call goes back to its pool first: a call the handler starts reuses it.
@@ -678,16 +695,22 @@ void shard::run_completions() {
 }
 
 void shard::keep_completions(call_list& rest) noexcept {
-    while (call* c = rest.tail) {
-        rest.erase(c);
-        completed_.push_front(c);
+    bool post = false;
+    {
+        const completed_lock lock(*this);
+        while (call* c = rest.tail) {
+            rest.erase(c);
+            completed_.push_front(c);
+        }
+        post = !std::exchange(completions_posted_, true);
     }
-    if (completions_posted_) return;
+    if (!post) return;
     try {
-        net::post(handler_ex_, [self = this] { self->run_completions(); });
-        completions_posted_ = true;
+        post_completions();
     } catch (...) {
         // No memory for the post: the next completion posts one for these too.
+        const completed_lock lock(*this);
+        completions_posted_ = false;
     }
 }
 

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 typedef struct ssl_session_st SSL_SESSION;
@@ -140,7 +141,10 @@ private:
     void finish(call* c, errc e, std::string_view why = {}, session s = {});
     template <class Run>
     void post_completion(boost::asio::any_completion_executor work, Run run);
-    /// Runs the handlers of the calls completed since the last time, in order (inline_submit_).
+    /// Posts run_completions to the handlers' executor.
+    void post_completions();
+    /// Runs the handlers of the calls completed since the last time, in order, on the
+    /// handlers' executor.
     void run_completions();
     /// What a throwing handler left of its batch goes first at the next run (noexcept: called
     /// while the exception unwinds).
@@ -163,10 +167,24 @@ private:
     boost::asio::any_completion_executor completion_ex_;
     /// Completions run on the shard's own io_context thread (may_submit_inline).
     bool inline_submit_ = false;
-    /// With inline_submit_: calls completed and not yet handed to their handlers, each holding
-    /// the shard's reference; one posted run_completions for all of them.
+    /// Calls completed and not yet handed to their handlers (those on the client's executor),
+    /// each holding the shard's reference; one posted run_completions for all of them.
     call_list completed_;
     bool completions_posted_ = false;
+    /// Guards the two above when the handlers run elsewhere than the shard (the caller's
+    /// executor, the shard on a strand of it); on an owned thread both are the same thread.
+    std::mutex completed_mutex_;
+    struct completed_lock {
+        explicit completed_lock(shard& s) : s_(s) {
+            if (!s_.inline_submit_) s_.completed_mutex_.lock();
+        }
+        ~completed_lock() {
+            if (!s_.inline_submit_) s_.completed_mutex_.unlock();
+        }
+        completed_lock(const completed_lock&) = delete;
+        completed_lock& operator=(const completed_lock&) = delete;
+        shard& s_;
+    };
     std::shared_ptr<call_pool> pool_;
     std::size_t max_connections_;
     std::size_t queue_limit_;
