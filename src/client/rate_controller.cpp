@@ -9,7 +9,9 @@ namespace {
 
 using clock = rate_controller::clock;
 
-double secs(clock::duration d) { return std::chrono::duration<double>(d).count(); }
+double secs(clock::duration d) {
+    return std::chrono::duration<double>(d).count();
+}
 clock::duration from_secs(double s) {
     return std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(s));
 }
@@ -151,7 +153,9 @@ constexpr std::chrono::milliseconds longest = std::chrono::hours(24 * 7);
 // --- latency_window ---------------------------------------------------------------------------
 namespace {
 constexpr double latency_floor_s = 1e-4;
-double bucket_upper(std::size_t i) { return latency_floor_s * std::exp2(static_cast<double>(i) / 4); }
+double bucket_upper(std::size_t i) {
+    return latency_floor_s * std::exp2(static_cast<double>(i) / 4);
+}
 }  // namespace
 
 void rate_controller::latency_window::add(double seconds, time_point now) {
@@ -173,8 +177,8 @@ void rate_controller::latency_window::add(double seconds, time_point now) {
     }
     std::size_t i = 0;
     if (seconds > latency_floor_s)
-        i = static_cast<std::size_t>(
-            std::min<double>(buckets - 1, 1 + std::floor(4 * std::log2(seconds / latency_floor_s))));
+        i = static_cast<std::size_t>(std::min<double>(
+            buckets - 1, 1 + std::floor(4 * std::log2(seconds / latency_floor_s))));
     ++slices_[current_][i];
     ++counts_[current_];
     const std::uint64_t n = counts_[0] + counts_[1];
@@ -191,8 +195,8 @@ void rate_controller::latency_window::add(double seconds, time_point now) {
 
 // --- accept_window ----------------------------------------------------------------------------
 rate_controller::accept_window::accept_window(clock::duration window, time_point now)
-    : bucket_(std::max<clock::duration>(window.count() > 0 ? window / buckets : std::chrono::seconds(10),
-                                        clock::duration(1))),
+    : bucket_(std::max<clock::duration>(
+          window.count() > 0 ? window / buckets : std::chrono::seconds(10), clock::duration(1))),
       start_(now) {}
 
 void rate_controller::accept_window::rotate(time_point now) {
@@ -226,8 +230,10 @@ void rate_controller::accept_window::accept() {
 
 // --- rate_controller --------------------------------------------------------------------------
 rate_controller::rate_controller(const rate_params& p, time_point now)
-    : min_rate_(std::isfinite(p.min_rate) && p.min_rate > 0 ? std::min(p.min_rate, rate_ceiling) : 0.5),
-      max_rate_(std::isfinite(p.max_rate) && p.max_rate > 0 ? std::max(p.max_rate, min_rate_) : rate_ceiling),
+    : min_rate_(std::isfinite(p.min_rate) && p.min_rate > 0 ? std::min(p.min_rate, rate_ceiling)
+                                                            : 0.5),
+      max_rate_(std::isfinite(p.max_rate) && p.max_rate > 0 ? std::max(p.max_rate, min_rate_)
+                                                            : rate_ceiling),
       max_pause_(std::clamp(p.max_pause, std::chrono::milliseconds(0), longest)),
       local_throttling_(p.local_throttling),
       rate_(clamp(std::isfinite(p.initial_rate) ? p.initial_rate : min_rate_)),
@@ -238,7 +244,9 @@ rate_controller::rate_controller(const rate_params& p, time_point now)
       meter_bucket_start_(now),
       accepts_(std::min(p.local_throttling_window, longest), now) {}
 
-double rate_controller::clamp(double r) const noexcept { return std::clamp(r, min_rate_, max_rate_); }
+double rate_controller::clamp(double r) const noexcept {
+    return std::clamp(r, min_rate_, max_rate_);
+}
 
 rate_controller::time_point rate_controller::advance(time_point now) {
     // Callers on several threads read the clock before taking the lock: a later caller may
@@ -259,8 +267,14 @@ rate_controller::time_point rate_controller::advance(time_point now) {
 }
 
 void rate_controller::set_rate(double r, time_point now) {
+    // A full bucket stays full when its depth grows with the rate. The bucket keeps what it
+    // had, at most its old depth; between 20 and 40/s a slot with a large jitter waits for a
+    // full bucket (1 + j tokens, at most the depth), and a rate that climbs at every call
+    // would otherwise leave it one step short of full for as long as the climb lasts.
+    const bool full = slots_.wait(now, slots_.capacity()).count() == 0;
     rate_ = r;
     slots_.set_rate(r, r * burst_s, now);
+    if (full) slots_.reset(slots_.capacity(), now);
 }
 
 rate_controller::time_point rate_controller::active(time_point now) const noexcept {
@@ -298,7 +312,8 @@ double rate_controller::reject_probability() const noexcept {
     if (!local_throttling_) return 0;
     const auto requests = static_cast<double>(accepts_.requests());
     const auto accepts = static_cast<double>(accepts_.accepts());
-    return std::clamp((requests - accepts_multiplier * accepts) / (requests + 1), 0.0, max_reject_probability);
+    return std::clamp((requests - accepts_multiplier * accepts) / (requests + 1), 0.0,
+                      max_reject_probability);
 }
 
 std::size_t rate_controller::concurrency_cap() const noexcept {
@@ -359,14 +374,17 @@ rate_controller::time_point rate_controller::next_slot(time_point now) const noe
 }
 
 std::optional<rate_decision_event> rate_controller::on_accepted(time_point sent, time_point now) {
-    const double latency = now > sent ? secs(now - sent) : 0.0;  // the caller's times, not advance's
+    const double latency =
+        now > sent ? secs(now - sent) : 0.0;  // the caller's times, not advance's
     now = advance(now);
     latency_.add(latency, now);
     last_answer_accepted_ = true;
     if (local_throttling_) accepts_.accept();
-    if (phase_ != phase::slow_start || sent < step_start_ || rate_ >= max_rate_) return std::nullopt;
+    if (phase_ != phase::slow_start || sent < step_start_ || rate_ >= max_rate_)
+        return std::nullopt;
     const double step = secs(now - step_start_);
-    if (step < min_step_s || static_cast<double>(step_sends_) < min_step_usage * rate_ * step) return std::nullopt;
+    if (step < min_step_s || static_cast<double>(step_sends_) < min_step_usage * rate_ * step)
+        return std::nullopt;
     const double before = rate_;
     step_rate_before_ = rate_;
     set_rate(clamp(2 * rate_), now);
@@ -376,8 +394,9 @@ std::optional<rate_decision_event> rate_controller::on_accepted(time_point sent,
     return event(rate_decision::increase, before);
 }
 
-rate_decision_event rate_controller::on_throttled(time_point sent, time_point now,
-                                                  std::optional<std::chrono::milliseconds> retry_after, double u) {
+rate_decision_event rate_controller::on_throttled(
+    time_point sent, time_point now, std::optional<std::chrono::milliseconds> retry_after,
+    double u) {
     now = advance(now);
     last_answer_accepted_ = false;
     ++counts_.throttles;
@@ -391,7 +410,8 @@ rate_decision_event rate_controller::on_throttled(time_point sent, time_point no
     // limit, cut three or four times in a row) set W_max to 0.5 to 0.8 of the limit in one
     // simulated run in ten, where the climb back to it then took 15 s.
     const bool same_episode = decreased_ && sent < last_decrease_ + from_secs(latency_.p99());
-    const bool in_a_row = decreased_ && !same_episode && secs(now - last_decrease_) < repeat_window_s &&
+    const bool in_a_row = decreased_ && !same_episode &&
+                          secs(now - last_decrease_) < repeat_window_s &&
                           rate_ <= regrown * clamp(beta * w_max_);
     const bool pauses_origin =
         (same_episode ? last_cut_paused_ : in_a_row && cuts_in_a_row_ >= cuts_before_pausing) ||
@@ -403,7 +423,8 @@ rate_decision_event rate_controller::on_throttled(time_point sent, time_point no
             capped = true;
             ++counts_.capped_retry_after;
         }
-        const double jitter = std::clamp(u, 0.0, 1.0) * std::max(min_jitter_s, jitter_share * secs(wait));
+        const double jitter =
+            std::clamp(u, 0.0, 1.0) * std::max(min_jitter_s, jitter_share * secs(wait));
         const time_point end = now + wait + from_secs(jitter);
         if (end > pause_end_) {
             if (!paused_) {
@@ -425,8 +446,10 @@ rate_decision_event rate_controller::on_throttled(time_point sent, time_point no
         // was sent at is the measure (the doubling rule saw it used). Then, as AWS: the
         // measured rate, or the allowed one when less was sent.
         double base = 0;
-        if (phase_ == phase::slow_start) base = sent >= step_start_ ? rate_ : step_rate_before_;
-        else base = measured_ > 0 ? std::min(measured_, rate_) : rate_;
+        if (phase_ == phase::slow_start)
+            base = sent >= step_start_ ? rate_ : step_rate_before_;
+        else
+            base = measured_ > 0 ? std::min(measured_, rate_) : rate_;
         if (phase_ == phase::slow_start) {
             // The meter lags a rate that doubled every 100 ms: from here on it starts from
             // the rate the slow start ended at, and its next bucket begins now.

@@ -110,7 +110,8 @@ TEST(rate_controller, slow_start_does_not_double_a_rate_the_caller_does_not_use)
     EXPECT_EQ(c.counts().increases, 0u);
 }
 
-TEST(rate_controller, a_throttle_cuts_to_0_7_of_the_rate_the_call_was_sent_at_and_leaves_slow_start) {
+TEST(rate_controller,
+     a_throttle_cuts_to_0_7_of_the_rate_the_call_was_sent_at_and_leaves_slow_start) {
     rate_controller c(adaptive(100), t0);
     const auto end = run_accepted(c, t0, 450ms);
     const double before = c.allowed_rate();
@@ -128,11 +129,13 @@ TEST(rate_controller, one_cut_per_round_trip_throttles_of_calls_sent_before_the_
     rate_controller c(adaptive(400), t0);
     for (auto t = t0; t < t0 + 50ms; t += 1ms) drain(c, t);
     const auto cut_at = t0 + 60ms;
-    EXPECT_EQ(c.on_throttled(t0 + 40ms, cut_at, std::nullopt, 0.5).decision, rate_decision::decrease);
+    EXPECT_EQ(c.on_throttled(t0 + 40ms, cut_at, std::nullopt, 0.5).decision,
+              rate_decision::decrease);
     const double after_cut = c.allowed_rate();
     // 20 more 429s, all for calls sent before the cut: no second cut.
     for (int i = 0; i < 20; ++i) {
-        const auto e = c.on_throttled(t0 + 40ms + i * 1ms, cut_at + 1ms + i * 1ms, std::nullopt, 0.5);
+        const auto e =
+            c.on_throttled(t0 + 40ms + i * 1ms, cut_at + 1ms + i * 1ms, std::nullopt, 0.5);
         EXPECT_EQ(e.decision, rate_decision::throttle_ignored) << i;
     }
     EXPECT_NEAR(c.allowed_rate(), after_cut, after_cut * 0.01);
@@ -140,23 +143,27 @@ TEST(rate_controller, one_cut_per_round_trip_throttles_of_calls_sent_before_the_
     EXPECT_EQ(c.counts().decreases, 1u);
     // A call sent after the cut and throttled: a second cut.
     drain(c, cut_at + 30ms);
-    EXPECT_EQ(c.on_throttled(cut_at + 30ms, cut_at + 40ms, std::nullopt, 0.5).decision, rate_decision::decrease);
+    EXPECT_EQ(c.on_throttled(cut_at + 30ms, cut_at + 40ms, std::nullopt, 0.5).decision,
+              rate_decision::decrease);
     EXPECT_EQ(c.counts().decreases, 2u);
     EXPECT_LT(c.allowed_rate(), after_cut * 0.75);
 }
 
 // Answers overtake each other: a call sent just after a cut can meet the server's bucket
 // still emptied by the calls sent before it. Its throttle is the same episode.
-TEST(rate_controller, a_throttle_of_a_call_sent_within_one_p99_latency_after_the_cut_is_the_same_episode) {
+TEST(rate_controller,
+     a_throttle_of_a_call_sent_within_one_p99_latency_after_the_cut_is_the_same_episode) {
     rate_controller c(adaptive(400), t0);
     const auto t = run_accepted(c, t0, 500ms, 20ms);  // p99 latency: 20 ms
     drain(c, t);
     EXPECT_EQ(c.on_throttled(t - 5ms, t, std::nullopt, 0.5).decision, rate_decision::decrease);
-    EXPECT_EQ(c.on_throttled(t + 15ms, t + 35ms, std::nullopt, 0.5).decision, rate_decision::throttle_ignored);
+    EXPECT_EQ(c.on_throttled(t + 15ms, t + 35ms, std::nullopt, 0.5).decision,
+              rate_decision::throttle_ignored);
     EXPECT_EQ(c.counts().decreases, 1u);
     // Sent later than one p99 latency after the cut: a cut of its own.
     drain(c, t + 40ms);
-    EXPECT_EQ(c.on_throttled(t + 40ms, t + 60ms, std::nullopt, 0.5).decision, rate_decision::decrease);
+    EXPECT_EQ(c.on_throttled(t + 40ms, t + 60ms, std::nullopt, 0.5).decision,
+              rate_decision::decrease);
     EXPECT_EQ(c.counts().decreases, 2u);
 }
 
@@ -167,8 +174,9 @@ TEST(rate_controller, after_a_cut_the_rate_climbs_back_along_the_cubic_to_its_ol
     const double w_max = e.rate_after / 0.7;
     const double k = std::cbrt(w_max * 0.3 / 2.0);  // C = 2 (rate_controller.cpp)
     // Keep sending at the allowed rate so that the 2x-measured bound does not hold it.
-    const auto at_k = run_accepted(c, cut, std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                   std::chrono::duration<double>(k)));
+    const auto at_k = run_accepted(
+        c, cut,
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(k)));
     c.try_acquire(at_k, 0.99);
     EXPECT_NEAR(c.allowed_rate(), w_max, w_max * 0.02);
     // Past K it grows beyond (probing for more).
@@ -201,7 +209,8 @@ TEST(rate_controller, retry_after_pauses_every_call_until_then_plus_jitter) {
     EXPECT_EQ(c.pause_end(), end);
     EXPECT_EQ(e.pause, 2100ms);
     EXPECT_FALSE(e.retry_after_capped);
-    for (auto t = t0 + 10ms; t < end; t += 50ms) EXPECT_EQ(c.try_acquire(t, 0.99).what, verdict::wait);
+    for (auto t = t0 + 10ms; t < end; t += 50ms)
+        EXPECT_EQ(c.try_acquire(t, 0.99).what, verdict::wait);
     EXPECT_EQ(c.next_slot(t0 + 20ms), end);
     // One call at the end, then the rate: not a burst of what the bucket would have earned.
     EXPECT_EQ(drain(c, end), 1);
@@ -287,13 +296,34 @@ TEST(rate_controller, a_cut_below_the_last_peak_climbs_back_by_at_least_60_per_s
     EXPECT_NEAR(cubic, left_at_peak / 0.7, left_at_peak * 0.05);
 }
 
+// Between 20 and 40/s the bucket holds 1 to 2 slots, and a slot with a large jitter waits
+// for a full bucket. While the rate climbs, the depth grows at every call a little more than
+// the tokens the bucket had (filled up to the old depth): a caller asking every 100 us, or
+// every millisecond, would never find it full, and sent nothing until the climb flattened
+// (in the simulation, a client of two sharing 100/s fell to 0 sends in whole seconds).
+TEST(rate_controller, a_full_bucket_stays_full_while_the_rate_climbs) {
+    for (const std::chrono::nanoseconds poll : {100us, 1000us}) {
+        rate_controller c(adaptive(30), t0);
+        drain(c, t0);
+        c.on_throttled(t0, t0 + 5ms, std::nullopt, 0.5);  // 21/s, climbing back to 30 within 1.7 s
+        ASSERT_EQ(c.current_phase(), rate_controller::phase::cubic);
+        int sent = 0;
+        for (auto t = t0 + 5ms; t < t0 + 1005ms; t = std::max(t + poll, c.next_slot(t)))
+            if (c.try_acquire(t, 0.99, 0.99).what == verdict::send) ++sent;
+        // About 25 at the climbing rate, less the jitter's delay (up to one interval each).
+        EXPECT_GE(sent, 10) << poll.count();
+        EXPECT_LE(sent, 32) << poll.count();
+    }
+}
+
 // Each slot waits for 1 + jitter tokens: the sends keep their rate, their spacing varies.
 TEST(rate_controller, jittered_slots_keep_the_rate_and_vary_the_spacing) {
     const auto sends = [](double jitter_of_slot) {
         rate_controller c(adaptive(200), t0);
         std::vector<time_point> at;
         for (auto t = t0; t < t0 + 2s; t = std::max(t + 1us, c.next_slot(t)))
-            if (c.try_acquire(t, 0.99, jitter_of_slot * static_cast<double>(at.size() % 7) / 7).what == verdict::send)
+            if (c.try_acquire(t, 0.99, jitter_of_slot * static_cast<double>(at.size() % 7) / 7)
+                    .what == verdict::send)
                 at.push_back(t);
         return at;
     };
@@ -348,7 +378,8 @@ TEST(rate_controller, absurd_durations_do_not_overflow) {
     EXPECT_EQ(c.try_acquire(t0 + std::chrono::hours(48), 0.99).what, verdict::wait);
 }
 
-TEST(rate_controller, a_pause_is_only_ever_lengthened_and_a_throttle_without_retry_after_sets_none) {
+TEST(rate_controller,
+     a_pause_is_only_ever_lengthened_and_a_throttle_without_retry_after_sets_none) {
     rate_controller c(adaptive(), t0);
     c.on_throttled(t0, t0, std::nullopt, 0.5);
     EXPECT_LE(c.pause_end(), t0);
@@ -471,8 +502,10 @@ TEST(rate_controller, after_an_outage_the_rate_climbs_back_while_local_throttlin
         int draw = 0;
         for (const auto end = t + d; t < end; t += 1ms) {
             while (!in_flight.empty() && in_flight.front() + 10ms <= t) {
-                if (accepted) c.on_accepted(in_flight.front(), in_flight.front() + 10ms);
-                else c.on_throttled(in_flight.front(), in_flight.front() + 10ms, std::nullopt, 0.5);
+                if (accepted)
+                    c.on_accepted(in_flight.front(), in_flight.front() + 10ms);
+                else
+                    c.on_throttled(in_flight.front(), in_flight.front() + 10ms, std::nullopt, 0.5);
                 in_flight.erase(in_flight.begin());
             }
             while (true) {
