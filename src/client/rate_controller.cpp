@@ -46,25 +46,36 @@ constexpr double cubic_scale = 2.0;  // C, in requests/s per s^3
 
 // An equal climb for clients that share a limit. Against a token bucket near empty, the 429
 // goes to whichever request of a close pair comes second, so two paced clients are throttled
-// about equally often whatever their rates; a cut takes 0.3 of the client's own rate, and the
-// cubic curve climbs back to the client's own W_max: the shares stay where chance left them.
-// Worse, the client that escaped cuts for a while is the one on the curve's fast convex part,
-// and it takes the room the other's cuts leave. Over the sandbox test's window (seconds 15-40)
-// each of two clients kept >= 40 % of the limit in 78 of 100 simulated runs, 33 % the worst.
-// Under equal throttling an additive increase converges to equal shares (AIMD: the same
-// absolute climb for both, a larger cut for the larger), so after a cut the rate climbs at
-// least `additive_climb` requests/s each second from where the cut left it. Only when the cut
-// came below `below_peak` x the peak the previous cut measured, not in a row, and not as the
-// slow start's second cut (whose peak is the slow start's overshoot): a single client riding
-// its own limit is throttled at its peak, and keeps the cubic's plateau there, which is what
-// holds its steady state at 95 % of the limit (a climb of 60/s per s from 0.7 of a limit of
-// 50 to its peak in 0.25 s is cut twice a second: 76 % of the limit and 4.5 % of 429s when
-// applied after every cut). With it: 93 to 94 runs of 100 (0.34 the worst), a single
-// client's steady state within a point of what it was, its cold start at a limit of 50 one
-// second slower (tests/client/rate_controller_sim_test.cpp). 40/s per s and 80 did worse (85
-// to 89 runs in 100, over 200), the peak's share 0.95 and 0.99 too (86 to 91).
-constexpr double additive_climb = 60.0;  // requests/s per s
-constexpr double below_peak = 0.97;
+// about equally often whatever their rates (in the simulation, 7 to 14 429s each over 25 s,
+// whether the client's share was 40 % or 58 %); a cut takes 0.3 of the client's own rate,
+// and the cubic climbs back to the client's own W_max and stays on its plateau there. Cut
+// and regrowth are then both proportional to each client's rate: the shares do not move
+// towards equal, they drift where chance (which client doubled last in the slow start, which
+// was cut twice in a row) takes them, and stay there. Under equal throttling an additive
+// increase converges to equal shares (AIMD: the same absolute climb for both, a larger cut
+// for the larger), so the rate climbs at least `additive_climb` requests/s each second from
+// where a cut left it: W(t) = max(cubic, beta W_max + a t).
+//
+// A client alone at its limit is throttled at its peak, and the cubic's plateau there is
+// what holds its steady state at 94-95 % of the limit with few 429s (with the climb after
+// every cut: 90 % of a limit of 50 and 4.5 % of 429s, the climb from 0.7 of it back taking
+// 0.25 s). So the climb applies for `competitor_memory` after a sign of another client: the
+// slow start's end (clients that share a limit leave it together, their shares set by which
+// doubled last), or a cut that found the rate below `below_peak` x the peak the previous cut
+// measured, not in a row (throttled while climbing back: someone else took the room). A
+// memory, not only the cut that showed it: once both clients sit on their plateaus, cuts come
+// at the plateau and nothing below it shows the other. And at most 1.2 x W_max per s (back
+// from a cut in 0.25 s at least), so that a client at a few requests/s, whose meter is noisy
+// enough to read a cut below its peak now and then, is not cut four times a second.
+// Over 1000 simulated runs of two clients sharing 400/s (the sandbox test's window, seconds
+// 15-40): each >= 40 % of the limit in 98 % of the runs, 0.34 the worst (93 %, 0.29 with the
+// climb after a cut below 0.97 x the peak only); a single client's steady state within a
+// point (tests/client/rate_controller_sim_test.cpp). A memory of 15 s cost a lone client at
+// 50/s its 1 % of 429s; 0.97, 0.99 and 1.0 as the peak's share did worse than 0.98.
+constexpr double additive_climb = 60.0;           // requests/s per s
+constexpr double additive_climb_per_w_max = 1.2;  // at most, per s
+constexpr double below_peak = 0.98;
+constexpr double competitor_memory_s = 10.0;
 constexpr double smoothing = 0.8;
 constexpr double meter_bucket_s = 0.5;
 constexpr double max_growth = 2.0;
@@ -242,7 +253,9 @@ rate_controller::rate_controller(const rate_params& p, time_point now)
       step_start_(now),
       step_rate_before_(rate_),
       meter_bucket_start_(now),
-      accepts_(std::min(p.local_throttling_window, longest), now) {}
+      accepts_(std::min(p.local_throttling_window, longest), now) {
+    competitor_seen_ = now - from_secs(2 * competitor_memory_s);  // none seen yet
+}
 
 double rate_controller::clamp(double r) const noexcept {
     return std::clamp(r, min_rate_, max_rate_);
@@ -289,7 +302,10 @@ double rate_controller::cubic_rate(time_point now) const {
     const double since_cut = secs(active(now) - decrease_active_);
     const double t = since_cut - k_;
     double r = cubic_scale * t * t * t + w_max_;
-    if (climbs_additively_) r = std::max(r, beta * w_max_ + additive_climb * since_cut);
+    if (climbs_additively_) {
+        const double slope = std::min(additive_climb, additive_climb_per_w_max * w_max_);
+        r = std::max(r, beta * w_max_ + slope * since_cut);
+    }
     if (measured_ > 0) r = std::min(r, max_growth * measured_);
     return clamp(r);
 }
@@ -457,11 +473,16 @@ rate_decision_event rate_controller::on_throttled(
             meter_bucket_start_ = active(now);
             meter_count_ = 0;
         }
-        // Below the last peak (the rate now against W_max before this cut): another client
-        // took the room. A cut in a row says nothing new about that, and the slow start's
-        // overshoot is no peak the curve reached (see additive_climb).
-        if (phase_ == phase::cubic && counts_.decreases >= 2 && !in_a_row)
-            climbs_additively_ = rate_ < below_peak * w_max_;
+        // Signs of another client sharing the limit (see additive_climb): the slow start's
+        // end, and a cut below the last peak (the rate now against W_max before this cut). A
+        // cut in a row says nothing new about that, and the slow start's overshoot is no peak
+        // the curve reached.
+        if (phase_ == phase::slow_start) {
+            competitor_seen_ = now;
+        } else if (counts_.decreases >= 2 && !in_a_row) {
+            if (rate_ < below_peak * w_max_) competitor_seen_ = now;
+            climbs_additively_ = secs(now - competitor_seen_) < competitor_memory_s;
+        }
         w_max_ = std::max(base, min_rate_);
         k_ = std::cbrt(w_max_ * (1 - beta) / cubic_scale);
         last_decrease_ = now;

@@ -262,38 +262,130 @@ TEST(rate_controller, cuts_after_growing_back_are_not_in_a_row) {
     EXPECT_EQ(c.counts().pauses, 0u);
 }
 
-// A cut that finds the rate below the peak the previous cut measured (another client took the
-// room): from there the rate climbs at least 60/s each second, not only back along the cubic.
-// A cut at the peak (a client riding its own limit) keeps the cubic's plateau.
+// The equal climb of clients that share a limit (rate_controller.cpp, additive_climb): after a
+// sign of another client, for 10 s, the rate climbs at least 60/s each second from where a cut
+// left it, not only back along the cubic to its plateau.
+struct climb_after_cut {
+    double peak;     ///< the rate when the cut came
+    double left;     ///< what the cut left
+    double climbed;  ///< the rate `climb` after the cut
+};
+
+// Sends at the allowed rate for `before_cut`, then one throttle (a cut), then sends for
+// `climb`. `t` moves on to the end.
+climb_after_cut cut_then_climb(rate_controller& c, time_point& t,
+                               std::chrono::nanoseconds before_cut,
+                               std::chrono::nanoseconds climb = 3s) {
+    t = run_accepted(c, t, before_cut);
+    drain(c, t);
+    const double peak = c.allowed_rate();
+    const auto e = c.on_throttled(t, t + 5ms, std::nullopt, 0.5);
+    EXPECT_EQ(e.decision, rate_decision::decrease);
+    t += 5ms;
+    t = run_accepted(c, t, climb);
+    c.try_acquire(t, 0.99);
+    return {peak, e.rate_after, c.allowed_rate()};
+}
+
+// The slow start's end, then a cut 11 s later, past the memory (a client alone, its cut at
+// its peak; the max rate holds the curve at 200). Returns the time of that cut.
+time_point alone_at_its_peak(rate_controller& c) {
+    auto t = t0 + 10s;
+    drain(c, t);
+    c.on_throttled(t, t + 5ms, std::nullopt, 0.5);  // the slow start's end
+    t += 5ms;
+    const auto cut = cut_then_climb(c, t, 11s, 0s);
+    EXPECT_GE(cut.peak, 0.98 * 200);
+    return t;
+}
+
+rate_params adaptive_up_to_200() {
+    rate_params p = adaptive(200);
+    p.max_rate = 200;
+    return p;
+}
+
+// Where the cubic alone is `s` seconds after the cut: W(t) = C (t - K)^3 + W_max, C = 2.
+double cubic_after(const climb_after_cut& x, double s) {
+    const double w_max = x.left / 0.7;
+    const double k = std::cbrt(w_max * 0.3 / 2.0);
+    return 2.0 * std::pow(s - k, 3) + w_max;
+}
+
+// 1 s after the cut (below 200/s, the climb is well apart from the cubic there).
+void expect_cubic_alone(const climb_after_cut& x) {
+    EXPECT_NEAR(x.climbed, cubic_after(x, 1), x.left * 0.03);
+}
+
+void expect_additive(const climb_after_cut& x) {
+    EXPECT_GE(x.climbed, x.left + 60 * 0.98);
+    EXPECT_GT(x.climbed, cubic_after(x, 1) + 10);
+}
+
 TEST(rate_controller, a_cut_below_the_last_peak_climbs_back_by_at_least_60_per_s_each_second) {
-    // Three cuts, the third `before_third_cut` after the second; the rate 3 s after the third.
-    const auto third_cut_then_climb = [](std::chrono::nanoseconds before_third_cut) {
-        rate_controller c(adaptive(400), t0);
-        auto t = t0 + 10s;
-        drain(c, t);
-        c.on_throttled(t, t + 5ms, std::nullopt, 0.5);  // the slow start's end
-        t = run_accepted(c, t + 5ms, 400ms);
-        drain(c, t);
-        c.on_throttled(t, t + 5ms, std::nullopt, 0.5);
-        t = run_accepted(c, t + 5ms, before_third_cut);
-        drain(c, t);
-        const double peak_before = c.allowed_rate();
-        const auto e = c.on_throttled(t, t + 5ms, std::nullopt, 0.5);
-        EXPECT_EQ(e.decision, rate_decision::decrease);
-        t = run_accepted(c, t + 5ms, 3s);
-        c.try_acquire(t, 0.99);
-        return std::tuple{peak_before, e.rate_after, c.allowed_rate()};
-    };
-    // 400 ms after the second cut the rate has grown back past 1.1 x what it left (not in a
-    // row) and is still below the second cut's peak.
-    const auto [below, left, climbed] = third_cut_then_climb(400ms);
-    EXPECT_GE(climbed, left + 60 * 3 * 0.98);
-    // 5 s after, past K, the rate is at the peak: the cubic alone, about back at its W_max
-    // (left / 0.7) after 3 s, well short of 60/s per s.
-    const auto [at_peak, left_at_peak, cubic] = third_cut_then_climb(5s);
-    EXPECT_GT(at_peak, below);
-    EXPECT_LT(cubic, left_at_peak + 60 * 3 * 0.8);
-    EXPECT_NEAR(cubic, left_at_peak / 0.7, left_at_peak * 0.05);
+    rate_controller c(adaptive_up_to_200(), t0);
+    auto t = alone_at_its_peak(c);
+    // 400 ms after the last cut the rate has grown back past 1.1 x what it left (not in a
+    // row) and is still below that cut's peak: another client took the room.
+    const auto below = cut_then_climb(c, t, 400ms, 1s);
+    EXPECT_LT(below.peak, 0.98 * 200);
+    expect_additive(below);
+}
+
+TEST(rate_controller, a_cut_at_the_peak_long_after_any_sign_of_another_client_keeps_the_cubic) {
+    rate_controller c(adaptive_up_to_200(), t0);
+    auto t = alone_at_its_peak(c);
+    // 5 s after, past K: the rate is at the peak, and the last sign (the slow start's end) is
+    // 16 s old.
+    const auto at_peak = cut_then_climb(c, t, 5s, 1s);
+    EXPECT_GE(at_peak.peak, 0.98 * 200);
+    expect_cubic_alone(at_peak);
+}
+
+// Both clients sit on their plateaus, cut at them: nothing below a peak shows the other, and
+// the equal climb lasts 10 s after the last sign of it.
+TEST(rate_controller, the_equal_climb_lasts_10_s_after_the_last_cut_below_a_peak) {
+    rate_controller c(adaptive_up_to_200(), t0);
+    auto t = alone_at_its_peak(c);
+    const auto below = cut_then_climb(c, t, 400ms, 2s);  // a sign, 2 s before `t`
+    EXPECT_LT(below.peak, 0.98 * 200);
+    const auto soon = cut_then_climb(c, t, 3s, 1s);  // at the peak 5 s after the sign
+    EXPECT_GE(soon.peak, 0.98 * 200);
+    expect_additive(soon);
+    const auto late = cut_then_climb(c, t, 8s, 1s);  // at the peak 14 s after it
+    EXPECT_GE(late.peak, 0.98 * 200);
+    expect_cubic_alone(late);
+}
+
+// Clients sharing a limit leave the slow start together, their shares set by which doubled
+// last: its end is a sign of them.
+TEST(rate_controller, the_equal_climb_follows_the_slow_starts_end) {
+    rate_controller c(adaptive(200), t0);
+    auto t = t0 + 10s;
+    drain(c, t);
+    c.on_throttled(t, t + 5ms, std::nullopt, 0.5);  // the slow start's end
+    t += 5ms;
+    cut_then_climb(c, t, 400ms, 0s);
+    // At the peak, 5.4 s after the slow start's end.
+    const auto at_peak = cut_then_climb(c, t, 5s, 1s);
+    EXPECT_GE(at_peak.peak, 0.98 * at_peak.left / 0.7);
+    expect_additive(at_peak);
+}
+
+// At a few requests/s the climb is at most 1.2 x W_max per s (back from a cut in 0.25 s at
+// least): a client alone at 20/s, whose meter reads a cut below its peak now and then, is not
+// cut four times a second.
+TEST(rate_controller, the_equal_climb_is_at_most_1_2_w_max_per_s) {
+    rate_controller c(adaptive(20), t0);
+    auto t = t0 + 10s;
+    drain(c, t);
+    c.on_throttled(t, t + 5ms, std::nullopt, 0.5);  // the slow start's end, at 20/s
+    t += 5ms;
+    cut_then_climb(c, t, 400ms, 0s);
+    const auto x = cut_then_climb(c, t, 1500ms, 500ms);  // on the plateau, then 0.5 s
+    const double w_max = x.left / 0.7;
+    EXPECT_LE(x.climbed, x.left + 1.2 * w_max * 0.5 * 1.05);
+    EXPECT_GE(x.climbed, x.left + 1.2 * w_max * 0.5 * 0.9);  // the climb, not the cubic
 }
 
 // Between 20 and 40/s the bucket holds 1 to 2 slots, and a slot with a large jitter waits
