@@ -479,6 +479,7 @@ rate_decision_event rate_controller::on_throttled(
         // the curve reached.
         if (phase_ == phase::slow_start) {
             competitor_seen_ = now;
+            climbs_additively_ = true;
         } else if (counts_.decreases >= 2 && !in_a_row) {
             if (rate_ < below_peak * w_max_) competitor_seen_ = now;
             climbs_additively_ = secs(now - competitor_seen_) < competitor_memory_s;
