@@ -231,9 +231,10 @@ TEST(rate_controller_sim, two_clients_share_a_limit) {
 // both start together, their shares counted over seconds 15-40). Over 25 s a run is far less
 // even than over 160: the shares wander with the throttles, which fall on either client
 // whatever its rate. This is what the sandbox showed (35 / 63 % in one of 8 runs), reproduced
-// without sockets. Over 1000 runs: each >= 40 % in 980 to 984, >= 35.5 % in every one (915
-// and 0.29 the worst with the equal climb after a cut below the peak only, without the 10 s
-// memory). The target is every run; the bounds are what the controller holds, with a margin.
+// without sockets. Over 1000 runs: each >= 40 % in 982 to 983, 0.341 the worst (915 to 921
+// and 0.29 with the equal climb after a cut below the peak only, without the 10 s memory and
+// the slow start's end). The target is every run; the bounds are what the controller holds
+// over these 200, with a margin (197 to 199 runs, 0.389 the worst).
 TEST(rate_controller_sim, two_clients_share_a_limit_over_the_sandbox_tests_window) {
     constexpr std::uint64_t runs = under_sanitizer ? 2 : 200;
     for (const auto& s : styles) {
@@ -248,14 +249,15 @@ TEST(rate_controller_sim, two_clients_share_a_limit_over_the_sandbox_tests_windo
 // Two clients sharing 100/s: about 50/s each, where the send-slot bucket holds 2.5 slots and
 // the server's 5. Before the send-slot bucket stayed full while the rate climbed, the smaller
 // client, between 20 and 40/s, sent nothing for whole seconds: each >= 40 % in 35 of 200
-// runs, 0.12 the worst. Now: 100 of 100 with each >= 40 %, 0.40 the worst, 0.97 together.
+// runs, 0.12 the worst. Now: 199 to 200 of 200 with each >= 40 %, 0.30 the worst of 200
+// (0.40 over these 100), 0.97 together.
 TEST(rate_controller_sim, two_clients_share_a_limit_of_100) {
     constexpr std::uint64_t runs = under_sanitizer ? 2 : 100;
     for (const auto& s : styles) {
         const auto [fair, each, together] = two_clients_sharing(100, s, runs, 15, 40);
         at_least(fmt("two clients, L=100, s 15-40: runs with each >= 40%% (of %g)", runs), s, fair,
                  static_cast<double>(runs) * 0.95);
-        at_least("two clients, L=100, s 15-40: each client's accepted / L (worst)", s, each, 0.35);
+        at_least("two clients, L=100, s 15-40: each client's accepted / L (worst)", s, each, 0.30);
         at_least("two clients, L=100, s 15-40: both together / L (worst run)", s, together, 0.90);
     }
 }
