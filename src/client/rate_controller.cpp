@@ -59,21 +59,21 @@ constexpr double cubic_scale = 2.0;  // C, in requests/s per s^3
 // A client alone at its limit is throttled at its peak, and the cubic's plateau there is
 // what holds its steady state at 94-95 % of the limit with few 429s (with the climb after
 // every cut: 90 % of a limit of 50 and 4.5 % of 429s, the climb from 0.7 of it back taking
-// 0.25 s). So the climb applies for `competitor_memory` after a sign of another client: the
-// slow start's end (clients that share a limit leave it together, their shares set by which
-// doubled last), or a cut that found the rate below `below_peak` x the peak the previous cut
-// measured, not in a row (throttled while climbing back: someone else took the room). A
-// memory, not only the cut that showed it: once both clients sit on their plateaus, cuts come
-// at the plateau and nothing below it shows the other. And at most 1.2 x W_max per s (back
-// from a cut in 0.25 s at least), so that a client at a few requests/s, whose meter is noisy
-// enough to read a cut below its peak now and then, is not cut four times a second.
-// Over 1000 simulated runs of two clients sharing 400/s (the sandbox test's window, seconds
-// 15-40): each >= 40 % of the limit in 982-983, 0.34 the worst (915-921, 0.29 with the climb
-// after a cut below 0.97 x the peak only); at 100/s in 199-200 of 200; a single client's
-// steady state within a point (tests/client/rate_controller_sim_test.cpp). A memory of 15 s
-// cost a lone client at 50/s its 1 % of 429s (1.2 %); as the peak's share, 0.97 evened out
-// fewer runs (196 of 200 against 199), and 1.0 read a lone client's noise as a sign (2.5 % of
-// 429s at 50/s). Without the 1.2 x W_max bound a lone client at 20/s had 23 % of 429s.
+// 0.25 s). So the climb follows a sign of another client, and every cut within
+// `competitor_memory` of one (until the next cut). The signs: the slow start's end (clients
+// that share a limit leave it together, their shares set by which doubled last), or a cut
+// that found the rate below `below_peak` x the peak the previous cut measured, not in a row
+// (throttled while climbing back: someone else took the room). A memory, not only the cut that
+// showed it: once both clients sit on their plateaus, cuts come at the plateau and nothing below it
+// shows the other. And at most 1.2 x W_max per s (back from a cut in 0.25 s at least), so that a
+// client at a few requests/s, whose meter is noisy enough to read a cut below its peak now and
+// then, is not cut four times a second. Over 1000 simulated runs of two clients sharing 400/s (the
+// sandbox test's window, seconds 15-40): each >= 40 % of the limit in 982-983, 0.34 the worst
+// (915-921, 0.29 with the climb after a cut below 0.97 x the peak only); at 100/s in 199-200 of
+// 200; a single client's steady state within a point (tests/client/rate_controller_sim_test.cpp). A
+// memory of 15 s cost a lone client at 50/s its 1 % of 429s (1.2 %); as the peak's share, 0.97
+// evened out fewer runs (196 of 200 against 199), and 1.0 read a lone client's noise as a sign (2.5
+// % of 429s at 50/s). Without the 1.2 x W_max bound a lone client at 20/s had 23 % of 429s.
 constexpr double additive_climb = 60.0;           // requests/s per s
 constexpr double additive_climb_per_w_max = 1.2;  // at most, per s
 constexpr double below_peak = 0.98;

@@ -354,7 +354,7 @@ TEST(rate_controller, a_cut_at_the_peak_long_after_any_sign_of_another_client_ke
 }
 
 // Both clients sit on their plateaus, cut at them: nothing below a peak shows the other, and
-// the equal climb lasts 10 s after the last sign of it.
+// the equal climb follows every cut within 10 s of the last sign of it.
 TEST(rate_controller, the_equal_climb_lasts_10_s_after_the_last_cut_below_a_peak) {
     rate_controller c(adaptive_up_to_200(), t0);
     auto t = alone_at_its_peak(c);
