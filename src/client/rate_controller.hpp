@@ -27,7 +27,7 @@
 namespace catalyst::detail {
 
 class rate_controller {
-public:
+  public:
     using clock = std::chrono::steady_clock;
     using time_point = clock::time_point;
 
@@ -79,7 +79,8 @@ public:
     /// A 429 or 503 to a call sent at `sent`, with its Retry-After when it had one;
     /// `u` in [0, 1) draws the pause's jitter.
     rate_decision_event on_throttled(time_point sent, time_point now,
-                                     std::optional<std::chrono::milliseconds> retry_after, double u);
+                                     std::optional<std::chrono::milliseconds> retry_after,
+                                     double u);
 
     double allowed_rate() const noexcept { return rate_; }  ///< requests/s, as of the last call
     double measured_rate() const noexcept { return measured_; }
@@ -96,15 +97,17 @@ public:
     /// rate_waits, rate_local_rejects).
     void fill(metrics_snapshot& m, time_point now) const noexcept;
 
-private:
+  private:
     // p99 of answer latencies over the last 10 to 20 s: two slices of log-scale buckets
     // (100 us to 100 s, 19 % apart), fixed memory, read in one pass.
     class latency_window {
-    public:
+      public:
         void add(double seconds, time_point now);
-        double p99() const noexcept { return p99_; }  ///< seconds; the last known one when the window is empty
+        double p99() const noexcept {
+            return p99_;
+        }  ///< seconds; the last known one when the window is empty
 
-    private:
+      private:
         static constexpr std::size_t buckets = 81;
         std::array<std::array<std::uint32_t, buckets>, 2> slices_{};
         std::array<std::uint64_t, 2> counts_{};
@@ -116,7 +119,7 @@ private:
 
     // Requests and accepts over the local-throttling window, in 12 buckets.
     class accept_window {
-    public:
+      public:
         accept_window(clock::duration window, time_point now);
         void rotate(time_point now);  ///< forgets the buckets older than the window
         void request();
@@ -124,7 +127,7 @@ private:
         std::uint64_t requests() const noexcept { return requests_; }
         std::uint64_t accepts() const noexcept { return accepts_; }
 
-    private:
+      private:
         static constexpr std::size_t buckets = 12;
         clock::duration bucket_;
         std::array<std::uint64_t, buckets> req_{}, acc_{};
@@ -137,7 +140,8 @@ private:
     void set_rate(double r, time_point now);
     double clamp(double r) const noexcept;
     double cubic_rate(time_point now) const;
-    time_point active(time_point now) const noexcept;  ///< `now` with the Retry-After pauses taken out
+    time_point active(
+        time_point now) const noexcept;  ///< `now` with the Retry-After pauses taken out
     void meter_send(time_point now);
     rate_decision_event event(rate_decision d, double before) const;
 
@@ -166,9 +170,13 @@ private:
     time_point last_decrease_{};
     time_point decrease_active_{};  ///< last_decrease_ in active time
     bool decreased_ = false;
-    bool last_cut_paused_ = false;  ///< the last cut paused the origin (its late throttles may lengthen it)
-    unsigned cuts_in_a_row_ = 0;    ///< cuts each within the repeat window of the one before
-    bool climbs_additively_ = false;  ///< the last cut came below the peak before it (see cubic_rate)
+    bool last_cut_paused_ =
+        false;  ///< the last cut paused the origin (its late throttles may lengthen it)
+    unsigned cuts_in_a_row_ = 0;  ///< cuts each within the repeat window of the one before
+    bool climbs_additively_ =
+        false;  ///< the last cut came within competitor_memory of a sign of another client
+    time_point competitor_seen_{};  ///< the last sign of another client sharing the limit (see
+                                    ///< additive_climb)
     double slot_need_ = 1;          ///< tokens the next slot waits for (1 + the jitter drawn)
 
     // The measured send rate (AWS's RateClocker): sends per 0.5 s bucket, smoothed. Its time

@@ -180,25 +180,26 @@ TEST(rate_controller_sim, a_doubled_limit_is_found_within_30_s) {
     }
 }
 
-// Two clients offering 600/s each against a limit of 400, over seeds 1..runs, each run
-// simulated until `to` and its shares counted over seconds [from, to).
+// Two clients offering 1.5 x `limit` each, over seeds 1..runs, each run simulated until `to`
+// and its shares counted over seconds [from, to).
 struct two_client_shares {
-    int fair = 0;               ///< runs in which each client got >= 40 % of the limit
-    double each = INFINITY;     ///< the least share of a client, worst run
-    double together = INFINITY; ///< both clients' shares together, worst run
+    int fair = 0;                ///< runs in which each client got >= 40 % of the limit
+    double each = INFINITY;      ///< the least share of a client, worst run
+    double together = INFINITY;  ///< both clients' shares together, worst run
 };
 
-two_client_shares two_clients_at_400(const server_style& s, std::uint64_t runs, std::uint64_t from,
-                                     std::uint64_t to) {
+two_client_shares two_clients_sharing(double limit, const server_style& s, std::uint64_t runs,
+                                      std::uint64_t from, std::uint64_t to) {
     two_client_shares out;
     for (std::uint64_t seed = 1; seed <= runs; ++seed) {
-        const auto r = simulate(server(s, {{0, 400, 0}}), {offering(600), offering(600)},
-                                static_cast<double>(to), seed);
+        const auto r =
+            simulate(server(s, {{0, limit, 0}}), {offering(1.5 * limit), offering(1.5 * limit)},
+                     static_cast<double>(to), seed);
         double sum = 0;
         double least = INFINITY;
         for (const auto& c : r.clients) {
             const double share = static_cast<double>(c.sum(&second_counts::accepted, from, to)) /
-                                 (static_cast<double>(to - from) * 400.0);
+                                 (static_cast<double>(to - from) * limit);
             least = std::min(least, share);
             sum += share;
         }
@@ -211,15 +212,14 @@ two_client_shares two_clients_at_400(const server_style& s, std::uint64_t runs, 
 
 // Two client processes, each with its own controller, share one account's limit. Who gets
 // a share depends on where the throttles fall, and they fall about as often on either client
-// whatever its rate; each cut is 0.7 x its own rate. What evens the shares out is the
-// cubic curve's convex part (rate_controller.cpp, C), so a run can stay uneven for a while:
-// the target (each >= 40 %) is checked as a property of nearly every run. Over 40 seeds:
-// each >= 40 % over seconds 30-190 in at least 38 runs and >= 35 % in every run; both
-// together >= 90 % in every run.
+// whatever its rate; each cut is 0.7 x its own rate. What evens the shares out is the equal
+// climb after a sign of the other client (rate_controller.cpp, additive_climb) and the cubic
+// curve's convex part. Over 40 seeds: each >= 40 % over seconds 30-190 in at least 38 runs
+// and >= 35 % in every run; both together >= 90 % in every run.
 TEST(rate_controller_sim, two_clients_share_a_limit) {
     constexpr std::uint64_t runs = under_sanitizer ? 2 : 40;
     for (const auto& s : styles) {
-        const auto [fair, each, together] = two_clients_at_400(s, runs, 30, 190);
+        const auto [fair, each, together] = two_clients_sharing(400, s, runs, 30, 190);
         at_least(fmt("two clients, L=400: runs with each >= 40%% of L (of %g)", runs), s, fair,
                  static_cast<double>(runs) * 0.95);
         at_least("two clients, L=400: each client's accepted / L (worst run)", s, each, 0.35);
@@ -229,21 +229,62 @@ TEST(rate_controller_sim, two_clients_share_a_limit) {
 
 // The same two clients over the sandbox test's window (adaptive_rate.two_clients_share_one_limit:
 // both start together, their shares counted over seconds 15-40). Over 25 s a run is far less
-// even than over 160: the throttles fall as often on either client whatever its rate, each
-// cut takes 0.3 of the client's own rate, and the client that escaped cuts for a while is
-// the one on the cubic's fast convex part; its share drifts up until luck turns. This is what
-// the sandbox shows (35 / 63 % in one of 8 runs), reproduced without sockets. The additive
-// climb after a cut below the last peak (rate_controller.cpp, additive_climb) evens them out
-// faster: 93 to 94 runs of 100 with each >= 40 %, 78 to 79 without. The target is every run;
-// the bounds are what the controller holds, with a margin (0.34 the worst run, 0.33 without).
+// even than over 160: the shares wander with the throttles, which fall on either client
+// whatever its rate. This is what the sandbox showed (35 / 63 % in one of 8 runs), reproduced
+// without sockets. Over 1000 runs: each >= 40 % in 982 to 983, 0.341 the worst (915 to 921
+// and 0.29 with the equal climb after a cut below the peak only, without the 10 s memory and
+// the slow start's end). The target is every run; the bounds are what the controller holds
+// over these 200, with a margin (197 to 199 runs, 0.389 the worst).
 TEST(rate_controller_sim, two_clients_share_a_limit_over_the_sandbox_tests_window) {
+    constexpr std::uint64_t runs = under_sanitizer ? 2 : 200;
+    for (const auto& s : styles) {
+        const auto [fair, each, together] = two_clients_sharing(400, s, runs, 15, 40);
+        at_least(fmt("two clients, seconds 15-40: runs with each >= 40%% (of %g)", runs), s, fair,
+                 static_cast<double>(runs) * 0.95);
+        at_least("two clients, seconds 15-40: each client's accepted / L (worst)", s, each, 0.33);
+        at_least("two clients, seconds 15-40: both together / L (worst run)", s, together, 0.90);
+    }
+}
+
+// Two clients sharing 100/s: about 50/s each, where the send-slot bucket holds 2.5 slots and
+// the server's 5. Before the send-slot bucket stayed full while the rate climbed, the smaller
+// client, between 20 and 40/s, sent nothing for whole seconds: each >= 40 % in 35 of 200
+// runs, 0.12 the worst. Now: 199 to 200 of 200 with each >= 40 %, 0.30 the worst of 200
+// (0.40 over these 100), 0.97 together.
+TEST(rate_controller_sim, two_clients_share_a_limit_of_100) {
     constexpr std::uint64_t runs = under_sanitizer ? 2 : 100;
     for (const auto& s : styles) {
-        const auto [fair, each, together] = two_clients_at_400(s, runs, 15, 40);
-        at_least(fmt("two clients, seconds 15-40: runs with each >= 40%% (of %g)", runs), s, fair,
-                 static_cast<double>(runs) * 0.85);
-        at_least("two clients, seconds 15-40: each client's accepted / L (worst)", s, each, 0.30);
-        at_least("two clients, seconds 15-40: both together / L (worst run)", s, together, 0.90);
+        const auto [fair, each, together] = two_clients_sharing(100, s, runs, 15, 40);
+        at_least(fmt("two clients, L=100, s 15-40: runs with each >= 40%% (of %g)", runs), s, fair,
+                 static_cast<double>(runs) * 0.95);
+        at_least("two clients, L=100, s 15-40: each client's accepted / L (worst)", s, each, 0.30);
+        at_least("two clients, L=100, s 15-40: both together / L (worst run)", s, together, 0.90);
+    }
+}
+
+// One client at 20/s: the server's bucket holds one request (1/20 s of the limit), so two
+// requests must reach it 50 ms apart, and the answers' latencies (5-20 ms, the request half
+// of it) move each arrival by up to 7.5 ms: a paced stream is refused now and then from
+// about 1 / (50 + 7.5 ms) = 17/s, 0.87 of the limit, whatever the controller does. The bound
+// is that, not the steady-state target (>= 90 %, <= 1 % of 429s): 0.80 of the limit with 3.8 %
+// of 429s in the worst of 5 runs (0.59 before the send-slot bucket stayed full while the
+// rate climbed).
+TEST(rate_controller_sim, one_client_at_a_limit_of_20_is_bounded_by_the_one_request_bucket) {
+    for (const auto& s : styles) {
+        double accepted = INFINITY;
+        double throttled_share = 0;
+        for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
+            const auto r = simulate(server(s, {{0, 20, 0}}), {offering(30)}, 70, seed);
+            const auto& c = r.clients[0];
+            accepted =
+                std::min(accepted, static_cast<double>(c.sum(&second_counts::accepted, 10, 70)) /
+                                       (60 * 20.0));
+            throttled_share = std::max(
+                throttled_share, static_cast<double>(c.sum(&second_counts::throttled, 10, 70)) /
+                                     static_cast<double>(c.sum(&second_counts::sent, 10, 70)));
+        }
+        at_least("steady L=20: accepted / L after 10 s (worst run)", s, accepted, 0.72);
+        at_most("steady L=20: 429s / attempts after 10 s (worst run)", s, throttled_share, 0.06);
     }
 }
 
@@ -307,8 +348,9 @@ TEST(rate_controller_sim, retry_after_pauses_every_call_and_a_huge_one_is_capped
         const auto r = simulate(server(s, {{0, 400, 0}, {5, 0, retry_after}, {5.05, 400, 0}}), {c},
                                 pause + 10);
         const auto& x = r.clients[0];
-        const auto held = std::count_if(x.sends.begin(), x.sends.end(),
-                                        [&, until = 5 + pause](double t) { return t >= 5.05 && t < until; });
+        const auto held =
+            std::count_if(x.sends.begin(), x.sends.end(),
+                          [&, until = 5 + pause](double t) { return t >= 5.05 && t < until; });
         const auto resumed =
             std::find_if(x.sends.begin(), x.sends.end(), [&](double t) { return t >= 5.05; });
         ASSERT_NE(resumed, x.sends.end());

@@ -110,7 +110,8 @@ TEST(rate_controller, slow_start_does_not_double_a_rate_the_caller_does_not_use)
     EXPECT_EQ(c.counts().increases, 0u);
 }
 
-TEST(rate_controller, a_throttle_cuts_to_0_7_of_the_rate_the_call_was_sent_at_and_leaves_slow_start) {
+TEST(rate_controller,
+     a_throttle_cuts_to_0_7_of_the_rate_the_call_was_sent_at_and_leaves_slow_start) {
     rate_controller c(adaptive(100), t0);
     const auto end = run_accepted(c, t0, 450ms);
     const double before = c.allowed_rate();
@@ -128,11 +129,13 @@ TEST(rate_controller, one_cut_per_round_trip_throttles_of_calls_sent_before_the_
     rate_controller c(adaptive(400), t0);
     for (auto t = t0; t < t0 + 50ms; t += 1ms) drain(c, t);
     const auto cut_at = t0 + 60ms;
-    EXPECT_EQ(c.on_throttled(t0 + 40ms, cut_at, std::nullopt, 0.5).decision, rate_decision::decrease);
+    EXPECT_EQ(c.on_throttled(t0 + 40ms, cut_at, std::nullopt, 0.5).decision,
+              rate_decision::decrease);
     const double after_cut = c.allowed_rate();
     // 20 more 429s, all for calls sent before the cut: no second cut.
     for (int i = 0; i < 20; ++i) {
-        const auto e = c.on_throttled(t0 + 40ms + i * 1ms, cut_at + 1ms + i * 1ms, std::nullopt, 0.5);
+        const auto e =
+            c.on_throttled(t0 + 40ms + i * 1ms, cut_at + 1ms + i * 1ms, std::nullopt, 0.5);
         EXPECT_EQ(e.decision, rate_decision::throttle_ignored) << i;
     }
     EXPECT_NEAR(c.allowed_rate(), after_cut, after_cut * 0.01);
@@ -140,35 +143,51 @@ TEST(rate_controller, one_cut_per_round_trip_throttles_of_calls_sent_before_the_
     EXPECT_EQ(c.counts().decreases, 1u);
     // A call sent after the cut and throttled: a second cut.
     drain(c, cut_at + 30ms);
-    EXPECT_EQ(c.on_throttled(cut_at + 30ms, cut_at + 40ms, std::nullopt, 0.5).decision, rate_decision::decrease);
+    EXPECT_EQ(c.on_throttled(cut_at + 30ms, cut_at + 40ms, std::nullopt, 0.5).decision,
+              rate_decision::decrease);
     EXPECT_EQ(c.counts().decreases, 2u);
     EXPECT_LT(c.allowed_rate(), after_cut * 0.75);
 }
 
 // Answers overtake each other: a call sent just after a cut can meet the server's bucket
 // still emptied by the calls sent before it. Its throttle is the same episode.
-TEST(rate_controller, a_throttle_of_a_call_sent_within_one_p99_latency_after_the_cut_is_the_same_episode) {
+TEST(rate_controller,
+     a_throttle_of_a_call_sent_within_one_p99_latency_after_the_cut_is_the_same_episode) {
     rate_controller c(adaptive(400), t0);
     const auto t = run_accepted(c, t0, 500ms, 20ms);  // p99 latency: 20 ms
     drain(c, t);
     EXPECT_EQ(c.on_throttled(t - 5ms, t, std::nullopt, 0.5).decision, rate_decision::decrease);
-    EXPECT_EQ(c.on_throttled(t + 15ms, t + 35ms, std::nullopt, 0.5).decision, rate_decision::throttle_ignored);
+    EXPECT_EQ(c.on_throttled(t + 15ms, t + 35ms, std::nullopt, 0.5).decision,
+              rate_decision::throttle_ignored);
     EXPECT_EQ(c.counts().decreases, 1u);
     // Sent later than one p99 latency after the cut: a cut of its own.
     drain(c, t + 40ms);
-    EXPECT_EQ(c.on_throttled(t + 40ms, t + 60ms, std::nullopt, 0.5).decision, rate_decision::decrease);
+    EXPECT_EQ(c.on_throttled(t + 40ms, t + 60ms, std::nullopt, 0.5).decision,
+              rate_decision::decrease);
     EXPECT_EQ(c.counts().decreases, 2u);
 }
 
 TEST(rate_controller, after_a_cut_the_rate_climbs_back_along_the_cubic_to_its_old_level_at_k) {
-    rate_controller c(adaptive(400), t0);
-    const auto cut = run_accepted(c, t0, 150ms);
+    rate_params p = adaptive(400);
+    p.max_rate = 2000;
+    rate_controller c(p, t0);
+    auto t = run_accepted(c, t0, 150ms);
+    c.on_throttled(t, t, std::nullopt, 0.5);  // the slow start's end
+    // 11 s later (past the equal climb's memory of the slow start's end), the last 2 s at
+    // 1000/s under an allowed 2000: the cut's W_max is the measured 1000, and the curve has
+    // room to grow past it.
+    t = run_accepted(c, t, 9s);
+    for (const auto end = t + 2s; t < end; t += 1ms)
+        if (c.try_acquire(t, 0.99).what == verdict::send) c.on_accepted(t, t);
+    const auto cut = t;
     const auto e = c.on_throttled(cut, cut, std::nullopt, 0.5);
+    EXPECT_NEAR(e.rate_after, 0.7 * 1000, 0.7 * 1000 * 0.05);
     const double w_max = e.rate_after / 0.7;
     const double k = std::cbrt(w_max * 0.3 / 2.0);  // C = 2 (rate_controller.cpp)
     // Keep sending at the allowed rate so that the 2x-measured bound does not hold it.
-    const auto at_k = run_accepted(c, cut, std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                   std::chrono::duration<double>(k)));
+    const auto at_k = run_accepted(
+        c, cut,
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(k)));
     c.try_acquire(at_k, 0.99);
     EXPECT_NEAR(c.allowed_rate(), w_max, w_max * 0.02);
     // Past K it grows beyond (probing for more).
@@ -201,7 +220,8 @@ TEST(rate_controller, retry_after_pauses_every_call_until_then_plus_jitter) {
     EXPECT_EQ(c.pause_end(), end);
     EXPECT_EQ(e.pause, 2100ms);
     EXPECT_FALSE(e.retry_after_capped);
-    for (auto t = t0 + 10ms; t < end; t += 50ms) EXPECT_EQ(c.try_acquire(t, 0.99).what, verdict::wait);
+    for (auto t = t0 + 10ms; t < end; t += 50ms)
+        EXPECT_EQ(c.try_acquire(t, 0.99).what, verdict::wait);
     EXPECT_EQ(c.next_slot(t0 + 20ms), end);
     // One call at the end, then the rate: not a burst of what the bucket would have earned.
     EXPECT_EQ(drain(c, end), 1);
@@ -253,38 +273,149 @@ TEST(rate_controller, cuts_after_growing_back_are_not_in_a_row) {
     EXPECT_EQ(c.counts().pauses, 0u);
 }
 
-// A cut that finds the rate below the peak the previous cut measured (another client took the
-// room): from there the rate climbs at least 60/s each second, not only back along the cubic.
-// A cut at the peak (a client riding its own limit) keeps the cubic's plateau.
+// The equal climb of clients that share a limit (rate_controller.cpp, additive_climb): after a
+// sign of another client, for 10 s, the rate climbs at least 60/s each second from where a cut
+// left it, not only back along the cubic to its plateau.
+struct climb_after_cut {
+    double peak;     ///< the rate when the cut came
+    double left;     ///< what the cut left
+    double climbed;  ///< the rate `climb` after the cut
+};
+
+// Sends at the allowed rate for `before_cut`, then one throttle (a cut), then sends for
+// `climb`. `t` moves on to the end.
+climb_after_cut cut_then_climb(rate_controller& c, time_point& t,
+                               std::chrono::nanoseconds before_cut,
+                               std::chrono::nanoseconds climb = 3s) {
+    t = run_accepted(c, t, before_cut);
+    drain(c, t);
+    const double peak = c.allowed_rate();
+    const auto e = c.on_throttled(t, t + 5ms, std::nullopt, 0.5);
+    EXPECT_EQ(e.decision, rate_decision::decrease);
+    t += 5ms;
+    t = run_accepted(c, t, climb);
+    c.try_acquire(t, 0.99);
+    return {peak, e.rate_after, c.allowed_rate()};
+}
+
+// The slow start's end, then a cut 11 s later, past the memory (a client alone, its cut at
+// its peak; the max rate holds the curve at 200). Returns the time of that cut.
+time_point alone_at_its_peak(rate_controller& c) {
+    auto t = t0 + 10s;
+    drain(c, t);
+    c.on_throttled(t, t + 5ms, std::nullopt, 0.5);  // the slow start's end
+    t += 5ms;
+    const auto cut = cut_then_climb(c, t, 11s, 0s);
+    EXPECT_GE(cut.peak, 0.98 * 200);
+    return t;
+}
+
+rate_params adaptive_up_to_200() {
+    rate_params p = adaptive(200);
+    p.max_rate = 200;
+    return p;
+}
+
+// Where the cubic alone is `s` seconds after the cut: W(t) = C (t - K)^3 + W_max, C = 2.
+double cubic_after(const climb_after_cut& x, double s) {
+    const double w_max = x.left / 0.7;
+    const double k = std::cbrt(w_max * 0.3 / 2.0);
+    return 2.0 * std::pow(s - k, 3) + w_max;
+}
+
+// 1 s after the cut (below 200/s, the climb is well apart from the cubic there).
+void expect_cubic_alone(const climb_after_cut& x) {
+    EXPECT_NEAR(x.climbed, cubic_after(x, 1), x.left * 0.03);
+}
+
+void expect_additive(const climb_after_cut& x) {
+    EXPECT_GE(x.climbed, x.left + 60 * 0.98);
+    EXPECT_GT(x.climbed, cubic_after(x, 1) + 10);
+}
+
 TEST(rate_controller, a_cut_below_the_last_peak_climbs_back_by_at_least_60_per_s_each_second) {
-    // Three cuts, the third `before_third_cut` after the second; the rate 3 s after the third.
-    const auto third_cut_then_climb = [](std::chrono::nanoseconds before_third_cut) {
-        rate_controller c(adaptive(400), t0);
-        auto t = t0 + 10s;
-        drain(c, t);
-        c.on_throttled(t, t + 5ms, std::nullopt, 0.5);  // the slow start's end
-        t = run_accepted(c, t + 5ms, 400ms);
-        drain(c, t);
-        c.on_throttled(t, t + 5ms, std::nullopt, 0.5);
-        t = run_accepted(c, t + 5ms, before_third_cut);
-        drain(c, t);
-        const double peak_before = c.allowed_rate();
-        const auto e = c.on_throttled(t, t + 5ms, std::nullopt, 0.5);
-        EXPECT_EQ(e.decision, rate_decision::decrease);
-        t = run_accepted(c, t + 5ms, 3s);
-        c.try_acquire(t, 0.99);
-        return std::tuple{peak_before, e.rate_after, c.allowed_rate()};
-    };
-    // 400 ms after the second cut the rate has grown back past 1.1 x what it left (not in a
-    // row) and is still below the second cut's peak.
-    const auto [below, left, climbed] = third_cut_then_climb(400ms);
-    EXPECT_GE(climbed, left + 60 * 3 * 0.98);
-    // 5 s after, past K, the rate is at the peak: the cubic alone, about back at its W_max
-    // (left / 0.7) after 3 s, well short of 60/s per s.
-    const auto [at_peak, left_at_peak, cubic] = third_cut_then_climb(5s);
-    EXPECT_GT(at_peak, below);
-    EXPECT_LT(cubic, left_at_peak + 60 * 3 * 0.8);
-    EXPECT_NEAR(cubic, left_at_peak / 0.7, left_at_peak * 0.05);
+    rate_controller c(adaptive_up_to_200(), t0);
+    auto t = alone_at_its_peak(c);
+    // 400 ms after the last cut the rate has grown back past 1.1 x what it left (not in a
+    // row) and is still below that cut's peak: another client took the room.
+    const auto below = cut_then_climb(c, t, 400ms, 1s);
+    EXPECT_LT(below.peak, 0.98 * 200);
+    expect_additive(below);
+}
+
+TEST(rate_controller, a_cut_at_the_peak_long_after_any_sign_of_another_client_keeps_the_cubic) {
+    rate_controller c(adaptive_up_to_200(), t0);
+    auto t = alone_at_its_peak(c);
+    // 5 s after, past K: the rate is at the peak, and the last sign (the slow start's end) is
+    // 16 s old.
+    const auto at_peak = cut_then_climb(c, t, 5s, 1s);
+    EXPECT_GE(at_peak.peak, 0.98 * 200);
+    expect_cubic_alone(at_peak);
+}
+
+// Both clients sit on their plateaus, cut at them: nothing below a peak shows the other, and
+// the equal climb follows every cut within 10 s of the last sign of it.
+TEST(rate_controller, the_equal_climb_lasts_10_s_after_the_last_cut_below_a_peak) {
+    rate_controller c(adaptive_up_to_200(), t0);
+    auto t = alone_at_its_peak(c);
+    const auto below = cut_then_climb(c, t, 400ms, 2s);  // a sign, 2 s before `t`
+    EXPECT_LT(below.peak, 0.98 * 200);
+    const auto soon = cut_then_climb(c, t, 3s, 1s);  // at the peak 5 s after the sign
+    EXPECT_GE(soon.peak, 0.98 * 200);
+    expect_additive(soon);
+    const auto late = cut_then_climb(c, t, 8s, 1s);  // at the peak 14 s after it
+    EXPECT_GE(late.peak, 0.98 * 200);
+    expect_cubic_alone(late);
+}
+
+// Clients sharing a limit leave the slow start together, their shares set by which doubled
+// last: its end is a sign of them.
+TEST(rate_controller, the_equal_climb_follows_the_slow_starts_end) {
+    rate_controller c(adaptive_up_to_200(), t0);
+    auto t = t0 + 10s;
+    drain(c, t);
+    expect_additive(cut_then_climb(c, t, 0s, 1s));  // the slow start's end
+    // At the peak, 6 s after the slow start's end.
+    const auto at_peak = cut_then_climb(c, t, 5s, 1s);
+    EXPECT_GE(at_peak.peak, 0.98 * 200);
+    expect_additive(at_peak);
+}
+
+// At a few requests/s the climb is at most 1.2 x W_max per s (back from a cut in 0.25 s at
+// least): a client alone at 20/s, whose meter reads a cut below its peak now and then, is not
+// cut four times a second.
+TEST(rate_controller, the_equal_climb_is_at_most_1_2_w_max_per_s) {
+    rate_controller c(adaptive(20), t0);
+    auto t = t0 + 10s;
+    drain(c, t);
+    // The slow start's end at 20/s: 14/s, then 0.25 s of climb at 24/s per s (60 would be
+    // 29/s, under the 2 x measured bound of 40; the cubic alone 16.6).
+    const auto x = cut_then_climb(c, t, 0s, 250ms);
+    const double w_max = x.left / 0.7;
+    EXPECT_NEAR(w_max, 20, 0.5);
+    EXPECT_LE(x.climbed, x.left + 1.2 * w_max * 0.3);         // 0.25 s and the last slot's wait
+    EXPECT_GE(x.climbed, x.left + 1.2 * w_max * 0.25 * 0.9);  // the climb, not the cubic
+}
+
+// Between 20 and 40/s the bucket holds 1 to 2 slots, and a slot with a large jitter waits
+// for a full bucket. While the rate climbs, the depth grows at every call a little more than
+// the tokens the bucket had (filled up to the old depth): a caller asking every 100 us, or
+// every millisecond, would never find it full, and sent nothing until the climb flattened
+// (in the simulation, a client of two sharing 100/s fell to 0 sends in whole seconds).
+TEST(rate_controller, a_full_bucket_stays_full_while_the_rate_climbs) {
+    for (const std::chrono::nanoseconds poll : {100us, 1000us}) {
+        rate_controller c(adaptive(30), t0);
+        drain(c, t0);
+        c.on_throttled(t0, t0 + 5ms, std::nullopt, 0.5);  // 21/s, climbing back to 30 within 1.7 s
+        ASSERT_EQ(c.current_phase(), rate_controller::phase::cubic);
+        int sent = 0;
+        for (auto t = t0 + 5ms; t < t0 + 1005ms; t = std::max(t + poll, c.next_slot(t)))
+            if (c.try_acquire(t, 0.99, 0.99).what == verdict::send) ++sent;
+        // About 25 to 40 at the climbing rate, less the jitter's delay (up to one interval
+        // each).
+        EXPECT_GE(sent, 10) << poll.count();
+        EXPECT_LE(sent, 45) << poll.count();
+    }
 }
 
 // Each slot waits for 1 + jitter tokens: the sends keep their rate, their spacing varies.
@@ -293,7 +424,8 @@ TEST(rate_controller, jittered_slots_keep_the_rate_and_vary_the_spacing) {
         rate_controller c(adaptive(200), t0);
         std::vector<time_point> at;
         for (auto t = t0; t < t0 + 2s; t = std::max(t + 1us, c.next_slot(t)))
-            if (c.try_acquire(t, 0.99, jitter_of_slot * static_cast<double>(at.size() % 7) / 7).what == verdict::send)
+            if (c.try_acquire(t, 0.99, jitter_of_slot * static_cast<double>(at.size() % 7) / 7)
+                    .what == verdict::send)
                 at.push_back(t);
         return at;
     };
@@ -348,7 +480,8 @@ TEST(rate_controller, absurd_durations_do_not_overflow) {
     EXPECT_EQ(c.try_acquire(t0 + std::chrono::hours(48), 0.99).what, verdict::wait);
 }
 
-TEST(rate_controller, a_pause_is_only_ever_lengthened_and_a_throttle_without_retry_after_sets_none) {
+TEST(rate_controller,
+     a_pause_is_only_ever_lengthened_and_a_throttle_without_retry_after_sets_none) {
     rate_controller c(adaptive(), t0);
     c.on_throttled(t0, t0, std::nullopt, 0.5);
     EXPECT_LE(c.pause_end(), t0);
@@ -471,8 +604,10 @@ TEST(rate_controller, after_an_outage_the_rate_climbs_back_while_local_throttlin
         int draw = 0;
         for (const auto end = t + d; t < end; t += 1ms) {
             while (!in_flight.empty() && in_flight.front() + 10ms <= t) {
-                if (accepted) c.on_accepted(in_flight.front(), in_flight.front() + 10ms);
-                else c.on_throttled(in_flight.front(), in_flight.front() + 10ms, std::nullopt, 0.5);
+                if (accepted)
+                    c.on_accepted(in_flight.front(), in_flight.front() + 10ms);
+                else
+                    c.on_throttled(in_flight.front(), in_flight.front() + 10ms, std::nullopt, 0.5);
                 in_flight.erase(in_flight.begin());
             }
             while (true) {

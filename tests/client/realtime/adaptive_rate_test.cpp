@@ -190,13 +190,13 @@ TEST(adaptive_rate, rides_a_limit_that_halves_then_doubles) {
 }
 
 // Two client processes (two clients, each with its own controller) share one limit: together
-// >= 90 % of it once both have ridden it for 15 s, and each >= 28 %. Each >= 40 % (the
-// target) holds in most runs, not in all: against the sandbox's bucket the throttles fall as
-// often on either client whatever its rate (docs/client.md, Limits). The simulation over this
-// window (rate_controller_sim_test.cpp) leaves a client below 40 % in 8 runs of 100, below
-// 30 % in 1 to 2 of 1000 (0.29 the worst of 2000, hence 28 %). Seen here over 12 runs: 45 to
-// 54 % each in 11, 39.5 / 58.7 % in one (before the additive climb after a cut below the last
-// peak: 45 to 55 % in 6 runs of 8, 40 / 60 % and 35 / 63 % in the others).
+// >= 90 % of it once both have ridden it for 15 s, and each >= 32 %. Each >= 40 % (the
+// target) holds in nearly every run, not in all: against the sandbox's bucket the throttles
+// fall as often on either client whatever its rate, and the equal climb after a sign of the
+// other (docs/client.md, Adaptive rate) evens the shares out within seconds, not at once.
+// The simulation over this window (rate_controller_sim_test.cpp) leaves a client below 40 %
+// in about 2 runs of 100 and none below 34 % in 1000, 0.341 the worst (hence 32 %). Seen here over
+// 9 runs: 44.5 to 52.8 % each in 8, 42.0 / 56.3 % in one.
 TEST(adaptive_rate, two_clients_share_one_limit) {
     if (under_sanitizer) GTEST_SKIP() << "real-time rates: not under sanitizers";
     sandbox_params sp;
@@ -223,8 +223,8 @@ TEST(adaptive_rate, two_clients_share_one_limit) {
     const auto ok_b = ok_between(lb.ok_per_second(), 15, 40);
     std::printf("rate-sandbox two clients, seconds 15-40: a %zu, b %zu, limit %d\n", ok_a, ok_b,
                 400 * 25);
-    EXPECT_GE(ok_a, 0.28 * 400 * 25);
-    EXPECT_GE(ok_b, 0.28 * 400 * 25);
+    EXPECT_GE(ok_a, 0.32 * 400 * 25);
+    EXPECT_GE(ok_b, 0.32 * 400 * 25);
     EXPECT_GE(sum(secs, 15, 40).accepted, 0.9 * 400 * 25);
     EXPECT_EQ(la.failed() + lb.failed(), 0u);
 }
