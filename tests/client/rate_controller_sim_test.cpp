@@ -210,6 +210,21 @@ two_client_shares two_clients_sharing(double limit, const server_style& s, std::
     return out;
 }
 
+// Two clients sharing `limit` over seconds [from, to), for each server style: each >= 40 % of
+// the limit in at least 95 % of `runs`, each client's worst share >= `each_floor`, and both
+// together >= 90 % in every run.
+void expect_two_clients(double limit, std::uint64_t runs, int from, int to, double each_floor) {
+    const std::string what = fmt("two clients, L=%g", limit) + " s " + std::to_string(from) + "-" +
+                             std::to_string(to);
+    for (const auto& s : styles) {
+        const auto [fair, each, together] = two_clients_sharing(limit, s, runs, from, to);
+        at_least(what + fmt(": runs with each >= 40%% of L (of %g)", static_cast<double>(runs)), s, fair,
+                 static_cast<double>(runs) * 0.95);
+        at_least(what + ": each client's accepted / L (worst run)", s, each, each_floor);
+        at_least(what + ": both together / L (worst run)", s, together, 0.90);
+    }
+}
+
 // Two client processes, each with its own controller, share one account's limit. Who gets
 // a share depends on where the throttles fall, and they fall about as often on either client
 // whatever its rate; each cut is 0.7 x its own rate. What evens the shares out is the equal
@@ -217,14 +232,7 @@ two_client_shares two_clients_sharing(double limit, const server_style& s, std::
 // curve's convex part. Over 40 seeds: each >= 40 % over seconds 30-190 in at least 38 runs
 // and >= 35 % in every run; both together >= 90 % in every run.
 TEST(rate_controller_sim, two_clients_share_a_limit) {
-    constexpr std::uint64_t runs = under_sanitizer ? 2 : 40;
-    for (const auto& s : styles) {
-        const auto [fair, each, together] = two_clients_sharing(400, s, runs, 30, 190);
-        at_least(fmt("two clients, L=400: runs with each >= 40%% of L (of %g)", runs), s, fair,
-                 static_cast<double>(runs) * 0.95);
-        at_least("two clients, L=400: each client's accepted / L (worst run)", s, each, 0.35);
-        at_least("two clients, L=400: both together / L (worst run)", s, together, 0.90);
-    }
+    expect_two_clients(400, under_sanitizer ? 2 : 40, 30, 190, 0.35);
 }
 
 // The same two clients over the sandbox test's window (adaptive_rate.two_clients_share_one_limit:
@@ -236,14 +244,7 @@ TEST(rate_controller_sim, two_clients_share_a_limit) {
 // the slow start's end). The target is every run; the bounds are what the controller holds
 // over these 200, with a margin (197 to 199 runs, 0.389 the worst).
 TEST(rate_controller_sim, two_clients_share_a_limit_over_the_sandbox_tests_window) {
-    constexpr std::uint64_t runs = under_sanitizer ? 2 : 200;
-    for (const auto& s : styles) {
-        const auto [fair, each, together] = two_clients_sharing(400, s, runs, 15, 40);
-        at_least(fmt("two clients, seconds 15-40: runs with each >= 40%% (of %g)", runs), s, fair,
-                 static_cast<double>(runs) * 0.95);
-        at_least("two clients, seconds 15-40: each client's accepted / L (worst)", s, each, 0.33);
-        at_least("two clients, seconds 15-40: both together / L (worst run)", s, together, 0.90);
-    }
+    expect_two_clients(400, under_sanitizer ? 2 : 200, 15, 40, 0.33);
 }
 
 // Two clients sharing 100/s: about 50/s each, where the send-slot bucket holds 2.5 slots and
@@ -252,14 +253,7 @@ TEST(rate_controller_sim, two_clients_share_a_limit_over_the_sandbox_tests_windo
 // runs, 0.12 the worst. Now: 199 to 200 of 200 with each >= 40 %, 0.30 the worst of 200
 // (0.40 over these 100), 0.97 together.
 TEST(rate_controller_sim, two_clients_share_a_limit_of_100) {
-    constexpr std::uint64_t runs = under_sanitizer ? 2 : 100;
-    for (const auto& s : styles) {
-        const auto [fair, each, together] = two_clients_sharing(100, s, runs, 15, 40);
-        at_least(fmt("two clients, L=100, s 15-40: runs with each >= 40%% (of %g)", runs), s, fair,
-                 static_cast<double>(runs) * 0.95);
-        at_least("two clients, L=100, s 15-40: each client's accepted / L (worst)", s, each, 0.30);
-        at_least("two clients, L=100, s 15-40: both together / L (worst run)", s, together, 0.90);
-    }
+    expect_two_clients(100, under_sanitizer ? 2 : 100, 15, 40, 0.30);
 }
 
 // One client at 20/s: the server's bucket holds one request (1/20 s of the limit), so two
