@@ -322,8 +322,12 @@ void report(const char* mode) {
 /// strings, buffers, handlers) may reach the heap per request. Asio's per-thread cache of handler
 /// memory (BOOST_ASIO_RECYCLING_ALLOCATOR_CACHE_SIZE, cmake/catalyst_options.cmake) serves
 /// every operation once it holds as many blocks as the thread ever had in use at once; a new
-/// peak (four completions queued behind a stalled core, say) costs a block from the heap. A
-/// handful in 10 000 requests is that, not a per-request cost: at most 1 in 1 000 passes.
+/// peak (four completions queued behind a stalled core, say) costs a block from the heap, and
+/// so does a block the cache had to give up for one of another size (its slots full). A
+/// handful in 10 000 requests is that, not a per-request cost (one allocation per request or
+/// per batch of completions would be 250 to 1 000 in 1 000): at most 3 in 1 000 passes. Seen:
+/// 0 to 1 in 10 000 on an owned thread; 2 to 12 on the caller's io_context (the strand's
+/// operations and the idle watch re-armed after a check at reuse), 12 once under CI's load.
 ///
 /// OpenSSL's own: OpenSSL 3.0's record layer allocates and frees a 40-byte block each time it
 /// builds a record header or a TLS 1.3 nonce/AAD (WPACKET_init_static_len allocates its
@@ -335,7 +339,7 @@ constexpr std::uint64_t openssl_record_layer_allocations = 4;
 
 void expect_steady_state_without_allocations() {
     // Asio's cache takes its blocks with operator new: a new peak shows there or in malloc.
-    EXPECT_LE((counts.operator_new + counts.malloc) * 1000, measured)
+    EXPECT_LE((counts.operator_new + counts.malloc) * 1000, 3 * measured)
         << counts.operator_new << " operator new and " << counts.malloc << " mallocs in "
         << measured << " requests";
     EXPECT_LE(counts.openssl, openssl_record_layer_allocations * measured)
