@@ -211,15 +211,18 @@ two_client_shares two_clients_sharing(double limit, const server_style& s, std::
 }
 
 // Two clients sharing `limit` over seconds [from, to), for each server style: each >= 40 % of
-// the limit in at least 95 % of `runs`, each client's worst share >= `each_floor`, and both
-// together >= 90 % in every run.
+// the limit in at least 95 % of `runs` (optimised builds), each client's worst share >=
+// `each_floor`, and both together >= 90 % in every run.
 void expect_two_clients(double limit, std::uint64_t runs, int from, int to, double each_floor) {
     const std::string what = fmt("two clients, L=%g", limit) + " s " + std::to_string(from) + "-" +
                              std::to_string(to);
     for (const auto& s : styles) {
         const auto [fair, each, together] = two_clients_sharing(limit, s, runs, from, to);
-        at_least(what + fmt(": runs with each >= 40%% of L (of %g)", static_cast<double>(runs)), s, fair,
-                 static_cast<double>(runs) * 0.95);
+        // A share of runs is a statistic: under sanitizers (two runs, to check the code, not
+        // the figures) one run below 40 % would fail it, so only the optimised build counts it.
+        if (!under_sanitizer)
+            at_least(what + fmt(": runs with each >= 40%% of L (of %g)", static_cast<double>(runs)), s, fair,
+                     static_cast<double>(runs) * 0.95);
         at_least(what + ": each client's accepted / L (worst run)", s, each, each_floor);
         at_least(what + ": both together / L (worst run)", s, together, 0.90);
     }
