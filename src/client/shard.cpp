@@ -63,6 +63,15 @@ errc attempt_errc(attempt_result r, unsigned status, std::string_view api_code) 
 bool waiting(call_phase p) { return p == call_phase::queued || p == call_phase::backing_off; }
 
 // The shard whose posted completion handler runs on this thread now (may_submit_inline).
+// Runs a call's handler: its cancellation slot is cleared first, on the executor where the
+// cancellation is emitted (clearing it drops the canceller's reference to the call).
+template <class Handler, class... Args>
+void complete(Handler& h, Args&&... args) {
+    auto slot = net::get_associated_cancellation_slot(h);
+    if (slot.is_connected()) slot.clear();
+    std::move(h)(std::forward<Args>(args)...);
+}
+
 thread_local shard* completing = nullptr;
 
 struct completing_scope {
@@ -624,27 +633,20 @@ void shard::finish(call* c, errc e, std::string_view why, session s) {
         if (shutting_down_) check_shutdown_done();
         return;
     }
-    // The handler runs on its associated executor (the default one unless it binds another),
-    // never inline. A plain function is posted: posting the any_completion_handler itself
-    // would look up and wrap its executor, two allocations per call. The cancellation slot is
-    // cleared there, just before the handler runs, on the executor where cancellation is
-    // emitted; clearing it drops the canceller's reference to the call.
+    // A handler bound to an executor of its own: posted to it alone, through this shard first
+    // (what this handler of the shard still does, closing the connection that failed, say,
+    // happens before the caller sees the completion). A plain function is posted: posting the
+    // any_completion_handler itself would look up and wrap its executor, two allocations per
+    // call.
     if (c->out) {
         auto handler = std::move(c->into_handler);
         call_ref::adopt(c).reset();  // the shard's reference
-        post_completion(std::move(work), [h = std::move(handler), ec]() mutable {
-            auto slot = net::get_associated_cancellation_slot(h);
-            if (slot.is_connected()) slot.clear();
-            std::move(h)(ec);
-        });
+        post_to_bound_executor(std::move(work), [h = std::move(handler), ec]() mutable { complete(h, ec); });
     } else {
         auto handler = std::move(c->handler);
         call_ref::adopt(c).reset();
-        post_completion(std::move(work), [h = std::move(handler), ec, s = std::move(s)]() mutable {
-            auto slot = net::get_associated_cancellation_slot(h);
-            if (slot.is_connected()) slot.clear();
-            std::move(h)(ec, std::move(s));
-        });
+        post_to_bound_executor(std::move(work),
+                               [h = std::move(handler), ec, s = std::move(s)]() mutable { complete(h, ec, std::move(s)); });
     }
     if (shutting_down_) check_shutdown_done();
 }
@@ -680,16 +682,12 @@ void shard::run_completions() {
         if (c->out) {
             auto h = std::move(c->into_handler);
             call_ref::adopt(c).reset();
-            auto slot = net::get_associated_cancellation_slot(h);
-            if (slot.is_connected()) slot.clear();
-            std::move(h)(ec);
+            complete(h, ec);
         } else {
             auto h = std::move(c->handler);
             session s = std::move(c->answer);
             call_ref::adopt(c).reset();
-            auto slot = net::get_associated_cancellation_slot(h);
-            if (slot.is_connected()) slot.clear();
-            std::move(h)(ec, std::move(s));
+            complete(h, ec, std::move(s));
         }
     }
 }
@@ -715,14 +713,8 @@ void shard::keep_completions(call_list& rest) noexcept {
 }
 
 template <class Run>
-void shard::post_completion(net::any_completion_executor work, Run run) {
-    if (!work) {
-        net::post(handler_ex_, std::move(run));
-    } else {
-        // Through this shard first: what this handler of the shard still does (closing the
-        // connection that failed, say) happens before the caller sees the completion.
-        net::post(ex_, [run = std::move(run), work = std::move(work)]() mutable { net::dispatch(work, std::move(run)); });
-    }
+void shard::post_to_bound_executor(net::any_completion_executor work, Run run) {
+    net::post(ex_, [run = std::move(run), work = std::move(work)]() mutable { net::dispatch(work, std::move(run)); });
 }
 
 // --- shutdown -------------------------------------------------------------------------------------

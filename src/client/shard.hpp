@@ -139,8 +139,9 @@ private:
     void on_timer();
     /// Completes the call and drops the shard's reference.
     void finish(call* c, errc e, std::string_view why = {}, session s = {});
+    /// Runs `run` on `work`, the executor a handler is bound to, after this shard's handler.
     template <class Run>
-    void post_completion(boost::asio::any_completion_executor work, Run run);
+    void post_to_bound_executor(boost::asio::any_completion_executor work, Run run);
     /// Posts run_completions to the handlers' executor.
     void post_completions();
     /// Runs the handlers of the calls completed since the last time, in order, on the
