@@ -10,18 +10,14 @@
 #include <catalyst/error.hpp>
 #include <catalyst/json.hpp>
 
+#include "core/json_string.hpp"
 #include "core/session_decoder.hpp"
 
 #include <boost/json/basic_parser_impl.hpp>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
-#include <bit>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 
 namespace catalyst {
@@ -143,19 +139,6 @@ private:
     std::string key_;
 };
 
-constexpr std::uint64_t every_byte(unsigned char b) noexcept { return 0x0101010101010101ULL * b; }
-
-// One bit (0x80) in each byte of `x` that may end a plain string: '"', '\\', a control
-// character or a byte outside ASCII. The lowest bit set always marks such a byte (a borrow
-// only ever marks bytes above a true one), which is all the scan needs.
-constexpr std::uint64_t string_stops(std::uint64_t x) noexcept {
-    const std::uint64_t quote = x ^ every_byte('"');
-    const std::uint64_t backslash = x ^ every_byte('\\');
-    return (((quote - every_byte(1)) & ~quote) | ((backslash - every_byte(1)) & ~backslash) |
-            (x - every_byte(0x20)) | x) &
-           every_byte(0x80);
-}
-
 // The flat-object scan. Returns false, leaving `out` in any state, at the first thing it
 // does not read; true once the whole input was one object of plain strings.
 class flat_scan {
@@ -202,32 +185,7 @@ private:
     bool string(std::string_view& s) noexcept {
         if (!take('"')) return false;
         const char* const begin = p_;
-#if defined(__SSE2__)
-        while (end_ - p_ >= 16) {
-            const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p_));
-            const __m128i special = _mm_or_si128(
-                _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')), _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
-                _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x));
-            // movemask takes each byte's top bit: set in the matches, and in every byte outside ASCII.
-            if (const auto stops = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(special, x)))) {
-                p_ += std::countr_zero(stops);
-                return close(begin, s);
-            }
-            p_ += 16;
-        }
-#endif
-        while (end_ - p_ >= 8) {
-            std::uint64_t x;
-            std::memcpy(&x, p_, 8);
-            if (const std::uint64_t stops = string_stops(x)) {
-                p_ += std::countr_zero(stops) / 8;
-                return close(begin, s);
-            }
-            p_ += 8;
-        }
-        while (p_ != end_ && *p_ != '"' && *p_ != '\\' && static_cast<unsigned char>(*p_) >= 0x20 &&
-               static_cast<unsigned char>(*p_) < 0x80)
-            ++p_;
+        p_ += detail::json_plain_prefix<true>(std::string_view(p_, static_cast<std::size_t>(end_ - p_)));
         return close(begin, s);
     }
     bool close(const char* begin, std::string_view& s) noexcept {

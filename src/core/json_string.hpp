@@ -28,19 +28,25 @@ inline constexpr auto json_escape_table = [] {
     return t;
 }();
 
-/// How many bytes at the start of `s` go into a JSON string as they are (none needs an escape).
-/// Sixteen bytes a step: the request's every string is looked at once per call.
-inline std::size_t json_plain_prefix(std::string_view s) noexcept {
+/// How many bytes at the start of `s` go into a JSON string as they are (none needs an escape):
+/// the first '"', '\\' or control character ends them; with `AsciiOnly`, a byte outside ASCII
+/// too (the reader of the usual answer takes only plain ASCII, and leaves the rest to the
+/// general reader). Sixteen bytes a step: every string of a request and of its answer is
+/// looked at once per call.
+template <bool AsciiOnly = false>
+std::size_t json_plain_prefix(std::string_view s) noexcept {
     const char* const begin = s.data();
     const char* p = begin;
     const char* const end = begin + s.size();
 #if defined(__SSE2__)
     for (; end - p >= 16; p += 16) {
         const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-        const __m128i needs_escape =
+        __m128i stop =
             _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')), _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
                          _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x));
-        if (const auto bits = static_cast<unsigned>(_mm_movemask_epi8(needs_escape)))
+        // movemask takes each byte's top bit: set in the matches, and in every byte outside ASCII.
+        if constexpr (AsciiOnly) stop = _mm_or_si128(stop, x);
+        if (const auto bits = static_cast<unsigned>(_mm_movemask_epi8(stop)))
             return static_cast<std::size_t>(p - begin) + static_cast<std::size_t>(std::countr_zero(bits));
     }
 #endif
@@ -53,13 +59,16 @@ inline std::size_t json_plain_prefix(std::string_view s) noexcept {
             std::memcpy(&x, at, 8);
             const std::uint64_t quote = x ^ (ones * '"'), backslash = x ^ (ones * '\\');
             // A bit in a byte that is '"', '\\' or below 0x20 (exact when none is: a borrow
-            // only ever spreads up from a byte that is one).
-            return ((((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) | ((x - ones * 0x20) & ~x)) &
+            // only ever spreads up from a byte that is one), and in one outside ASCII.
+            return ((((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) | ((x - ones * 0x20) & ~x) |
+                     (AsciiOnly ? x : 0)) &
                     highs) == 0;
         };
         if (plain8(p) && plain8(end - 8)) return s.size();
     }
-    while (p != end && !json_escape_table[static_cast<unsigned char>(*p)]) ++p;
+    while (p != end && !json_escape_table[static_cast<unsigned char>(*p)] &&
+           (!AsciiOnly || static_cast<unsigned char>(*p) < 0x80))
+        ++p;
     return static_cast<std::size_t>(p - begin);
 }
 
