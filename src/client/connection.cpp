@@ -447,7 +447,12 @@ void connection::arm_receive() {
     if (!reactor_) reactor_ = &reactor_of(stream_.get_executor());
     async_receive_drained(*reactor_, stream_.socket(), room, size,
                           [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                              // The calls this answer completes run their handlers after it,
+                              // here (shard::begin_answer_turn says when).
+                              shard& s = self->shard_;
+                              const bool turn = s.begin_answer_turn();
                               self->on_received(ec, n);
+                              if (turn) s.end_answer_turn();
                           });
 }
 

@@ -11,6 +11,7 @@
 #include <catalyst/json.hpp>
 
 #include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/detail/scheduler.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 
@@ -72,6 +73,16 @@ void complete(Handler& h, Args&&... args) {
     std::move(h)(std::forward<Args>(args)...);
 }
 
+// The caller's io_context is run by one thread: made with concurrency hint 1 (io_context(1)),
+// or without the scheduler's lock. Then a handler of the client's strand runs on the thread
+// that runs the handlers too.
+bool run_by_one_thread(const net::any_io_executor& ex) {
+    const auto* io = ex.target<net::io_context::executor_type>();
+    if (!io) return false;
+    const int hint = net::use_service<net::detail::scheduler>(io->context()).concurrency_hint();
+    return hint == 1 || !BOOST_ASIO_CONCURRENCY_HINT_IS_LOCKING(SCHEDULER, hint);
+}
+
 thread_local shard* completing = nullptr;
 
 struct completing_scope {
@@ -116,6 +127,7 @@ shard::shard(client_impl& owner, net::any_io_executor ex, net::any_io_executor h
     // to handler_ex_ run where the shard runs.
     inline_submit_ = handler_ex_ == ex_ && ex_.target<net::io_context::executor_type>() != nullptr;
     if (inline_submit_) pool_->set_home(&ex_.target<net::io_context::executor_type>()->context());
+    answer_turns_ = inline_submit_ || run_by_one_thread(handler_ex_);
 }
 
 shard::~shard() {
@@ -618,16 +630,17 @@ void shard::finish(call* c, errc e, std::string_view why, session s) {
     }
     if (!work) {
         // The handler runs on the client's executor (the owned thread's, or the one the caller
-        // gave): with the other calls completed in this turn of the event loop, from one
-        // posted function (a post per turn, not per call). The call keeps the shard's
-        // reference until then.
+        // gave): at the end of the answer's handler (begin_answer_turn), or with the other
+        // calls completed in this turn of the event loop from one posted function (a post per
+        // turn, not per call). The call keeps the shard's reference until then.
         c->result = ec;
         if (!c->out) c->answer = std::move(s);
         bool post = false;
         {
             const completed_lock lock(*this);
             completed_.push_back(c);
-            post = !std::exchange(completions_posted_, true);
+            if (answer_turn_) turn_completed_ = true;
+            else post = !std::exchange(completions_posted_, true);
         }
         if (post) post_completions();
         if (shutting_down_) check_shutdown_done();
@@ -651,13 +664,24 @@ void shard::finish(call* c, errc e, std::string_view why, session s) {
     if (shutting_down_) check_shutdown_done();
 }
 
+bool shard::begin_answer_turn() noexcept {
+    if (!answer_turns_ || answer_turn_) return false;
+    answer_turn_ = true;
+    return true;
+}
+
+void shard::end_answer_turn() {
+    answer_turn_ = false;
+    if (std::exchange(turn_completed_, false)) run_completions(true);
+}
+
 void shard::post_completions() {
     // The client's state keeps the shard alive until the batch ran (the caller's io_context
     // may outlive the client).
-    net::post(handler_ex_, [keep = owner_.shared_from_this(), self = this] { self->run_completions(); });
+    net::post(handler_ex_, [keep = owner_.shared_from_this(), self = this] { self->run_completions(self->inline_submit_); });
 }
 
-void shard::run_completions() {
+void shard::run_completions(bool in_shard) {
     // This batch only: calls completed while its handlers run (a call refused at once, say)
     // wait for the next post, so that a chain of such calls cannot hold the event loop.
     call_list batch;
@@ -673,9 +697,10 @@ void shard::run_completions() {
             if (batch.head) s.keep_completions(batch);
         }
     } guard{*this, batch};
-    // On the shard's own thread a call a handler starts is handed to the shard at once.
+    // In the shard's own handler (its thread, or inside its strand) a call a handler starts is
+    // handed to the shard at once.
     std::optional<completing_scope> scope;
-    if (inline_submit_) scope.emplace(this);
+    if (in_shard) scope.emplace(this);
     while (call* c = batch.pop_front()) {
         const error_code ec = c->result;
         // The call goes back to its pool first: a call the handler starts reuses it.

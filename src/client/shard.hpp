@@ -76,6 +76,19 @@ public:
     /// caller calls submit() now, inside a `submit_scope`. False anywhere else, and inside
     /// such a submit (an observer that starts a call from it goes through a post).
     bool may_submit_inline() const noexcept;
+    /// An answer's handler opens a turn: the calls it completes run their handlers at its end,
+    /// from that handler, instead of from a posted function. The call a handler starts then
+    /// goes to the wire in the same handler as the answer before it, and the event loop does
+    /// not poll epoll between the two (a system call per answer). Only where that handler runs
+    /// on the thread the completion handlers run on anyway: the client's own thread, or a
+    /// caller's io_context run by one thread (io_context(1)), where the handlers then run
+    /// inside the client's strand. True when a turn was opened: the caller calls
+    /// end_answer_turn() once the connection's own work is done. False elsewhere (handlers are
+    /// posted to the caller's executor) and inside an open turn.
+    bool begin_answer_turn() noexcept;
+    /// Closes the turn and runs its completions (run_completions: what a throwing handler
+    /// leaves goes to a post). A call completed while they run waits for a post.
+    void end_answer_turn();
     struct submit_scope {
         submit_scope() noexcept;
         ~submit_scope();
@@ -146,7 +159,9 @@ private:
     void post_completions();
     /// Runs the handlers of the calls completed since the last time, in order, on the
     /// handlers' executor.
-    void run_completions();
+    /// `in_shard`: run from the shard's own handler (its thread, or inside its strand), where
+    /// a call a handler starts may be submitted at once.
+    void run_completions(bool in_shard);
     /// What a throwing handler left of its batch goes first at the next run (noexcept: called
     /// while the exception unwinds).
     void keep_completions(call_list& rest) noexcept;
@@ -172,6 +187,9 @@ private:
     /// each holding the shard's reference; one posted run_completions for all of them.
     call_list completed_;
     bool completions_posted_ = false;
+    bool answer_turn_ = false;  ///< begin_answer_turn: completions wait for end_answer_turn
+    bool answer_turns_ = false;  ///< begin_answer_turn may open turns here
+    bool turn_completed_ = false;  ///< the open turn completed a call
     /// Guards the two above when the handlers run elsewhere than the shard (the caller's
     /// executor, the shard on a strand of it); on an owned thread both are the same thread.
     std::mutex completed_mutex_;

@@ -437,13 +437,17 @@ TEST_F(allocations_per_request, caller_io_context) {
 }
 
 // The session returned by value: its strings (token and payment URL, longer than the
-// small-string buffer) are the only allocations.
+// small-string buffer) are the only allocations per request; beside them, the handful in
+// 1 000 of Asio's handler cache (expect_steady_state_without_allocations says why). Seen: 0
+// to 2 in 10 000.
 TEST_F(allocations_per_request, session_by_value) {
     run_owned(*sb_, true);
     if (HasFatalFailure()) return;
     report("threads = 1, session by value");
-    EXPECT_LE(counts.operator_new, 2u * measured);
-    EXPECT_LE(counts.malloc * 1000, measured);
+    EXPECT_GE(counts.operator_new, 2u * measured);
+    EXPECT_LE((counts.operator_new - 2u * measured + counts.malloc) * 1000, 3 * measured)
+        << counts.operator_new << " operator new and " << counts.malloc << " mallocs in " << measured
+        << " requests";
 }
 
 }  // namespace
