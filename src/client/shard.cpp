@@ -73,16 +73,6 @@ void complete(Handler& h, Args&&... args) {
     std::move(h)(std::forward<Args>(args)...);
 }
 
-// The caller's io_context is run by one thread: made with concurrency hint 1 (io_context(1)),
-// or without the scheduler's lock. Then a handler of the client's strand runs on the thread
-// that runs the handlers too.
-bool run_by_one_thread(const net::any_io_executor& ex) {
-    const auto* io = ex.target<net::io_context::executor_type>();
-    if (!io) return false;
-    const int hint = net::use_service<net::detail::scheduler>(io->context()).concurrency_hint();
-    return hint == 1 || !BOOST_ASIO_CONCURRENCY_HINT_IS_LOCKING(SCHEDULER, hint);
-}
-
 thread_local shard* completing = nullptr;
 
 struct completing_scope {
@@ -91,6 +81,11 @@ struct completing_scope {
     ~completing_scope() { completing = before; }
 };
 }  // namespace
+
+bool run_by_one_thread(const net::io_context::executor_type& ex) {
+    const int hint = net::use_service<net::detail::scheduler>(ex.context()).concurrency_hint();
+    return hint == 1 || !BOOST_ASIO_CONCURRENCY_HINT_IS_LOCKING(SCHEDULER, hint);
+}
 
 bool shard::may_submit_inline() const noexcept { return completing == this; }
 
@@ -122,12 +117,11 @@ shard::shard(client_impl& owner, net::any_io_executor ex, net::any_io_executor h
       observer_(owner.params().observer.get()) {
     queue_.mirror = &metrics_.queued;
     backoff_.mirror = &metrics_.backing_off;
-    // The client owns the thread (client(params): handlers on the shard's own io_context, which
-    // one thread runs; the other constructors put the shard on a strand): completions posted
-    // to handler_ex_ run where the shard runs.
+    // One thread runs the shard's io_context (client(params), or a caller's io_context made for
+    // one thread; otherwise the shard is on a strand): completions posted to handler_ex_ run
+    // where the shard runs.
     inline_submit_ = handler_ex_ == ex_ && ex_.target<net::io_context::executor_type>() != nullptr;
     if (inline_submit_) pool_->set_home(&ex_.target<net::io_context::executor_type>()->context());
-    answer_turns_ = inline_submit_ || run_by_one_thread(handler_ex_);
 }
 
 shard::~shard() {
@@ -665,23 +659,23 @@ void shard::finish(call* c, errc e, std::string_view why, session s) {
 }
 
 bool shard::begin_answer_turn() noexcept {
-    if (!answer_turns_ || answer_turn_) return false;
+    if (!inline_submit_ || answer_turn_) return false;
     answer_turn_ = true;
     return true;
 }
 
 void shard::end_answer_turn() {
     answer_turn_ = false;
-    if (std::exchange(turn_completed_, false)) run_completions(true);
+    if (std::exchange(turn_completed_, false)) run_completions();
 }
 
 void shard::post_completions() {
     // The client's state keeps the shard alive until the batch ran (the caller's io_context
     // may outlive the client).
-    net::post(handler_ex_, [keep = owner_.shared_from_this(), self = this] { self->run_completions(self->inline_submit_); });
+    net::post(handler_ex_, [keep = owner_.shared_from_this(), self = this] { self->run_completions(); });
 }
 
-void shard::run_completions(bool in_shard) {
+void shard::run_completions() {
     // This batch only: calls completed while its handlers run (a call refused at once, say)
     // wait for the next post, so that a chain of such calls cannot hold the event loop.
     call_list batch;
@@ -697,10 +691,9 @@ void shard::run_completions(bool in_shard) {
             if (batch.head) s.keep_completions(batch);
         }
     } guard{*this, batch};
-    // In the shard's own handler (its thread, or inside its strand) a call a handler starts is
-    // handed to the shard at once.
+    // On the shard's own thread a call a handler starts is handed to the shard at once.
     std::optional<completing_scope> scope;
-    if (in_shard) scope.emplace(this);
+    if (inline_submit_) scope.emplace(this);
     while (call* c = batch.pop_front()) {
         const error_code ec = c->result;
         // The call goes back to its pool first: a call the handler starts reuses it.

@@ -17,6 +17,7 @@
 
 #include <boost/asio/any_completion_executor.hpp>
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -49,6 +50,11 @@ struct alignas(64) shard_metrics {
     std::atomic<std::uint64_t> rate_waits{0};  ///< fixed rate: times the queue's head waited for a token
 };
 
+/// One thread runs this io_context, by its concurrency hint: 1 (io_context(1): Asio then
+/// assumes one thread), or a hint without the scheduler's lock. Its executor is then a strand
+/// already (Asio's implicit strand).
+bool run_by_one_thread(const boost::asio::io_context::executor_type& ex);
+
 class shard : public std::enable_shared_from_this<shard> {
 public:
     /// `ex`: where the shard's state lives (a strand for client(executor)); `handler_ex`: where
@@ -79,12 +85,12 @@ public:
     /// An answer's handler opens a turn: the calls it completes run their handlers at its end,
     /// from that handler, instead of from a posted function. The call a handler starts then
     /// goes to the wire in the same handler as the answer before it, and the event loop does
-    /// not poll epoll between the two (a system call per answer). Only where that handler runs
-    /// on the thread the completion handlers run on anyway: the client's own thread, or a
-    /// caller's io_context run by one thread (io_context(1)), where the handlers then run
-    /// inside the client's strand. True when a turn was opened: the caller calls
-    /// end_answer_turn() once the connection's own work is done. False elsewhere (handlers are
-    /// posted to the caller's executor) and inside an open turn.
+    /// not poll epoll between the two (a system call per answer). Only where the shard runs on
+    /// the io_context its handlers run on, which one thread runs: the client's own thread, or
+    /// a caller's io_context made for one thread (run_by_one_thread). True when a turn was
+    /// opened: the caller calls end_answer_turn() once the connection's own work is done.
+    /// False elsewhere (handlers are posted to the caller's executor, outside the shard's
+    /// strand) and inside an open turn.
     bool begin_answer_turn() noexcept;
     /// Closes the turn and runs its completions (run_completions: what a throwing handler
     /// leaves goes to a post). A call completed while they run waits for a post.
@@ -159,9 +165,7 @@ private:
     void post_completions();
     /// Runs the handlers of the calls completed since the last time, in order, on the
     /// handlers' executor.
-    /// `in_shard`: run from the shard's own handler (its thread, or inside its strand), where
-    /// a call a handler starts may be submitted at once.
-    void run_completions(bool in_shard);
+    void run_completions();
     /// What a throwing handler left of its batch goes first at the next run (noexcept: called
     /// while the exception unwinds).
     void keep_completions(call_list& rest) noexcept;
@@ -188,10 +192,9 @@ private:
     call_list completed_;
     bool completions_posted_ = false;
     bool answer_turn_ = false;  ///< begin_answer_turn: completions wait for end_answer_turn
-    bool answer_turns_ = false;  ///< begin_answer_turn may open turns here
     bool turn_completed_ = false;  ///< the open turn completed a call
     /// Guards the two above when the handlers run elsewhere than the shard (the caller's
-    /// executor, the shard on a strand of it); on an owned thread both are the same thread.
+    /// executor, the shard on a strand of it); where one thread runs both, nothing.
     std::mutex completed_mutex_;
     struct completed_lock {
         explicit completed_lock(shard& s) : s_(s) {
