@@ -106,8 +106,9 @@ client::client(executor_type ex, client_params params) {
     // of the type-erased executor does not, and every copy of the shard's executor (each
     // handler, each I/O operation) would then allocate.
     // An io_context made for one thread (io_context(1)) is a strand already (Asio's implicit
-    // strand): the state goes on it as it is, as on an owned thread's, and each handler of
-    // the client skips a strand's queue, lock and dispatch (4 000 instructions a request).
+    // strand): the state goes on it as it is, as on an owned thread's; each handler of the
+    // client skips a strand's queue, lock and dispatch, and completions run as on an owned
+    // thread (shard::begin_answer_turn).
     net::any_io_executor state_ex;
     if (const auto* io = ex.target<net::io_context::executor_type>())
         state_ex = detail::run_by_one_thread(*io) ? net::any_io_executor(*io) : net::any_io_executor(net::make_strand(*io));
