@@ -75,14 +75,20 @@ struct chain {
     }
 };
 
-client_params observed(const hostile_server& server, const std::shared_ptr<marker_observer>& obs) {
+using marker_observer_ptr = std::shared_ptr<marker_observer>;
+
+client_params observed(const hostile_server& server, const marker_observer_ptr& obs) {
     client_params p = params_for(server);
     p.observer = obs;
     return p;
 }
 
-/// Runs `ctx` until the chain is done (bounded: 10 s).
-void run_until_done(net::io_context& ctx, chain& ch) {
+/// The chain on a client of the caller's io_context `ctx`, run here until it is done (bounded:
+/// 10 s).
+void run_chain_on(net::io_context& ctx, const hostile_server& server, marker_observer_ptr obs, chain& ch) {
+    obs->ex = ctx.get_executor();
+    client c(ctx, observed(server, obs));
+    ch.start(c, *obs);
     for (int i = 0; i < 1000 && !ch.done; ++i) ctx.run_for(10ms);
 }
 
@@ -103,11 +109,8 @@ TEST(completion_turn, on_a_callers_io_context_for_one_thread_the_handler_and_the
     hostile_server server;
     net::io_context ctx(1);
     auto obs = std::make_shared<marker_observer>();
-    obs->ex = ctx.get_executor();
-    client c(ctx, observed(server, obs));
     chain ch;
-    ch.start(c, *obs);
-    run_until_done(ctx, ch);
+    run_chain_on(ctx, server, obs, ch);
     ASSERT_TRUE(ch.done);
     EXPECT_TRUE(ch.opened && ch.first_ok && ch.second_ok);
     EXPECT_EQ(ch.pending_at_first_handler, 1) << "the first call's handler ran from a later turn of the event loop";
@@ -118,11 +121,8 @@ TEST(completion_turn, on_a_callers_io_context_that_threads_may_share_the_handler
     hostile_server server;
     net::io_context ctx;  // the default hint: any number of threads may run it
     auto obs = std::make_shared<marker_observer>();
-    obs->ex = ctx.get_executor();
-    client c(ctx, observed(server, obs));
     chain ch;
-    ch.start(c, *obs);
-    run_until_done(ctx, ch);
+    run_chain_on(ctx, server, obs, ch);
     ASSERT_TRUE(ch.done);
     EXPECT_TRUE(ch.opened && ch.first_ok && ch.second_ok);
     EXPECT_EQ(ch.pending_at_first_handler, 0) << "the handler ran inside the client's strand";
