@@ -313,6 +313,9 @@ connection::action connection::do_read() {
         return {};
     }
     if (s.next != tls_next::done) {
+        // A record without data was read: a session ticket, most often. Kept at once (the
+        // shard's other connections may be waiting for it), not after the answer.
+        if (s.next == tls_next::yield && !session_saved_) save_tls_session();
         wait_socket(s.next, resume_at::read);
         return {};
     }
@@ -392,7 +395,10 @@ connection::action connection::do_report() {
             rep.tls_handshake = tls_time_;
         }
     }
-    if (rep.result == attempt_result::response) save_tls_session();
+    if (rep.result == attempt_result::response) {
+        save_tls_session();
+        if (!session_saved_) shard_.answered_without_ticket(this);
+    }
     c->conn = nullptr;
     shard_.attempt_done(c, rep);  // reads the answer (in the state machine's buffer) synchronously
     return fsm_.on_reported(event_time::now());

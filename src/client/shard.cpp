@@ -352,7 +352,9 @@ void shard::dispatch() {
 
 void shard::dispatch_loop() {
     while (queue_.size > 0) {
-        if (idle_.empty() && (all_.size() >= max_connections_ || opening_ >= max_opening_ || stopped_)) return;
+        if (idle_.empty() &&
+            (all_.size() >= max_connections_ || opening_ >= max_opening_ || stopped_ || waits_for_ticket(event_time::now())))
+            return;
         call* c = pop_ready(event_time::now());
         if (!c) return;
         // pop_ready may have completed calls on the way (deadlines), which can close idle
@@ -363,7 +365,8 @@ void shard::dispatch_loop() {
             idle_.pop_back();
             c->conn = conn;
             conn->assign(c);
-        } else if (all_.size() < max_connections_ && opening_ < max_opening_ && !stopped_) {
+        } else if (all_.size() < max_connections_ && opening_ < max_opening_ && !stopped_ &&
+                   !waits_for_ticket(event_time::now())) {
             if (observer_) attempt_started(c, false);
             open_connection(c);
         } else {
@@ -374,8 +377,32 @@ void shard::dispatch_loop() {
     }
 }
 
+// How long a cold start's other connections wait for the first one's ticket at most: its TCP
+// and TLS handshakes and half a round trip more, 2.5 round trips, take 125 ms at 50 ms a round
+// trip; a first handshake that stalls (a bad backend) holds the others up no longer than this.
+constexpr std::chrono::milliseconds ticket_wait{200};
+
+bool shard::waits_for_ticket(steady::time_point now) {
+    if (warm_done_) return false;
+    if (tls_session_ || !owner_.params().tls.session_resumption) {
+        warm_done_ = true;
+        return false;
+    }
+    if (!warming_) return false;  // the connection about to open is the one
+    if (now < warm_until_) {
+        wait_for_slot(warm_until_);
+        return true;
+    }
+    warm_done_ = true;  // no ticket in time: the others open with full handshakes
+    return false;
+}
+
 void shard::open_connection(call* c) {
     auto conn = std::make_shared<connection>(owner_.shared_from_this(), *this);
+    if (!warm_done_ && !warming_) {
+        warming_ = conn.get();
+        warm_until_ = event_time::now() + ticket_wait;
+    }
     all_.push_back(conn.get());
     ++opening_;
     c->conn = conn.get();
@@ -407,8 +434,15 @@ void shard::connection_opened() {
     dispatch();
 }
 
+void shard::answered_without_ticket(const connection* conn) {
+    if (conn != warming_ || warm_done_) return;
+    warm_done_ = true;
+    wake_from_gate();
+}
+
 void shard::forget(connection* conn) noexcept {
     remove_idle(conn);
+    if (conn == warming_) warming_ = nullptr;  // failed or closed: the next connection opens alone
     auto it = std::find(all_.begin(), all_.end(), conn);
     if (it == all_.end()) return;
     *it = all_.back();
@@ -762,6 +796,10 @@ void shard::begin_shutdown(steady::time_point grace_deadline, std::function<void
 void shard::hard_stop() {
     shutting_down_ = true;
     stopped_ = true;
+    // Nothing is sent any more: a wake-up for the rate or a ticket would only keep the
+    // executor's run() busy until it fires.
+    pacing_at_ = steady::time_point::max();
+    pacing_timer_.cancel();
     stop_everything();
     arm_timer();
     check_shutdown_done();
@@ -806,6 +844,12 @@ void shard::cache_endpoints(std::vector<net::ip::tcp::endpoint> eps, steady::tim
 void shard::store_tls_session(SSL_SESSION* s) {
     if (tls_session_) SSL_SESSION_free(tls_session_);
     tls_session_ = s;
+    if (!warm_done_) {
+        // The calls waiting for this ticket may open their connections (from a post: this
+        // runs inside a connection's read).
+        warm_done_ = true;
+        if (warming_) wake_from_gate();
+    }
 }
 
 }  // namespace catalyst::detail

@@ -133,6 +133,9 @@ public:
     void cache_endpoints(std::vector<boost::asio::ip::tcp::endpoint> eps, steady::time_point now);
     SSL_SESSION* tls_session() const noexcept { return tls_session_; }
     void store_tls_session(SSL_SESSION* s);  ///< takes ownership
+    /// The connection's first answer came and no resumable session with it (the server gives
+    /// no tickets): connections stop waiting for one (waits_for_ticket).
+    void answered_without_ticket(const connection* conn);
 
 private:
     /// Carries out a call's action. `before`: its phase before the input that gave `a`.
@@ -146,6 +149,12 @@ private:
     /// complete with `timeout` on the way. nullptr when none (or pacing says wait).
     call* pop_ready(steady::time_point now);
     void open_connection(call* c);
+    /// A cold start with session resumption on: the first connection opens alone, and the
+    /// others wait for the session ticket it learns, to resume it (a full handshake costs the
+    /// client about three times the instructions of a resumed one, and the server likewise).
+    /// They wait for it at most 200 ms from its start (shard.cpp says why), and no longer once
+    /// it answered without a ticket, failed, or a session is known. True: do not open now.
+    bool waits_for_ticket(steady::time_point now);
     enum class admission { send, wait, reject };
     /// May the queue's head go to the wire now (the rate: fixed, or adaptive)? When it must
     /// wait, a timer (or the end of an attempt) calls dispatch() again.
@@ -226,6 +235,11 @@ private:
     std::vector<boost::asio::ip::tcp::endpoint> dns_;
     steady::time_point dns_expiry_{};
     SSL_SESSION* tls_session_ = nullptr;
+    // waits_for_ticket: the connection opened alone, until when the others wait for its ticket,
+    // and whether the waiting is over for good.
+    const connection* warming_ = nullptr;
+    steady::time_point warm_until_{};
+    bool warm_done_ = false;
     bool shutting_down_ = false;
     bool stopped_ = false;
     std::vector<std::function<void()>> shutdown_done_;

@@ -108,6 +108,7 @@ struct hostile_server::impl {
         tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3);
         tls.use_certificate_chain(net::buffer(certs.cert_pem));
         tls.use_private_key(net::buffer(certs.key_pem), ssl::context::pem);
+        if (!opt.handshake_tickets) SSL_CTX_set_num_tickets(tls.native_handle(), 0);
         const tcp::endpoint ep(net::ip::make_address("127.0.0.1"), 0);
         acceptor.open(ep.protocol());
         acceptor.set_option(tcp::acceptor::reuse_address(true));

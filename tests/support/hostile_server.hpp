@@ -81,6 +81,9 @@ struct hostile_options {
     /// After each answer, wait this long and send a TLS 1.3 session ticket (a record with no
     /// data, as servers send after a handshake or a resumption). 0 = never.
     std::chrono::milliseconds ticket_after_answer{0};
+    /// Session tickets after each handshake (OpenSSL's default, two); false: none, as a
+    /// server without session resumption.
+    bool handshake_tickets = true;
     /// Sent as `Keep-Alive: <value>` on answers (e.g. "timeout=1"); "" = no such header.
     std::string keep_alive_header;
     /// For `answer_then_late_extra`: how long after the answer the extra one comes.
