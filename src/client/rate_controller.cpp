@@ -74,7 +74,8 @@ constexpr double cubic_scale = 2.0;  // C, in requests/s per s^3
 // memory of 15 s cost a lone client at 50/s its 1 % of 429s (1.2 %); as the peak's share, 0.97
 // evened out fewer runs (196 of 200 against 199), and 1.0 read a lone client's noise as a sign (2.5
 // % of 429s at 50/s). Without the 1.2 x W_max bound a lone client at 20/s had 23 % of 429s.
-constexpr double additive_climb = 60.0;           // requests/s per s
+constexpr double additive_climb = 60.0;           // requests/s per s, at least
+constexpr double climb_over_cubic = 2.0;          // x the cubic's slope as it leaves the cut
 constexpr double additive_climb_per_w_max = 1.2;  // at most, per s
 constexpr double below_peak = 0.98;
 constexpr double competitor_memory_s = 10.0;
@@ -305,11 +306,23 @@ double rate_controller::cubic_rate(time_point now) const {
     const double t = since_cut - k_;
     double r = cubic_scale * t * t * t + w_max_;
     if (climbs_additively_) {
-        const double slope = std::min(additive_climb, additive_climb_per_w_max * w_max_);
-        r = std::max(r, beta * w_max_ + slope * since_cut);
+        r = std::max(r, equal_climb(since_cut));
     }
     if (measured_ > 0) r = std::min(r, max_growth * measured_);
     return clamp(r);
+}
+
+double rate_controller::equal_climb(double since_cut) const noexcept {
+    // Back to W_max at twice the slope the cubic leaves the cut with (3 C K^2, its tangent
+    // there, above the curve until K): the client regains its own cut, in proportion to its
+    // rate as the cubic does, in K / 6 instead of K, with no plateau. Then on past W_max at
+    // the same absolute slope for every client.
+    const double probe = std::min(additive_climb, additive_climb_per_w_max * w_max_);
+    const double back = std::min(std::max(probe, climb_over_cubic * 3 * cubic_scale * k_ * k_),
+                                 additive_climb_per_w_max * w_max_);
+    const double back_s = (1 - beta) * w_max_ / back;
+    if (since_cut < back_s) return beta * w_max_ + back * since_cut;
+    return w_max_ + probe * (since_cut - back_s);
 }
 
 void rate_controller::meter_send(time_point now) {
@@ -482,8 +495,8 @@ rate_decision_event rate_controller::on_throttled(
         if (phase_ == phase::slow_start) {
             competitor_seen_ = now;
             climbs_additively_ = true;
-        } else if (counts_.decreases >= 2 && !in_a_row) {
-            if (rate_ < below_peak * w_max_) competitor_seen_ = now;
+        } else if (!in_a_row) {
+            if (counts_.decreases >= 2 && rate_ < below_peak * w_max_) competitor_seen_ = now;
             climbs_additively_ = secs(now - competitor_seen_) < competitor_memory_s;
         }
         w_max_ = std::max(base, min_rate_);
