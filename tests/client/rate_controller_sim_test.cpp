@@ -211,9 +211,10 @@ two_client_shares two_clients_sharing(double limit, const server_style& s, std::
 }
 
 // Two clients sharing `limit` over seconds [from, to), for each server style: each >= 40 % of
-// the limit in at least 95 % of `runs` (optimised builds), each client's worst share >=
+// the limit in at least `fair_share` of `runs` (optimised builds), each client's worst share >=
 // `each_floor`, and both together >= 90 % in every run.
-void expect_two_clients(double limit, std::uint64_t runs, int from, int to, double each_floor) {
+void expect_two_clients(double limit, std::uint64_t runs, int from, int to, double each_floor,
+                        double fair_share = 0.95) {
     const std::string what = fmt("two clients, L=%g", limit) + " s " + std::to_string(from) + "-" +
                              std::to_string(to);
     for (const auto& s : styles) {
@@ -222,7 +223,7 @@ void expect_two_clients(double limit, std::uint64_t runs, int from, int to, doub
         // the figures) one run below 40 % would fail it, so only the optimised build counts it.
         if (!under_sanitizer)
             at_least(what + fmt(": runs with each >= 40%% of L (of %g)", static_cast<double>(runs)), s, fair,
-                     static_cast<double>(runs) * 0.95);
+                     static_cast<double>(runs) * fair_share);
         at_least(what + ": each client's accepted / L (worst run)", s, each, each_floor);
         at_least(what + ": both together / L (worst run)", s, together, 0.90);
     }
@@ -242,12 +243,20 @@ TEST(rate_controller_sim, two_clients_share_a_limit) {
 // both start together, their shares counted over seconds 15-40). Over 25 s a run is far less
 // even than over 160: the shares wander with the throttles, which fall on either client
 // whatever its rate. This is what the sandbox showed (35 / 63 % in one of 8 runs), reproduced
-// without sockets. Over 1000 runs: each >= 40 % in 982 to 983, 0.341 the worst (915 to 921
-// and 0.29 with the equal climb after a cut below the peak only, without the 10 s memory and
-// the slow start's end). The target is every run; the bounds are what the controller holds
-// over these 200, with a margin (197 to 199 runs, 0.389 the worst).
+// without sockets. Over 1000 runs: each >= 40 % in 988 to 990, 0.35 the worst (982 to 983
+// and 0.34 with a climb of 60/s per s from the cut all the way; 915 to 921 and 0.29 with the
+// equal climb after a cut below the peak only). The target is every run; the bounds are what
+// the controller holds over these 200, with a margin (198 to 199 runs, 0.36 the worst).
 TEST(rate_controller_sim, two_clients_share_a_limit_over_the_sandbox_tests_window) {
-    expect_two_clients(400, under_sanitizer ? 2 : 200, 15, 40, 0.33);
+    expect_two_clients(400, under_sanitizer ? 2 : 200, 15, 40, 0.34, 0.97);
+}
+
+// Two clients sharing 2000/s, about 1000/s each, where the cubic leaves a cut at 170/s per s:
+// the equal climb back to W_max is twice that (rate_controller.cpp, additive_climb). With a
+// climb of 60/s per s, under the cubic there, 84 to 88 runs of 100 had each >= 40 %, 0.32 the
+// worst; now 94 to 95 of 100, 0.32 the worst. These 40 runs: 37 to 38, 0.32.
+TEST(rate_controller_sim, two_clients_share_a_limit_of_2000) {
+    expect_two_clients(2000, under_sanitizer ? 2 : 40, 15, 40, 0.30, 0.90);
 }
 
 // Two clients sharing 100/s: about 50/s each, where the send-slot bucket holds 2.5 slots and
