@@ -53,8 +53,23 @@ constexpr double cubic_scale = 2.0;  // C, in requests/s per s^3
 // towards equal, they drift where chance (which client doubled last in the slow start, which
 // was cut twice in a row) takes them, and stay there. Under equal throttling an additive
 // increase converges to equal shares (AIMD: the same absolute climb for both, a larger cut
-// for the larger), so the rate climbs at least `additive_climb` requests/s each second from
-// where a cut left it: W(t) = max(cubic, beta W_max + a t).
+// for the larger), so after a cut the rate climbs along a line, W(t) = max(cubic, line(t)):
+//
+//   back to W_max at b = 2 x 3 C K^2 per s (twice the cubic's slope as it leaves the cut, its
+//   tangent there, which lies above the curve until K): the client's own cut regained, in
+//   proportion to its rate as the cubic does, but in K / 6 instead of K, and with no plateau;
+//   then past W_max at a = `additive_climb` per s, the same for every client.
+//
+// b is at least a and at most 1.2 x W_max per s (below). Why both parts. A climb of a from
+// the cut all the way is under the cubic above a few hundred requests/s (at W_max = 1000 the
+// cubic leaves at 170/s per s and is back at W_max in K = 5.3 s; the line at 60 in 5 s) and
+// changes nothing there: two clients sharing 2000/s were each >= 40 % in 84 to 88 runs of 100.
+// A steeper line all the way, b past W_max too, favours the larger client (b grows with
+// W_max: it probes faster in absolute terms), and its overshoot before the first 429 grows
+// with the slope, more than the smaller client's cut (0.3 of its own rate) can take back: it
+// is cut twice in a row. At 400/s that gave 967-973 fair runs of 1000 (0.29 the worst),
+// against 982-983 before. Back at b, on at a: at 400/s 988 of 1000, 0.97 of the limit
+// together (0.94), at 2000/s 94-95 of 100.
 //
 // A client alone at its limit is throttled at its peak, and the cubic's plateau there is
 // what holds its steady state at 94-95 % of the limit with few 429s (with the climb after
