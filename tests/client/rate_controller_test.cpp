@@ -144,9 +144,9 @@ TEST(rate_controller, one_cut_per_round_trip_throttles_of_calls_sent_before_the_
     EXPECT_LE(c.allowed_rate(), after_cut + 184 * 0.021 + 0.1);
     EXPECT_EQ(c.counts().ignored_throttles, 20u);
     EXPECT_EQ(c.counts().decreases, 1u);
-    // A call sent after the cut and throttled: a second cut.
-    drain(c, cut_at + 30ms);
-    EXPECT_EQ(c.on_throttled(cut_at + 30ms, cut_at + 40ms, std::nullopt, 0.5).decision,
+    // A call sent 50 ms or more after the cut and throttled: a second cut.
+    drain(c, cut_at + 50ms);
+    EXPECT_EQ(c.on_throttled(cut_at + 50ms, cut_at + 60ms, std::nullopt, 0.5).decision,
               rate_decision::decrease);
     EXPECT_EQ(c.counts().decreases, 2u);
     EXPECT_LT(c.allowed_rate(), after_cut * 0.75);
@@ -157,15 +157,15 @@ TEST(rate_controller, one_cut_per_round_trip_throttles_of_calls_sent_before_the_
 TEST(rate_controller,
      a_throttle_of_a_call_sent_within_one_p99_latency_after_the_cut_is_the_same_episode) {
     rate_controller c(adaptive(400), t0);
-    const auto t = run_accepted(c, t0, 500ms, 20ms);  // p99 latency: 20 ms
+    const auto t = run_accepted(c, t0, 500ms, 80ms);  // p99 latency: 80 ms
     drain(c, t);
     EXPECT_EQ(c.on_throttled(t - 5ms, t, std::nullopt, 0.5).decision, rate_decision::decrease);
-    EXPECT_EQ(c.on_throttled(t + 15ms, t + 35ms, std::nullopt, 0.5).decision,
+    EXPECT_EQ(c.on_throttled(t + 70ms, t + 150ms, std::nullopt, 0.5).decision,
               rate_decision::throttle_ignored);
     EXPECT_EQ(c.counts().decreases, 1u);
     // Sent later than one p99 latency after the cut: a cut of its own.
-    drain(c, t + 40ms);
-    EXPECT_EQ(c.on_throttled(t + 40ms, t + 60ms, std::nullopt, 0.5).decision,
+    drain(c, t + 100ms);
+    EXPECT_EQ(c.on_throttled(t + 100ms, t + 180ms, std::nullopt, 0.5).decision,
               rate_decision::decrease);
     EXPECT_EQ(c.counts().decreases, 2u);
 }
@@ -246,12 +246,12 @@ TEST(rate_controller, a_short_retry_after_pauses_the_origin_only_when_cuts_do_no
     t += 5s;
     e = c.on_throttled(t, t + 5ms, 1000ms, 0.5);
     EXPECT_EQ(e.pause, 0ms);
-    // Two more within the window, each sent after the cut before it: the second of them is
-    // the third cut in a row and pauses the origin.
-    e = c.on_throttled(t + 10ms, t + 20ms, 1000ms, 0.5);
+    // Two more within the window, each sent 50 ms or more after the cut before it (a cut's
+    // episode): the second of them is the third cut in a row and pauses the origin.
+    e = c.on_throttled(t + 60ms, t + 70ms, 1000ms, 0.5);
     EXPECT_EQ(e.decision, rate_decision::decrease);
     EXPECT_EQ(e.pause, 0ms);
-    e = c.on_throttled(t + 30ms, t + 40ms, 1000ms, 0.0);
+    e = c.on_throttled(t + 130ms, t + 140ms, 1000ms, 0.0);
     EXPECT_EQ(e.decision, rate_decision::decrease);
     EXPECT_EQ(e.pause, 1000ms);
     EXPECT_EQ(c.try_acquire(t + 500ms, 0.99).what, verdict::wait);
@@ -396,6 +396,26 @@ TEST(rate_controller, the_equal_climb_follows_the_slow_starts_end) {
     const auto at_peak = cut_then_climb(c, t, 5s, 1s);
     EXPECT_GE(at_peak.peak, 0.98 * 200);
     expect_additive(at_peak);
+}
+
+// The server's bucket stays empty until every client sharing it has cut: a throttle of a call
+// sent within 50 ms after a cut is that cut's episode, however short the round trip.
+TEST(rate_controller, a_cut_is_one_episode_for_50_ms_at_least) {
+    rate_controller c(adaptive(400), t0);
+    const auto t = run_accepted(c, t0, 500ms, 5ms);  // p99 latency: 5 ms
+    drain(c, t);
+    EXPECT_EQ(c.on_throttled(t - 2ms, t, std::nullopt, 0.5).decision, rate_decision::decrease);
+    drain(c, t + 30ms);
+    EXPECT_EQ(c.on_throttled(t + 30ms, t + 35ms, std::nullopt, 0.5).decision,
+              rate_decision::throttle_ignored);
+    drain(c, t + 45ms);
+    EXPECT_EQ(c.on_throttled(t + 45ms, t + 50ms, std::nullopt, 0.5).decision,
+              rate_decision::throttle_ignored);
+    EXPECT_EQ(c.counts().decreases, 1u);
+    drain(c, t + 55ms);
+    EXPECT_EQ(c.on_throttled(t + 55ms, t + 60ms, std::nullopt, 0.5).decision,
+              rate_decision::decrease);
+    EXPECT_EQ(c.counts().decreases, 2u);
 }
 
 // At 1000/s the cubic leaves a cut at 3 C K^2 = 170/s per s and is back at W_max by K = 5.3 s,
