@@ -68,8 +68,9 @@ constexpr double cubic_scale = 2.0;  // C, in requests/s per s^3
 // W_max: it probes faster in absolute terms), and its overshoot before the first 429 grows
 // with the slope, more than the smaller client's cut (0.3 of its own rate) can take back: it
 // is cut twice in a row. At 400/s that gave 967-973 fair runs of 1000 (0.29 the worst),
-// against 982-983 before. Back at b, on at a: at 400/s 988 of 1000, 0.97 of the limit
-// together (0.94), at 2000/s 94-95 of 100.
+// against 982-983 with a all the way. Back at b, on at a: at 400/s 988 of 1000, 0.97 of the
+// limit together (0.94), at 2000/s 94-95 of 100 (with one p99 latency as a cut's episode;
+// with min_episode, below, 993-995 and 94-97).
 //
 // A client alone at its limit is throttled at its peak, and the cubic's plateau there is
 // what holds its steady state at 94-95 % of the limit with few 429s (with the climb after
