@@ -53,8 +53,24 @@ constexpr double cubic_scale = 2.0;  // C, in requests/s per s^3
 // towards equal, they drift where chance (which client doubled last in the slow start, which
 // was cut twice in a row) takes them, and stay there. Under equal throttling an additive
 // increase converges to equal shares (AIMD: the same absolute climb for both, a larger cut
-// for the larger), so the rate climbs at least `additive_climb` requests/s each second from
-// where a cut left it: W(t) = max(cubic, beta W_max + a t).
+// for the larger), so after a cut the rate climbs along a line, W(t) = max(cubic, line(t)):
+//
+//   back to W_max at b = 2 x 3 C K^2 per s (twice the cubic's slope as it leaves the cut, its
+//   tangent there, which lies above the curve until K): the client's own cut regained, in
+//   proportion to its rate as the cubic does, but in K / 6 instead of K, and with no plateau;
+//   then past W_max at a = `additive_climb` per s, the same for every client.
+//
+// b is at least a and at most 1.2 x W_max per s (below). Why both parts. A climb of a from
+// the cut all the way is under the cubic above a few hundred requests/s (at W_max = 1000 the
+// cubic leaves at 170/s per s and is back at W_max in K = 5.3 s; the line at 60 in 5 s) and
+// changes nothing there: two clients sharing 2000/s were each >= 40 % in 84 to 88 runs of 100.
+// A steeper line all the way, b past W_max too, favours the larger client (b grows with
+// W_max: it probes faster in absolute terms), and its overshoot before the first 429 grows
+// with the slope, more than the smaller client's cut (0.3 of its own rate) can take back: it
+// is cut twice in a row. At 400/s that gave 967-973 fair runs of 1000 (0.29 the worst),
+// against 982-983 with a all the way. Back at b, on at a: at 400/s 988 of 1000, 0.97 of the
+// limit together (0.94), at 2000/s 94-95 of 100 (with one p99 latency as a cut's episode;
+// with min_episode, below, 993-995 and 94-97).
 //
 // A client alone at its limit is throttled at its peak, and the cubic's plateau there is
 // what holds its steady state at 94-95 % of the limit with few 429s (with the climb after
@@ -74,7 +90,8 @@ constexpr double cubic_scale = 2.0;  // C, in requests/s per s^3
 // memory of 15 s cost a lone client at 50/s its 1 % of 429s (1.2 %); as the peak's share, 0.97
 // evened out fewer runs (196 of 200 against 199), and 1.0 read a lone client's noise as a sign (2.5
 // % of 429s at 50/s). Without the 1.2 x W_max bound a lone client at 20/s had 23 % of 429s.
-constexpr double additive_climb = 60.0;           // requests/s per s
+constexpr double additive_climb = 60.0;           // requests/s per s, at least
+constexpr double climb_over_cubic = 2.0;          // x the cubic's slope as it leaves the cut
 constexpr double additive_climb_per_w_max = 1.2;  // at most, per s
 constexpr double below_peak = 0.98;
 constexpr double competitor_memory_s = 10.0;
@@ -138,6 +155,18 @@ constexpr double probe_interval_s = 5.0;
 // cutting does not help. Without it, two clients sharing 400/s in the sandbox: one was cut
 // five times in 4 s, each time after growing back, paused twice, and fell to 8/s while the
 // other took 357/s.
+// A cut is one episode for at least 50 ms, however short the round trip: a throttle of a call
+// sent within 50 ms after it does not cut again. The server's bucket (in the sandbox and the
+// simulation 1/20 s of its limit, a common burst) is empty when the first 429 comes, and
+// stays empty until every client sharing it has cut: the calls a client sends right after
+// its own cut meet the overshoot of the others. With one p99 latency only (5 to 20 ms), the
+// smaller of two clients, whose cut (0.3 of its own rate) takes back less than the overshoot,
+// was cut two or three times within 120 ms, to 0.34 of its rate, and paused against
+// Retry-After: 1. Over 1000 simulated runs at 400/s: each >= 40 % in 993-995 (988-990 with
+// one p99 only); at 100/s in 200 of 200 (195-197), at 50/s 194 of 200 (187-190); a single
+// client's figures within a point, its 429s at 20/s 3.1 % (3.8 %). A limit halved is still
+// met by two cuts 50 ms apart.
+constexpr double min_episode_s = 0.05;
 constexpr std::chrono::milliseconds short_retry_after{1000};
 constexpr double repeat_window_s = 2.0;
 constexpr double regrown = 1.1;
@@ -305,11 +334,23 @@ double rate_controller::cubic_rate(time_point now) const {
     const double t = since_cut - k_;
     double r = cubic_scale * t * t * t + w_max_;
     if (climbs_additively_) {
-        const double slope = std::min(additive_climb, additive_climb_per_w_max * w_max_);
-        r = std::max(r, beta * w_max_ + slope * since_cut);
+        r = std::max(r, equal_climb(since_cut));
     }
     if (measured_ > 0) r = std::min(r, max_growth * measured_);
     return clamp(r);
+}
+
+double rate_controller::equal_climb(double since_cut) const noexcept {
+    // Back to W_max at twice the slope the cubic leaves the cut with (3 C K^2, its tangent
+    // there, above the curve until K): the client regains its own cut, in proportion to its
+    // rate as the cubic does, in K / 6 instead of K, with no plateau. Then on past W_max at
+    // the same absolute slope for every client.
+    const double probe = std::min(additive_climb, additive_climb_per_w_max * w_max_);
+    const double back = std::min(std::max(probe, climb_over_cubic * 3 * cubic_scale * k_ * k_),
+                                 additive_climb_per_w_max * w_max_);
+    const double back_s = (1 - beta) * w_max_ / back;
+    if (since_cut < back_s) return beta * w_max_ + back * since_cut;
+    return w_max_ + probe * (since_cut - back_s);
 }
 
 void rate_controller::meter_send(time_point now) {
@@ -426,8 +467,10 @@ rate_decision_event rate_controller::on_throttled(
     // vary), so a throttle of a call sent within one p99 latency of the last cut belongs to
     // that cut's episode. Without this, the end of a slow start (a rate that doubled past the
     // limit, cut three or four times in a row) set W_max to 0.5 to 0.8 of the limit in one
-    // simulated run in ten, where the climb back to it then took 15 s.
-    const bool same_episode = decreased_ && sent < last_decrease_ + from_secs(latency_.p99());
+    // simulated run in ten, where the climb back to it then took 15 s. And within
+    // `min_episode` at least, whatever the latency (see there).
+    const bool same_episode =
+        decreased_ && sent < last_decrease_ + from_secs(std::max(latency_.p99(), min_episode_s));
     const bool in_a_row = decreased_ && !same_episode &&
                           secs(now - last_decrease_) < repeat_window_s &&
                           rate_ <= regrown * clamp(beta * w_max_);
@@ -482,8 +525,8 @@ rate_decision_event rate_controller::on_throttled(
         if (phase_ == phase::slow_start) {
             competitor_seen_ = now;
             climbs_additively_ = true;
-        } else if (counts_.decreases >= 2 && !in_a_row) {
-            if (rate_ < below_peak * w_max_) competitor_seen_ = now;
+        } else if (!in_a_row) {
+            if (counts_.decreases >= 2 && rate_ < below_peak * w_max_) competitor_seen_ = now;
             climbs_additively_ = secs(now - competitor_seen_) < competitor_memory_s;
         }
         w_max_ = std::max(base, min_rate_);

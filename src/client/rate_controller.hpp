@@ -140,6 +140,7 @@ class rate_controller {
     void set_rate(double r, time_point now);
     double clamp(double r) const noexcept;
     double cubic_rate(time_point now) const;
+    double equal_climb(double since_cut) const noexcept;  ///< see additive_climb
     time_point active(
         time_point now) const noexcept;  ///< `now` with the Retry-After pauses taken out
     void meter_send(time_point now);

@@ -138,12 +138,15 @@ TEST(rate_controller, one_cut_per_round_trip_throttles_of_calls_sent_before_the_
             c.on_throttled(t0 + 40ms + i * 1ms, cut_at + 1ms + i * 1ms, std::nullopt, 0.5);
         EXPECT_EQ(e.decision, rate_decision::throttle_ignored) << i;
     }
-    EXPECT_NEAR(c.allowed_rate(), after_cut, after_cut * 0.01);
+    // The rate has only climbed since the cut (the slow start's end: the equal climb, twice
+    // the cubic's slope at the cut, 2 x 3 C K^2 = 184/s per s at W_max = 400, for 21 ms).
+    EXPECT_GE(c.allowed_rate(), after_cut);
+    EXPECT_LE(c.allowed_rate(), after_cut + 184 * 0.021 + 0.1);
     EXPECT_EQ(c.counts().ignored_throttles, 20u);
     EXPECT_EQ(c.counts().decreases, 1u);
-    // A call sent after the cut and throttled: a second cut.
-    drain(c, cut_at + 30ms);
-    EXPECT_EQ(c.on_throttled(cut_at + 30ms, cut_at + 40ms, std::nullopt, 0.5).decision,
+    // A call sent 50 ms or more after the cut and throttled: a second cut.
+    drain(c, cut_at + 50ms);
+    EXPECT_EQ(c.on_throttled(cut_at + 50ms, cut_at + 60ms, std::nullopt, 0.5).decision,
               rate_decision::decrease);
     EXPECT_EQ(c.counts().decreases, 2u);
     EXPECT_LT(c.allowed_rate(), after_cut * 0.75);
@@ -154,15 +157,15 @@ TEST(rate_controller, one_cut_per_round_trip_throttles_of_calls_sent_before_the_
 TEST(rate_controller,
      a_throttle_of_a_call_sent_within_one_p99_latency_after_the_cut_is_the_same_episode) {
     rate_controller c(adaptive(400), t0);
-    const auto t = run_accepted(c, t0, 500ms, 20ms);  // p99 latency: 20 ms
+    const auto t = run_accepted(c, t0, 500ms, 80ms);  // p99 latency: 80 ms
     drain(c, t);
     EXPECT_EQ(c.on_throttled(t - 5ms, t, std::nullopt, 0.5).decision, rate_decision::decrease);
-    EXPECT_EQ(c.on_throttled(t + 15ms, t + 35ms, std::nullopt, 0.5).decision,
+    EXPECT_EQ(c.on_throttled(t + 70ms, t + 150ms, std::nullopt, 0.5).decision,
               rate_decision::throttle_ignored);
     EXPECT_EQ(c.counts().decreases, 1u);
     // Sent later than one p99 latency after the cut: a cut of its own.
-    drain(c, t + 40ms);
-    EXPECT_EQ(c.on_throttled(t + 40ms, t + 60ms, std::nullopt, 0.5).decision,
+    drain(c, t + 100ms);
+    EXPECT_EQ(c.on_throttled(t + 100ms, t + 180ms, std::nullopt, 0.5).decision,
               rate_decision::decrease);
     EXPECT_EQ(c.counts().decreases, 2u);
 }
@@ -243,12 +246,12 @@ TEST(rate_controller, a_short_retry_after_pauses_the_origin_only_when_cuts_do_no
     t += 5s;
     e = c.on_throttled(t, t + 5ms, 1000ms, 0.5);
     EXPECT_EQ(e.pause, 0ms);
-    // Two more within the window, each sent after the cut before it: the second of them is
-    // the third cut in a row and pauses the origin.
-    e = c.on_throttled(t + 10ms, t + 20ms, 1000ms, 0.5);
+    // Two more within the window, each sent 50 ms or more after the cut before it (a cut's
+    // episode): the second of them is the third cut in a row and pauses the origin.
+    e = c.on_throttled(t + 60ms, t + 70ms, 1000ms, 0.5);
     EXPECT_EQ(e.decision, rate_decision::decrease);
     EXPECT_EQ(e.pause, 0ms);
-    e = c.on_throttled(t + 30ms, t + 40ms, 1000ms, 0.0);
+    e = c.on_throttled(t + 130ms, t + 140ms, 1000ms, 0.0);
     EXPECT_EQ(e.decision, rate_decision::decrease);
     EXPECT_EQ(e.pause, 1000ms);
     EXPECT_EQ(c.try_acquire(t + 500ms, 0.99).what, verdict::wait);
@@ -353,6 +356,20 @@ TEST(rate_controller, a_cut_at_the_peak_long_after_any_sign_of_another_client_ke
     expect_cubic_alone(at_peak);
 }
 
+// The first cut after the slow start's end is read as any other: 11 s later, past the memory
+// of that sign, it climbs along the cubic alone.
+TEST(rate_controller, the_first_cut_after_the_slow_start_past_the_memory_keeps_the_cubic) {
+    rate_controller c(adaptive_up_to_200(), t0);
+    auto t = t0 + 10s;
+    drain(c, t);
+    c.on_throttled(t, t + 5ms, std::nullopt, 0.5);  // the slow start's end
+    t += 5ms;
+    const auto first = cut_then_climb(c, t, 11s, 1s);
+    EXPECT_GE(first.peak, 0.98 * 200);
+    EXPECT_EQ(c.counts().decreases, 2u);
+    expect_cubic_alone(first);
+}
+
 // Both clients sit on their plateaus, cut at them: nothing below a peak shows the other, and
 // the equal climb follows every cut within 10 s of the last sign of it.
 TEST(rate_controller, the_equal_climb_lasts_10_s_after_the_last_cut_below_a_peak) {
@@ -379,6 +396,53 @@ TEST(rate_controller, the_equal_climb_follows_the_slow_starts_end) {
     const auto at_peak = cut_then_climb(c, t, 5s, 1s);
     EXPECT_GE(at_peak.peak, 0.98 * 200);
     expect_additive(at_peak);
+}
+
+// The server's bucket stays empty until every client sharing it has cut: a throttle of a call
+// sent within 50 ms after a cut is that cut's episode, however short the round trip.
+TEST(rate_controller, a_cut_is_one_episode_for_50_ms_at_least) {
+    rate_controller c(adaptive(400), t0);
+    const auto t = run_accepted(c, t0, 500ms, 5ms);  // p99 latency: 5 ms
+    drain(c, t);
+    EXPECT_EQ(c.on_throttled(t - 2ms, t, std::nullopt, 0.5).decision, rate_decision::decrease);
+    drain(c, t + 30ms);
+    EXPECT_EQ(c.on_throttled(t + 30ms, t + 35ms, std::nullopt, 0.5).decision,
+              rate_decision::throttle_ignored);
+    drain(c, t + 45ms);
+    EXPECT_EQ(c.on_throttled(t + 45ms, t + 50ms, std::nullopt, 0.5).decision,
+              rate_decision::throttle_ignored);
+    EXPECT_EQ(c.counts().decreases, 1u);
+    drain(c, t + 55ms);
+    EXPECT_EQ(c.on_throttled(t + 55ms, t + 60ms, std::nullopt, 0.5).decision,
+              rate_decision::decrease);
+    EXPECT_EQ(c.counts().decreases, 2u);
+}
+
+// At 1000/s the cubic leaves a cut at 3 C K^2 = 170/s per s and is back at W_max by K = 5.3 s,
+// above a climb of 60/s per s all the way: such a climb would change nothing. The equal climb
+// goes back to W_max at twice the cubic's slope at the cut (339/s per s here, in K / 6 =
+// 0.89 s), then on past it at 60/s per s, as every client does.
+TEST(rate_controller, the_equal_climb_regains_the_cut_at_twice_the_cubics_slope_then_probes_at_60) {
+    rate_params p = adaptive(1000);
+    p.max_rate = 2000;
+    const double w_max = 1000;
+    const double k = std::cbrt(w_max * 0.3 / 2.0);  // C = 2
+    const double back = 2 * 3 * 2.0 * k * k;
+    const double back_s = 0.3 * w_max / back;
+    EXPECT_NEAR(back, 339, 1);
+    for (const auto [climb, expected] :
+         {std::pair{500ms, 700 + back * 0.5}, std::pair{1500ms, w_max + 60 * (1.5 - back_s)}}) {
+        rate_controller c(p, t0);
+        auto t = t0 + 10s;
+        drain(c, t);
+        // The slow start's end at 1000/s (a sign of another client): 700/s.
+        const auto x = cut_then_climb(c, t, 0s, climb);
+        EXPECT_NEAR(x.left, 700, 1);
+        // 0.5 s after the cut: 870 (the cubic alone 778, a climb of 60/s per s 730); 1.5 s
+        // after it: 1037 (the cubic alone 889; 339/s per s all the way would be 1208).
+        EXPECT_NEAR(x.climbed, expected, 10) << climb.count();
+        EXPECT_GT(x.climbed, cubic_after(x, std::chrono::duration<double>(climb).count()) + 50);
+    }
 }
 
 // At a few requests/s the climb is at most 1.2 x W_max per s (back from a cut in 0.25 s at
