@@ -430,7 +430,7 @@ TEST(rate_controller, the_equal_climb_regains_the_cut_at_twice_the_cubics_slope_
     const double back = 2 * 3 * 2.0 * k * k;
     const double back_s = 0.3 * w_max / back;
     EXPECT_NEAR(back, 339, 1);
-    for (const auto [climb, expected] :
+    for (const auto& [climb, expected] :
          {std::pair{500ms, 700 + back * 0.5}, std::pair{1500ms, w_max + 60 * (1.5 - back_s)}}) {
         rate_controller c(p, t0);
         auto t = t0 + 10s;
