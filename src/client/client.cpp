@@ -11,6 +11,7 @@
 
 #include <boost/asio/append.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/detail/scheduler.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -99,6 +100,16 @@ void client_impl::run_owned(net::io_context& ctx) noexcept {
 namespace net = boost::asio;
 using boost::system::error_code;
 
+namespace {
+// One thread runs this io_context, by its concurrency hint: 1 (io_context(1): Asio then assumes
+// one thread), or a hint without the scheduler's lock. Its executor is then a strand already
+// (Asio's implicit strand).
+bool run_by_one_thread(const net::io_context::executor_type& ex) {
+    const int hint = net::use_service<net::detail::scheduler>(ex.context()).concurrency_hint();
+    return hint == 1 || !BOOST_ASIO_CONCURRENCY_HINT_IS_LOCKING(SCHEDULER, hint);
+}
+}  // namespace
+
 client::client(executor_type ex, client_params params) {
     // The state on a strand; handlers on `ex` itself, so that a slow callback does not hold
     // the strand (and the pool) while it runs.
@@ -111,7 +122,7 @@ client::client(executor_type ex, client_params params) {
     // thread (shard::begin_answer_turn).
     net::any_io_executor state_ex;
     if (const auto* io = ex.target<net::io_context::executor_type>())
-        state_ex = detail::run_by_one_thread(*io) ? net::any_io_executor(*io) : net::any_io_executor(net::make_strand(*io));
+        state_ex = run_by_one_thread(*io) ? net::any_io_executor(*io) : net::any_io_executor(net::make_strand(*io));
     else
         state_ex = net::make_strand(ex);
     impl_ = std::make_shared<detail::client_impl>(std::move(params), std::vector<net::any_io_executor>{state_ex}, ex);

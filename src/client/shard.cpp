@@ -11,7 +11,6 @@
 #include <catalyst/json.hpp>
 
 #include <boost/asio/associated_cancellation_slot.hpp>
-#include <boost/asio/detail/scheduler.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 
@@ -81,11 +80,6 @@ struct completing_scope {
     ~completing_scope() { completing = before; }
 };
 }  // namespace
-
-bool run_by_one_thread(const net::io_context::executor_type& ex) {
-    const int hint = net::use_service<net::detail::scheduler>(ex.context()).concurrency_hint();
-    return hint == 1 || !BOOST_ASIO_CONCURRENCY_HINT_IS_LOCKING(SCHEDULER, hint);
-}
 
 bool shard::may_submit_inline() const noexcept { return completing == this; }
 
@@ -352,9 +346,7 @@ void shard::dispatch() {
 
 void shard::dispatch_loop() {
     while (queue_.size > 0) {
-        if (idle_.empty() &&
-            (all_.size() >= max_connections_ || opening_ >= max_opening_ || stopped_ || waits_for_ticket(event_time::now())))
-            return;
+        if (idle_.empty() && !may_open(event_time::now())) return;
         call* c = pop_ready(event_time::now());
         if (!c) return;
         // pop_ready may have completed calls on the way (deadlines), which can close idle
@@ -365,8 +357,7 @@ void shard::dispatch_loop() {
             idle_.pop_back();
             c->conn = conn;
             conn->assign(c);
-        } else if (all_.size() < max_connections_ && opening_ < max_opening_ && !stopped_ &&
-                   !waits_for_ticket(event_time::now())) {
+        } else if (may_open(event_time::now())) {
             if (observer_) attempt_started(c, false);
             open_connection(c);
         } else {
@@ -381,6 +372,10 @@ void shard::dispatch_loop() {
 // and TLS handshakes and half a round trip more, 2.5 round trips, take 125 ms at 50 ms a round
 // trip; a first handshake that stalls (a bad backend) holds the others up no longer than this.
 constexpr std::chrono::milliseconds ticket_wait{200};
+
+bool shard::may_open(steady::time_point now) {
+    return all_.size() < max_connections_ && opening_ < max_opening_ && !stopped_ && !waits_for_ticket(now);
+}
 
 bool shard::waits_for_ticket(steady::time_point now) {
     if (warm_done_) return false;
@@ -667,8 +662,7 @@ void shard::finish(call* c, errc e, std::string_view why, session s) {
         {
             const completed_lock lock(*this);
             completed_.push_back(c);
-            if (answer_turn_) turn_completed_ = true;
-            else post = !std::exchange(completions_posted_, true);
+            if (!answer_turn_) post = !std::exchange(completions_posted_, true);
         }
         if (post) post_completions();
         if (shutting_down_) check_shutdown_done();
@@ -699,8 +693,10 @@ bool shard::begin_answer_turn() noexcept {
 }
 
 void shard::end_answer_turn() {
+    // Turns open only where one thread runs the shard and its handlers: the list needs no
+    // lock, and calls left there by an earlier post's wait run now, before it, in order.
     answer_turn_ = false;
-    if (std::exchange(turn_completed_, false)) run_completions();
+    if (completed_.head) run_completions();
 }
 
 void shard::post_completions() {

@@ -17,7 +17,6 @@
 
 #include <boost/asio/any_completion_executor.hpp>
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -49,11 +48,6 @@ struct alignas(64) shard_metrics {
     std::atomic<std::size_t> queued{0}, backing_off{0};  ///< mirrors of the shard's lists' sizes
     std::atomic<std::uint64_t> rate_waits{0};  ///< fixed rate: times the queue's head waited for a token
 };
-
-/// One thread runs this io_context, by its concurrency hint: 1 (io_context(1): Asio then
-/// assumes one thread), or a hint without the scheduler's lock. Its executor is then a strand
-/// already (Asio's implicit strand).
-bool run_by_one_thread(const boost::asio::io_context::executor_type& ex);
 
 class shard : public std::enable_shared_from_this<shard> {
 public:
@@ -87,7 +81,7 @@ public:
     /// goes to the wire in the same handler as the answer before it, and the event loop does
     /// not poll epoll between the two (a system call per answer). Only where the shard runs on
     /// the io_context its handlers run on, which one thread runs: the client's own thread, or
-    /// a caller's io_context made for one thread (run_by_one_thread). True when a turn was
+    /// a caller's io_context made for one thread (client.cpp). True when a turn was
     /// opened: the caller calls end_answer_turn() once the connection's own work is done.
     /// False elsewhere (handlers are posted to the caller's executor, outside the shard's
     /// strand) and inside an open turn.
@@ -155,6 +149,8 @@ private:
     /// They wait for it at most 200 ms from its start (shard.cpp says why), and no longer once
     /// it answered without a ticket, failed, or a session is known. True: do not open now.
     bool waits_for_ticket(steady::time_point now);
+    /// A new connection may open now: the caps, the stop, and waits_for_ticket.
+    bool may_open(steady::time_point now);
     enum class admission { send, wait, reject };
     /// May the queue's head go to the wire now (the rate: fixed, or adaptive)? When it must
     /// wait, a timer (or the end of an attempt) calls dispatch() again.
@@ -201,7 +197,6 @@ private:
     call_list completed_;
     bool completions_posted_ = false;
     bool answer_turn_ = false;  ///< begin_answer_turn: completions wait for end_answer_turn
-    bool turn_completed_ = false;  ///< the open turn completed a call
     /// Guards the two above when the handlers run elsewhere than the shard (the caller's
     /// executor, the shard on a strand of it); where one thread runs both, nothing.
     std::mutex completed_mutex_;
