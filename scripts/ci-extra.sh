@@ -3,10 +3,13 @@
 #  1. the concurrency tests (client, sandbox, hardening suites) under ThreadSanitizer (gcc);
 #  2. every libFuzzer target built with clang + ASan/UBSan and run briefly from its committed
 #     seed corpus (a crash, a sanitizer report or a broken property fails CI): from the ASan
-#     build of scripts/test.sh (CATALYST_FUZZ_BUILD), else from a build of their own.
-# Budget: about 8 minutes on 2 cores. Knobs:
+#     build of scripts/test.sh (CATALYST_FUZZ_BUILD), else from a build of their own;
+#  3. the profile-guided build (scripts/build-pgo.sh, a one-second training a step), its
+#     catalyst-bench run once.
+# Budget: about 8 minutes on 2 cores, plus about 9 for the profile-guided build. Knobs:
 #   CATALYST_FUZZ_SECONDS (default 10) per fuzzer, CATALYST_JOBS (default: nproc), CATALYST_TEST_JOBS,
-#   CATALYST_EXTRA_SKIP_TSAN=1 / CATALYST_EXTRA_SKIP_FUZZ=1 to leave a part out.
+#   CATALYST_EXTRA_SKIP_TSAN=1 / CATALYST_EXTRA_SKIP_FUZZ=1 / CATALYST_EXTRA_SKIP_PGO=1 to leave a
+#   part out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -49,4 +52,15 @@ if [ "${CATALYST_EXTRA_SKIP_FUZZ:-0}" != 1 ]; then
   fi
   step "fuzz each target for ${fuzz_seconds}s from its seed corpus ($fuzz_build)"
   bash fuzz/run.sh "$fuzz_seconds" "$jobs" "$fuzz_build"
+fi
+
+if [ "${CATALYST_EXTRA_SKIP_PGO:-0}" != 1 ]; then
+  # The profile-guided build must keep working: instrumented build, training, optimised build,
+  # then the optimised catalyst-bench runs once against its embedded sandbox.
+  step "profile-guided build (scripts/build-pgo.sh)"
+  CMAKE_BUILD_PARALLEL_LEVEL=$jobs bash scripts/build-pgo.sh -t 1 build-pgo -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" -DCATALYST_BUILD_TESTS=OFF \
+    -DCATALYST_BUILD_EXAMPLES=OFF -DCATALYST_BUILD_TOOLS=OFF
+  (unset CATALYST_BENCH_URL CATALYST_BENCH_CA CATALYST_BASE_URL CATALYST_CA_FILE
+   timeout 120 build-pgo/bench/harness/catalyst-bench -c 16 -n 2000 --brief)
 fi
