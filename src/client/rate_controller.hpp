@@ -176,6 +176,9 @@ class rate_controller {
     unsigned cuts_in_a_row_ = 0;  ///< cuts each within the repeat window of the one before
     bool climbs_additively_ =
         false;  ///< the last cut came within competitor_memory of a sign of another client
+    double cut_depth_ = 0;          ///< the last cut left the rate at this x w_max_ (see first_cut)
+    bool cut_completes_ = false;    ///< the last cut was a first stage: a throttle before
+                                    ///< last_decrease_ + second_throttle_window completes it
     time_point competitor_seen_{};  ///< the last sign of another client sharing the limit (see
                                     ///< additive_climb)
     double slot_need_ = 1;          ///< tokens the next slot waits for (1 + the jitter drawn)
