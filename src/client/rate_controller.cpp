@@ -456,6 +456,7 @@ std::optional<rate_decision_event> rate_controller::on_accepted(time_point sent,
     now = advance(now);
     latency_.add(latency, now);
     last_answer_accepted_ = true;
+    accepted_since_cut_ = true;
     if (local_throttling_) accepts_.accept();
     if (phase_ != phase::slow_start || sent < step_start_ || rate_ >= max_rate_)
         return std::nullopt;
@@ -566,10 +567,12 @@ rate_decision_event rate_controller::on_throttled(
         }
         // In the equal climb (decided before this cut's signs: the slow start's end cuts whole)
         // a cut that is not in a row is a first stage (see first_cut).
-        const bool first_stage = phase_ == phase::cubic && climbs_before && !in_a_row;
+        const bool first_stage =
+            phase_ == phase::cubic && climbs_before && !in_a_row && accepted_since_cut_;
         w_max_ = std::max(base, min_rate_);
         cut_depth_ = first_stage ? first_cut : beta;
         cut_completes_ = first_stage;
+        accepted_since_cut_ = false;
         k_ = std::cbrt(w_max_ * (1 - cut_depth_) / cubic_scale);
         last_decrease_ = now;
         decrease_active_ = active(now);
