@@ -176,9 +176,13 @@ class rate_controller {
     unsigned cuts_in_a_row_ = 0;  ///< cuts each within the repeat window of the one before
     bool climbs_additively_ =
         false;  ///< the last cut came within competitor_memory of a sign of another client
-    time_point competitor_seen_{};  ///< the last sign of another client sharing the limit (see
-                                    ///< additive_climb)
-    double slot_need_ = 1;          ///< tokens the next slot waits for (1 + the jitter drawn)
+    double cut_depth_ = 0;  ///< the last cut left the rate at this x w_max_ (see first_cut)
+    bool accepted_since_cut_ = false;  ///< an answer other than a throttle came since the last cut
+    bool cut_completes_ = false;       ///< the last cut was a first stage: a throttle before
+                                       ///< last_decrease_ + second_throttle_window completes it
+    time_point competitor_seen_{};     ///< the last sign of another client sharing the limit (see
+                                       ///< additive_climb)
+    double slot_need_ = 1;             ///< tokens the next slot waits for (1 + the jitter drawn)
 
     // The measured send rate (AWS's RateClocker): sends per 0.5 s bucket, smoothed. Its time
     // is active time: Retry-After pauses, when nothing may be sent by design, do not count.

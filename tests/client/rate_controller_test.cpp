@@ -183,6 +183,9 @@ TEST(rate_controller, after_a_cut_the_rate_climbs_back_along_the_cubic_to_its_ol
     for (const auto end = t + 2s; t < end; t += 1ms)
         if (c.try_acquire(t, 0.99).what == verdict::send) c.on_accepted(t, t);
     const auto cut = t;
+    // The climb since the slow start's end was the equal climb: the first throttle is a first
+    // stage (0.9), a second one at once makes the cut whole (rate_controller.cpp, first_cut).
+    c.on_throttled(cut, cut, std::nullopt, 0.5);
     const auto e = c.on_throttled(cut, cut, std::nullopt, 0.5);
     EXPECT_NEAR(e.rate_after, 0.7 * 1000, 0.7 * 1000 * 0.05);
     const double w_max = e.rate_after / 0.7;
@@ -285,16 +288,21 @@ struct climb_after_cut {
     double climbed;  ///< the rate `climb` after the cut
 };
 
-// Sends at the allowed rate for `before_cut`, then one throttle (a cut), then sends for
-// `climb`. `t` moves on to the end.
+// Sends at the allowed rate for `before_cut`, then one throttle (a cut) and a second one at
+// once, then sends for `climb`. `t` moves on to the end. The second throttle makes a first-stage
+// cut whole (rate_controller.cpp, first_cut) and is the same episode as a whole one: the cut
+// leaves 0.7 x W_max either way.
 climb_after_cut cut_then_climb(rate_controller& c, time_point& t,
                                std::chrono::nanoseconds before_cut,
                                std::chrono::nanoseconds climb = 3s) {
     t = run_accepted(c, t, before_cut);
     drain(c, t);
     const double peak = c.allowed_rate();
+    EXPECT_EQ(c.on_throttled(t, t + 5ms, std::nullopt, 0.5).decision, rate_decision::decrease);
     const auto e = c.on_throttled(t, t + 5ms, std::nullopt, 0.5);
-    EXPECT_EQ(e.decision, rate_decision::decrease);
+    if (e.decision == rate_decision::throttle_ignored) {
+        EXPECT_EQ(e.rate_after, e.rate_before);
+    }
     t += 5ms;
     t = run_accepted(c, t, climb);
     c.try_acquire(t, 0.99);
@@ -366,7 +374,7 @@ TEST(rate_controller, the_first_cut_after_the_slow_start_past_the_memory_keeps_t
     t += 5ms;
     const auto first = cut_then_climb(c, t, 11s, 1s);
     EXPECT_GE(first.peak, 0.98 * 200);
-    EXPECT_EQ(c.counts().decreases, 2u);
+    EXPECT_EQ(c.counts().decreases, 3u);  // the slow start's end, a first stage, made whole
     expect_cubic_alone(first);
 }
 
@@ -416,6 +424,47 @@ TEST(rate_controller, a_cut_is_one_episode_for_50_ms_at_least) {
     EXPECT_EQ(c.on_throttled(t + 55ms, t + 60ms, std::nullopt, 0.5).decision,
               rate_decision::decrease);
     EXPECT_EQ(c.counts().decreases, 2u);
+}
+
+// While the rate climbs equally, a cut comes in two stages (rate_controller.cpp, first_cut):
+// the first throttle cuts to 0.9 x W_max, and a second one within 250 ms, of any call, makes
+// the cut whole, 0.7 x the same W_max. A client that sends more into an overload meets it
+// twice more often. After the window, a throttle of a call sent in the cut's episode is
+// ignored as before; with no acceptance since the last cut (a dead API) a cut is whole at once.
+TEST(rate_controller, in_the_equal_climb_a_second_throttle_within_250_ms_makes_a_cut_whole) {
+    for (const bool second : {true, false}) {
+        rate_controller c(adaptive_up_to_200(), t0);
+        auto t = t0 + 10s;
+        drain(c, t);
+        c.on_throttled(t, t + 5ms, std::nullopt, 0.5);  // the slow start's end: a sign
+        t = run_accepted(c, t + 5ms, 1s);
+        drain(c, t);
+        const auto first = c.on_throttled(t, t + 5ms, std::nullopt, 0.5);
+        const double w_max = std::min(first.measured_rate, first.rate_before);
+        EXPECT_EQ(first.decision, rate_decision::decrease);
+        EXPECT_NEAR(first.rate_after, 0.9 * w_max, 1e-9);
+        if (second) {
+            const auto e = c.on_throttled(t + 100ms, t + 200ms, std::nullopt, 0.5);
+            EXPECT_EQ(e.decision, rate_decision::decrease);
+            EXPECT_NEAR(e.rate_after, 0.7 * w_max, 1e-9);
+            EXPECT_EQ(c.counts().decreases, 3u);
+        } else {
+            const auto e = c.on_throttled(t + 10ms, t + 300ms, std::nullopt, 0.5);
+            EXPECT_EQ(e.decision, rate_decision::throttle_ignored);
+            EXPECT_GE(c.allowed_rate(), first.rate_after);
+            EXPECT_EQ(c.counts().decreases, 2u);
+        }
+    }
+    // Nothing accepted since the slow start's end: the next cut is whole.
+    rate_controller c(adaptive_up_to_200(), t0);
+    auto t = t0 + 10s;
+    drain(c, t);
+    c.on_throttled(t, t + 5ms, std::nullopt, 0.5);
+    t += 1s;
+    drain(c, t);
+    const auto e = c.on_throttled(t, t + 5ms, std::nullopt, 0.5);
+    EXPECT_EQ(e.decision, rate_decision::decrease);
+    EXPECT_NEAR(e.rate_after, 0.7 * std::min(e.measured_rate, e.rate_before), 1e-9);
 }
 
 // At 1000/s the cubic leaves a cut at 3 C K^2 = 170/s per s and is back at W_max by K = 5.3 s,
