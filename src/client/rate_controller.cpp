@@ -128,7 +128,11 @@ constexpr double latency_slice_s = 10;
 // (0.5/s) one call in ten is one in 20 s, and in one simulated run in ten the API's return
 // after a 3-minute outage went unseen for over a minute. With it, over 40 runs: 90 % of the
 // limit again at most 23 s after the return, and half the attempts during the outage of a
-// client without local throttling.
+// client without local throttling. A request is counted when its attempt ends (accepted,
+// throttled, or no answer) or is refused, not when it is sent: counted at the send, the calls
+// still in flight were requests without accepts, and a cold start whose first answers took
+// longer than the slots between sends (a first TLS handshake, a slow API) refused calls that
+// no answer had yet refused: one call in two at the second slot.
 constexpr double accepts_multiplier = 2.0;
 constexpr double max_reject_probability = 0.9;
 constexpr double probe_interval_s = 5.0;
@@ -427,8 +431,8 @@ auto rate_controller::try_acquire(time_point now, double u, double jitter) -> ac
     }
     if (local_throttling_) {
         const double p = reject_probability();
-        accepts_.request();
         if (u < p && now - last_sent_ < from_secs(probe_interval_s)) {
+            accepts_.request();  // a refused call is a request the API did not accept
             // The slot is used up all the same: a refused call that asks again at once waits
             // for the next one instead of spinning.
             ++counts_.local_rejects;
@@ -465,7 +469,10 @@ std::optional<rate_decision_event> rate_controller::on_accepted(time_point sent,
     latency_.add(latency, now);
     last_answer_accepted_ = true;
     accepted_since_cut_ = true;
-    if (local_throttling_) accepts_.accept();
+    if (local_throttling_) {
+        accepts_.request();
+        accepts_.accept();
+    }
     if (phase_ != phase::slow_start || sent < step_start_ || rate_ >= max_rate_)
         return std::nullopt;
     const double step = secs(now - step_start_);
@@ -480,11 +487,17 @@ std::optional<rate_decision_event> rate_controller::on_accepted(time_point sent,
     return event(rate_decision::increase, before);
 }
 
+void rate_controller::on_unanswered(time_point now) {
+    now = advance(now);
+    if (local_throttling_) accepts_.request();
+}
+
 rate_decision_event rate_controller::on_throttled(
     time_point sent, time_point now, std::optional<std::chrono::milliseconds> retry_after,
     double u) {
     now = advance(now);
     last_answer_accepted_ = false;
+    if (local_throttling_) accepts_.request();
     ++counts_.throttles;
     const double before = rate_;
     std::chrono::milliseconds pause{0};

@@ -76,6 +76,10 @@ class rate_controller {
     /// Returns the slow start's doubling, when this answer made one.
     std::optional<rate_decision_event> on_accepted(time_point sent, time_point now);
 
+    /// An attempt that took a slot and ended without an answer (no connection, a timeout, a
+    /// broken connection): for client-side throttling, a request the API did not accept.
+    void on_unanswered(time_point now);
+
     /// A 429 or 503 to a call sent at `sent`, with its Retry-After when it had one;
     /// `u` in [0, 1) draws the pause's jitter.
     rate_decision_event on_throttled(time_point sent, time_point now,

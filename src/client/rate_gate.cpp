@@ -59,10 +59,11 @@ std::optional<rate_decision_event> rate_gate::answered(time_point sent, time_poi
     return e;
 }
 
-void rate_gate::released() {
+void rate_gate::released(time_point now) {
     std::vector<std::weak_ptr<shard>> waiting;
     {
         std::lock_guard lock(mutex_);
+        controller_.on_unanswered(now);
         waiting = leave_wire_locked();
     }
     wake(std::move(waiting));

@@ -42,8 +42,9 @@ public:
     /// wire. The decision to pass to the observer, if any.
     std::optional<rate_decision_event> answered(time_point sent, time_point now, bool throttled,
                                                 std::optional<std::chrono::milliseconds> retry_after, double uniform01);
-    /// The attempt ended without an answer (or was never written): off the wire, nothing learnt.
-    void released();
+    /// The attempt ended without an answer (or was never written): off the wire; for
+    /// client-side throttling a request the API did not accept.
+    void released(time_point now);
 
     /// How a shard held back by the cap is woken (set once by the client: a post to the shard).
     void set_wake(std::function<void(const std::weak_ptr<shard>&)> wake) { wake_ = std::move(wake); }

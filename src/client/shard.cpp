@@ -298,7 +298,7 @@ void shard::rate_event(const rate_decision_event& e) {
 void shard::leave_rate_wire(call* c, const attempt_outcome* answer, steady::time_point now) {
     if (!c->on_rate_wire) return;
     c->on_rate_wire = false;
-    if (!answer) return rate_->released();
+    if (!answer) return rate_->released(now);
     const bool throttled = answer->status == 429 || answer->status == 503;
     if (auto e = rate_->answered(c->sent_at, now, throttled, answer->retry_after, uniform01())) rate_event(*e);
 }
