@@ -492,6 +492,15 @@ void rate_controller::on_unanswered(time_point now) {
     if (local_throttling_) accepts_.request();
 }
 
+void rate_controller::cut(double depth, time_point now) {
+    cut_depth_ = depth;
+    k_ = std::cbrt(w_max_ * (1 - depth) / cubic_scale);
+    last_decrease_ = now;
+    decrease_active_ = active(now);
+    set_rate(clamp(depth * w_max_), now);
+    ++counts_.decreases;
+}
+
 rate_decision_event rate_controller::on_throttled(
     time_point sent, time_point now, std::optional<std::chrono::milliseconds> retry_after,
     double u) {
@@ -537,24 +546,15 @@ rate_decision_event rate_controller::on_throttled(
             pause = std::chrono::duration_cast<std::chrono::milliseconds>(end - now);
         }
     }
+    rate_decision_event e;
     if (cut_completes_ && phase_ == phase::cubic &&
         now <= last_decrease_ + from_secs(second_throttle_window_s)) {
         // The second throttle after a first-stage cut (see first_cut): the cut is made whole,
-        // from the same W_max, and the curve begins again here.
+        // from the same W_max.
         cut_completes_ = false;
-        cut_depth_ = beta;
-        k_ = std::cbrt(w_max_ * (1 - beta) / cubic_scale);
-        last_decrease_ = now;
-        decrease_active_ = active(now);
-        set_rate(clamp(beta * w_max_), now);
-        ++counts_.decreases;
-        rate_decision_event e = event(rate_decision::decrease, before);
-        e.pause = pause;
-        e.retry_after_capped = capped;
-        return e;
-    }
-    rate_decision_event e;
-    if (same_episode) {
+        cut(beta, now);
+        e = event(rate_decision::decrease, before);
+    } else if (same_episode) {
         // Sent before the last cut (or just after): it tells nothing about the rate since.
         ++counts_.ignored_throttles;
         e = event(rate_decision::throttle_ignored, before);
@@ -591,18 +591,13 @@ rate_decision_event rate_controller::on_throttled(
         const bool first_stage =
             phase_ == phase::cubic && climbs_before && !in_a_row && accepted_since_cut_;
         w_max_ = std::max(base, min_rate_);
-        cut_depth_ = first_stage ? first_cut : beta;
         cut_completes_ = first_stage;
         accepted_since_cut_ = false;
-        k_ = std::cbrt(w_max_ * (1 - cut_depth_) / cubic_scale);
-        last_decrease_ = now;
-        decrease_active_ = active(now);
         decreased_ = true;
         last_cut_paused_ = pauses_origin;
         cuts_in_a_row_ = in_a_row ? cuts_in_a_row_ + 1 : 1;
         phase_ = phase::cubic;
-        set_rate(clamp(cut_depth_ * w_max_), now);
-        ++counts_.decreases;
+        cut(first_stage ? first_cut : beta, now);
         e = event(rate_decision::decrease, before);
     }
     e.pause = pause;
