@@ -9,12 +9,12 @@
 #    then a rate-limited run for the adaptive rate), SECONDS a step (default 2);
 # 3. configures BUILD_DIR again with CATALYST_PGO=use and builds every target.
 # CMAKE_ARGS go to both configurations (e.g. -DCMAKE_BUILD_TYPE=Release
-# -DCATALYST_BUILD_TESTS=OFF). The training talks to loopback only. What it gains, and how it
-# was measured: bench/README.md, "the instruction cache". Exit codes: 0 built, 1 a step
-# failed, 2 usage.
+# -DCATALYST_BUILD_TESTS=OFF; -DCATALYST_LTO=ON adds link-time optimisation). The training
+# talks to loopback only. What it gains, and how it was measured: bench/README.md, "the
+# instruction cache". Exit codes: 0 built, 1 a step failed, 2 usage.
 set -euo pipefail
 secs=2
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while getopts "t:h" opt; do
   case $opt in t) secs=$OPTARG ;; *) usage ;; esac
 done

@@ -4,8 +4,9 @@
 #  2. every libFuzzer target built with clang + ASan/UBSan and run briefly from its committed
 #     seed corpus (a crash, a sanitizer report or a broken property fails CI): from the ASan
 #     build of scripts/test.sh (CATALYST_FUZZ_BUILD), else from a build of their own;
-#  3. the profile-guided build (scripts/build-pgo.sh, a one-second training a step), its
-#     catalyst-bench run once.
+#  3. the profile-guided build with link-time optimisation (scripts/build-pgo.sh, a one-second
+#     training a step), its catalyst-bench run once, and a program built without LTO linked
+#     against its install.
 # Budget: about 8 minutes on 2 cores, plus about 9 for the profile-guided build. Knobs:
 #   CATALYST_FUZZ_SECONDS (default 10) per fuzzer, CATALYST_JOBS (default: nproc), CATALYST_TEST_JOBS,
 #   CATALYST_EXTRA_SKIP_TSAN=1 / CATALYST_EXTRA_SKIP_FUZZ=1 / CATALYST_EXTRA_SKIP_PGO=1 to leave a
@@ -57,10 +58,22 @@ fi
 if [ "${CATALYST_EXTRA_SKIP_PGO:-0}" != 1 ]; then
   # The profile-guided build must keep working: instrumented build, training, optimised build,
   # then the optimised catalyst-bench runs once against its embedded sandbox.
-  step "profile-guided build (scripts/build-pgo.sh)"
+  # With link-time optimisation too (CATALYST_LTO), whose fat objects must still link into a
+  # program built without it: tests/consumer against this build's install, linked without
+  # gcc's LTO plugin, as by another compiler or gcc version (objects of gcc's intermediate
+  # code alone would leave every symbol of the library undefined there).
+  step "profile-guided build with link-time optimisation (scripts/build-pgo.sh)"
   CMAKE_BUILD_PARALLEL_LEVEL=$jobs bash scripts/build-pgo.sh -t 1 build-pgo -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" -DCATALYST_BUILD_TESTS=OFF \
-    -DCATALYST_BUILD_EXAMPLES=OFF -DCATALYST_BUILD_TOOLS=OFF
+    -DCATALYST_BUILD_EXAMPLES=OFF -DCATALYST_BUILD_TOOLS=OFF -DCATALYST_LTO=ON
   (unset CATALYST_BENCH_URL CATALYST_BENCH_CA CATALYST_BASE_URL CATALYST_CA_FILE
    timeout 120 build-pgo/bench/harness/catalyst-bench -c 16 -n 2000 --brief)
+  step "a program built without link-time optimisation against that install"
+  rm -rf build-pgo/prefix build-pgo/consumer
+  cmake --install build-pgo --prefix build-pgo/prefix >/dev/null
+  cmake -S tests/consumer -B build-pgo/consumer -G Ninja -DCATALYST_CONSUMER_MODE=package \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_PREFIX_PATH="$root/build-pgo/prefix" \
+    -DCMAKE_EXE_LINKER_FLAGS=-fno-use-linker-plugin >/dev/null
+  cmake --build build-pgo/consumer >/dev/null
+  timeout 120 build-pgo/consumer/consumer
 fi
