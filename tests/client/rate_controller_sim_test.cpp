@@ -260,7 +260,8 @@ TEST(rate_controller_sim, two_clients_share_a_limit_over_the_sandbox_tests_windo
 // climb of 60/s per s, under the cubic there, 84 to 88 runs of 100 had each >= 40 %, 0.32 the
 // worst; now 94 to 95 of 100, 0.33 the worst (94 to 97 and 0.36 with every cut whole: at this
 // rate an overload rarely brings a client the second throttle of a cut in two stages, and a
-// first stage takes back less of a large share). These 40 runs: 37 to 38, 0.33 (0.331).
+// first stage takes back less of a large share). These 40 runs: 37 to 38, 0.33 (0.331). Over
+// seeds 1-300 of both server styles, 578 of 600 (rate_controller.cpp says what was tried).
 TEST(rate_controller_sim, two_clients_share_a_limit_of_2000) {
     expect_two_clients(2000, under_sanitizer ? 2 : 40, 15, 40, 0.33, 0.90);
 }
