@@ -57,20 +57,22 @@ endif()
 # Link-time optimisation: the library, the tools and whatever links them are optimised as one
 # program at link time. Most of a request's instruction-cache misses are spread thin over the
 # client's small functions across many files (bench/README.md, "the instruction cache"); LTO
-# inlines across them and drops what nothing calls. With gcc the objects are fat (machine code
-# beside the intermediate code), so that the installed static library still links into a
-# program built without LTO, or by another compiler version.
-option(CATALYST_LTO "Link-time optimisation of the library and everything built with it" OFF)
+# inlines across them and drops what nothing calls. The objects are fat (machine code beside
+# gcc's intermediate code), so that the installed static library still links into a program
+# built without LTO, or by another compiler. gcc only: clang 14 makes bitcode-only objects,
+# which nothing but clang's own LTO could link.
+option(CATALYST_LTO "Link-time optimisation of the library and everything built with it (gcc)" OFF)
 if(CATALYST_LTO)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    message(FATAL_ERROR "CATALYST_LTO needs gcc (got ${CMAKE_CXX_COMPILER_ID})")
+  endif()
   include(CheckIPOSupported)
   check_ipo_supported(RESULT catalyst_ipo_ok OUTPUT catalyst_ipo_why LANGUAGES CXX)
   if(NOT catalyst_ipo_ok)
-    message(FATAL_ERROR "CATALYST_LTO: ${CMAKE_CXX_COMPILER_ID} cannot do link-time optimisation here: ${catalyst_ipo_why}")
+    message(FATAL_ERROR "CATALYST_LTO: no link-time optimisation with this toolchain: ${catalyst_ipo_why}")
   endif()
   set(CMAKE_INTERPROCEDURAL_OPTIMIZATION ON)
-  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
-    set(CMAKE_CXX_COMPILE_OPTIONS_IPO -flto=auto -ffat-lto-objects)
-  endif()
+  set(CMAKE_CXX_COMPILE_OPTIONS_IPO -flto=auto -ffat-lto-objects)
 endif()
 
 function(catalyst_target_defaults target)
