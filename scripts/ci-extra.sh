@@ -7,7 +7,7 @@
 #  3. the profile-guided build with link-time optimisation (scripts/build-pgo.sh, a one-second
 #     training a step), its catalyst-bench run once, and a program built without LTO linked
 #     against its install.
-# Budget: about 8 minutes on 2 cores, plus about 9 for the profile-guided build. Knobs:
+# Budget: about 8 minutes on 2 cores, plus 7 to 10 for the profile-guided build. Knobs:
 #   CATALYST_FUZZ_SECONDS (default 10) per fuzzer, CATALYST_JOBS (default: nproc), CATALYST_TEST_JOBS,
 #   CATALYST_EXTRA_SKIP_TSAN=1 / CATALYST_EXTRA_SKIP_FUZZ=1 / CATALYST_EXTRA_SKIP_PGO=1 to leave a
 #   part out.
