@@ -119,6 +119,24 @@ constexpr double below_peak = 0.98;
 constexpr double competitor_memory_s = 10.0;
 constexpr double smoothing = 0.8;
 constexpr double meter_bucket_s = 0.5;
+
+// A meter bucket holds 50 sends at least, 1 s at most: 0.5 s (AWS's) below 100/s, and 1 s
+// from 50/s down. At 50/s a 0.5 s bucket holds 25 sends, and its noise set W_max a few
+// requests/s above the limit now and then; the next cut, at the limit, then read as a cut
+// below the peak (a sign of another client, additive_climb), and a client alone stayed in the
+// equal climb, back at its cut within 0.25 s, with 3 to 4 429s a second, for 15 s after its
+// slow start. Over 100 simulated runs at a limit of 50 (seconds 10-70), more than 1 % of 429s
+// in 8 runs, 1.98 % the worst, 0.90 % on average; with this meter none, 0.95 % the worst,
+// 0.81 % on average, 0.94 of the limit accepted as before. At 20/s the 429s fell from 4.1 % to
+// 3.1 % on average (9.4 % to 6.1 % the worst) and the accepted share from 0.81 to 0.79 of the
+// limit. Two clients sharing 100/s: each >= 40 % in 400 of 400 runs as before (0.40 the
+// worst, 0.42 before); sharing 50/s, 398 of 400 (394). At most 1 s, so that a rate at its
+// minimum after an outage is metered often enough to climb back (at 0.5/s a bucket of 50
+// sends would last 100 s); a dead API then draws 0.599 of the attempts of a client without
+// local throttling (0.58 before, 0.6 the bound). With 35 or 40 sends a bucket instead of 50,
+// one run in 100 at 50/s still had 1.0 % or 1.8 % of 429s.
+constexpr double meter_min_sends = 50;
+constexpr double meter_bucket_max_s = 1.0;
 constexpr double max_growth = 2.0;
 
 // Slow start doubles the rate when an answer comes back to a call sent at the current rate
@@ -407,7 +425,8 @@ double rate_controller::equal_climb(double since_cut) const noexcept {
 
 void rate_controller::meter_send(time_point now) {
     const time_point t = active(now);
-    const auto bucket = from_secs(meter_bucket_s);
+    const auto bucket =
+        from_secs(std::clamp(meter_min_sends / rate_, meter_bucket_s, meter_bucket_max_s));
     if (t - meter_bucket_start_ >= bucket) {
         const auto whole_buckets = (t - meter_bucket_start_) / bucket;
         const auto span = bucket * whole_buckets;
