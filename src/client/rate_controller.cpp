@@ -120,7 +120,7 @@ constexpr double competitor_memory_s = 10.0;
 constexpr double smoothing = 0.8;
 constexpr double meter_bucket_s = 0.5;
 
-// A meter bucket holds 50 sends at least, 1 s at most: 0.5 s (AWS's) below 100/s, and 1 s
+// A meter bucket holds 50 sends at least, 1 s at most: 0.5 s (AWS's) from 100/s up, 1 s
 // from 50/s down. At 50/s a 0.5 s bucket holds 25 sends, and its noise set W_max a few
 // requests/s above the limit now and then; the next cut, at the limit, then read as a cut
 // below the peak (a sign of another client, additive_climb), and a client alone stayed in the
