@@ -110,8 +110,9 @@ constexpr double cubic_scale = 2.0;  // C, in requests/s per s^3
 // lowers W_max to 0.9 of the measured rate (AIMD's permanent loss, no quick climb back):
 // 568 of 600, and 587 of 600 at 400/s. The throttles themselves fall evenly: over 100 seeds
 // of both styles, the client smaller in one 5 s window met 0.061 % 429s per request in the
-// next, the larger 0.063 % (at 400/s 0.70 % and 0.68 %). What the drifting runs lack is a
-// restoring force in the climb back to each client's own W_max, not a bias in who is throttled.
+// next, the larger 0.063 % (at 400/s 0.70 % and 0.68 %): no bias in who is throttled. Nor is
+// AIMD's restoring force the answer: the equal climb never forgotten, and each first-stage cut
+// lowering W_max to 0.9 of the rate for good, gave 589 of 600 (592 of 600 at 400/s).
 constexpr double additive_climb = 60.0;           // requests/s per s, at least
 constexpr double climb_over_cubic = 2.0;          // x the cubic's slope as it leaves the cut
 constexpr double additive_climb_per_w_max = 1.2;  // at most, per s
