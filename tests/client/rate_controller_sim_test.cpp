@@ -85,28 +85,38 @@ double time_to_reach(const sim_client_result& r, double limit, double share, std
     return INFINITY;
 }
 
-// After 10 s, at a steady limit: the accepted rate, and the 429s among the attempts.
+// One client offering 1.5 x `limit`, over seeds 1..runs, counted over seconds 10-70 (after
+// 10 s, at a steady limit): the accepted rate and the 429s among the attempts.
+struct steady_state_figures {
+    double accepted = INFINITY;     ///< accepted / limit, worst run
+    double throttled_share = 0;     ///< 429s / attempts, worst run
+    double runs_over_1_percent = 0; ///< runs with more than 1 % of 429s
+};
+
+steady_state_figures steady_state(double limit, const server_style& s, std::uint64_t runs) {
+    steady_state_figures out;
+    for (std::uint64_t seed = 1; seed <= runs; ++seed) {
+        const auto r = simulate(server(s, {{0, limit, 0}}), {offering(1.5 * limit)}, 70, seed);
+        const auto& c = r.clients[0];
+        out.accepted = std::min(
+            out.accepted,
+            static_cast<double>(c.sum(&second_counts::accepted, 10, 70)) / (60 * limit));
+        const double sent = static_cast<double>(c.sum(&second_counts::sent, 10, 70));
+        const double share = static_cast<double>(c.sum(&second_counts::throttled, 10, 70)) / sent;
+        if (share > 0.01) ++out.runs_over_1_percent;
+        out.throttled_share = std::max(out.throttled_share, share);
+    }
+    return out;
+}
+
 TEST(rate_controller_sim, steady_state_rides_the_limit) {
     for (const auto& s : styles) {
         for (const double limit : {50.0, 400.0, 5000.0}) {
-            double accepted = INFINITY;
-            double throttled_share = 0;
-            for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
-                const auto r =
-                    simulate(server(s, {{0, limit, 0}}), {offering(1.5 * limit)}, 70, seed);
-                const auto& c = r.clients[0];
-                accepted = std::min(
-                    accepted,
-                    static_cast<double>(c.sum(&second_counts::accepted, 10, 70)) / (60 * limit));
-                const double sent = static_cast<double>(c.sum(&second_counts::sent, 10, 70));
-                const double throttled =
-                    static_cast<double>(c.sum(&second_counts::throttled, 10, 70));
-                throttled_share = std::max(throttled_share, throttled / sent);
-            }
-            at_least(fmt("steady L=%g: accepted / L after 10 s (worst run)", limit), s, accepted,
+            const auto f = steady_state(limit, s, seeds);
+            at_least(fmt("steady L=%g: accepted / L after 10 s (worst run)", limit), s, f.accepted,
                      0.90);
             at_most(fmt("steady L=%g: 429s / attempts after 10 s (worst run)", limit), s,
-                    throttled_share, 0.01);
+                    f.throttled_share, 0.01);
         }
     }
     // rate_params::max_pause = 0: a Retry-After holds only the call it came with (the retry
@@ -129,23 +139,11 @@ TEST(rate_controller_sim, steady_state_rides_the_limit) {
 TEST(rate_controller_sim, a_client_alone_at_50_per_s_keeps_under_1_percent_of_429s_in_every_run) {
     const std::uint64_t runs = under_sanitizer ? 10 : 100;
     for (const auto& s : styles) {
-        double accepted = INFINITY;
-        double throttled_share = 0;
-        double over = 0;
-        for (std::uint64_t seed = 1; seed <= runs; ++seed) {
-            const auto r = simulate(server(s, {{0, 50, 0}}), {offering(75)}, 70, seed);
-            const auto& c = r.clients[0];
-            const double sent = static_cast<double>(c.sum(&second_counts::sent, 10, 70));
-            const double share = static_cast<double>(c.sum(&second_counts::throttled, 10, 70)) / sent;
-            if (share > 0.01) ++over;
-            throttled_share = std::max(throttled_share, share);
-            accepted = std::min(
-                accepted, static_cast<double>(c.sum(&second_counts::accepted, 10, 70)) / (60 * 50.0));
-        }
+        const auto f = steady_state(50, s, runs);
         const std::string what = "steady L=50 over " + std::to_string(runs) + " runs: ";
-        at_most(what + "runs with > 1% 429s after 10 s", s, over, 0);
-        at_most(what + "429s / attempts after 10 s (worst run)", s, throttled_share, 0.01);
-        at_least(what + "accepted / L after 10 s (worst run)", s, accepted, 0.90);
+        at_most(what + "runs with > 1% 429s after 10 s", s, f.runs_over_1_percent, 0);
+        at_most(what + "429s / attempts after 10 s (worst run)", s, f.throttled_share, 0.01);
+        at_least(what + "accepted / L after 10 s (worst run)", s, f.accepted, 0.90);
     }
 }
 
