@@ -113,6 +113,30 @@ constexpr double cubic_scale = 2.0;  // C, in requests/s per s^3
 // next, the larger 0.063 % (at 400/s 0.70 % and 0.68 %): no bias in who is throttled. Nor is
 // AIMD's restoring force the answer: the equal climb never forgotten, and each first-stage cut
 // lowering W_max to 0.9 of the rate for good, gave 589 of 600 (592 of 600 at 400/s).
+//
+// Why the climb back to W_max keeps the shares where they are: in the worst run traced (seed 16,
+// 0.33, a slow start that ended at 650 against 1300/s), both clients are cut in the same seconds
+// and each climbs back to its own W_max, so the cuts change nothing in the ratio, which stays about
+// 1:2 for 40 s. AIMD evens clients out only with cuts that stay. Cuts that stay at 0.9 first and
+// 0.7 whole did worse (248 of 300 runs, seeds 1-150): a lasting 0.3 of one client's rate is a
+// larger random kick than the pull it gives. Small cuts that stay (0.95 first, 0.85 whole), the
+// line of 60/s per s always on after the slow start, and "in a row" meaning "less than a third of
+// the cut regrown" (with 10 % above the cut, every small cut was in a row, and paused the origin),
+// is AIMD proper: two clients each >= 40 % in 597 of 600 runs at 2000/s (0.38 the worst, 0.98
+// together), 200 of 200 at 400/s, 199 of 200 at 5000/s. But a client alone then has 25 % of 429s at
+// 20/s, 9 % at 50/s, 1.2 % at 200/s: the line outruns a cut of 0.05 of a small rate, and a lone
+// client's share of 429s goes as the slope / (the cut's share x the rate squared). So it would have
+// to fade in with the rate, and every ramp tried failed where the two clients of a pair sit on
+// different parts of it: the lasting share of the cut and the line both growing with log(W_max)
+// from 100 to 5000/s gave 597 of 600 at 2000/s but 492 of 500 at 400/s (498 before), one from 200
+// to 600/s 486; ramps starting at 200 or 250/s failed 2 to 5 of 120 runs at 500 and 700/s (none
+// before), and one starting at 50 or 150/s gave a client alone at 100 or 150/s 1.1 to 1.3 % of
+// 429s. A line whose slope a client sets itself to keep its own 429s at about 0.4 % of its requests
+// (an integral controller, the same target for everyone) kept a client alone at 0.2 to 0.4 % of
+// 429s and 0.86 to 1.00 of the limit from 20 to 5000/s, better than this code, but two clients'
+// slopes drift apart (in one run 21 against 3/s per s, the smaller client meeting more 429s per
+// request as its slope fell): each >= 40 % in 35 to 72 runs of 80. Not kept: what is missing is a
+// climb that a client alone can slow down and that stays the same for the two clients of a pair.
 constexpr double additive_climb = 60.0;           // requests/s per s, at least
 constexpr double climb_over_cubic = 2.0;          // x the cubic's slope as it leaves the cut
 constexpr double additive_climb_per_w_max = 1.2;  // at most, per s
