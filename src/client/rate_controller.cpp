@@ -135,8 +135,18 @@ constexpr double cubic_scale = 2.0;  // C, in requests/s per s^3
 // (an integral controller, the same target for everyone) kept a client alone at 0.2 to 0.4 % of
 // 429s and 0.86 to 1.00 of the limit from 20 to 5000/s, better than this code, but two clients'
 // slopes drift apart (in one run 21 against 3/s per s, the smaller client meeting more 429s per
-// request as its slope fell): each >= 40 % in 35 to 72 runs of 80. Not kept: what is missing is a
-// climb that a client alone can slow down and that stays the same for the two clients of a pair.
+// request as its slope fell): each >= 40 % in 35 to 72 runs of 80. The most promising lead, not
+// finished: choose between the two by the client's share of 429s, which the two clients of a pair
+// share (a 429 falls on a request, whichever client sent it): AIMD proper while that share (a
+// moving average over about 2000 answers, from 0.6 % at the slow start's end) is under 0.2 %, this
+// code above 0.6 %, in between the cut's lasting part growing as the share falls, the line on
+// whenever any of it lasts. A client alone kept its figures (at 20/s 3.8 % of 429s at worst, at
+// 50/s 0.89 %, from 100/s up 0.5 % at most); two clients each >= 40 %: at 2000/s 596 of 600 runs
+// (578 with this code), 197 of 200 at 5000/s (190), 199 of 200 at 1000/s (197), but 495 of 500 at
+// 400/s (498), 198 of 200 at 700/s (200) and 197 of 200 at 50/s (200, and 0.25 the worst run); at
+// low rates, probably, the average holds too few 429s to tell 0.2 % from 0.6 % and the two clients'
+// estimates differ. Not kept; a share counted over time rather than answers, or one the pair's 429s
+// make equal sooner, is what to try next.
 constexpr double additive_climb = 60.0;           // requests/s per s, at least
 constexpr double climb_over_cubic = 2.0;          // x the cubic's slope as it leaves the cut
 constexpr double additive_climb_per_w_max = 1.2;  // at most, per s
