@@ -182,7 +182,9 @@ class rate_controller {
     unsigned cuts_in_a_row_ = 0;  ///< cuts each within the repeat window of the one before
     bool climbs_additively_ =
         false;  ///< the last cut came within competitor_memory of a sign of another client
-    double cut_depth_ = 0;  ///< the last cut left the rate at this x w_max_ (see first_cut)
+    double cut_depth_ = 0;       ///< the last cut left the rate at this x w_max_ (see first_cut)
+    double cut_base_ = 0;        ///< the rate the last cut (not a completion) cut from
+    double throttle_share_ = 0;  ///< throttles per answer, a moving average (see lasting_first)
     bool accepted_since_cut_ = false;  ///< an answer other than a throttle came since the last cut
     bool cut_completes_ = false;       ///< the last cut was a first stage: a throttle before
                                        ///< last_decrease_ + second_throttle_window completes it
