@@ -579,7 +579,8 @@ void rate_controller::on_unanswered(time_point now) {
     if (local_throttling_) accepts_.request();
 }
 
-void rate_controller::cut(double depth, time_point now) {
+void rate_controller::cut(double level, time_point now) {
+    const double depth = std::min(1.0, level / w_max_);
     cut_depth_ = depth;
     k_ = std::cbrt(w_max_ * (1 - depth) / cubic_scale);
     last_decrease_ = now;
@@ -640,7 +641,7 @@ rate_decision_event rate_controller::on_throttled(
         // The second throttle after a first-stage cut (see first_cut): the cut is made whole,
         // to beta x the rate the first stage cut from; W_max stays where the first stage left it.
         cut_completes_ = false;
-        cut(std::min(1.0, beta * cut_base_ / w_max_), now);
+        cut(beta * cut_base_, now);
         e = event(rate_decision::decrease, before);
     } else if (same_episode) {
         // Sent before the last cut (or just after): it tells nothing about the rate since.
@@ -697,7 +698,7 @@ rate_decision_event rate_controller::on_throttled(
         last_cut_paused_ = pauses_origin;
         cuts_in_a_row_ = in_a_row ? cuts_in_a_row_ + 1 : 1;
         phase_ = phase::cubic;
-        cut(std::min(1.0, cut_base_ * (depth + lasting * (kept - depth)) / w_max_), now);
+        cut(cut_base_ * (depth + lasting * (kept - depth)), now);
         e = event(rate_decision::decrease, before);
     }
     e.pause = pause;

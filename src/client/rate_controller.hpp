@@ -147,8 +147,9 @@ class rate_controller {
     double equal_climb(double since_cut) const noexcept;  ///< see additive_climb
     time_point active(
         time_point now) const noexcept;  ///< `now` with the Retry-After pauses taken out
-    /// The rate to `depth` x W_max, the curve begun again from `now` (one decrease counted).
-    void cut(double depth, time_point now);
+    /// The rate to `level` (at most W_max), the curve begun again from `now` (one decrease
+    /// counted).
+    void cut(double level, time_point now);
     void meter_send(time_point now);
     rate_decision_event event(rate_decision d, double before) const;
 
