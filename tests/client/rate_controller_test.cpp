@@ -307,6 +307,8 @@ climb_after_cut cut_then_climb(rate_controller& c, time_point& t,
                                std::chrono::nanoseconds before_cut,
                                std::chrono::nanoseconds climb = 3s) {
     t = run_accepted(c, t, before_cut);
+    // Only after a cut (the throttles must be of its episode) and past the 250 ms in which a
+    // throttle would complete a first-stage cut (rate_controller.cpp, first_cut).
     if (before_cut > 250ms && c.counts().decreases > 0) many_429s(c, t);
     drain(c, t);
     const double peak = c.allowed_rate();
